@@ -1,0 +1,161 @@
+//! The command line: clap definitions, one small file per subcommand. Each subcommand parses
+//! its arguments, calls the library, prints, and returns an exit code (DESIGN.md section 7).
+
+pub mod cert;
+pub mod check;
+pub mod generate;
+pub mod inspect;
+pub mod lab;
+pub mod new;
+pub mod probe;
+pub mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Exit code: success, or the outcome was as expected.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: a verification or probe outcome other than `ok`, or not the expected one.
+pub const EXIT_OUTCOME: u8 = 1;
+/// Exit code: bad input or usage.
+pub const EXIT_INPUT: u8 = 2;
+/// Exit code: certlab itself could not work (cannot write, cannot bind).
+pub const EXIT_INTERNAL: u8 = 3;
+
+/// certlab: test PKI — generate it, break it on purpose, serve it, verify endpoints.
+#[derive(Debug, Parser)]
+#[command(name = "certlab", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a PKI from a built-in template or a spec.
+    Generate(generate::Args),
+    /// Write a commented spec to start from.
+    New(new::Args),
+    /// Issue a leaf for some names from a local CA (mkcert-style).
+    Cert(cert::Args),
+    /// Show what is in certificate and key files.
+    Inspect(inspect::Args),
+    /// Check a certificate chain offline and name the outcome.
+    Check(check::Args),
+    /// Serve a scenario or certificate files on a live TLS endpoint.
+    Serve(serve::Args),
+    /// Probe a live endpoint and name the outcome.
+    Probe(probe::Args),
+    /// Build every scenario, serve each, probe each, and show expected vs observed.
+    Lab(lab::Args),
+}
+
+/// A failure to report: the message (one line, with causes) and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub code: u8,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Failure {
+    /// Bad input or usage (exit 2).
+    pub fn input(message: impl std::fmt::Display) -> Self {
+        Failure {
+            code: EXIT_INPUT,
+            message: message.to_string(),
+        }
+    }
+
+    /// certlab could not work (exit 3).
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Failure {
+            code: EXIT_INTERNAL,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<certlab::pki::store::StoreError> for Failure {
+    fn from(e: certlab::pki::store::StoreError) -> Self {
+        if e.is_bad_input() {
+            Failure::input(e)
+        } else {
+            Failure::internal(e)
+        }
+    }
+}
+
+/// What a subcommand returns.
+pub type CmdResult = Result<u8, Failure>;
+
+/// Runs the parsed command line and returns the process exit code, printing failures as
+/// `error: ...` on stderr.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Generate(a) => generate::run(a),
+        Command::New(a) => new::run(a),
+        Command::Cert(a) => cert::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Probe(a) => probe::run(a),
+        Command::Lab(a) => lab::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Parses `--now` (RFC 3339); defaults to the current time.
+pub fn parse_now(now: Option<&str>) -> Result<OffsetDateTime, Failure> {
+    match now {
+        None => Ok(OffsetDateTime::now_utc()),
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+            Failure::input(format!(
+                "invalid --now `{text}`: expected RFC 3339, e.g. 2030-01-01T00:00:00Z"
+            ))
+        }),
+    }
+}
+
+/// Prints a JSON value (pretty) on stdout.
+pub fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("serialisable")
+    );
+}
+
+/// Whether colour may be used on stdout: a terminal and no `NO_COLOR`.
+pub fn use_colour() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+/// Human-readable "expires in N days" / "expired N days ago" relative to `now`.
+pub fn relative_expiry(not_after: OffsetDateTime, now: OffsetDateTime) -> String {
+    let days = (not_after - now).whole_days();
+    if not_after < now {
+        format!("expired {} days ago", (now - not_after).whole_days())
+    } else if days == 0 {
+        "expires within a day".to_string()
+    } else {
+        format!("expires in {days} days")
+    }
+}
+
+/// RFC 3339 text of a time.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}

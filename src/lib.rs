@@ -1,0 +1,11 @@
+//! certlab: test PKI for people who run TLS in development and test.
+//!
+//! It generates CA hierarchies, server and client certificates from a small spec, breaks them
+//! on purpose (every fault knows the [`Outcome`] a client must see), serves them on live
+//! rustls endpoints, and verifies endpoints with one vocabulary of outcomes.
+
+pub mod outcome;
+pub mod pki;
+
+pub use outcome::Outcome;
+pub use pki::{Entity, Fault, KeyAlg, Pki, Role, San};

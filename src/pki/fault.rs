@@ -1,0 +1,419 @@
+//! The fault catalogue (DESIGN.md section 4): what the generator breaks on purpose.
+//!
+//! Each fault is a valid certificate with one change, made by one small named function below,
+//! and knows the [`Outcome`] a strict client must see. Faults that change the hierarchy (a
+//! foreign root, an expired intermediate, ...) describe the helper CAs they need with
+//! [`helper_cas`]; the builder in [`super::issue`] issues them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rcgen::{
+    CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa,
+    NameConstraints, SanType,
+};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use super::issue::{CaSpec, Subject};
+use crate::outcome::Outcome;
+
+/// One way to break a certificate (or its chain, or its key file) on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Nothing broken.
+    #[default]
+    None,
+    /// notAfter in the past.
+    Expired,
+    /// notBefore in the future.
+    NotYetValid,
+    /// SANs name only other hosts.
+    WrongHost,
+    /// SANs hold DNS names only; the client connects by IP.
+    IpMismatch,
+    /// The host only in the CN, no SAN extension.
+    CnOnly,
+    /// Issued by a second root with the same subject as the real one, not in `ca.pem`.
+    UnknownCa,
+    /// The leaf signs itself.
+    SelfSigned,
+    /// Served without its intermediate.
+    MissingIntermediate,
+    /// Served intermediate first, then the leaf.
+    ReversedChain,
+    /// EKU clientAuth only, served by a server.
+    WrongEku,
+    /// Issued by an intermediate that is past notAfter.
+    ExpiredIntermediate,
+    /// Issued by a trusted root that is itself past notAfter.
+    ExpiredRoot,
+    /// Issued by an "intermediate" with CA:false.
+    IntermediateNotCa,
+    /// Below an intermediate with pathLen 0 and a second intermediate.
+    PathLen,
+    /// Issued by an intermediate whose name constraints permit another DNS subtree.
+    NameConstraints,
+    /// Serial listed in the issuer's CRL.
+    Revoked,
+    /// One byte of the signature flipped.
+    BadSignature,
+    /// A critical extension with an unknown OID.
+    UnknownCriticalExtension,
+    /// serverAuth-only leaf presented as a client certificate.
+    ServerAsClient,
+    /// The key file holds another key than the certificate's.
+    KeyMismatch,
+}
+
+/// Every fault, in the order of DESIGN.md section 4.
+pub const ALL_FAULTS: [Fault; 21] = [
+    Fault::None,
+    Fault::Expired,
+    Fault::NotYetValid,
+    Fault::WrongHost,
+    Fault::IpMismatch,
+    Fault::CnOnly,
+    Fault::UnknownCa,
+    Fault::SelfSigned,
+    Fault::MissingIntermediate,
+    Fault::ReversedChain,
+    Fault::WrongEku,
+    Fault::ExpiredIntermediate,
+    Fault::ExpiredRoot,
+    Fault::IntermediateNotCa,
+    Fault::PathLen,
+    Fault::NameConstraints,
+    Fault::Revoked,
+    Fault::BadSignature,
+    Fault::UnknownCriticalExtension,
+    Fault::ServerAsClient,
+    Fault::KeyMismatch,
+];
+
+/// The DNS name [`wrong_host`] puts in place of the real ones.
+pub const WRONG_HOST: &str = "wrong-host.certlab.invalid";
+
+/// The only DNS subtree that [`constrain_elsewhere`] permits.
+pub const PERMITTED_ELSEWHERE: &str = "elsewhere.certlab.invalid";
+
+/// The unknown OID of [`unknown_critical_extension`] (under the IANA example arc 1.3.6.1.4.1.32473).
+pub const UNKNOWN_EXTENSION_OID: [u64; 9] = [1, 3, 6, 1, 4, 1, 32473, 1, 1];
+
+impl Fault {
+    /// The stable kebab-case name used in specs and the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::None => "none",
+            Fault::Expired => "expired",
+            Fault::NotYetValid => "not-yet-valid",
+            Fault::WrongHost => "wrong-host",
+            Fault::IpMismatch => "ip-mismatch",
+            Fault::CnOnly => "cn-only",
+            Fault::UnknownCa => "unknown-ca",
+            Fault::SelfSigned => "self-signed",
+            Fault::MissingIntermediate => "missing-intermediate",
+            Fault::ReversedChain => "reversed-chain",
+            Fault::WrongEku => "wrong-eku",
+            Fault::ExpiredIntermediate => "expired-intermediate",
+            Fault::ExpiredRoot => "expired-root",
+            Fault::IntermediateNotCa => "intermediate-not-ca",
+            Fault::PathLen => "path-len",
+            Fault::NameConstraints => "name-constraints",
+            Fault::Revoked => "revoked",
+            Fault::BadSignature => "bad-signature",
+            Fault::UnknownCriticalExtension => "unknown-critical-extension",
+            Fault::ServerAsClient => "server-as-client",
+            Fault::KeyMismatch => "key-mismatch",
+        }
+    }
+
+    /// The outcome a strict client (certlab's own verdict) must see for a leaf with this fault;
+    /// `None` for `key-mismatch`, which no server serves.
+    pub fn expected(self) -> Option<Outcome> {
+        Some(match self {
+            Fault::None => Outcome::Ok,
+            Fault::Expired | Fault::ExpiredIntermediate | Fault::ExpiredRoot => Outcome::Expired,
+            Fault::NotYetValid => Outcome::NotYetValid,
+            Fault::WrongHost | Fault::IpMismatch | Fault::CnOnly => Outcome::HostnameMismatch,
+            Fault::UnknownCa => Outcome::UnknownCa,
+            Fault::SelfSigned => Outcome::SelfSigned,
+            Fault::MissingIntermediate => Outcome::IncompleteChain,
+            Fault::ReversedChain => Outcome::MisorderedChain,
+            Fault::WrongEku | Fault::ServerAsClient => Outcome::WrongUsage,
+            Fault::IntermediateNotCa => Outcome::InvalidCa,
+            Fault::PathLen => Outcome::PathLenExceeded,
+            Fault::NameConstraints => Outcome::NameConstraintViolation,
+            Fault::Revoked => Outcome::Revoked,
+            Fault::BadSignature => Outcome::BadSignature,
+            Fault::UnknownCriticalExtension => Outcome::BadCertificate,
+            Fault::KeyMismatch => return None,
+        })
+    }
+
+    /// Whether a server entity with this fault is an endpoint of its own (an implicit scenario).
+    /// A `server-as-client` leaf is only ever presented by a client.
+    pub fn is_served(self) -> bool {
+        self != Fault::ServerAsClient
+    }
+
+    /// Whether checking this leaf means checking it as a client certificate.
+    pub fn is_client_side(self) -> bool {
+        self == Fault::ServerAsClient
+    }
+
+    /// Whether the client must connect by IP address for the fault to show (`ip-mismatch`).
+    pub fn connects_by_ip(self) -> bool {
+        self == Fault::IpMismatch
+    }
+
+    /// Why `serve` refuses to start with this fault, if it does.
+    pub fn serve_error(self) -> Option<&'static str> {
+        (self == Fault::KeyMismatch).then_some("key-mismatch")
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Fault {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ALL_FAULTS
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = ALL_FAULTS.iter().map(|f| f.name()).collect();
+                format!(
+                    "unknown fault `{s}` (expected one of: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// `expired`: valid from 90 days ago until yesterday.
+pub fn expired(params: &mut CertificateParams, now: OffsetDateTime) {
+    params.not_before = now - Duration::days(90);
+    params.not_after = now - Duration::days(1);
+}
+
+/// `not-yet-valid`: valid from 30 days in the future.
+pub fn not_yet_valid(params: &mut CertificateParams, now: OffsetDateTime) {
+    params.not_before = now + Duration::days(30);
+    params.not_after = now + Duration::days(397);
+}
+
+/// `wrong-host`: the SANs name only [`WRONG_HOST`]; the client's name is not covered.
+pub fn wrong_host(params: &mut CertificateParams) {
+    params.subject_alt_names = vec![SanType::DnsName(WRONG_HOST.try_into().expect("valid"))];
+    params
+        .distinguished_name
+        .push(DnType::CommonName, WRONG_HOST);
+}
+
+/// `ip-mismatch`: the IP SANs are dropped, DNS names stay; a client connecting by IP fails.
+pub fn ip_mismatch(params: &mut CertificateParams) {
+    params
+        .subject_alt_names
+        .retain(|san| !matches!(san, SanType::IpAddress(_)));
+}
+
+/// `cn-only`: no SAN extension at all; the host is only in the subject CN, which RFC 6125
+/// clients (rustls, Go, modern browsers) ignore and OpenSSL-based ones still accept.
+pub fn cn_only(params: &mut CertificateParams, host: &str) {
+    params.subject_alt_names.clear();
+    params.distinguished_name.push(DnType::CommonName, host);
+}
+
+/// `wrong-eku`: extended key usage clientAuth only, on a certificate a server presents.
+pub fn wrong_eku(params: &mut CertificateParams) {
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+}
+
+/// `server-as-client`: extended key usage serverAuth only, on a certificate a client presents.
+pub fn server_as_client(params: &mut CertificateParams) {
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+}
+
+/// `unknown-critical-extension`: adds a critical extension with [`UNKNOWN_EXTENSION_OID`]
+/// (content: ASN.1 NULL), which every conforming client must refuse.
+pub fn unknown_critical_extension(params: &mut CertificateParams) {
+    let mut ext = CustomExtension::from_oid_content(&UNKNOWN_EXTENSION_OID, vec![0x05, 0x00]);
+    ext.set_criticality(true);
+    params.custom_extensions.push(ext);
+}
+
+/// `intermediate-not-ca`: a would-be intermediate with basicConstraints CA:false (it keeps
+/// keyCertSign, so only the CA bit is wrong).
+pub fn not_a_ca(params: &mut CertificateParams) {
+    params.is_ca = IsCa::ExplicitNoCa;
+}
+
+/// `name-constraints`: the CA may only issue for [`PERMITTED_ELSEWHERE`].
+pub fn constrain_elsewhere(params: &mut CertificateParams) {
+    params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: vec![GeneralSubtree::DnsName(PERMITTED_ELSEWHERE.to_string())],
+        excluded_subtrees: vec![],
+    });
+}
+
+/// `bad-signature`: flips the last byte of the certificate's DER, which is the last byte of
+/// the signature value; the structure still parses, the signature no longer verifies.
+pub fn corrupt_signature(der: &mut [u8]) {
+    if let Some(last) = der.last_mut() {
+        *last ^= 0x01;
+    }
+}
+
+/// What a server sends for a leaf with this fault: normally `leaf` then `intermediates`
+/// (nearest first); `missing-intermediate` sends the leaf alone, `reversed-chain` the
+/// intermediates first and the leaf last, `self-signed` only itself.
+pub fn served_chain<T: Clone>(fault: Fault, leaf: &T, intermediates: &[T]) -> Vec<T> {
+    let mut chain = vec![leaf.clone()];
+    match fault {
+        Fault::MissingIntermediate | Fault::SelfSigned => {}
+        Fault::ReversedChain => {
+            chain.splice(0..0, intermediates.iter().rev().cloned());
+        }
+        _ => chain.extend(intermediates.iter().cloned()),
+    }
+    chain
+}
+
+/// Applies a fault that changes only the leaf's own parameters. `host` is the name the leaf
+/// is for (its first DNS SAN or its name). Faults that act elsewhere do nothing here.
+pub fn apply_to_leaf(
+    fault: Fault,
+    params: &mut CertificateParams,
+    now: OffsetDateTime,
+    host: &str,
+) {
+    match fault {
+        Fault::Expired => expired(params, now),
+        Fault::NotYetValid => not_yet_valid(params, now),
+        Fault::WrongHost => wrong_host(params),
+        Fault::IpMismatch => ip_mismatch(params),
+        Fault::CnOnly => cn_only(params, host),
+        Fault::WrongEku => wrong_eku(params),
+        Fault::ServerAsClient => server_as_client(params),
+        Fault::UnknownCriticalExtension => unknown_critical_extension(params),
+        _ => {}
+    }
+}
+
+/// Applies a fault to a helper CA's parameters (see [`helper_cas`]).
+pub fn apply_to_ca(fault: Fault, params: &mut CertificateParams, now: OffsetDateTime) {
+    match fault {
+        Fault::ExpiredIntermediate | Fault::ExpiredRoot => expired(params, now),
+        Fault::IntermediateNotCa => not_a_ca(params),
+        Fault::NameConstraints => constrain_elsewhere(params),
+        _ => {}
+    }
+}
+
+/// The helper CAs a leaf's fault needs, in issuing order; the leaf is then issued by the last
+/// one. `leaf` names the leaf, `root_name` / `root_subject` its real root (what `ca.pem`
+/// trusts). Empty for faults that keep the leaf's own issuer.
+pub fn helper_cas(
+    fault: Fault,
+    leaf: &str,
+    root_name: &str,
+    root_subject: &Subject,
+) -> Vec<CaSpec> {
+    let ca = |suffix: &str, issuer: Option<&str>, subject: Subject| CaSpec {
+        name: format!("{leaf}-{suffix}"),
+        issuer: issuer.map(str::to_string),
+        subject,
+        fault,
+        ..CaSpec::default()
+    };
+    let named = |cn: String| Subject {
+        cn: Some(cn),
+        o: Some("certlab".into()),
+        ..Subject::default()
+    };
+    match fault {
+        // Same subject as the real root, another key, not trusted.
+        Fault::UnknownCa => vec![CaSpec {
+            trusted: false,
+            ..ca("root", None, root_subject.clone())
+        }],
+        Fault::ExpiredRoot => vec![ca("root", None, named(format!("certlab {leaf} root")))],
+        Fault::ExpiredIntermediate | Fault::IntermediateNotCa | Fault::NameConstraints => {
+            vec![ca(
+                "ca",
+                Some(root_name),
+                named(format!("certlab {leaf} CA")),
+            )]
+        }
+        Fault::PathLen => vec![
+            CaSpec {
+                path_len: Some(0),
+                ..ca("ca", Some(root_name), named(format!("certlab {leaf} CA")))
+            },
+            ca(
+                "ca2",
+                Some(&format!("{leaf}-ca")),
+                named(format!("certlab {leaf} CA 2")),
+            ),
+        ],
+        _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for f in ALL_FAULTS {
+            assert_eq!(f.name().parse::<Fault>().unwrap(), f);
+            assert_eq!(
+                serde_json::to_string(&f).unwrap(),
+                format!("\"{}\"", f.name())
+            );
+        }
+        assert!(
+            "expird"
+                .parse::<Fault>()
+                .unwrap_err()
+                .contains("wrong-host")
+        );
+    }
+
+    #[test]
+    fn served_chain_orders() {
+        let (leaf, ints) = ("L", ["I1", "I2"]);
+        assert_eq!(served_chain(Fault::None, &leaf, &ints), ["L", "I1", "I2"]);
+        assert_eq!(
+            served_chain(Fault::MissingIntermediate, &leaf, &ints),
+            ["L"]
+        );
+        assert_eq!(
+            served_chain(Fault::ReversedChain, &leaf, &ints),
+            ["I2", "I1", "L"]
+        );
+    }
+
+    #[test]
+    fn every_fault_but_key_mismatch_has_an_outcome() {
+        for f in ALL_FAULTS {
+            assert_eq!(f.expected().is_none(), f == Fault::KeyMismatch, "{f}");
+        }
+    }
+
+    #[test]
+    fn path_len_makes_two_chained_helper_cas() {
+        let cas = helper_cas(Fault::PathLen, "leaf", "root", &Subject::default());
+        assert_eq!(cas.len(), 2);
+        assert_eq!(cas[0].path_len, Some(0));
+        assert_eq!(cas[1].issuer.as_deref(), Some("leaf-ca"));
+    }
+}

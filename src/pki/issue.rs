@@ -1,0 +1,607 @@
+//! Issuing with rcgen: roots, intermediates, leaves and CRLs, faults included.
+//!
+//! [`CaSpec`] and [`LeafSpec`] are validated requests (from a TOML spec, the fixture API or the
+//! `cert` command); a [`Builder`] turns them into [`Entity`]s, keeping each CA's rcgen
+//! [`Issuer`] so a leaf costs one key generation and one signature.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use pki_types::CertificateDer;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CidrSubnet,
+    DistinguishedName, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyIdMethod,
+    KeyPair, KeyUsagePurpose, NameConstraints, RevokedCertParams, SanType, SerialNumber,
+};
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use super::fault::{self, Fault};
+use super::{Entity, KeyAlg, Pki, Role, San, SecretKey};
+
+/// Default validity of a CA: 10 years, long enough that test fixtures do not silently expire.
+pub const DEFAULT_CA_VALIDITY: Duration = Duration::days(3650);
+/// Default validity of a leaf: 397 days, the most browsers and Apple platforms accept.
+pub const DEFAULT_LEAF_VALIDITY: Duration = Duration::days(397);
+/// How far back a new certificate's notBefore is set, to tolerate clock skew between hosts.
+pub const BACKDATE: Duration = Duration::hours(1);
+
+/// Subject distinguished-name fields (all optional; the CN defaults to the entity's name or host).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Subject {
+    /// commonName.
+    pub cn: Option<String>,
+    /// organizationName.
+    pub o: Option<String>,
+    /// organizationalUnitName.
+    pub ou: Option<String>,
+    /// countryName (two letters).
+    pub c: Option<String>,
+    /// stateOrProvinceName.
+    pub st: Option<String>,
+    /// localityName.
+    pub l: Option<String>,
+}
+
+impl Subject {
+    fn distinguished_name(&self, default_cn: &str) -> DistinguishedName {
+        let mut dn = DistinguishedName::new();
+        let fields = [
+            (DnType::CountryName, &self.c),
+            (DnType::StateOrProvinceName, &self.st),
+            (DnType::LocalityName, &self.l),
+            (DnType::OrganizationName, &self.o),
+            (DnType::OrganizationalUnitName, &self.ou),
+        ];
+        for (ty, value) in fields {
+            if let Some(v) = value {
+                dn.push(ty, v.as_str());
+            }
+        }
+        dn.push(DnType::CommonName, self.cn.as_deref().unwrap_or(default_cn));
+        dn
+    }
+}
+
+/// How long a certificate is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Validity {
+    /// From now (less [`BACKDATE`]) for this long.
+    For(#[serde(with = "duration_seconds")] Duration),
+    /// Between two absolute times.
+    Between(
+        #[serde(with = "time::serde::rfc3339")] OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")] OffsetDateTime,
+    ),
+}
+
+mod duration_seconds {
+    pub fn serialize<S: serde::Serializer>(d: &time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(d.whole_seconds())
+    }
+}
+
+impl Validity {
+    /// (notBefore, notAfter) at `now`.
+    pub fn at(self, now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+        match self {
+            Validity::For(d) => (now - BACKDATE, now + d),
+            Validity::Between(a, b) => (a, b),
+        }
+    }
+}
+
+/// An IP range for name constraints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IpRange {
+    /// The network address.
+    pub addr: IpAddr,
+    /// The prefix length.
+    pub prefix: u8,
+}
+
+/// Name constraints of a CA: permitted and excluded DNS subtrees and IP ranges.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NameConstraintSpec {
+    /// DNS subtrees the CA may issue for.
+    pub permitted_dns: Vec<String>,
+    /// DNS subtrees the CA may not issue for.
+    pub excluded_dns: Vec<String>,
+    /// IP ranges the CA may issue for.
+    pub permitted_ip: Vec<IpRange>,
+    /// IP ranges the CA may not issue for.
+    pub excluded_ip: Vec<IpRange>,
+}
+
+impl NameConstraintSpec {
+    fn to_rcgen(&self) -> Option<NameConstraints> {
+        let subtrees = |dns: &[String], ip: &[IpRange]| {
+            dns.iter()
+                .map(|d| GeneralSubtree::DnsName(d.clone()))
+                .chain(ip.iter().map(|r| {
+                    GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(r.addr, r.prefix))
+                }))
+                .collect::<Vec<_>>()
+        };
+        let nc = NameConstraints {
+            permitted_subtrees: subtrees(&self.permitted_dns, &self.permitted_ip),
+            excluded_subtrees: subtrees(&self.excluded_dns, &self.excluded_ip),
+        };
+        (!nc.permitted_subtrees.is_empty() || !nc.excluded_subtrees.is_empty()).then_some(nc)
+    }
+}
+
+/// A request for a CA certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaSpec {
+    /// Unique entity name.
+    pub name: String,
+    /// The issuing CA's name; `None` for a self-signed root.
+    pub issuer: Option<String>,
+    /// Key algorithm.
+    pub key: KeyAlg,
+    /// Subject fields (CN defaults to the name).
+    pub subject: Subject,
+    /// Validity.
+    pub validity: Validity,
+    /// basicConstraints pathLen, if any.
+    pub path_len: Option<u8>,
+    /// Name constraints.
+    pub name_constraints: NameConstraintSpec,
+    /// Roots only: whether the root goes into `ca.pem`.
+    pub trusted: bool,
+    /// The fault this CA helps to make (`none` for a CA of the spec).
+    pub fault: Fault,
+}
+
+impl Default for CaSpec {
+    fn default() -> Self {
+        CaSpec {
+            name: String::new(),
+            issuer: None,
+            key: KeyAlg::default(),
+            subject: Subject::default(),
+            validity: Validity::For(DEFAULT_CA_VALIDITY),
+            path_len: None,
+            name_constraints: NameConstraintSpec::default(),
+            trusted: true,
+            fault: Fault::None,
+        }
+    }
+}
+
+impl CaSpec {
+    /// A digest of everything that defines this CA, recorded in the manifest so that a
+    /// regeneration notices a changed spec.
+    pub fn digest(&self) -> String {
+        super::sha256_hex(
+            serde_json::to_string(self)
+                .expect("serialisable")
+                .as_bytes(),
+        )
+    }
+}
+
+/// A request for a leaf certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafSpec {
+    /// Unique entity name.
+    pub name: String,
+    /// The issuing CA's name (ignored by `self-signed`, which signs itself).
+    pub issuer: String,
+    /// Server, client or both.
+    pub role: Role,
+    /// Key algorithm.
+    pub key: KeyAlg,
+    /// Subject fields (CN defaults to the first DNS SAN, else the name).
+    pub subject: Subject,
+    /// Validity.
+    pub validity: Validity,
+    /// Subject alternative names.
+    pub sans: Vec<San>,
+    /// What to break.
+    pub fault: Fault,
+}
+
+impl LeafSpec {
+    /// A good leaf of this role for these SANs, with every default.
+    pub fn new(
+        name: impl Into<String>,
+        issuer: impl Into<String>,
+        role: Role,
+        sans: Vec<San>,
+    ) -> Self {
+        LeafSpec {
+            name: name.into(),
+            issuer: issuer.into(),
+            role,
+            key: KeyAlg::default(),
+            subject: Subject::default(),
+            validity: Validity::For(DEFAULT_LEAF_VALIDITY),
+            sans,
+            fault: Fault::None,
+        }
+    }
+
+    /// The host this leaf is for: its first DNS SAN, else its first IP, else its name.
+    pub fn host(&self) -> String {
+        self.sans
+            .iter()
+            .find_map(|s| match s {
+                San::Dns(d) => Some(d.clone()),
+                _ => None,
+            })
+            .or_else(|| {
+                self.sans.iter().find_map(|s| match s {
+                    San::Ip(ip) => Some(ip.to_string()),
+                    _ => None,
+                })
+            })
+            .unwrap_or_else(|| self.name.clone())
+    }
+}
+
+/// Why issuing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// rcgen refused (bad SAN encoding, key generation failure, ...).
+    #[error("cannot issue `{name}`: {source}")]
+    Rcgen {
+        /// The entity.
+        name: String,
+        /// rcgen's error.
+        source: rcgen::Error,
+    },
+    /// The named issuer is not a CA of this PKI.
+    #[error("`{name}`: issuer `{issuer}` is not a CA of this PKI")]
+    UnknownIssuer {
+        /// The entity.
+        name: String,
+        /// The missing issuer.
+        issuer: String,
+    },
+    /// Two entities with one name.
+    #[error("two entities are named `{0}`")]
+    DuplicateName(String),
+}
+
+/// Issues entities one after the other into a [`Pki`].
+pub struct Builder {
+    now: OffsetDateTime,
+    pki: Pki,
+    issuers: HashMap<String, Issuer<'static, KeyPair>>,
+    revoked: BTreeMap<String, Vec<SerialNumber>>,
+}
+
+impl Builder {
+    /// An empty PKI issued at `now`.
+    pub fn new(now: OffsetDateTime) -> Self {
+        Builder {
+            now,
+            pki: Pki::default(),
+            issuers: HashMap::new(),
+            revoked: BTreeMap::new(),
+        }
+    }
+
+    /// The time certificates are issued at.
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+
+    /// The PKI so far.
+    pub fn pki(&self) -> &Pki {
+        &self.pki
+    }
+
+    /// Adds an existing CA (certificate and key from a previous run) as an issuer, unchanged.
+    pub fn add_existing_ca(&mut self, entity: Entity) -> Result<(), IssueError> {
+        let err = |source| IssueError::Rcgen {
+            name: entity.name.clone(),
+            source,
+        };
+        let key = entity.key.to_key_pair().map_err(err)?;
+        let issuer = Issuer::from_ca_cert_der(&entity.cert, key).map_err(err)?;
+        self.check_new_name(&entity.name)?;
+        self.issuers.insert(entity.name.clone(), issuer);
+        self.pki.entities.push(entity);
+        Ok(())
+    }
+
+    fn check_new_name(&self, name: &str) -> Result<(), IssueError> {
+        if self.pki.entity(name).is_some() {
+            return Err(IssueError::DuplicateName(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Issues a CA: self-signed when `spec.issuer` is `None`, else signed by that CA.
+    pub fn add_ca(&mut self, spec: &CaSpec) -> Result<&Entity, IssueError> {
+        self.check_new_name(&spec.name)?;
+        let err = |source| IssueError::Rcgen {
+            name: spec.name.clone(),
+            source,
+        };
+        let mut params = base_params(
+            &spec.subject.distinguished_name(&spec.name),
+            spec.validity,
+            self.now,
+        );
+        params.is_ca = IsCa::Ca(match spec.path_len {
+            Some(n) => BasicConstraints::Constrained(n),
+            None => BasicConstraints::Unconstrained,
+        });
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.name_constraints = spec.name_constraints.to_rcgen();
+        fault::apply_to_ca(spec.fault, &mut params, self.now);
+        let key = spec.key.generate().map_err(err)?;
+        // Pin the subject key identifier so the Issuer below and the certificate agree.
+        params.key_identifier_method = KeyIdMethod::PreSpecified(params.key_identifier(&key));
+        let (cert, role, issuer_name) = match &spec.issuer {
+            None => {
+                params.use_authority_key_identifier_extension = true;
+                (
+                    params.self_signed(&key).map_err(err)?,
+                    Role::Root,
+                    spec.name.clone(),
+                )
+            }
+            Some(issuer_name) => {
+                let issuer = self.issuer(&spec.name, issuer_name)?;
+                (
+                    params.signed_by(&key, issuer).map_err(err)?,
+                    Role::Intermediate,
+                    issuer_name.clone(),
+                )
+            }
+        };
+        let entity = Entity {
+            name: spec.name.clone(),
+            role,
+            issuer: issuer_name,
+            cert: cert.der().clone(),
+            key: SecretKey::from_pkcs8(key.serialize_der()),
+            key_alg: spec.key,
+            chain: vec![],
+            crl: None,
+            sans: vec![],
+            not_before: params.not_before,
+            not_after: params.not_after,
+            fault: spec.fault,
+            expected: (spec.fault == Fault::None).then_some(crate::outcome::Outcome::Ok),
+            expected_by_client: BTreeMap::new(),
+            trusted: role == Role::Root && spec.trusted,
+            spec_digest: Some(spec.digest()),
+        };
+        self.issuers
+            .insert(spec.name.clone(), Issuer::new(params, key));
+        self.pki.entities.push(entity);
+        Ok(self.pki.entities.last().expect("just pushed"))
+    }
+
+    fn issuer(&self, name: &str, issuer: &str) -> Result<&Issuer<'static, KeyPair>, IssueError> {
+        self.issuers
+            .get(issuer)
+            .ok_or_else(|| IssueError::UnknownIssuer {
+                name: name.to_string(),
+                issuer: issuer.to_string(),
+            })
+    }
+
+    /// The root at the top of `name`'s issuer chain (itself for a root).
+    fn root_of(&self, name: &str) -> Option<&Entity> {
+        let issuers = self.pki.issuers_of(name);
+        issuers.last().copied().or_else(|| self.pki.entity(name))
+    }
+
+    /// Issues a leaf, applying its fault (which may first issue helper CAs).
+    pub fn add_leaf(&mut self, spec: &LeafSpec) -> Result<&Entity, IssueError> {
+        self.check_new_name(&spec.name)?;
+        let err = |source| IssueError::Rcgen {
+            name: spec.name.clone(),
+            source,
+        };
+        let host = spec.host();
+        let mut issuer_name = spec.issuer.clone();
+        if !matches!(spec.fault, Fault::SelfSigned) {
+            let root = self
+                .root_of(&spec.issuer)
+                .ok_or_else(|| IssueError::UnknownIssuer {
+                    name: spec.name.clone(),
+                    issuer: spec.issuer.clone(),
+                })?;
+            let (root_name, root_subject) = (root.name.clone(), subject_of(root));
+            for helper in fault::helper_cas(spec.fault, &spec.name, &root_name, &root_subject) {
+                issuer_name = self.add_ca(&helper)?.name.clone();
+            }
+        }
+
+        let mut params = base_params(
+            &spec.subject.distinguished_name(&host),
+            spec.validity,
+            self.now,
+        );
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.use_authority_key_identifier_extension = true;
+        params.subject_alt_names = spec
+            .sans
+            .iter()
+            .map(to_san_type)
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        if spec.role.is_server() && spec.key.is_rsa() {
+            params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+        }
+        if spec.role.is_server() {
+            params
+                .extended_key_usages
+                .push(ExtendedKeyUsagePurpose::ServerAuth);
+        }
+        if spec.role.is_client() {
+            params
+                .extended_key_usages
+                .push(ExtendedKeyUsagePurpose::ClientAuth);
+        }
+        fault::apply_to_leaf(spec.fault, &mut params, self.now, &host);
+
+        let key = spec.key.generate().map_err(err)?;
+        let cert = if spec.fault == Fault::SelfSigned {
+            issuer_name = spec.name.clone();
+            params.self_signed(&key).map_err(err)?
+        } else {
+            params
+                .signed_by(&key, self.issuer(&spec.name, &issuer_name)?)
+                .map_err(err)?
+        };
+        let mut der = cert.der().to_vec();
+        if spec.fault == Fault::BadSignature {
+            fault::corrupt_signature(&mut der);
+        }
+        let cert = CertificateDer::from(der);
+        if spec.fault == Fault::Revoked {
+            let serial = params
+                .serial_number
+                .clone()
+                .expect("base_params sets a serial");
+            self.revoked
+                .entry(issuer_name.clone())
+                .or_default()
+                .push(serial);
+        }
+        let key_der = if spec.fault == Fault::KeyMismatch {
+            spec.key.generate().map_err(err)?.serialize_der()
+        } else {
+            key.serialize_der()
+        };
+
+        let intermediates: Vec<CertificateDer<'static>> = if spec.fault == Fault::SelfSigned {
+            vec![]
+        } else {
+            let mut ints = vec![self.pki.entity(&issuer_name).expect("issuer exists")];
+            ints.extend(self.pki.issuers_of(&issuer_name));
+            ints.into_iter()
+                .filter(|e| e.role == Role::Intermediate)
+                .map(|e| e.cert.clone())
+                .collect()
+        };
+        let chain = fault::served_chain(spec.fault, &cert, &intermediates);
+        let entity = Entity {
+            name: spec.name.clone(),
+            role: spec.role,
+            issuer: issuer_name,
+            cert,
+            key: SecretKey::from_pkcs8(key_der),
+            key_alg: spec.key,
+            chain,
+            crl: None,
+            sans: sans_of(&params),
+            not_before: params.not_before,
+            not_after: params.not_after,
+            fault: spec.fault,
+            expected: spec.fault.expected(),
+            expected_by_client: BTreeMap::new(),
+            trusted: false,
+            spec_digest: None,
+        };
+        self.pki.entities.push(entity);
+        Ok(self.pki.entities.last().expect("just pushed"))
+    }
+
+    /// Signs the CRLs of issuers with revoked leaves and returns the PKI.
+    pub fn finish(mut self) -> Result<Pki, IssueError> {
+        for (issuer_name, serials) in std::mem::take(&mut self.revoked) {
+            let err = |source| IssueError::Rcgen {
+                name: issuer_name.clone(),
+                source,
+            };
+            let params = CertificateRevocationListParams {
+                this_update: self.now - BACKDATE,
+                next_update: self.now + DEFAULT_LEAF_VALIDITY,
+                crl_number: SerialNumber::from(1u64),
+                issuing_distribution_point: None,
+                revoked_certs: serials
+                    .into_iter()
+                    .map(|serial_number| RevokedCertParams {
+                        serial_number,
+                        revocation_time: self.now - BACKDATE,
+                        reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                        invalidity_date: None,
+                    })
+                    .collect(),
+                key_identifier_method: KeyIdMethod::Sha256,
+            };
+            let issuer = self.issuer(&issuer_name, &issuer_name)?;
+            let crl = params.signed_by(issuer).map_err(err)?;
+            let der = crl.der().clone();
+            if let Some(e) = self.pki.entities.iter_mut().find(|e| e.name == issuer_name) {
+                e.crl = Some(der);
+            }
+        }
+        Ok(self.pki)
+    }
+}
+
+/// Parameters every certificate starts from: subject, validity, a random serial.
+fn base_params(
+    dn: &DistinguishedName,
+    validity: Validity,
+    now: OffsetDateTime,
+) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn.clone();
+    (params.not_before, params.not_after) = validity.at(now);
+    params.serial_number = Some(random_serial());
+    params
+}
+
+/// A random positive 128-bit serial number (RFC 5280: positive, at most 20 octets).
+pub fn random_serial() -> SerialNumber {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).expect("system random");
+    bytes[0] = (bytes[0] & 0x7f) | 0x40;
+    SerialNumber::from_slice(&bytes)
+}
+
+fn to_san_type(san: &San) -> Result<SanType, rcgen::Error> {
+    Ok(match san {
+        San::Dns(d) => SanType::DnsName(d.as_str().try_into()?),
+        San::Ip(ip) => SanType::IpAddress(*ip),
+        San::Uri(u) => SanType::URI(u.as_str().try_into()?),
+        San::Email(e) => SanType::Rfc822Name(e.as_str().try_into()?),
+    })
+}
+
+/// The SANs the certificate really carries (after its fault changed them).
+fn sans_of(params: &CertificateParams) -> Vec<San> {
+    params
+        .subject_alt_names
+        .iter()
+        .filter_map(|s| match s {
+            SanType::DnsName(d) => Some(San::Dns(d.to_string())),
+            SanType::IpAddress(ip) => Some(San::Ip(*ip)),
+            SanType::URI(u) => Some(San::Uri(u.to_string())),
+            SanType::Rfc822Name(e) => Some(San::Email(e.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The subject fields of an existing entity's certificate (to copy a root's name).
+fn subject_of(entity: &Entity) -> Subject {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&entity.cert) else {
+        return Subject::default();
+    };
+    let first = |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue>| {
+        it.next().and_then(|a| a.as_str().ok()).map(str::to_string)
+    };
+    let s = cert.subject();
+    Subject {
+        cn: first(&mut s.iter_common_name()),
+        o: first(&mut s.iter_organization()),
+        ou: first(&mut s.iter_organizational_unit()),
+        c: first(&mut s.iter_country()),
+        st: first(&mut s.iter_state_or_province()),
+        l: first(&mut s.iter_locality()),
+    }
+}

@@ -1,0 +1,128 @@
+//! The manifest `certlab.json` (DESIGN.md section 6): the contract between `generate`,
+//! `serve`, `probe`, `lab` and tests in other languages.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::scenario::Scenario;
+use super::{Entity, Fault, KeyAlg, Pki, Role, San};
+use crate::outcome::Outcome;
+
+/// The manifest format version.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// The manifest's file name inside a PKI directory.
+pub const MANIFEST_FILE: &str = "certlab.json";
+
+/// The trust bundle's file name inside a PKI directory.
+pub const CA_BUNDLE_FILE: &str = "ca.pem";
+
+/// `certlab.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`MANIFEST_VERSION`].
+    pub version: u32,
+    /// Every entity, issuers first.
+    pub entities: Vec<ManifestEntity>,
+    /// Every scenario, explicit and implicit.
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One entity of the manifest; paths are relative to the directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestEntity {
+    /// Entity name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Issuer's name (a root names itself).
+    pub issuer: String,
+    /// `NAME.pem`.
+    pub cert: String,
+    /// `NAME.key`.
+    pub key: String,
+    /// `NAME.chain.pem` for leaves.
+    pub chain: Option<String>,
+    /// `NAME.crl.pem` for issuers with revocations.
+    pub crl: Option<String>,
+    /// Subject alternative names.
+    pub sans: Vec<San>,
+    /// Start of validity, RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    /// End of validity, RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// SHA-256 of the certificate DER, lowercase hex.
+    pub sha256: String,
+    /// The fault made on purpose.
+    pub fault: Fault,
+    /// certlab's strict verdict.
+    pub expected: Option<Outcome>,
+    /// Per client, what a test ran and saw where it differs.
+    #[serde(default)]
+    pub expected_by_client: BTreeMap<String, Outcome>,
+    /// The key algorithm.
+    pub key_algorithm: KeyAlg,
+    /// Roots: whether `ca.pem` holds it.
+    #[serde(default)]
+    pub trusted: bool,
+    /// CAs: digest of the spec they were made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_digest: Option<String>,
+}
+
+/// The file names of an entity.
+pub fn cert_file(name: &str) -> String {
+    format!("{name}.pem")
+}
+/// `NAME.key`.
+pub fn key_file(name: &str) -> String {
+    format!("{name}.key")
+}
+/// `NAME.chain.pem`.
+pub fn chain_file(name: &str) -> String {
+    format!("{name}.chain.pem")
+}
+/// `NAME.crl.pem`.
+pub fn crl_file(name: &str) -> String {
+    format!("{name}.crl.pem")
+}
+
+impl ManifestEntity {
+    /// The manifest entry of an entity.
+    pub fn of(e: &Entity) -> Self {
+        ManifestEntity {
+            name: e.name.clone(),
+            role: e.role,
+            issuer: e.issuer.clone(),
+            cert: cert_file(&e.name),
+            key: key_file(&e.name),
+            chain: (!e.role.is_ca()).then(|| chain_file(&e.name)),
+            crl: e.crl.as_ref().map(|_| crl_file(&e.name)),
+            sans: e.sans.clone(),
+            not_before: e.not_before,
+            not_after: e.not_after,
+            sha256: e.sha256(),
+            fault: e.fault,
+            expected: e.expected,
+            expected_by_client: e.expected_by_client.clone(),
+            key_algorithm: e.key_alg,
+            trusted: e.trusted,
+            spec_digest: e.spec_digest.clone(),
+        }
+    }
+}
+
+impl Manifest {
+    /// The manifest of a PKI (with its implicit scenarios spelled out).
+    pub fn of(pki: &Pki) -> Self {
+        Manifest {
+            version: MANIFEST_VERSION,
+            entities: pki.entities.iter().map(ManifestEntity::of).collect(),
+            scenarios: pki.all_scenarios(),
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Make (and break) certificates: the in-memory PKI, its spec, issuing, faults and files.
+//!
+//! A [`Pki`] is what every other part works from: its [`Entity`]s (CAs and leaves, each with its
+//! [`Fault`] and expected [`Outcome`]) and its [`Scenario`]s (what one endpoint presents and how
+//! a client probes it).
+
+pub mod fault;
+pub mod issue;
+pub mod keys;
+pub mod manifest;
+pub mod names;
+pub mod scenario;
+pub mod spec;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use fault::Fault;
+pub use keys::KeyAlg;
+pub use scenario::Scenario;
+
+use crate::outcome::Outcome;
+
+/// What an entity is in the hierarchy and what its certificate may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// A self-signed CA.
+    Root,
+    /// A CA issued by another CA.
+    Intermediate,
+    /// A leaf for TLS servers (EKU serverAuth).
+    Server,
+    /// A leaf for TLS clients (EKU clientAuth).
+    Client,
+    /// A leaf for both (EKU serverAuth + clientAuth).
+    ServerClient,
+}
+
+impl Role {
+    /// The manifest name, e.g. `server-client`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Root => "root",
+            Role::Intermediate => "intermediate",
+            Role::Server => "server",
+            Role::Client => "client",
+            Role::ServerClient => "server-client",
+        }
+    }
+
+    /// Whether this is a CA role.
+    pub fn is_ca(self) -> bool {
+        matches!(self, Role::Root | Role::Intermediate)
+    }
+
+    /// Whether a leaf of this role may be served by a TLS server.
+    pub fn is_server(self) -> bool {
+        matches!(self, Role::Server | Role::ServerClient)
+    }
+
+    /// Whether a leaf of this role may be presented by a TLS client.
+    pub fn is_client(self) -> bool {
+        matches!(self, Role::Client | Role::ServerClient)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A subject alternative name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "lowercase")]
+pub enum San {
+    /// A DNS name, possibly a wildcard (`*.example.com`).
+    Dns(String),
+    /// An IPv4 or IPv6 address.
+    Ip(IpAddr),
+    /// A URI, e.g. a SPIFFE ID.
+    Uri(String),
+    /// An email address (rfc822Name).
+    Email(String),
+}
+
+impl fmt::Display for San {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            San::Dns(v) => write!(f, "DNS:{v}"),
+            San::Ip(v) => write!(f, "IP:{v}"),
+            San::Uri(v) => write!(f, "URI:{v}"),
+            San::Email(v) => write!(f, "email:{v}"),
+        }
+    }
+}
+
+/// A private key, PKCS#8 DER. Its `Debug` does not print the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(Vec<u8>);
+
+impl SecretKey {
+    /// Wraps PKCS#8 DER bytes.
+    pub fn from_pkcs8(der: Vec<u8>) -> Self {
+        SecretKey(der)
+    }
+
+    /// The PKCS#8 DER bytes.
+    pub fn pkcs8_der(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// As a rustls private key.
+    pub fn to_private_key_der(&self) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.0.clone()))
+    }
+
+    /// PEM text (`PRIVATE KEY`).
+    pub fn to_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("PRIVATE KEY", self.0.clone()))
+    }
+
+    /// As an rcgen key pair (to sign with, or to compare public keys).
+    pub fn to_key_pair(&self) -> Result<rcgen::KeyPair, rcgen::Error> {
+        rcgen::KeyPair::try_from(self.0.as_slice())
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey({} bytes)", self.0.len())
+    }
+}
+
+/// One certificate of a PKI with its key, and what it is for.
+#[derive(Debug, Clone)]
+pub struct Entity {
+    /// Unique name; the files are `NAME.pem`, `NAME.key`, `NAME.chain.pem`, `NAME.crl.pem`.
+    pub name: String,
+    /// Root, intermediate or leaf role.
+    pub role: Role,
+    /// The issuing entity's name (a root names itself, so does a self-signed leaf).
+    pub issuer: String,
+    /// The certificate, DER.
+    pub cert: CertificateDer<'static>,
+    /// The private key written beside it (for `key-mismatch`, another certificate's key).
+    pub key: SecretKey,
+    /// The key algorithm.
+    pub key_alg: KeyAlg,
+    /// Leaves: what a server sends, normally the leaf then its intermediates. Empty for CAs.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Issuers with revocations: their CRL.
+    pub crl: Option<CertificateRevocationListDer<'static>>,
+    /// The subject alternative names.
+    pub sans: Vec<San>,
+    /// Start of validity.
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    pub not_after: OffsetDateTime,
+    /// What was broken on purpose (`Fault::None` for good certificates and plain CAs).
+    pub fault: Fault,
+    /// certlab's strict verdict for this certificate (`None` where there is none to give, e.g.
+    /// the helper CAs a fault made, or a `key-mismatch` that no server will serve).
+    pub expected: Option<Outcome>,
+    /// Per client (`openssl`, `curl`, `rustls`), the outcome a test ran and saw where it differs.
+    pub expected_by_client: BTreeMap<String, Outcome>,
+    /// Roots only: whether it goes into `ca.pem`.
+    pub trusted: bool,
+    /// CAs only: a digest of the spec the CA was made from, to notice a changed spec on reuse.
+    pub spec_digest: Option<String>,
+}
+
+impl Entity {
+    /// SHA-256 of the certificate's DER, lowercase hex without colons.
+    pub fn sha256(&self) -> String {
+        sha256_hex(&self.cert)
+    }
+
+    /// Whether this entity is a CA.
+    pub fn is_ca(&self) -> bool {
+        self.role.is_ca()
+    }
+}
+
+/// Lowercase hex SHA-256 of some bytes (certificate fingerprints).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A whole PKI in memory: entities in issuing order (issuers before what they issue) and the
+/// scenarios that serve them.
+#[derive(Debug, Clone, Default)]
+pub struct Pki {
+    /// CAs and leaves, issuers first.
+    pub entities: Vec<Entity>,
+    /// Explicit scenarios from the spec (implicit ones come from [`Pki::all_scenarios`]).
+    pub scenarios: Vec<Scenario>,
+}
+
+impl Pki {
+    /// The entity with this name.
+    pub fn entity(&self, name: &str) -> Option<&Entity> {
+        self.entities.iter().find(|e| e.name == name)
+    }
+
+    /// The trusted roots, i.e. the content of `ca.pem`.
+    pub fn trusted_roots(&self) -> impl Iterator<Item = &Entity> {
+        self.entities
+            .iter()
+            .filter(|e| e.role == Role::Root && e.trusted)
+    }
+
+    /// Every intermediate CA certificate the PKI issued (what `--pki` knows beyond `ca.pem`).
+    pub fn intermediates(&self) -> impl Iterator<Item = &Entity> {
+        self.entities
+            .iter()
+            .filter(|e| e.role == Role::Intermediate)
+    }
+
+    /// The CRLs of all issuers that have one.
+    pub fn crls(&self) -> impl Iterator<Item = &CertificateRevocationListDer<'static>> {
+        self.entities.iter().filter_map(|e| e.crl.as_ref())
+    }
+
+    /// The issuer chain above an entity, nearest first, ending at its root (empty for a root or
+    /// a self-signed leaf).
+    pub fn issuers_of(&self, name: &str) -> Vec<&Entity> {
+        let mut out = Vec::new();
+        let mut current = self.entity(name);
+        while let Some(e) = current {
+            if e.issuer == e.name || out.len() > self.entities.len() {
+                break;
+            }
+            current = self.entity(&e.issuer);
+            if let Some(issuer) = current {
+                out.push(issuer);
+            }
+        }
+        out
+    }
+
+    /// Explicit scenarios followed by one implicit scenario per servable server entity that no
+    /// explicit scenario already uses by name (DESIGN.md section 5).
+    pub fn all_scenarios(&self) -> Vec<Scenario> {
+        let mut all = self.scenarios.clone();
+        for e in &self.entities {
+            if e.role.is_server() && e.fault.is_served() && !all.iter().any(|s| s.name == e.name) {
+                all.push(Scenario::for_entity(self, e));
+            }
+        }
+        all
+    }
+}

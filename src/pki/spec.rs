@@ -1,0 +1,607 @@
+//! The TOML spec: model, validation with `file:line:column` errors, and the built-in templates.
+//!
+//! ```toml
+//! [[ca]]
+//! name = "root"
+//!
+//! [[ca]]
+//! name = "intermediate"
+//! issuer = "root"
+//! path_len = 0
+//!
+//! [[leaf]]
+//! name = "localhost"
+//! issuer = "intermediate"
+//! role = "server"            # server | client | server-client
+//! dns = ["localhost"]
+//! ip = ["127.0.0.1", "::1"]
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+use toml::Spanned;
+
+use super::fault::Fault;
+use super::issue::{
+    CaSpec, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, IpRange, LeafSpec, NameConstraintSpec,
+    Subject, Validity,
+};
+use super::scenario::Scenario;
+use super::{KeyAlg, Role, San, names};
+
+/// A built-in spec template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Template {
+    /// Its name (`dev`, `otel`, `lab`).
+    pub name: &'static str,
+    /// One line on what it makes.
+    pub summary: &'static str,
+    /// The commented TOML text.
+    pub text: &'static str,
+}
+
+/// The built-in templates (their files live in `templates/`).
+pub const TEMPLATES: [Template; 3] = [
+    Template {
+        name: "dev",
+        summary: "root, intermediate, a localhost server and a client certificate",
+        text: include_str!("../../templates/dev.toml"),
+    },
+    Template {
+        name: "otel",
+        summary: "OpenTelemetry collector (Kubernetes service names) and an exporter client",
+        text: include_str!("../../templates/otel.toml"),
+    },
+    Template {
+        name: "lab",
+        summary: "every fault of the catalogue and every scenario of the lab",
+        text: include_str!("../../templates/lab.toml"),
+    },
+];
+
+/// The built-in template with this name.
+pub fn template(name: &str) -> Option<&'static Template> {
+    TEMPLATES.iter().find(|t| t.name == name)
+}
+
+/// A validated spec: CAs in issuing order, leaves, explicit scenarios.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    /// CAs, issuers before what they issue.
+    pub cas: Vec<CaSpec>,
+    /// Leaves, in spec order.
+    pub leaves: Vec<LeafSpec>,
+    /// Explicit scenarios.
+    pub scenarios: Vec<Scenario>,
+}
+
+/// A spec error with its position.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}:{line}:{column}: {message}")]
+pub struct SpecError {
+    /// The file (or `<template NAME>`).
+    pub origin: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (characters).
+    pub column: usize,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    #[serde(default)]
+    ca: Vec<RawCa>,
+    #[serde(default)]
+    leaf: Vec<RawLeaf>,
+    #[serde(default)]
+    scenario: Vec<Spanned<Scenario>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubject {
+    cn: Option<String>,
+    o: Option<String>,
+    ou: Option<String>,
+    c: Option<String>,
+    st: Option<String>,
+    l: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawTime {
+    Toml(toml::value::Datetime),
+    Text(String),
+}
+
+type S<T> = Spanned<T>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCa {
+    name: S<String>,
+    issuer: Option<S<String>>,
+    key: Option<S<String>>,
+    subject: Option<RawSubject>,
+    validity: Option<S<String>>,
+    not_before: Option<S<RawTime>>,
+    not_after: Option<S<RawTime>>,
+    path_len: Option<S<i64>>,
+    #[serde(default)]
+    permitted_dns: Vec<S<String>>,
+    #[serde(default)]
+    excluded_dns: Vec<S<String>>,
+    #[serde(default)]
+    permitted_ip: Vec<S<String>>,
+    #[serde(default)]
+    excluded_ip: Vec<S<String>>,
+    trusted: Option<S<bool>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLeaf {
+    name: S<String>,
+    issuer: S<String>,
+    role: Option<S<String>>,
+    key: Option<S<String>>,
+    subject: Option<RawSubject>,
+    validity: Option<S<String>>,
+    not_before: Option<S<RawTime>>,
+    not_after: Option<S<RawTime>>,
+    #[serde(default)]
+    dns: Vec<S<String>>,
+    #[serde(default)]
+    ip: Vec<S<String>>,
+    #[serde(default)]
+    uri: Vec<S<String>>,
+    #[serde(default)]
+    email: Vec<S<String>>,
+    #[serde(default)]
+    k8s_service: Vec<S<String>>,
+    fault: Option<S<String>>,
+}
+
+/// Positions in one source text.
+struct Source<'a> {
+    origin: &'a str,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> SpecError {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        SpecError {
+            origin: self.origin.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn at<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> SpecError {
+        self.error(value.span(), message)
+    }
+}
+
+/// Parses and validates a spec. `origin` names it in errors (a path, or `<template dev>`).
+///
+/// ```
+/// let spec = certlab::pki::spec::parse("my.toml", r#"
+/// [[ca]]
+/// name = "root"
+/// [[leaf]]
+/// name = "web"
+/// issuer = "root"
+/// dns = ["web.test"]
+/// "#).unwrap();
+/// assert_eq!(spec.leaves[0].name, "web");
+///
+/// let err = certlab::pki::spec::parse("my.toml", "[[leaf]]\nname = \"x\"\nissuer = \"nope\"\ndns = [\"x.test\"]\n")
+///     .unwrap_err();
+/// assert_eq!(err.to_string(), "my.toml:3:10: unknown issuer `nope` (no [[ca]] has this name)");
+/// ```
+pub fn parse(origin: &str, text: &str) -> Result<Spec, SpecError> {
+    let src = Source { origin, text };
+    let raw: RawSpec = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim().replace('\n', " ");
+        src.error(e.span().unwrap_or(0..0), message)
+    })?;
+
+    // Names are unique across CAs and leaves.
+    let mut seen = HashSet::new();
+    for name in raw
+        .ca
+        .iter()
+        .map(|c| &c.name)
+        .chain(raw.leaf.iter().map(|l| &l.name))
+    {
+        check_entity_name(&src, name)?;
+        if !seen.insert(name.get_ref().as_str()) {
+            return Err(src.at(name, format!("duplicate name `{}`", name.get_ref())));
+        }
+    }
+    let leaf_names: HashSet<&str> = raw.leaf.iter().map(|l| l.name.get_ref().as_str()).collect();
+    let ca_names: HashSet<&str> = raw.ca.iter().map(|c| c.name.get_ref().as_str()).collect();
+    let check_issuer = |issuer: &S<String>| -> Result<(), SpecError> {
+        let name = issuer.get_ref().as_str();
+        if leaf_names.contains(name) {
+            Err(src.at(
+                issuer,
+                format!(
+                    "`{name}` is a leaf and cannot issue certificates (issuer must be a [[ca]])"
+                ),
+            ))
+        } else if !ca_names.contains(name) {
+            Err(src.at(
+                issuer,
+                format!("unknown issuer `{name}` (no [[ca]] has this name)"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+
+    let mut cas = Vec::new();
+    for ca in &raw.ca {
+        if let Some(issuer) = &ca.issuer {
+            check_issuer(issuer)?;
+        }
+        cas.push((ca, ca_spec(&src, ca)?));
+    }
+    let cas = issuing_order(&src, cas)?;
+
+    let mut leaves = Vec::new();
+    for leaf in &raw.leaf {
+        check_issuer(&leaf.issuer)?;
+        leaves.push(leaf_spec(&src, leaf)?);
+    }
+
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    for s in &raw.scenario {
+        let scenario = s.get_ref();
+        let known = |name: &String| seen.contains(name.as_str());
+        let unknown = [&scenario.server.entity, &scenario.client.cert]
+            .into_iter()
+            .flatten()
+            .chain(&scenario.server.client_ca)
+            .chain(&scenario.client.crl)
+            .find(|n| !known(n));
+        if let Some(name) = unknown {
+            return Err(src.at(
+                s,
+                format!("scenario `{}` names unknown entity `{name}`", scenario.name),
+            ));
+        }
+        if scenarios.iter().any(|o| o.name == scenario.name) {
+            return Err(src.at(s, format!("duplicate scenario name `{}`", scenario.name)));
+        }
+        if scenario.server.entity.is_none() && !scenario.server.plaintext {
+            return Err(src.at(
+                s,
+                format!(
+                    "scenario `{}`: server needs an `entity` to serve (or plaintext = true)",
+                    scenario.name
+                ),
+            ));
+        }
+        scenarios.push(scenario.clone());
+    }
+
+    Ok(Spec {
+        cas,
+        leaves,
+        scenarios,
+    })
+}
+
+fn check_entity_name(src: &Source, name: &S<String>) -> Result<(), SpecError> {
+    let n = name.get_ref();
+    if n.is_empty()
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || n.starts_with('.')
+    {
+        return Err(src.at(
+            name,
+            format!(
+                "invalid name `{n}`: use letters, digits, `-`, `_` and `.` (it becomes a file name)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Orders CAs so that every issuer comes before what it issues; reports the first cycle.
+fn issuing_order(src: &Source, cas: Vec<(&RawCa, CaSpec)>) -> Result<Vec<CaSpec>, SpecError> {
+    let index: HashMap<&str, usize> = cas
+        .iter()
+        .enumerate()
+        .map(|(i, (raw, _))| (raw.name.get_ref().as_str(), i))
+        .collect();
+    let mut order = Vec::new();
+    let mut state = vec![0u8; cas.len()]; // 0 new, 1 visiting, 2 done
+    fn visit(
+        i: usize,
+        cas: &[(&RawCa, CaSpec)],
+        index: &HashMap<&str, usize>,
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+        src: &Source,
+    ) -> Result<(), SpecError> {
+        match state[i] {
+            2 => return Ok(()),
+            1 => {
+                let raw = cas[i].0;
+                let issuer = raw.issuer.as_ref().expect("a cycle has issuers");
+                return Err(src.at(
+                    issuer,
+                    format!(
+                        "issuer cycle: `{}` is (indirectly) its own issuer",
+                        raw.name.get_ref()
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        state[i] = 1;
+        if let Some(issuer) = &cas[i].0.issuer {
+            visit(
+                index[issuer.get_ref().as_str()],
+                cas,
+                index,
+                state,
+                order,
+                src,
+            )?;
+        }
+        state[i] = 2;
+        order.push(i);
+        Ok(())
+    }
+    for i in 0..cas.len() {
+        visit(i, &cas, &index, &mut state, &mut order, src)?;
+    }
+    let mut slots: Vec<Option<CaSpec>> = cas.into_iter().map(|(_, spec)| Some(spec)).collect();
+    Ok(order
+        .into_iter()
+        .map(|i| slots[i].take().expect("once"))
+        .collect())
+}
+
+fn ca_spec(src: &Source, raw: &RawCa) -> Result<CaSpec, SpecError> {
+    let path_len = match &raw.path_len {
+        Some(p) if !(0..=255).contains(p.get_ref()) => {
+            return Err(src.at(p, "path_len must be between 0 and 255"));
+        }
+        Some(p) => Some(*p.get_ref() as u8),
+        None => None,
+    };
+    if let (Some(t), Some(_)) = (&raw.trusted, &raw.issuer) {
+        return Err(src.at(t, "`trusted` applies to roots only (this CA has an issuer)"));
+    }
+    let dns = |list: &[S<String>]| -> Result<Vec<String>, SpecError> {
+        list.iter()
+            .map(|d| {
+                let name = d.get_ref().trim_start_matches('.');
+                names::dns(name)
+                    .map(|_| d.get_ref().clone())
+                    .map_err(|e| src.at(d, e.to_string()))
+            })
+            .collect()
+    };
+    let ips = |list: &[S<String>]| -> Result<Vec<IpRange>, SpecError> {
+        list.iter()
+            .map(|r| ip_range(r.get_ref()).map_err(|m| src.at(r, m)))
+            .collect()
+    };
+    Ok(CaSpec {
+        name: raw.name.get_ref().clone(),
+        issuer: raw.issuer.as_ref().map(|i| i.get_ref().clone()),
+        key: key_alg(src, &raw.key)?,
+        subject: subject(&raw.subject),
+        validity: validity(
+            src,
+            &raw.validity,
+            &raw.not_before,
+            &raw.not_after,
+            DEFAULT_CA_VALIDITY,
+        )?,
+        path_len,
+        name_constraints: NameConstraintSpec {
+            permitted_dns: dns(&raw.permitted_dns)?,
+            excluded_dns: dns(&raw.excluded_dns)?,
+            permitted_ip: ips(&raw.permitted_ip)?,
+            excluded_ip: ips(&raw.excluded_ip)?,
+        },
+        trusted: raw.trusted.as_ref().is_none_or(|t| *t.get_ref()),
+        fault: Fault::None,
+    })
+}
+
+fn leaf_spec(src: &Source, raw: &RawLeaf) -> Result<LeafSpec, SpecError> {
+    let role = match &raw.role {
+        None => Role::Server,
+        Some(r) => match r.get_ref().as_str() {
+            "server" => Role::Server,
+            "client" => Role::Client,
+            "server-client" | "both" => Role::ServerClient,
+            other => {
+                return Err(src.at(
+                    r,
+                    format!("unknown role `{other}` (expected server, client or server-client)"),
+                ));
+            }
+        },
+    };
+    let fault = match &raw.fault {
+        None => Fault::None,
+        Some(f) => f.get_ref().parse::<Fault>().map_err(|m| src.at(f, m))?,
+    };
+    let mut sans = Vec::new();
+    let mut add = |list: &[S<String>],
+                   check: fn(&str) -> Result<San, names::NameError>|
+     -> Result<(), SpecError> {
+        for item in list {
+            sans.push(check(item.get_ref()).map_err(|e| src.at(item, e.to_string()))?);
+        }
+        Ok(())
+    };
+    add(&raw.dns, names::dns)?;
+    add(&raw.ip, names::ip)?;
+    add(&raw.uri, names::uri)?;
+    add(&raw.email, names::email)?;
+    for svc in &raw.k8s_service {
+        let expanded =
+            names::k8s_service_names(svc.get_ref()).map_err(|e| src.at(svc, e.to_string()))?;
+        sans.extend(expanded.into_iter().map(San::Dns));
+    }
+    if role.is_server() && sans.is_empty() {
+        return Err(src.at(&raw.name, format!("server `{}` has no SANs: give dns, ip or k8s_service (clients match SANs, not the CN)", raw.name.get_ref())));
+    }
+    Ok(LeafSpec {
+        name: raw.name.get_ref().clone(),
+        issuer: raw.issuer.get_ref().clone(),
+        role,
+        key: key_alg(src, &raw.key)?,
+        subject: subject(&raw.subject),
+        validity: validity(
+            src,
+            &raw.validity,
+            &raw.not_before,
+            &raw.not_after,
+            DEFAULT_LEAF_VALIDITY,
+        )?,
+        sans,
+        fault,
+    })
+}
+
+fn subject(raw: &Option<RawSubject>) -> Subject {
+    raw.as_ref()
+        .map(|s| Subject {
+            cn: s.cn.clone(),
+            o: s.o.clone(),
+            ou: s.ou.clone(),
+            c: s.c.clone(),
+            st: s.st.clone(),
+            l: s.l.clone(),
+        })
+        .unwrap_or_default()
+}
+
+fn key_alg(src: &Source, raw: &Option<S<String>>) -> Result<KeyAlg, SpecError> {
+    match raw {
+        None => Ok(KeyAlg::default()),
+        Some(k) => k.get_ref().parse().map_err(|m: String| src.at(k, m)),
+    }
+}
+
+fn validity(
+    src: &Source,
+    duration: &Option<S<String>>,
+    not_before: &Option<S<RawTime>>,
+    not_after: &Option<S<RawTime>>,
+    default: Duration,
+) -> Result<Validity, SpecError> {
+    match (duration, not_before, not_after) {
+        (Some(d), None, None) => {
+            let parsed = parse_duration(d.get_ref()).map_err(|m| src.at(d, m))?;
+            if parsed <= Duration::ZERO {
+                return Err(src.at(d, format!("validity `{}` is not positive", d.get_ref())));
+            }
+            Ok(Validity::For(parsed))
+        }
+        (None, None, None) => Ok(Validity::For(default)),
+        (None, Some(a), Some(b)) => {
+            let (start, end) = (time_of(src, a)?, time_of(src, b)?);
+            if end <= start {
+                return Err(src.at(
+                    b,
+                    "not_after must be later than not_before (validity is not positive)",
+                ));
+            }
+            Ok(Validity::Between(start, end))
+        }
+        (Some(d), _, _) => Err(src.at(
+            d,
+            "give either `validity` or `not_before` + `not_after`, not both",
+        )),
+        (None, Some(a), None) => Err(src.at(a, "`not_before` needs `not_after`")),
+        (None, None, Some(b)) => Err(src.at(b, "`not_after` needs `not_before`")),
+    }
+}
+
+fn time_of(src: &Source, raw: &S<RawTime>) -> Result<OffsetDateTime, SpecError> {
+    let text = match raw.get_ref() {
+        RawTime::Toml(dt) => dt.to_string(),
+        RawTime::Text(s) => s.clone(),
+    };
+    OffsetDateTime::parse(&text, &Rfc3339).map_err(|_| {
+        src.at(
+            raw,
+            format!(
+                "invalid time `{text}`: expected RFC 3339 with an offset, e.g. 2030-01-01T00:00:00Z"
+            ),
+        )
+    })
+}
+
+/// Parses a duration such as `90d`, `10y`, `12h`, `2w`, `30m`, `45s` (a year is 365 days).
+///
+/// ```
+/// use certlab::pki::spec::parse_duration;
+/// assert_eq!(parse_duration("10y").unwrap(), time::Duration::days(3650));
+/// assert!(parse_duration("10 parsecs").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .ok_or_else(|| {
+            format!("invalid duration `{text}`: expected a number and a unit, e.g. 90d or 10y")
+        })?;
+    let (number, unit) = t.split_at(split);
+    let n: i64 = number.parse().map_err(|_| {
+        format!("invalid duration `{text}`: expected a number and a unit, e.g. 90d or 10y")
+    })?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        "y" => 365 * 86_400,
+        _ => {
+            return Err(format!(
+                "invalid duration unit in `{text}` (expected s, m, h, d, w or y)"
+            ));
+        }
+    };
+    n.checked_mul(seconds)
+        .map(Duration::seconds)
+        .ok_or_else(|| format!("duration `{text}` is too long"))
+}
+
+fn ip_range(text: &str) -> Result<IpRange, String> {
+    let bad = || format!("invalid IP range `{text}`: expected ADDRESS/PREFIX, e.g. 10.0.0.0/8");
+    let (addr, prefix) = text.split_once('/').ok_or_else(bad)?;
+    let addr: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+    let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if prefix > max {
+        return Err(bad());
+    }
+    Ok(IpRange { addr, prefix })
+}
