@@ -9,3 +9,7 @@ pub mod pki;
 
 pub use outcome::Outcome;
 pub use pki::{Entity, Fault, KeyAlg, Pki, Role, San};
+pub mod fixture;
+pub mod lab;
+pub mod serve;
+pub mod verify;

@@ -152,6 +152,15 @@ impl Fault {
         })
     }
 
+    /// Where a real client that a test ran disagrees with [`Fault::expected`]: (client, what
+    /// it saw). Clients: `openssl` (`openssl verify` / `s_client`), `curl`, `rustls` (plain
+    /// rustls without certlab's extra checks). Every entry is asserted by a test.
+    pub fn expected_by_client(self) -> &'static [(&'static str, Outcome)] {
+        match self {
+            _ => &[],
+        }
+    }
+
     /// Whether a server entity with this fault is an endpoint of its own (an implicit scenario).
     /// A `server-as-client` leaf is only ever presented by a client.
     pub fn is_served(self) -> bool {

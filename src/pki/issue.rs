@@ -500,7 +500,12 @@ impl Builder {
             not_after: params.not_after,
             fault: spec.fault,
             expected: spec.fault.expected(),
-            expected_by_client: BTreeMap::new(),
+            expected_by_client: spec
+                .fault
+                .expected_by_client()
+                .iter()
+                .map(|(client, outcome)| (client.to_string(), *outcome))
+                .collect(),
             trusted: false,
             spec_digest: None,
         };

@@ -1,0 +1,1 @@
+//! Test fixtures for Rust integration tests (not built yet).

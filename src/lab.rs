@@ -1,0 +1,1 @@
+//! The lab: generate, serve and probe every scenario (not built yet).

@@ -1,0 +1,1 @@
+//! Live rustls endpoints for scenarios (not built yet).
