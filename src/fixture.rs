@@ -69,8 +69,11 @@ impl TestPki {
     /// A new root and intermediate issued at `now` (leaves are issued at `now` too).
     pub fn at(now: OffsetDateTime) -> Self {
         let mut builder = Builder::new(now);
+        // A random tag in the names keeps two fixtures' CAs apart: clients match issuers by
+        // name, and two roots with one name are the "regenerated CA" trap (`unknown-ca`).
+        let tag = &crate::pki::sha256_hex(&crate::pki::issue::random_serial().to_bytes())[..8];
         let subject = |cn: &str| Subject {
-            cn: Some(cn.to_string()),
+            cn: Some(format!("{cn} {tag}")),
             o: Some("certlab fixture".to_string()),
             ..Subject::default()
         };
