@@ -527,7 +527,8 @@ pub const MAX_SERVER_VALIDITY_DAYS: i64 = 398;
 
 /// The lints of a chain as presented (`[0]` should be the leaf). `warn_days`: warn about
 /// certificates that expire within that many days (already expired ones are the outcome's
-/// business, not a lint). `server`: the leaf is a server certificate (398-day rule).
+/// business, not a lint). `server`: the leaf is a server certificate (SAN lints, 398-day
+/// rule).
 pub fn lint_chain(
     chain: &[CertSummary],
     now: OffsetDateTime,
@@ -595,7 +596,7 @@ pub fn lint_chain(
     }
     if let Some(leaf) = chain.first().filter(|c| !c.is_ca()) {
         let name = leaf.short_name();
-        if leaf.sans.is_empty() {
+        if server && leaf.sans.is_empty() {
             let cn = leaf.subject.split(", ").find_map(|p| p.strip_prefix("CN="));
             match cn {
                 Some(cn) if looks_like_host(cn) => push(
