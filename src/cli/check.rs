@@ -67,11 +67,10 @@ pub struct Args {
 }
 
 impl From<CheckError> for Failure {
+    /// Everything `check` reads is the user's input: an unreadable file or PKI directory is
+    /// exit 2, not certlab failing.
     fn from(e: CheckError) -> Self {
-        match e {
-            CheckError::Store(s) => s.into(),
-            other => Failure::input(other),
-        }
+        Failure::input(e)
     }
 }
 
