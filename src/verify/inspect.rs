@@ -148,18 +148,27 @@ fn oid_name(oid: &str) -> Option<&'static str> {
     })
 }
 
-fn key_algorithm(cert: &X509Certificate<'_>) -> (String, usize) {
+/// The bit length of a big-endian unsigned integer (an RSA modulus).
+fn bit_length(bytes: &[u8]) -> usize {
+    let bytes = match bytes.iter().position(|b| *b != 0) {
+        Some(i) => &bytes[i..],
+        None => return 0,
+    };
+    bytes.len() * 8 - bytes[0].leading_zeros() as usize
+}
+
+/// A certificate's key algorithm as certlab names it (`ecdsa-p256`, `rsa-2048`, `ed25519`,
+/// `rsa-pss-2048`, `ecdsa (OID)`, `unknown (OID)`) and its size in bits.
+pub fn key_algorithm(cert: &X509Certificate<'_>) -> (String, usize) {
     let spki = cert.public_key();
     let alg_oid = spki.algorithm.algorithm.to_id_string();
-    let bits = spki.parsed().map(|k| k.key_size()).unwrap_or(0);
+    let bits = match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => bit_length(rsa.modulus),
+        Ok(k) => k.key_size(),
+        Err(_) => 0,
+    };
     let name = match alg_oid.as_str() {
-        "1.2.840.113549.1.1.1" => {
-            let bits = match spki.parsed() {
-                Ok(PublicKey::RSA(rsa)) => rsa.key_size(),
-                _ => bits,
-            };
-            return (format!("rsa-{bits}"), bits);
-        }
+        "1.2.840.113549.1.1.1" => return (format!("rsa-{bits}"), bits),
         "1.2.840.10045.2.1" => {
             let curve = spki
                 .algorithm
