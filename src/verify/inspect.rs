@@ -709,6 +709,43 @@ mod tests {
     }
 
     #[test]
+    fn every_lint_fires_on_its_own_defect() {
+        let pki = lab();
+        let good = pki.entity("good").unwrap();
+        let root = pki.entity("root").unwrap();
+        let chain = || summarize_chain(&good.chain, NOW);
+        let codes = |c: &[CertSummary], server| {
+            lint_chain(c, NOW, 30, server)
+                .into_iter()
+                .map(|l| (l.code, l.index))
+                .collect::<Vec<_>>()
+        };
+        let mut with_root = chain();
+        with_root.push(summarize(&root.cert, NOW).unwrap());
+        assert_eq!(codes(&with_root, true), [("root-included", 2)]);
+        let mut long = chain();
+        long[0].not_after = long[0].not_before + Duration::days(399);
+        assert_eq!(codes(&long, true), [("long-validity", 0)]);
+        assert_eq!(codes(&long, false), []);
+        let mut weak = chain();
+        weak[1].key_algorithm = "rsa-1024".into();
+        weak[1].key_bits = 1024;
+        assert_eq!(codes(&weak, true), [("weak-rsa", 1)]);
+        let mut no_ids = chain();
+        no_ids[0].ski = None;
+        no_ids[1].aki = None;
+        assert_eq!(
+            codes(&no_ids, true),
+            [("missing-ski", 0), ("missing-aki", 1)]
+        );
+        let mut no_san = chain();
+        no_san[0].sans.clear();
+        no_san[0].subject = "O=certlab, CN=certlab web server".into();
+        assert_eq!(codes(&no_san, true), [("no-san", 0)]);
+        assert_eq!(codes(&no_san, false), []);
+    }
+
+    #[test]
     fn keys_match_their_certificates() {
         let pki = lab();
         let good = pki.entity("good").unwrap();
