@@ -609,10 +609,9 @@ fn certified_key(
     provider: &CryptoProvider,
 ) -> Result<CertifiedKey, ServeError> {
     let name = &settings.name;
-    let leaf = settings
-        .chain
-        .first()
-        .ok_or_else(|| ServeError::NoCertificate(name.clone()))?;
+    if settings.chain.is_empty() {
+        return Err(ServeError::NoCertificate(name.clone()));
+    }
     let signing_key = provider
         .key_provider
         .load_private_key(settings.key.clone_key())
@@ -620,15 +619,22 @@ fn certified_key(
             name: name.clone(),
             message: e.to_string(),
         })?;
-    // The leaf's SPKI, read with x509-parser (lenient: a corrupted signature or an unknown
-    // critical extension still parses, where webpki would refuse the certificate).
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(leaf).map_err(|e| ServeError::BadCertificate {
-            name: name.clone(),
-            message: e.to_string(),
-        })?;
+    // The certificates' SPKIs, read with x509-parser (lenient: a corrupted signature or an
+    // unknown critical extension still parses, where webpki would refuse the certificate).
+    let mut parsed = Vec::new();
+    for der in &settings.chain {
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(der).map_err(|e| ServeError::BadCertificate {
+                name: name.clone(),
+                message: e.to_string(),
+            })?;
+        parsed.push(cert);
+    }
+    // The leaf is the first certificate that is not a CA (a reversed chain presents its
+    // intermediates first on purpose), or else the first one.
+    let leaf = parsed.iter().find(|c| !c.is_ca()).unwrap_or(&parsed[0]);
     if let Some(spki) = signing_key.public_key() {
-        if spki.as_ref() != cert.tbs_certificate.subject_pki.raw {
+        if spki.as_ref() != leaf.tbs_certificate.subject_pki.raw {
             return Err(ServeError::KeyMismatch(name.clone()));
         }
     }
