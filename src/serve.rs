@@ -633,10 +633,10 @@ fn certified_key(
     // The leaf is the first certificate that is not a CA (a reversed chain presents its
     // intermediates first on purpose), or else the first one.
     let leaf = parsed.iter().find(|c| !c.is_ca()).unwrap_or(&parsed[0]);
-    if let Some(spki) = signing_key.public_key() {
-        if spki.as_ref() != leaf.tbs_certificate.subject_pki.raw {
-            return Err(ServeError::KeyMismatch(name.clone()));
-        }
+    if let Some(spki) = signing_key.public_key()
+        && spki.as_ref() != leaf.tbs_certificate.subject_pki.raw
+    {
+        return Err(ServeError::KeyMismatch(name.clone()));
     }
     Ok(CertifiedKey::new(settings.chain.clone(), signing_key))
 }
@@ -952,7 +952,7 @@ fn alert_for(err: &rustls::Error) -> Option<AlertDescription> {
         Error::InvalidCertificate(e) => AlertDescription::from(e.clone()),
         Error::NoCertificatesPresented => AlertDescription::CertificateRequired,
         Error::NoApplicationProtocol => AlertDescription::NoApplicationProtocol,
-        Error::InvalidMessage(m) => AlertDescription::from(m.clone()),
+        Error::InvalidMessage(m) => AlertDescription::from(*m),
         Error::InappropriateMessage { .. } | Error::InappropriateHandshakeMessage { .. } => {
             AlertDescription::UnexpectedMessage
         }
