@@ -10,18 +10,22 @@
 //! (reversed, with an unknown critical extension, with a corrupted signature); it checks
 //! itself that the key matches the leaf's public key ([`ServeError::KeyMismatch`]).
 //!
-//! ```no_run
+//! ```
+//! use certlab::pki::{spec, store};
 //! use certlab::serve::{serve, ServeSettings};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let settings = ServeSettings::from_files(
-//!     "my-server",
-//!     "server.chain.pem".as_ref(),
-//!     "server.key".as_ref(),
-//! )?;
-//! let endpoint = serve(settings, "127.0.0.1:0".parse()?)?;
-//! println!("listening on {}", endpoint.addr());
+//! // The lab PKI, in memory; serve its `expired` scenario on a free loopback port.
+//! let lab = spec::parse("<lab>", spec::template("lab").unwrap().text)?;
+//! let pki = store::build(&lab, time::OffsetDateTime::now_utc())?;
+//! let scenario = pki.all_scenarios().into_iter().find(|s| s.name == "expired").unwrap();
+//! let endpoint = serve(ServeSettings::from_scenario(&pki, &scenario)?, "127.0.0.1:0".parse()?)?;
+//! assert_ne!(endpoint.addr().port(), 0);
+//! assert_eq!(endpoint.name(), "expired");
+//! endpoint.stop(); // or drop it
 //! # Ok(()) }
 //! ```
+//!
+//! Files work the same way: `ServeSettings::from_files("name", chain_pem, key_pem)`.
 
 use std::collections::HashMap;
 use std::fmt;
