@@ -763,13 +763,48 @@ fn handle(
     let _ = sock.set_read_timeout(Some(IO_TIMEOUT));
     let _ = sock.set_write_timeout(Some(IO_TIMEOUT));
     let _ = sock.set_nodelay(true);
-    match config {
-        None => plaintext(&mut sock, &mut log),
-        Some((config, asks)) => tls(&mut sock, config, asks, name, &mut log),
+    {
+        // The handshake and the request must both arrive within IO_TIMEOUT of the accept.
+        let mut io = Deadline {
+            sock: &mut sock,
+            deadline: start + IO_TIMEOUT,
+        };
+        match config {
+            None => plaintext(&mut io, &mut log),
+            Some((config, asks)) => tls(&mut io, config, asks, name, &mut log),
+        }
     }
     linger_close(&mut sock);
     log.duration = start.elapsed();
     log
+}
+
+/// A socket whose reads share one deadline (a client sending a byte now and then cannot
+/// hold a connection open longer than that).
+struct Deadline<'a> {
+    sock: &'a mut TcpStream,
+    deadline: Instant,
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+        }
+        self.sock.set_read_timeout(Some(left))?;
+        self.sock.read(buf)
+    }
+}
+
+impl Write for Deadline<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sock.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sock.flush()
+    }
 }
 
 /// Closes our side, then reads (briefly) until the client closes, so that what we sent last
@@ -817,7 +852,7 @@ fn http_response(status: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn plaintext(sock: &mut TcpStream, log: &mut ConnectionLog) {
+fn plaintext(sock: &mut Deadline<'_>, log: &mut ConnectionLog) {
     let request = read_request(sock);
     let looks_tls = matches!(&request, Ok(r) if r.first() == Some(&0x16));
     let body = "this endpoint does not speak TLS (certlab plaintext scenario)\n";
@@ -837,7 +872,7 @@ fn plaintext(sock: &mut TcpStream, log: &mut ConnectionLog) {
 }
 
 fn tls(
-    sock: &mut TcpStream,
+    sock: &mut Deadline<'_>,
     config: Arc<ServerConfig>,
     asks_client_cert: bool,
     name: &str,
@@ -929,7 +964,7 @@ fn tls(
 
 /// Runs the handshake to its end and then writes whatever is queued (session tickets); on a
 /// TLS error, writes the queued alert before returning.
-fn handshake(conn: &mut ServerConnection, sock: &mut TcpStream) -> io::Result<()> {
+fn handshake(conn: &mut ServerConnection, sock: &mut Deadline<'_>) -> io::Result<()> {
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(sock) {
             let _ = flush_tls(conn, sock);
@@ -939,7 +974,7 @@ fn handshake(conn: &mut ServerConnection, sock: &mut TcpStream) -> io::Result<()
     flush_tls(conn, sock)
 }
 
-fn flush_tls(conn: &mut ServerConnection, sock: &mut TcpStream) -> io::Result<()> {
+fn flush_tls(conn: &mut ServerConnection, sock: &mut Deadline<'_>) -> io::Result<()> {
     while conn.wants_write() {
         if conn.write_tls(sock)? == 0 {
             break;

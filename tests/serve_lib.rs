@@ -493,3 +493,41 @@ fn connections_are_bounded_and_stop_is_prompt() {
     eprintln!("stop with {MAX_CONNECTIONS} open connections took {took:?}");
     drop(idle);
 }
+
+#[test]
+fn a_dripping_client_is_closed_at_the_deadline() {
+    let lab = Lab::new();
+    let ep = lab.serve("good");
+    let mut sock = TcpStream::connect_timeout(&ep.addr(), TIMEOUT).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(400)))
+        .unwrap();
+    // The start of a TLS record header, one byte at a time: every read gets something, but
+    // the handshake never completes.
+    let start = Instant::now();
+    let drip = [0x16u8, 0x03, 0x01, 0x40, 0x00];
+    let mut closed = None;
+    let mut buf = [0u8; 64];
+    for i in 0..40 {
+        let _ = sock.write_all(&drip[i % drip.len()..][..1]);
+        match sock.read(&mut buf) {
+            Ok(0) => {
+                closed = Some(start.elapsed());
+                break;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => {
+                closed = Some(start.elapsed());
+                break;
+            }
+        }
+    }
+    let closed = closed.expect("the server closed the connection");
+    assert!(
+        closed >= Duration::from_secs(4) && closed < Duration::from_secs(8),
+        "closed after {closed:?}"
+    );
+    let logs = wait_logs(&ep, 1);
+    assert_eq!(logs[0].result, "handshake failed", "{}", logs[0]);
+}
