@@ -495,6 +495,16 @@ pub fn serve(settings: ServeSettings, listen: SocketAddr) -> Result<Endpoint, Se
     serve_observed(settings, listen, None)
 }
 
+/// Serves a scenario of a PKI: [`ServeSettings::from_scenario`] then [`serve`]. A scenario
+/// whose server cannot start (`serve_error`, e.g. `key-mismatch`) returns that error.
+pub fn serve_scenario(
+    pki: &Pki,
+    scenario: &Scenario,
+    listen: SocketAddr,
+) -> Result<Endpoint, ServeError> {
+    serve(ServeSettings::from_scenario(pki, scenario)?, listen)
+}
+
 /// [`serve`], also calling `observer` with every finished connection (the CLI prints them).
 pub fn serve_observed(
     settings: ServeSettings,

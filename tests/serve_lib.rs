@@ -531,3 +531,25 @@ fn a_dripping_client_is_closed_at_the_deadline() {
     let logs = wait_logs(&ep, 1);
     assert_eq!(logs[0].result, "handshake failed", "{}", logs[0]);
 }
+
+#[test]
+fn serve_scenario_serves_or_refuses() {
+    let lab = Lab::new();
+    let any = any_port();
+    let ep = certlab::serve::serve_scenario(&lab.pki, &lab.scenario("good"), any).unwrap();
+    assert_eq!(ep.name(), "good");
+    assert!(
+        Client::plain()
+            .get(ep.addr())
+            .answer
+            .unwrap()
+            .contains("certlab scenario good")
+    );
+    let err = certlab::serve::serve_scenario(&lab.pki, &lab.scenario("key-mismatch"), any);
+    assert!(matches!(err, Err(ServeError::KeyMismatch(_))));
+    // A scenario naming an entity the PKI does not have is bad input.
+    let mut broken = lab.scenario("good");
+    broken.server.entity = Some("nobody".into());
+    let err = certlab::serve::serve_scenario(&lab.pki, &broken, any).unwrap_err();
+    assert!(matches!(err, ServeError::UnknownEntity { .. }) && err.is_bad_input());
+}
