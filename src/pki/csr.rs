@@ -143,6 +143,12 @@ pub struct Signed {
 
 fn warnings(ca: &Entity, not_after: OffsetDateTime, now: OffsetDateTime) -> Vec<String> {
     let mut w = Vec::new();
+    if ca.not_before > now {
+        w.push(format!(
+            "the CA is valid only from {}: until then its certificates fail as `not-yet-valid`",
+            ca.not_before.date()
+        ));
+    }
     if ca.not_after < now {
         w.push(format!(
             "the CA expired on {}: every certificate it issues fails as `expired`",
