@@ -11,6 +11,7 @@ pub mod new;
 pub mod probe;
 pub mod serve;
 pub mod sign;
+pub mod trust;
 
 use std::process::ExitCode;
 
@@ -53,6 +54,8 @@ pub enum Command {
     Check(check::Args),
     /// Sign a certificate signing request (CSR) with a CA you already have.
     Sign(sign::Args),
+    /// Add a PKI's root to trust stores (system, NSS, bundle file), remove it, or check.
+    Trust(trust::Args),
     /// Serve a scenario or certificate files on a live TLS endpoint.
     Serve(serve::Args),
     /// Probe a live endpoint and name the outcome.
@@ -112,6 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Check(a) => check::run(a),
         Command::Sign(a) => sign::run(a),
+        Command::Trust(a) => trust::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Probe(a) => probe::run(a),
         Command::Lab(a) => lab::run(a),
