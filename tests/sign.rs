@@ -253,6 +253,45 @@ fn bad_csrs_are_refused_with_exit_2() {
 }
 
 #[test]
+fn an_encrypted_ca_key_needs_its_password() {
+    if !have_tool("openssl") {
+        return;
+    }
+    let tmp = tempdir();
+    let pki = dev_pki(tmp.path());
+    certlab()
+        .args(["export", "-e", "root", "--key-password", "ca-pw", "--pki"])
+        .arg(&pki)
+        .assert()
+        .success();
+    let key = pki.join("root.enc.key");
+    let csr = openssl_csr(tmp.path(), "x", Some("DNS:x.test"));
+    let out = tmp.path().join("out");
+    let ca = pki.join("root.pem");
+    for (extra, ok) in [
+        (vec![], false),
+        (vec!["--ca-key-password", "wrong"], false),
+        (vec!["--ca-key-password", "ca-pw"], true),
+    ] {
+        let o = sign(&csr, &ca, &key, &out, &extra);
+        let err = String::from_utf8_lossy(&o.stderr);
+        if ok {
+            assert!(o.status.success(), "{err}");
+        } else {
+            assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+            assert!(err.contains("password"), "{err}");
+        }
+    }
+    let (ok, text) = verify(
+        &pki.join("ca.pem"),
+        None,
+        &out.join("x.test.pem"),
+        &["-verify_hostname", "x.test"],
+    );
+    assert!(ok, "{text}");
+}
+
+#[test]
 fn a_leaf_or_a_foreign_key_cannot_act_as_the_ca() {
     if !have_tool("openssl") {
         return;

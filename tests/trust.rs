@@ -285,6 +285,11 @@ fn bundle_file_gets_our_block_once_and_loses_only_it() {
     assert!(after.starts_with(&before), "the existing content is kept");
     let (ok, out) = verify();
     assert!(ok, "{out}");
+    let o = trust(&["status", "--json", "--bundle"], &pki_dir, &[&bundle]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["statuses"][0]["installed"], true, "{json}");
 
     let o = trust(&["uninstall", "--bundle"], &pki_dir, &[&bundle]);
     assert!(o.status.success(), "{}", text(&o));

@@ -59,6 +59,9 @@ pub struct Args {
     /// Print the steps, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print JSON (`{"version": 1, ...}`) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn failure(e: TrustError) -> Failure {
@@ -121,6 +124,29 @@ pub fn run(args: Args) -> CmdResult {
     match args.action {
         Action::Status => {
             let statuses = trust::status(&cas, &targets, &opts);
+            let all = statuses.iter().all(|s| s.installed);
+            let code = if all { EXIT_OK } else { EXIT_OUTCOME };
+            if args.json {
+                let list: Vec<_> = statuses
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "target": s.target.to_string(),
+                            "subject": s.ca.subject,
+                            "sha256": s.ca.sha256,
+                            "installed": s.installed,
+                            "detail": s.detail,
+                        })
+                    })
+                    .collect();
+                super::print_json(&serde_json::json!({
+                    "version": 1,
+                    "ca_file": ca_file.display().to_string(),
+                    "trusted": all,
+                    "statuses": list,
+                }));
+                return Ok(code);
+            }
             for s in &statuses {
                 println!(
                     "{:<13} {}  {}: {}",
@@ -134,11 +160,7 @@ pub fn run(args: Args) -> CmdResult {
                     s.detail
                 );
             }
-            Ok(if statuses.iter().all(|s| s.installed) {
-                EXIT_OK
-            } else {
-                EXIT_OUTCOME
-            })
+            Ok(code)
         }
         Action::Install | Action::Uninstall => {
             let install = args.action == Action::Install;
@@ -155,6 +177,32 @@ pub fn run(args: Args) -> CmdResult {
                 (false, true) => "would uninstall",
             };
             let subjects: Vec<_> = cas.iter().map(|c| c.subject.as_str()).collect();
+            if args.json {
+                let list: Vec<_> = steps
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "target": s.target.to_string(),
+                            "done": s.done,
+                            "undo": s.undo,
+                            "manual": s.manual,
+                        })
+                    })
+                    .collect();
+                super::print_json(&serde_json::json!({
+                    "version": 1,
+                    "action": if install { "install" } else { "uninstall" },
+                    "dry_run": args.dry_run,
+                    "ca_file": ca_file.display().to_string(),
+                    "subjects": subjects,
+                    "steps": list,
+                    "undo": format!(
+                        "certlab trust {} {how}{store_flags}",
+                        if install { "uninstall" } else { "install" }
+                    ),
+                }));
+                return Ok(EXIT_OK);
+            }
             if steps.is_empty() {
                 println!(
                     "nothing to do: {} is not in those stores",
