@@ -468,3 +468,72 @@ fn bad_export_requests_exit_2_with_one_line() {
         .unwrap();
     assert_ne!(out.status.code(), Some(0));
 }
+
+/// A real server reads the combined file: `openssl s_server` takes the key, the leaf and the
+/// chain from it, and curl trusting only `ca.pem` completes a verified request to it.
+#[test]
+fn openssl_s_server_serves_the_combined_pem_and_curl_verifies_it() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    if !have_tool("openssl") || !have_tool("curl") {
+        return;
+    }
+    let tmp = tempdir();
+    // Issued now (curl checks dates against the real clock).
+    let pki = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-o"])
+        .arg(&pki)
+        .assert()
+        .success();
+    certlab()
+        .args(["export", "--format", "combined", "-e", "localhost", "--pki"])
+        .arg(&pki)
+        .assert()
+        .success();
+    let combined = pki.join("localhost.combined.pem");
+    let mut server = Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            "127.0.0.1:0",
+            "-naccept",
+            "1",
+            "-www",
+            "-cert",
+        ])
+        .arg(&combined)
+        .arg("-cert_chain")
+        .arg(&combined)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("s_server printed no ACCEPT line")
+            .unwrap();
+        if let Some(addr) = line.strip_prefix("ACCEPT ") {
+            break addr.rsplit(':').next().unwrap().to_string();
+        }
+    };
+    let out = run(Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--noproxy", "*", "--resolve"])
+        .arg(format!("localhost:{port}:127.0.0.1"))
+        .arg("--cacert")
+        .arg(pki.join("ca.pem"))
+        .arg(format!("https://localhost:{port}/")));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        out.status.success(),
+        "curl exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // s_server -www answers with its session report.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Cipher"));
+}
