@@ -26,8 +26,9 @@ pub struct Args {
     /// Issue a client certificate (clientAuth) instead of a server certificate.
     #[arg(long)]
     pub client: bool,
-    /// Issue from this CA certificate (PEM or DER) instead of the local CA.
-    #[arg(long, requires = "ca_key", conflicts_with = "ca_dir")]
+    /// Issue from this CA certificate (PEM or DER) instead of the local CA (wins over
+    /// --ca-dir and $CERTLAB_CAROOT).
+    #[arg(long, requires = "ca_key")]
     pub ca_cert: Option<PathBuf>,
     /// The key of --ca-cert (PKCS#8, SEC1 or PKCS#1; PEM or DER).
     #[arg(long, requires = "ca_cert")]
