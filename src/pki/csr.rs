@@ -3,7 +3,7 @@
 //! `step certificate sign` do).
 //!
 //! A signed CSR keeps the request's subject and public key; its SANs are taken from the request
-//! and checked with [`names`](super::names); certlab sets everything else: EKU serverAuth (or
+//! and checked with [`names`]; certlab sets everything else: EKU serverAuth (or
 //! clientAuth), key usage, [`DEFAULT_LEAF_VALIDITY`], a random serial, the subject and
 //! authority key identifiers. Other requested extensions are ignored.
 
