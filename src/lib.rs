@@ -12,4 +12,5 @@ pub use pki::{Entity, Fault, KeyAlg, Pki, Role, San};
 pub mod fixture;
 pub mod lab;
 pub mod serve;
+pub mod trust;
 pub mod verify;
