@@ -6,6 +6,7 @@
 
 pub mod outcome;
 pub mod pki;
+pub mod render;
 
 pub use outcome::Outcome;
 pub use pki::{Entity, Fault, KeyAlg, Pki, Role, San};

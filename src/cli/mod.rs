@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod lab;
 pub mod new;
 pub mod probe;
+pub mod render;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -53,6 +54,8 @@ pub enum Command {
     Probe(probe::Args),
     /// Build every scenario, serve each, probe each, and show expected vs observed.
     Lab(lab::Args),
+    /// Render configs for a PKI: OTel collector, OTEL env, Kubernetes Secret.
+    Render(render::Args),
 }
 
 /// A failure to report: the message (one line, with causes) and the exit code.
@@ -107,6 +110,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Probe(a) => probe::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::Render(a) => render::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

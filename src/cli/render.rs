@@ -1,0 +1,80 @@
+//! `certlab render`: configurations for a generated PKI (OTel collector, OTEL env, Kubernetes).
+
+use std::path::PathBuf;
+
+use certlab::pki::store;
+use certlab::render::{self, Kind, Options, RenderError};
+
+use super::{CmdResult, EXIT_OK, Failure};
+
+/// Arguments of `certlab render`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Kinds:
+  otel-collector  collector config: otlp receiver (gRPC 4317, HTTP 4318) with TLS + mTLS,
+                  and the otlp exporter block for senders
+  otel-env        OTEL_EXPORTER_OTLP_ENDPOINT / _CERTIFICATE / _CLIENT_CERTIFICATE / _CLIENT_KEY
+  k8s-secret      kubernetes.io/tls Secrets (tls.crt = chain, tls.key, ca.crt) and a CA ConfigMap
+
+Paths in the output are absolute. `certlab generate` (dev and otel templates) also writes every
+kind into DIR/configs/SERVER/.
+
+Examples:
+  certlab render otel-collector --pki pki -o collector.yaml
+  certlab render otel-env --pki pki > otel.env && set -a && . ./otel.env && set +a
+  certlab render k8s-secret --pki pki --server otel-collector | kubectl apply -n observability -f -
+  certlab render otel-collector --pki pki --endpoint 10.0.0.7:4317   # adds server_name_override")]
+pub struct Args {
+    /// What to render: otel-collector, otel-env or k8s-secret.
+    #[arg(value_parser = parse_kind)]
+    pub kind: Kind,
+    /// The PKI directory (written by `certlab generate`).
+    #[arg(long, default_value = "pki")]
+    pub pki: PathBuf,
+    /// The server certificate (default: the first good one).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// The client certificate for mTLS (default: the first good one, if any).
+    #[arg(long)]
+    pub client: Option<String>,
+    /// Where exporters connect, HOST[:PORT] (default: localhost:4317 when the certificate
+    /// covers localhost, else its first name).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Write to this file instead of stdout.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    s.parse::<Kind>().map_err(|e| e.to_string())
+}
+
+impl From<RenderError> for Failure {
+    fn from(e: RenderError) -> Self {
+        if e.is_bad_input() {
+            Failure::input(e)
+        } else {
+            Failure::internal(e)
+        }
+    }
+}
+
+/// Runs `certlab render`.
+pub fn run(args: Args) -> CmdResult {
+    let pki = store::load(&args.pki)?;
+    let options = Options {
+        server: args.server,
+        client: args.client,
+        endpoint: args.endpoint,
+    };
+    let text = render::render_with(args.kind, &pki, &args.pki, &options)?;
+    match &args.out {
+        None => print!("{text}"),
+        Some(path) => {
+            store::write_atomic(path, text.as_bytes(), args.kind.is_secret())
+                .map_err(Failure::internal)?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(EXIT_OK)
+}
