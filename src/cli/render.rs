@@ -59,9 +59,23 @@ impl From<RenderError> for Failure {
     }
 }
 
+/// Loads a PKI directory; a directory without a manifest is bad input (exit 2).
+pub fn load_pki(dir: &std::path::Path) -> Result<certlab::Pki, Failure> {
+    let manifest = dir.join(certlab::pki::manifest::MANIFEST_FILE);
+    if !manifest.is_file() {
+        return Err(Failure::input(format!(
+            "{} is not a certlab PKI directory (no {}): make one with `certlab generate -o {}`",
+            dir.display(),
+            certlab::pki::manifest::MANIFEST_FILE,
+            dir.display()
+        )));
+    }
+    Ok(store::load(dir)?)
+}
+
 /// Runs `certlab render`.
 pub fn run(args: Args) -> CmdResult {
-    let pki = store::load(&args.pki)?;
+    let pki = load_pki(&args.pki)?;
     let options = Options {
         server: args.server,
         client: args.client,
