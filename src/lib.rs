@@ -4,6 +4,7 @@
 //! on purpose (every fault knows the [`Outcome`] a client must see), serves them on live
 //! rustls endpoints, and verifies endpoints with one vocabulary of outcomes.
 
+pub mod explain;
 pub mod outcome;
 pub mod pki;
 pub mod render;

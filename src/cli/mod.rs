@@ -3,6 +3,7 @@
 
 pub mod cert;
 pub mod check;
+pub mod explain;
 pub mod generate;
 pub mod inspect;
 pub mod lab;
@@ -56,6 +57,8 @@ pub enum Command {
     Lab(lab::Args),
     /// Render configs for a PKI: OTel collector, OTEL env, Kubernetes Secret.
     Render(render::Args),
+    /// Explain a client's TLS error message: outcome, cause, fix, how to reproduce it.
+    Explain(explain::Args),
 }
 
 /// A failure to report: the message (one line, with causes) and the exit code.
@@ -111,6 +114,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Probe(a) => probe::run(a),
         Command::Lab(a) => lab::run(a),
         Command::Render(a) => render::run(a),
+        Command::Explain(a) => explain::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
