@@ -404,7 +404,7 @@ pub static PATTERNS: &[Pattern] = &[
     ),
     // ---- gRPC (C core: Python, C++, Ruby, PHP, ...) ----
     p(
-        "tls handshake failed (tsi_protocol_failure)",
+        "handshake failed (tsi_protocol_failure)",
         "grpc",
         O::UnknownCa,
         &[
@@ -597,6 +597,13 @@ pub static PATTERNS: &[Pattern] = &[
         O::AlpnMismatch,
         &[],
         "alert 120",
+    ),
+    p(
+        "http: server gave http response to https client",
+        "go",
+        O::NotTls,
+        &[],
+        "the port speaks plain HTTP: use https only against a TLS port",
     ),
     p("connection refused", "go", O::Refused, &[], ""),
     p("i/o timeout", "go", O::Timeout, &[], ""),
@@ -948,6 +955,13 @@ pub static PATTERNS: &[Pattern] = &[
         &[],
         "",
     ),
+    p(
+        "does not match certificate's altnames",
+        "node",
+        O::HostnameMismatch,
+        &[],
+        "",
+    ),
     p("econnrefused", "node", O::Refused, &[], ""),
     p("econnreset", "node", O::Reset, &[], ""),
 ];
@@ -1018,18 +1032,26 @@ fn match_len(pattern: &Pattern, text: &str) -> Option<usize> {
     Some(len)
 }
 
-/// The most specific pattern that matches a message, if any.
+/// The most specific pattern that matches a message, if any: the one that matched the most
+/// text, except that a generic pattern (one with alternatives in [`Pattern::also`], such as
+/// `curl: (60)` or `certificate verify failed`) yields to any other match whose outcome is one
+/// of its alternatives (`certificate has expired`).
 pub fn find(message: &str) -> Option<Match> {
     let text = normalise(message);
-    let mut best: Option<Match> = None;
-    for pattern in PATTERNS {
-        if let Some(score) = match_len(pattern, &text)
-            && best.is_none_or(|b| score > b.score)
-        {
-            best = Some(Match { pattern, score });
-        }
-    }
-    best
+    let mut matches: Vec<Match> = PATTERNS
+        .iter()
+        .filter_map(|pattern| match_len(pattern, &text).map(|score| Match { pattern, score }))
+        .collect();
+    // Stable: on equal scores the first in the table stays first.
+    matches.sort_by(|a, b| b.score.cmp(&a.score));
+    let best = *matches.first()?;
+    Some(
+        matches
+            .iter()
+            .find(|m| best.pattern.also.contains(&m.pattern.outcome))
+            .copied()
+            .unwrap_or(best),
+    )
 }
 
 /// Words too common to tell messages apart.
