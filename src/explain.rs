@@ -180,6 +180,13 @@ pub static PATTERNS: &[Pattern] = &[
         "verify error 34",
     ),
     p(
+        "asn1 encoding routines * evp lib",
+        "openssl",
+        O::BadSignature,
+        &[O::BadCertificate],
+        "OpenSSL could not process a signature of the server's certificate during the handshake (curl exit 35): the certificate is corrupted",
+    ),
+    p(
         "wrong version number",
         "openssl",
         O::NotTls,
@@ -662,8 +669,8 @@ pub static PATTERNS: &[Pattern] = &[
         "invalid peer certificate: badsignature",
         "rustls",
         O::BadSignature,
-        &[],
-        "",
+        &[O::UnknownCa],
+        "webpki also says BadSignature when an issuer has the name of a trusted root but another key (a foreign root with the same name): then it is unknown-ca; certlab probe tells which",
     ),
     p(
         "invalid peer certificate: revoked",
@@ -1043,7 +1050,7 @@ pub fn find(message: &str) -> Option<Match> {
         .filter_map(|pattern| match_len(pattern, &text).map(|score| Match { pattern, score }))
         .collect();
     // Stable: on equal scores the first in the table stays first.
-    matches.sort_by(|a, b| b.score.cmp(&a.score));
+    matches.sort_by_key(|m| std::cmp::Reverse(m.score));
     let best = *matches.first()?;
     Some(
         matches

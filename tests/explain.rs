@@ -142,6 +142,17 @@ const MESSAGES: &[(&str, Outcome, &str)] = &[
         HandshakeFailure,
         "openssl",
     ),
+    // seen live (tests/explain_live.rs): curl against a leaf with a flipped signature byte
+    (
+        "curl: (35) OpenSSL/3.0.19: error:06880006:asn1 encoding routines::EVP lib",
+        BadSignature,
+        "openssl",
+    ),
+    (
+        "curl: (56) OpenSSL SSL_read: error:0A000419:SSL routines::tlsv1 alert decrypt error, errno 0",
+        ClientCertRejected,
+        "openssl",
+    ),
     // curl exit codes, bare or with curl's own text
     ("curl: (35)", HandshakeFailure, "curl"),
     (
