@@ -363,7 +363,7 @@ fn bad_input_is_one_line_and_exit_2() {
     let dir = tmp.path().join("pki");
     generate("otel", &dir);
     let cases: [(&[&str], &str); 6] = [
-        (&["render", "nginx"], "unknown kind `nginx`"),
+        (&["render", "nginx"], "invalid value 'nginx'"),
         (
             &["render", "otel-env", "--server", "exporter"],
             "not a server certificate",

@@ -3,6 +3,7 @@
 
 pub mod cert;
 pub mod check;
+pub mod completions;
 pub mod explain;
 pub mod generate;
 pub mod inspect;
@@ -59,6 +60,8 @@ pub enum Command {
     Render(render::Args),
     /// Explain a client's TLS error message: outcome, cause, fix, how to reproduce it.
     Explain(explain::Args),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(completions::Args),
 }
 
 /// A failure to report: the message (one line, with causes) and the exit code.
@@ -115,6 +118,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Lab(a) => lab::run(a),
         Command::Render(a) => render::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Completions(a) => completions::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -25,7 +25,7 @@ Examples:
   certlab render otel-collector --pki pki --endpoint 10.0.0.7:4317   # adds server_name_override")]
 pub struct Args {
     /// What to render: otel-collector, otel-env or k8s-secret.
-    #[arg(value_parser = parse_kind)]
+    #[arg(value_parser = kind_parser())]
     pub kind: Kind,
     /// The PKI directory (written by `certlab generate`).
     #[arg(long, default_value = "pki")]
@@ -45,8 +45,11 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-fn parse_kind(s: &str) -> Result<Kind, String> {
-    s.parse::<Kind>().map_err(|e| e.to_string())
+/// Parses a kind; its possible values show in `--help`, errors and shell completions.
+fn kind_parser() -> impl clap::builder::TypedValueParser<Value = Kind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(render::ALL_KINDS.map(Kind::name))
+        .try_map(|s| s.parse::<Kind>())
 }
 
 impl From<RenderError> for Failure {
