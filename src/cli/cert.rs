@@ -1,12 +1,91 @@
-//! `certlab cert` (not built yet).
+//! `certlab cert`: the mkcert-style one-liner — a leaf for some names from a local CA.
 
-use super::CmdResult;
+use std::path::PathBuf;
+
+use certlab::pki::local_ca::{LocalCa, default_ca_dir, leaf_file_name};
+use certlab::pki::manifest::{chain_file, key_file};
+use certlab::pki::{KeyAlg, Role, names, store};
+
+use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};
 
 /// Arguments of `certlab cert`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  certlab cert localhost 127.0.0.1 ::1
+  certlab cert '*.dev.test' --key rsa-2048 -o certs
+  certlab cert --client alice@example.com spiffe://example.org/alice
+The CA lives in --ca-dir (default: $CERTLAB_CAROOT, else ~/.local/share/certlab); trust its ca.pem.")]
+pub struct Args {
+    /// Names: DNS names, wildcards (*.example.com), IPv4/IPv6, emails, URIs.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Issue a client certificate (clientAuth) instead of a server certificate.
+    #[arg(long)]
+    pub client: bool,
+    /// Where the local CA lives (created on first use).
+    #[arg(long, env = "CERTLAB_CAROOT")]
+    pub ca_dir: Option<PathBuf>,
+    /// Where to write the leaf files.
+    #[arg(long, short = 'o', default_value = ".")]
+    pub out: PathBuf,
+    /// Key algorithm: ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072, rsa-4096.
+    #[arg(long, default_value = "ecdsa-p256")]
+    pub key: KeyAlg,
+    /// File name stem (default: mkcert's, e.g. `localhost+2`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Issue as if it were this time (RFC 3339).
+    #[arg(long)]
+    pub now: Option<String>,
+}
 
 /// Runs `certlab cert`.
-pub fn run(_args: Args) -> CmdResult {
-    Err(super::Failure::input("`certlab cert` is not available yet"))
+pub fn run(args: Args) -> CmdResult {
+    let now = parse_now(args.now.as_deref())?;
+    let sans = args
+        .names
+        .iter()
+        .map(|n| names::classify(n))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::input)?;
+    let ca_dir = args
+        .ca_dir
+        .or_else(default_ca_dir)
+        .ok_or_else(|| Failure::input("no CA directory: give --ca-dir or set CERTLAB_CAROOT"))?;
+    let mut ca = LocalCa::open_or_create(&ca_dir, now)?;
+    let role = if args.client {
+        Role::Client
+    } else {
+        Role::Server
+    };
+    let name = args
+        .name
+        .unwrap_or_else(|| leaf_file_name(&sans, args.client));
+    let leaf = ca.issue(&name, sans, role, args.key)?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Failure::internal(format!("{}: {e}", args.out.display())))?;
+    let cert_path = args.out.join(format!("{name}.pem"));
+    let key_path = args.out.join(key_file(&name));
+    let chain_path = args.out.join(chain_file(&name));
+    store::write_atomic(&cert_path, store::pem_certs([&leaf.cert]).as_bytes(), false)?;
+    store::write_atomic(&chain_path, store::pem_certs(&leaf.chain).as_bytes(), false)?;
+    store::write_atomic(&key_path, leaf.key.to_pem().as_bytes(), true)?;
+
+    if ca.created {
+        println!("created a new local CA in {}", ca_dir.display());
+    }
+    let sans: Vec<_> = leaf.sans.iter().map(|s| s.to_string()).collect();
+    println!("issued {} certificate for {}", role.name(), sans.join(", "));
+    println!(
+        "  certificate  {}  ({})",
+        cert_path.display(),
+        relative_expiry(leaf.not_after, now)
+    );
+    println!("  chain        {}", chain_path.display());
+    println!("  key          {}", key_path.display());
+    println!(
+        "next: trust {}/ca.pem in your clients (curl --cacert, OTEL_EXPORTER_OTLP_CERTIFICATE)",
+        ca_dir.display()
+    );
+    Ok(EXIT_OK)
 }

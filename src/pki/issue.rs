@@ -337,15 +337,13 @@ impl Builder {
         let key = spec.key.generate().map_err(err)?;
         // Pin the subject key identifier so the Issuer below and the certificate agree.
         params.key_identifier_method = KeyIdMethod::PreSpecified(params.key_identifier(&key));
+        params.use_authority_key_identifier_extension = true;
         let (cert, role, issuer_name) = match &spec.issuer {
-            None => {
-                params.use_authority_key_identifier_extension = true;
-                (
-                    params.self_signed(&key).map_err(err)?,
-                    Role::Root,
-                    spec.name.clone(),
-                )
-            }
+            None => (
+                params.self_signed(&key).map_err(err)?,
+                Role::Root,
+                spec.name.clone(),
+            ),
             Some(issuer_name) => {
                 let issuer = self.issuer(&spec.name, issuer_name)?;
                 (

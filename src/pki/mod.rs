@@ -7,6 +7,7 @@
 pub mod fault;
 pub mod issue;
 pub mod keys;
+pub mod local_ca;
 pub mod manifest;
 pub mod names;
 pub mod scenario;

@@ -605,3 +605,168 @@ fn ip_range(text: &str) -> Result<IpRange, String> {
     }
     Ok(IpRange { addr, prefix })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "[[ca]]\nname = \"root\"\n\n";
+
+    /// Parses `HEAD + body` and returns the error as `line:column: message` (origin stripped).
+    fn err(body: &str) -> String {
+        let e = parse("t.toml", &format!("{HEAD}{body}")).expect_err("must fail");
+        assert_eq!(e.origin, "t.toml");
+        format!("{}:{}: {}", e.line, e.column, e.message)
+    }
+
+    #[test]
+    fn every_template_parses() {
+        for t in TEMPLATES {
+            let spec = parse(t.name, t.text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                !spec.cas.is_empty() && !spec.leaves.is_empty(),
+                "{}",
+                t.name
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_issuer() {
+        assert_eq!(
+            err("[[leaf]]\nname = \"a\"\nissuer = \"nope\"\ndns = [\"a.test\"]\n"),
+            "6:10: unknown issuer `nope` (no [[ca]] has this name)"
+        );
+    }
+
+    #[test]
+    fn issuer_cycle() {
+        let e =
+            err("[[ca]]\nname = \"a\"\nissuer = \"b\"\n\n[[ca]]\nname = \"b\"\nissuer = \"a\"\n");
+        assert!(e.contains("issuer cycle"), "{e}");
+        assert!(e.starts_with("6:10:") || e.starts_with("10:10:"), "{e}");
+    }
+
+    #[test]
+    fn leaf_used_as_issuer() {
+        let e = err(
+            "[[leaf]]\nname = \"a\"\nissuer = \"root\"\ndns = [\"a.test\"]\n\n[[leaf]]\nname = \"b\"\nissuer = \"a\"\ndns = [\"b.test\"]\n",
+        );
+        assert_eq!(
+            e,
+            "11:10: `a` is a leaf and cannot issue certificates (issuer must be a [[ca]])"
+        );
+    }
+
+    #[test]
+    fn invalid_dns_name() {
+        let e = err(
+            "[[leaf]]\nname = \"a\"\nissuer = \"root\"\ndns = [\"ok.test\", \"bad name.test\"]\n",
+        );
+        assert!(
+            e.starts_with("7:19: invalid DNS name `bad name.test`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn invalid_ip() {
+        let e = err("[[leaf]]\nname = \"a\"\nissuer = \"root\"\nip = [\"10.0.0.300\"]\n");
+        assert_eq!(e, "7:7: invalid IP address `10.0.0.300`");
+    }
+
+    #[test]
+    fn misplaced_wildcard() {
+        let e = err("[[leaf]]\nname = \"a\"\nissuer = \"root\"\ndns = [\"api.*.test\"]\n");
+        assert!(
+            e.starts_with("7:8: misplaced wildcard in `api.*.test`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn server_without_sans() {
+        let e = err("[[leaf]]\nname = \"web\"\nissuer = \"root\"\n");
+        assert!(e.starts_with("5:8: server `web` has no SANs"), "{e}");
+    }
+
+    #[test]
+    fn non_positive_validity() {
+        let e = err(
+            "[[leaf]]\nname = \"a\"\nissuer = \"root\"\ndns = [\"a.test\"]\nvalidity = \"0d\"\n",
+        );
+        assert_eq!(e, "8:12: validity `0d` is not positive");
+        let e = err(
+            "[[leaf]]\nname = \"a\"\nissuer = \"root\"\ndns = [\"a.test\"]\nnot_before = 2030-01-01T00:00:00Z\nnot_after = 2029-01-01T00:00:00Z\n",
+        );
+        assert!(
+            e.starts_with("9:13: not_after must be later than not_before"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_algorithm() {
+        let e = err(
+            "[[leaf]]\nname = \"a\"\nissuer = \"root\"\ndns = [\"a.test\"]\nkey = \"rsa-1024\"\n",
+        );
+        assert!(
+            e.starts_with("8:7: unknown key algorithm `rsa-1024`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_field() {
+        let e =
+            err("[[leaf]]\nname = \"a\"\nissuer = \"root\"\ndns = [\"a.test\"]\nsans = [\"x\"]\n");
+        assert!(e.starts_with("8:1: unknown field `sans`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_fault_and_role() {
+        let e = err(
+            "[[leaf]]\nname = \"a\"\nissuer = \"root\"\ndns = [\"a.test\"]\nfault = \"broken\"\n",
+        );
+        assert!(e.starts_with("8:9: unknown fault `broken`"), "{e}");
+        let e =
+            err("[[leaf]]\nname = \"a\"\nissuer = \"root\"\ndns = [\"a.test\"]\nrole = \"peer\"\n");
+        assert!(e.starts_with("8:8: unknown role `peer`"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_name() {
+        let e = err("[[ca]]\nname = \"root\"\n");
+        assert_eq!(e, "5:8: duplicate name `root`");
+    }
+
+    #[test]
+    fn k8s_service_expands() {
+        let spec = parse(
+            "t",
+            &format!(
+                "{HEAD}[[leaf]]\nname = \"c\"\nissuer = \"root\"\nk8s_service = [\"otel.obs\"]\n"
+            ),
+        )
+        .unwrap();
+        let dns: Vec<_> = spec.leaves[0].sans.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            dns,
+            [
+                "DNS:otel",
+                "DNS:otel.obs",
+                "DNS:otel.obs.svc",
+                "DNS:otel.obs.svc.cluster.local"
+            ]
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d").unwrap(), Duration::days(90));
+        assert_eq!(parse_duration("12h").unwrap(), Duration::hours(12));
+        assert_eq!(parse_duration("-1d").unwrap(), Duration::days(-1));
+        assert!(parse_duration("d").is_err());
+        assert!(parse_duration("5 fortnights").is_err());
+    }
+}

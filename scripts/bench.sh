@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Benchmarks with numbers for the README. Needs hyperfine (installed here if missing).
+# Usage: scripts/bench.sh            (all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
+cargo build --release --quiet
+bin=target/release/certlab
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== certlab generate (dev PKI, end to end, fresh directory each run)"
+hyperfine --warmup 3 --runs 50 --prepare "rm -rf $work/pki" "$bin generate -o $work/pki"
+
+echo "== certlab generate --template lab (every fault)"
+hyperfine --warmup 2 --runs 20 --prepare "rm -rf $work/lab" "$bin generate --template lab -o $work/lab"
+
+echo "== in-process leaf issuance (criterion)"
+cargo bench --quiet --bench issue -- --noplot 2>/dev/null | grep -E 'leaf/|time:'

@@ -1,0 +1,131 @@
+//! The mkcert-style local CA of `certlab cert`: one root kept in a CA directory (same layout as
+//! any generated PKI), created once and reused to issue leaves for names.
+
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use super::issue::{Builder, CaSpec, LeafSpec, Subject};
+use super::manifest::MANIFEST_FILE;
+use super::store::{self, StoreError};
+use super::{Entity, KeyAlg, Role, San};
+
+/// The local CA's entity name (files `root.pem`, `root.key`, `ca.pem`).
+pub const LOCAL_CA_NAME: &str = "root";
+
+/// Where the local CA lives: `$CERTLAB_CAROOT`, else `$XDG_DATA_HOME/certlab`, else
+/// `~/.local/share/certlab`.
+pub fn default_ca_dir() -> Option<PathBuf> {
+    let env = |k| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("CERTLAB_CAROOT")
+        .or_else(|| env("XDG_DATA_HOME").map(|d| d.join("certlab")))
+        .or_else(|| env("HOME").map(|h| h.join(".local/share/certlab")))
+}
+
+/// The local CA, loaded from `dir` or created there (once).
+pub struct LocalCa {
+    builder: Builder,
+    /// Whether this call created the CA.
+    pub created: bool,
+    /// The CA directory.
+    pub dir: PathBuf,
+}
+
+impl LocalCa {
+    /// Loads the CA of `dir`, or creates it if `dir` has no manifest (an existing directory with
+    /// other files and no manifest is refused, as for `generate`).
+    pub fn open_or_create(dir: &Path, now: OffsetDateTime) -> Result<LocalCa, StoreError> {
+        let mut builder = Builder::new(now);
+        let created = if dir.join(MANIFEST_FILE).exists() {
+            let pki = store::load(dir)?;
+            let root = pki
+                .entities
+                .into_iter()
+                .find(|e| e.name == LOCAL_CA_NAME && e.role == Role::Root)
+                .ok_or_else(|| StoreError::Malformed {
+                    path: dir.join(MANIFEST_FILE),
+                    message: format!("no root named `{LOCAL_CA_NAME}`: not a certlab CA directory"),
+                })?;
+            builder.add_existing_ca(root)?;
+            false
+        } else {
+            let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            builder.add_ca(&CaSpec {
+                name: LOCAL_CA_NAME.into(),
+                subject: Subject {
+                    cn: Some(format!("certlab local CA {user}@{}", host.trim())),
+                    o: Some("certlab local CA".into()),
+                    ..Subject::default()
+                },
+                ..CaSpec::default()
+            })?;
+            store::write(builder.pki(), dir)?;
+            true
+        };
+        Ok(LocalCa {
+            builder,
+            created,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The CA certificate's entity.
+    pub fn root(&self) -> &Entity {
+        self.builder
+            .pki()
+            .entity(LOCAL_CA_NAME)
+            .expect("opened with a root")
+    }
+
+    /// Issues a leaf named `name` for `sans` (server, client or both) from the local CA.
+    pub fn issue(
+        &mut self,
+        name: &str,
+        sans: Vec<San>,
+        role: Role,
+        key: KeyAlg,
+    ) -> Result<Entity, StoreError> {
+        let mut spec = LeafSpec::new(name, LOCAL_CA_NAME, role, sans);
+        spec.key = key;
+        Ok(self.builder.add_leaf(&spec)?.clone())
+    }
+}
+
+/// mkcert's file naming: the first name (`*` as `_wildcard`), `+N` for N more names, and
+/// `-client` for client certificates.
+///
+/// ```
+/// use certlab::pki::{local_ca::leaf_file_name, San};
+/// let sans = vec![San::Dns("*.example.com".into()), San::Ip("127.0.0.1".parse().unwrap())];
+/// assert_eq!(leaf_file_name(&sans, false), "_wildcard.example.com+1");
+/// ```
+pub fn leaf_file_name(sans: &[San], client: bool) -> String {
+    let first = match sans.first() {
+        Some(San::Dns(d)) => d.replace('*', "_wildcard"),
+        Some(San::Ip(ip)) => ip.to_string().replace(':', "_"),
+        Some(San::Email(e)) => e.clone(),
+        Some(San::Uri(u)) => u
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect(),
+        None => "cert".into(),
+    };
+    let more = if sans.len() > 1 {
+        format!("+{}", sans.len() - 1)
+    } else {
+        String::new()
+    };
+    let suffix = if client { "-client" } else { "" };
+    format!("{first}{more}{suffix}")
+}
