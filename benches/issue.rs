@@ -28,7 +28,10 @@ fn leaf_issuance(c: &mut Criterion) {
 
     group.bench_function("certlab add_leaf (p256)", |b| {
         let now = time::OffsetDateTime::now_utc();
-        let sans = vec![San::Dns("localhost".into()), San::Ip("127.0.0.1".parse().unwrap())];
+        let sans = vec![
+            San::Dns("localhost".into()),
+            San::Ip("127.0.0.1".parse().unwrap()),
+        ];
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             let mut done = 0;

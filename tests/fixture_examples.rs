@@ -53,18 +53,32 @@ fn a_good_server_certificate_completes_the_handshake() {
 #[test]
 fn an_expired_server_certificate_fails_the_handshake() {
     let mut pki = TestPki::new();
-    let server = pki.server(["localhost"]).fault(Fault::Expired).issue().unwrap();
+    let server = pki
+        .server(["localhost"])
+        .fault(Fault::Expired)
+        .issue()
+        .unwrap();
     assert_eq!(server.entity().expected, Some(certlab::Outcome::Expired));
     let (port, handle) = serve_once(server.server_config());
     let err = ping(pki.client_config(), port).unwrap_err();
-    assert!(err.contains("invalid peer certificate") && err.contains("expired"), "{err}");
-    assert!(handle.join().unwrap().is_err(), "the server must see the handshake fail");
+    assert!(
+        err.contains("invalid peer certificate") && err.contains("expired"),
+        "{err}"
+    );
+    assert!(
+        handle.join().unwrap().is_err(),
+        "the server must see the handshake fail"
+    );
 }
 
 #[test]
 fn a_wrong_host_certificate_fails_with_not_valid_for_name() {
     let mut pki = TestPki::new();
-    let server = pki.server(["localhost"]).fault(Fault::WrongHost).issue().unwrap();
+    let server = pki
+        .server(["localhost"])
+        .fault(Fault::WrongHost)
+        .issue()
+        .unwrap();
     let (port, handle) = serve_once(server.server_config());
     let err = ping(pki.client_config(), port).unwrap_err();
     assert!(err.contains("not valid for name \"localhost\""), "{err}");
@@ -86,7 +100,10 @@ fn mutual_tls_accepts_the_pki_client_and_refuses_none() {
     let err = ping(pki.client_config(), port).unwrap_err();
     assert!(err.contains("CertificateRequired"), "{err}");
     let server_err = handle.join().unwrap().unwrap_err();
-    assert!(server_err.contains("peer sent no certificates"), "{server_err}");
+    assert!(
+        server_err.contains("peer sent no certificates"),
+        "{server_err}"
+    );
 }
 
 #[test]
@@ -97,6 +114,15 @@ fn a_client_from_another_pki_is_rejected() {
     let mallory = other.client("mallory").issue().unwrap();
     let (port, handle) = serve_once(server.server_config_requiring_clients());
     let err = ping(mallory.client_config(&pki), port).unwrap_err();
-    assert!(err.contains("UnknownCA") || err.contains("unknown"), "{err}");
-    assert!(handle.join().unwrap().unwrap_err().contains("UnknownIssuer"));
+    assert!(
+        err.contains("UnknownCA") || err.contains("unknown"),
+        "{err}"
+    );
+    assert!(
+        handle
+            .join()
+            .unwrap()
+            .unwrap_err()
+            .contains("UnknownIssuer")
+    );
 }
