@@ -10,18 +10,22 @@
 //! (reversed, with an unknown critical extension, with a corrupted signature); it checks
 //! itself that the key matches the leaf's public key ([`ServeError::KeyMismatch`]).
 //!
-//! ```no_run
+//! ```
+//! use certlab::pki::{spec, store};
 //! use certlab::serve::{serve, ServeSettings};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let settings = ServeSettings::from_files(
-//!     "my-server",
-//!     "server.chain.pem".as_ref(),
-//!     "server.key".as_ref(),
-//! )?;
-//! let endpoint = serve(settings, "127.0.0.1:0".parse()?)?;
-//! println!("listening on {}", endpoint.addr());
+//! // The lab PKI, in memory; serve its `expired` scenario on a free loopback port.
+//! let lab = spec::parse("<lab>", spec::template("lab").unwrap().text)?;
+//! let pki = store::build(&lab, time::OffsetDateTime::now_utc())?;
+//! let scenario = pki.all_scenarios().into_iter().find(|s| s.name == "expired").unwrap();
+//! let endpoint = serve(ServeSettings::from_scenario(&pki, &scenario)?, "127.0.0.1:0".parse()?)?;
+//! assert_ne!(endpoint.addr().port(), 0);
+//! assert_eq!(endpoint.name(), "expired");
+//! endpoint.stop(); // or drop it
 //! # Ok(()) }
 //! ```
+//!
+//! Files work the same way: `ServeSettings::from_files("name", chain_pem, key_pem)`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -491,6 +495,16 @@ pub fn serve(settings: ServeSettings, listen: SocketAddr) -> Result<Endpoint, Se
     serve_observed(settings, listen, None)
 }
 
+/// Serves a scenario of a PKI: [`ServeSettings::from_scenario`] then [`serve`]. A scenario
+/// whose server cannot start (`serve_error`, e.g. `key-mismatch`) returns that error.
+pub fn serve_scenario(
+    pki: &Pki,
+    scenario: &Scenario,
+    listen: SocketAddr,
+) -> Result<Endpoint, ServeError> {
+    serve(ServeSettings::from_scenario(pki, scenario)?, listen)
+}
+
 /// [`serve`], also calling `observer` with every finished connection (the CLI prints them).
 pub fn serve_observed(
     settings: ServeSettings,
@@ -633,10 +647,10 @@ fn certified_key(
     // The leaf is the first certificate that is not a CA (a reversed chain presents its
     // intermediates first on purpose), or else the first one.
     let leaf = parsed.iter().find(|c| !c.is_ca()).unwrap_or(&parsed[0]);
-    if let Some(spki) = signing_key.public_key() {
-        if spki.as_ref() != leaf.tbs_certificate.subject_pki.raw {
-            return Err(ServeError::KeyMismatch(name.clone()));
-        }
+    if let Some(spki) = signing_key.public_key()
+        && spki.as_ref() != leaf.tbs_certificate.subject_pki.raw
+    {
+        return Err(ServeError::KeyMismatch(name.clone()));
     }
     Ok(CertifiedKey::new(settings.chain.clone(), signing_key))
 }
@@ -759,13 +773,48 @@ fn handle(
     let _ = sock.set_read_timeout(Some(IO_TIMEOUT));
     let _ = sock.set_write_timeout(Some(IO_TIMEOUT));
     let _ = sock.set_nodelay(true);
-    match config {
-        None => plaintext(&mut sock, &mut log),
-        Some((config, asks)) => tls(&mut sock, config, asks, name, &mut log),
+    {
+        // The handshake and the request must both arrive within IO_TIMEOUT of the accept.
+        let mut io = Deadline {
+            sock: &mut sock,
+            deadline: start + IO_TIMEOUT,
+        };
+        match config {
+            None => plaintext(&mut io, &mut log),
+            Some((config, asks)) => tls(&mut io, config, asks, name, &mut log),
+        }
     }
     linger_close(&mut sock);
     log.duration = start.elapsed();
     log
+}
+
+/// A socket whose reads share one deadline (a client sending a byte now and then cannot
+/// hold a connection open longer than that).
+struct Deadline<'a> {
+    sock: &'a mut TcpStream,
+    deadline: Instant,
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+        }
+        self.sock.set_read_timeout(Some(left))?;
+        self.sock.read(buf)
+    }
+}
+
+impl Write for Deadline<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sock.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sock.flush()
+    }
 }
 
 /// Closes our side, then reads (briefly) until the client closes, so that what we sent last
@@ -813,7 +862,7 @@ fn http_response(status: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn plaintext(sock: &mut TcpStream, log: &mut ConnectionLog) {
+fn plaintext(sock: &mut Deadline<'_>, log: &mut ConnectionLog) {
     let request = read_request(sock);
     let looks_tls = matches!(&request, Ok(r) if r.first() == Some(&0x16));
     let body = "this endpoint does not speak TLS (certlab plaintext scenario)\n";
@@ -833,7 +882,7 @@ fn plaintext(sock: &mut TcpStream, log: &mut ConnectionLog) {
 }
 
 fn tls(
-    sock: &mut TcpStream,
+    sock: &mut Deadline<'_>,
     config: Arc<ServerConfig>,
     asks_client_cert: bool,
     name: &str,
@@ -925,7 +974,7 @@ fn tls(
 
 /// Runs the handshake to its end and then writes whatever is queued (session tickets); on a
 /// TLS error, writes the queued alert before returning.
-fn handshake(conn: &mut ServerConnection, sock: &mut TcpStream) -> io::Result<()> {
+fn handshake(conn: &mut ServerConnection, sock: &mut Deadline<'_>) -> io::Result<()> {
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(sock) {
             let _ = flush_tls(conn, sock);
@@ -935,7 +984,7 @@ fn handshake(conn: &mut ServerConnection, sock: &mut TcpStream) -> io::Result<()
     flush_tls(conn, sock)
 }
 
-fn flush_tls(conn: &mut ServerConnection, sock: &mut TcpStream) -> io::Result<()> {
+fn flush_tls(conn: &mut ServerConnection, sock: &mut Deadline<'_>) -> io::Result<()> {
     while conn.wants_write() {
         if conn.write_tls(sock)? == 0 {
             break;
@@ -952,7 +1001,7 @@ fn alert_for(err: &rustls::Error) -> Option<AlertDescription> {
         Error::InvalidCertificate(e) => AlertDescription::from(e.clone()),
         Error::NoCertificatesPresented => AlertDescription::CertificateRequired,
         Error::NoApplicationProtocol => AlertDescription::NoApplicationProtocol,
-        Error::InvalidMessage(m) => AlertDescription::from(m.clone()),
+        Error::InvalidMessage(m) => AlertDescription::from(*m),
         Error::InappropriateMessage { .. } | Error::InappropriateHandshakeMessage { .. } => {
             AlertDescription::UnexpectedMessage
         }

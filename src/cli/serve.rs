@@ -115,6 +115,9 @@ pub fn run(args: Args) -> CmdResult {
                 }
             }
             print_endpoints(&rows, args.json);
+            if endpoints.is_empty() {
+                return Err(Failure::internal("no scenario could be served"));
+            }
             endpoints
         } else {
             let Some(name) = &args.scenario else {
