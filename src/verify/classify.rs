@@ -499,7 +499,7 @@ impl Ctx<'_> {
                     return Verdict::new(
                         Outcome::UnknownCa,
                         format!(
-                            "{} was issued by a CA with the same subject as your root ({}), but a different key: same subject as your root, different key",
+                            "{} was issued by another CA named {}: same subject as your root, different key",
                             cert.name(),
                             root.name()
                         ),
@@ -641,10 +641,36 @@ impl Ctx<'_> {
                 Outcome::Revoked,
                 format!("{} is listed in its issuer's CRL", leaf.name()),
             ),
-            E::UnsupportedCriticalExtension => Verdict::new(
-                Outcome::BadCertificate,
-                "a certificate in the chain has a critical extension the verifier does not know",
-            ),
+            E::UnsupportedCriticalExtension => {
+                let unknown = |f: &Facts<'_>| {
+                    f.cert.as_ref().and_then(|c| {
+                        c.extensions()
+                            .iter()
+                            .find(|e| {
+                                e.critical
+                                    && matches!(
+                                        e.parsed_extension(),
+                                        ParsedExtension::UnsupportedExtension { .. }
+                                    )
+                            })
+                            .map(|e| e.oid.to_id_string())
+                    })
+                };
+                let found = self
+                    .chain
+                    .iter()
+                    .find_map(|f| unknown(f).map(|oid| (f, oid)));
+                let detail = match found {
+                    Some((f, oid)) => {
+                        let which = self
+                            .describe(|g| g.der == f.der)
+                            .unwrap_or_else(|| f.name());
+                        format!("{which} has a critical extension ({oid}) the verifier does not know")
+                    }
+                    None => "a certificate in the chain has a critical extension the verifier does not know".to_string(),
+                };
+                Verdict::new(Outcome::BadCertificate, detail)
+            }
             other => Verdict::new(
                 outcome_of_webpki_error(&other),
                 format!("the verifier says: {other:?}"),
@@ -761,6 +787,9 @@ pub fn classify_chain(
 
     let ee = match EndEntityCert::try_from(leaf_der) {
         Ok(ee) => ee,
+        Err(webpki::Error::UnsupportedCriticalExtension) => {
+            return ctx.classify_error(webpki::Error::UnsupportedCriticalExtension, name);
+        }
         Err(e) => {
             return Verdict::new(
                 Outcome::BadCertificate,
