@@ -7,11 +7,9 @@ use assert_cmd::Command;
 use certlab::Outcome;
 use certlab::lab::{LabOptions, lab_pki, run};
 use time::OffsetDateTime;
-use time::macros::datetime;
 
 /// A fixed clock for the certificate scenarios: the lab issues and checks at this time,
 /// whatever today is.
-const NOW: OffsetDateTime = datetime!(2030-06-01 12:00 UTC);
 const NOW_TEXT: &str = "2030-06-01T12:00:00Z";
 
 /// The clock for runs that include client-certificate scenarios. `certlab::serve` judges

@@ -286,7 +286,7 @@ pub fn print_text(report: &ProbeReport, expect: Option<Outcome>) {
         }
     }
     for l in &report.lints {
-        println!("  {} {l}", paint("33", "warning"));
+        println!("  {} [{}] {l}", paint("33", "warning"), l.index);
     }
     if !report.outcome.is_ok() {
         println!("  openssl/curl say: {}", report.client_says);

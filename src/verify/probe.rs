@@ -36,13 +36,18 @@ use rustls::{
     PeerIncompatible, ProtocolVersion, SignatureScheme,
 };
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use super::classify::{TrustStore, Usage, Verdict, classify_chain};
+use super::inspect::{CertSummary, Lint, lint_chain, summarize_chain};
 use crate::outcome::Outcome;
 use crate::pki::scenario::TlsVersion;
 
 /// The `version` field of a [`ProbeReport`].
 pub const REPORT_VERSION: u32 = 1;
+
+/// A presented certificate that expires within this many days gets an `expires-soon` lint.
+pub const LINT_EXPIRY_DAYS: i64 = 30;
 
 /// How long the probe waits after a completed handshake for what the server says next (an
 /// alert about the client certificate, a session ticket, the HTTP answer).
@@ -198,8 +203,8 @@ pub struct ProbeReport {
     pub client_says: String,
     /// The chain as the server presented it (empty when none came).
     pub chain: Vec<CertSummary>,
-    /// Warnings about the presented chain.
-    pub lints: Vec<String>,
+    /// Warnings about the presented chain (order, root included, expiring soon, ...).
+    pub lints: Vec<Lint>,
     /// The negotiated parameters, when the handshake completed.
     pub tls: Option<TlsInfo>,
     /// Whether a client certificate was asked for and sent.
@@ -258,8 +263,12 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
     };
     let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
     let cap = lock(&captured);
-    let chain: Vec<CertSummary> = cap.chain.iter().map(summarize).collect();
-    let lints = chain_lints(&cap.chain);
+    let at = options
+        .now
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.as_secs() as i64).ok())
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    let chain: Vec<CertSummary> = summarize_chain(&cap.chain, at);
+    let lints = lint_chain(&chain, at, LINT_EXPIRY_DAYS, true);
     let ctx = FixContext {
         name: &name_text,
         host: &host,
@@ -1044,65 +1053,6 @@ fn version_name(v: ProtocolVersion) -> String {
         ProtocolVersion::TLSv1_3 => "1.3".to_string(),
         other => format!("{other:?}"),
     }
-}
-
-/// One certificate of the presented chain, as the report shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CertSummary {
-    /// The subject (its CN when it has one).
-    pub subject: String,
-    /// The issuer (its CN when it has one).
-    pub issuer: String,
-    /// The SANs as `DNS:x` / `IP:y` text.
-    pub sans: Vec<String>,
-    /// Start of validity, RFC 3339.
-    pub not_before: String,
-    /// End of validity, RFC 3339.
-    pub not_after: String,
-    /// SHA-256 of the DER, lowercase hex.
-    pub sha256: String,
-}
-
-fn summarize(der: &CertificateDer<'static>) -> CertSummary {
-    use x509_parser::prelude::{FromDer, X509Certificate};
-    let sha256 = crate::pki::sha256_hex(der);
-    let rfc = |t: x509_parser::time::ASN1Time| {
-        t.to_datetime()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
-    match X509Certificate::from_der(der) {
-        Ok((_, cert)) => CertSummary {
-            subject: super::classify::display_name(&cert),
-            issuer: {
-                let issuer = cert.issuer();
-                issuer
-                    .iter_common_name()
-                    .next()
-                    .and_then(|cn| cn.as_str().ok())
-                    .map(|cn| format!("CN={cn}"))
-                    .unwrap_or_else(|| issuer.to_string())
-            },
-            sans: super::classify::san_strings(&cert),
-            not_before: rfc(cert.validity().not_before),
-            not_after: rfc(cert.validity().not_after),
-            sha256,
-        },
-        Err(_) => CertSummary {
-            subject: "(unparsable certificate)".to_string(),
-            issuer: String::new(),
-            sans: Vec::new(),
-            not_before: String::new(),
-            not_after: String::new(),
-            sha256,
-        },
-    }
-}
-
-/// Warnings about a presented chain: wrong order, a root included, a lone leaf.
-fn chain_lints(chain: &[CertificateDer<'static>]) -> Vec<String> {
-    let _ = chain;
-    Vec::new()
 }
 
 /// What the fix text can refer to.
