@@ -112,7 +112,15 @@ fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, Failur
 /// The trust store of `--ca` / `--pki` (with `--crl`s), or `None` for the system roots.
 fn trust(args: &Args) -> Result<Option<TrustStore>, Failure> {
     let mut store = if let Some(dir) = &args.pki {
-        let pki = certlab::pki::store::load(dir)?;
+        let manifest = dir.join(certlab::pki::manifest::MANIFEST_FILE);
+        if !manifest.is_file() {
+            return Err(Failure::input(format!(
+                "{} is not a certlab PKI directory (no {})",
+                dir.display(),
+                certlab::pki::manifest::MANIFEST_FILE
+            )));
+        }
+        let pki = certlab::pki::store::load(dir).map_err(Failure::input)?;
         Some(TrustStore {
             roots: pki.trusted_roots().map(|e| e.cert.clone()).collect(),
             known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
