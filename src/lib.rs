@@ -9,6 +9,7 @@ pub mod pki;
 
 pub use outcome::Outcome;
 pub use pki::{Entity, Fault, KeyAlg, Pki, Role, San};
+pub use verify::probe::{ProbeOptions, ProbeReport, probe};
 pub mod fixture;
 pub mod lab;
 pub mod serve;
