@@ -199,6 +199,11 @@ fn print_reproduce(report: &LabReport, json: bool) {
             out(line);
         }
     }
+    out(String::new());
+    out(format!(
+        "ready: {} endpoints up; Ctrl-C stops them",
+        report.endpoints.len()
+    ));
 }
 
 /// Blocks until Ctrl-C or SIGTERM.
