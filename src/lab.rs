@@ -4,14 +4,18 @@
 //! This is certlab's main job in one call: every classic TLS handshake error, reproduced on a
 //! live endpoint and named by the same verifier a user would point at their own server.
 //!
-//! ```no_run
+//! ```
 //! use certlab::lab::{run, LabOptions};
 //!
-//! let report = run(&LabOptions::default()).expect("the lab runs");
+//! let report = run(&LabOptions {
+//!     only: vec!["good".into(), "expired".into(), "client-none".into()],
+//!     ..LabOptions::default()
+//! })
+//! .expect("the lab runs");
 //! for row in &report.scenarios {
-//!     println!("{:24} {:24?} {:24?}", row.name, row.expected, row.observed);
+//!     println!("{:12} expected {:?}, observed {:?}", row.name, row.expected, row.observed);
 //! }
-//! assert_eq!(report.matched, report.total);
+//! assert!(report.all_matched());
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -10,14 +10,29 @@
 //! whether it had asked for a client certificate), the negotiated ALPN protocol, and, for TLS 1.3
 //! client authentication, what the server says after the handshake.
 //!
-//! ```no_run
-//! use certlab::verify::probe::{probe, ProbeOptions};
-//! use certlab::Outcome;
+//! Probing an endpoint of the lab (any server works the same way; without `trust`, the
+//! probe trusts the system's roots, so `probe("example.com:443", &ProbeOptions::default())`
+//! judges a public endpoint):
 //!
-//! let report = probe("example.com:443", &ProbeOptions::default()).expect("valid target");
-//! if report.outcome != Outcome::Ok {
-//!     println!("{}: {} ({})", report.outcome, report.explanation, report.fix);
-//! }
+//! ```
+//! use std::time::Duration;
+//! use certlab::lab::{lab_pki, listen_addr, probe_options};
+//! use certlab::serve::{serve, ServeSettings};
+//! use certlab::verify::probe::probe;
+//! use certlab::Outcome;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let now = time::OffsetDateTime::now_utc();
+//! let pki = lab_pki(now)?;
+//! let scenario = pki.all_scenarios().into_iter().find(|s| s.name == "wrong-host").unwrap();
+//! let endpoint = serve(ServeSettings::from_scenario(&pki, &scenario)?, listen_addr(&scenario))?;
+//!
+//! // Trust the lab's ca.pem, check the name `localhost`, at `now`.
+//! let options = probe_options(&pki, &scenario, None, now, Duration::from_secs(5));
+//! let report = probe(&format!("localhost:{}", endpoint.addr().port()), &options)?;
+//! assert_eq!(report.outcome, Outcome::HostnameMismatch);
+//! assert_eq!(report.chain[0].sans, ["DNS:wrong-host.certlab.invalid"]);
+//! println!("{}: {}\nfix: {}", report.outcome, report.explanation, report.fix);
+//! # Ok(()) }
 //! ```
 
 use std::fmt;
