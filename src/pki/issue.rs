@@ -337,7 +337,6 @@ impl Builder {
         let key = spec.key.generate().map_err(err)?;
         // Pin the subject key identifier so the Issuer below and the certificate agree.
         params.key_identifier_method = KeyIdMethod::PreSpecified(params.key_identifier(&key));
-        // AKI on every CA (rcgen leaves it out of self-signed roots, which is fine).
         params.use_authority_key_identifier_extension = true;
         let (cert, role, issuer_name) = match &spec.issuer {
             None => (

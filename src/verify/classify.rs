@@ -642,24 +642,10 @@ impl Ctx<'_> {
                 format!("{} is listed in its issuer's CRL", leaf.name()),
             ),
             E::UnsupportedCriticalExtension => {
-                let unknown = |f: &Facts<'_>| {
-                    f.cert.as_ref().and_then(|c| {
-                        c.extensions()
-                            .iter()
-                            .find(|e| {
-                                e.critical
-                                    && matches!(
-                                        e.parsed_extension(),
-                                        ParsedExtension::UnsupportedExtension { .. }
-                                    )
-                            })
-                            .map(|e| e.oid.to_id_string())
-                    })
-                };
                 let found = self
                     .chain
                     .iter()
-                    .find_map(|f| unknown(f).map(|oid| (f, oid)));
+                    .find_map(|f| unknown_critical_extension(f).map(|oid| (f, oid)));
                 let detail = match found {
                     Some((f, oid)) => {
                         let which = self
@@ -698,6 +684,52 @@ impl Ctx<'_> {
                 sans.join(", ")
             ),
         )
+    }
+}
+
+/// The OID of a critical extension that x509-parser (and so certlab) does not know.
+fn unknown_critical_extension(f: &Facts<'_>) -> Option<String> {
+    f.cert.as_ref().and_then(|c| {
+        c.extensions()
+            .iter()
+            .find(|e| {
+                e.critical
+                    && matches!(
+                        e.parsed_extension(),
+                        ParsedExtension::UnsupportedExtension { .. }
+                    )
+            })
+            .map(|e| e.oid.to_id_string())
+    })
+}
+
+/// Why a TLS peer cannot sign with this leaf's key in a rustls handshake (aws-lc-rs
+/// provider: ECDSA P-256/P-384/P-521, Ed25519, RSA 2048 to 8192 bits), if it cannot.
+fn leaf_key_problem(cert: &X509Certificate<'_>) -> Option<String> {
+    let (alg, bits) = crate::verify::inspect::key_algorithm(cert);
+    if let Some(rest) = alg.strip_prefix("rsa-") {
+        if rest.starts_with("pss") {
+            return Some(format!(
+                "its key is {alg} (an RSASSA-PSS key), which rustls cannot use"
+            ));
+        }
+        if !(2048..=8192).contains(&bits) {
+            return Some(format!(
+                "its key is RSA with {bits} bits; clients need 2048 to 8192"
+            ));
+        }
+        if bits % 8 != 0 {
+            return Some(format!(
+                "its RSA modulus has {bits} bits, not a whole number of bytes"
+            ));
+        }
+        return None;
+    }
+    match alg.as_str() {
+        "ecdsa-p256" | "ecdsa-p384" | "ecdsa-p521" | "ed25519" => None,
+        _ => Some(format!(
+            "its key algorithm ({alg}) is one TLS clients do not support"
+        )),
     }
 }
 
@@ -844,6 +876,26 @@ pub fn classify_chain(
         {
             return ctx.not_yet_valid(unix_time(t));
         }
+    }
+
+    if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]])
+        && let Some(oid) = unknown_critical_extension(root)
+    {
+        return Verdict::new(
+            Outcome::BadCertificate,
+            format!(
+                "the trusted root {} has a critical extension ({oid}) the verifier does not know",
+                root.name()
+            ),
+        );
+    }
+
+    // webpki does not look at the leaf's own key; a TLS peer must sign with it.
+    if let Some(problem) = ctx.chain[0].cert.as_ref().and_then(leaf_key_problem) {
+        return Verdict::new(
+            Outcome::BadCertificate,
+            format!("{}: {problem}", ctx.chain[0].name()),
+        );
     }
 
     if let Some(name) = name

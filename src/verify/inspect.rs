@@ -148,18 +148,27 @@ fn oid_name(oid: &str) -> Option<&'static str> {
     })
 }
 
-fn key_algorithm(cert: &X509Certificate<'_>) -> (String, usize) {
+/// The bit length of a big-endian unsigned integer (an RSA modulus).
+fn bit_length(bytes: &[u8]) -> usize {
+    let bytes = match bytes.iter().position(|b| *b != 0) {
+        Some(i) => &bytes[i..],
+        None => return 0,
+    };
+    bytes.len() * 8 - bytes[0].leading_zeros() as usize
+}
+
+/// A certificate's key algorithm as certlab names it (`ecdsa-p256`, `rsa-2048`, `ed25519`,
+/// `rsa-pss-2048`, `ecdsa (OID)`, `unknown (OID)`) and its size in bits.
+pub fn key_algorithm(cert: &X509Certificate<'_>) -> (String, usize) {
     let spki = cert.public_key();
     let alg_oid = spki.algorithm.algorithm.to_id_string();
-    let bits = spki.parsed().map(|k| k.key_size()).unwrap_or(0);
+    let bits = match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => bit_length(rsa.modulus),
+        Ok(k) => k.key_size(),
+        Err(_) => 0,
+    };
     let name = match alg_oid.as_str() {
-        "1.2.840.113549.1.1.1" => {
-            let bits = match spki.parsed() {
-                Ok(PublicKey::RSA(rsa)) => rsa.key_size(),
-                _ => bits,
-            };
-            return (format!("rsa-{bits}"), bits);
-        }
+        "1.2.840.113549.1.1.1" => return (format!("rsa-{bits}"), bits),
         "1.2.840.10045.2.1" => {
             let curve = spki
                 .algorithm
@@ -697,6 +706,43 @@ mod tests {
         );
         assert_eq!(soon.len(), 1, "{soon:?}");
         assert_eq!(soon[0].code, "expires-soon");
+    }
+
+    #[test]
+    fn every_lint_fires_on_its_own_defect() {
+        let pki = lab();
+        let good = pki.entity("good").unwrap();
+        let root = pki.entity("root").unwrap();
+        let chain = || summarize_chain(&good.chain, NOW);
+        let codes = |c: &[CertSummary], server| {
+            lint_chain(c, NOW, 30, server)
+                .into_iter()
+                .map(|l| (l.code, l.index))
+                .collect::<Vec<_>>()
+        };
+        let mut with_root = chain();
+        with_root.push(summarize(&root.cert, NOW).unwrap());
+        assert_eq!(codes(&with_root, true), [("root-included", 2)]);
+        let mut long = chain();
+        long[0].not_after = long[0].not_before + Duration::days(399);
+        assert_eq!(codes(&long, true), [("long-validity", 0)]);
+        assert_eq!(codes(&long, false), []);
+        let mut weak = chain();
+        weak[1].key_algorithm = "rsa-1024".into();
+        weak[1].key_bits = 1024;
+        assert_eq!(codes(&weak, true), [("weak-rsa", 1)]);
+        let mut no_ids = chain();
+        no_ids[0].ski = None;
+        no_ids[1].aki = None;
+        assert_eq!(
+            codes(&no_ids, true),
+            [("missing-ski", 0), ("missing-aki", 1)]
+        );
+        let mut no_san = chain();
+        no_san[0].sans.clear();
+        no_san[0].subject = "O=certlab, CN=certlab web server".into();
+        assert_eq!(codes(&no_san, true), [("no-san", 0)]);
+        assert_eq!(codes(&no_san, false), []);
     }
 
     #[test]
