@@ -1,14 +1,245 @@
-//! `certlab check` (not built yet).
+//! `certlab check`: validate a chain offline and name the outcome (issue 3).
 
-use super::CmdResult;
+use std::path::PathBuf;
+
+use certlab::Outcome;
+use certlab::verify::check::{
+    self, CheckError, CheckOptions, CheckReport, DEFAULT_WARN_DAYS, PkiCheckReport,
+};
+use certlab::verify::classify::Usage;
+
+use super::{
+    CmdResult, EXIT_OK, EXIT_OUTCOME, Failure, parse_now, print_json, relative_expiry, rfc3339,
+    use_colour,
+};
+
+/// `--usage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UsageArg {
+    /// A TLS server certificate (serverAuth).
+    Server,
+    /// A TLS client certificate (clientAuth).
+    Client,
+}
 
 /// Arguments of `certlab check`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  certlab check server.chain.pem --ca ca.pem --host api.internal
+  certlab check pki/localhost.chain.pem --pki pki --host 127.0.0.1
+  certlab check client.pem --ca ca.pem --usage client
+  certlab check lab/expired.chain.pem --pki lab --expect expired    # exit 0: as expected
+  certlab check --pki pki --warn-days 30                            # every certificate of the PKI (CI guard)
+
+Exit codes: 0 ok (or the --expect outcome), 1 any other outcome or a --warn-days warning, 2 bad input.")]
+pub struct Args {
+    /// The certificate or chain to check (PEM, leaf first, or one DER certificate). Without it,
+    /// `--pki` checks every certificate of the PKI.
+    #[arg(value_name = "CERT_OR_CHAIN")]
+    pub cert: Option<PathBuf>,
+    /// Trust bundle: the roots a client trusts (PEM).
+    #[arg(long, value_name = "BUNDLE.pem", conflicts_with = "pki")]
+    pub ca: Option<PathBuf>,
+    /// A certlab PKI directory: trusts its ca.pem, knows its intermediates and CRLs.
+    #[arg(long, value_name = "DIR")]
+    pub pki: Option<PathBuf>,
+    /// The DNS name or IP address the client connects to (no name check without it).
+    #[arg(long, value_name = "NAME_OR_IP")]
+    pub host: Option<String>,
+    /// What the certificate is for.
+    #[arg(long, value_enum, default_value = "server")]
+    pub usage: UsageArg,
+    /// Validate at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// A CRL (PEM or DER) to check the leaf against; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub crl: Vec<PathBuf>,
+    /// The outcome you expect: exit 0 when it is the one observed, 1 otherwise.
+    #[arg(long, value_name = "OUTCOME")]
+    pub expect: Option<String>,
+    /// Warn about certificates expiring within N days, and exit 1 when one does.
+    #[arg(long, value_name = "N")]
+    pub warn_days: Option<u32>,
+    /// Print JSON (`{"version": 1, "outcome", ...}`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl From<CheckError> for Failure {
+    /// Everything `check` reads is the user's input: an unreadable file or PKI directory is
+    /// exit 2, not certlab failing.
+    fn from(e: CheckError) -> Self {
+        Failure::input(e)
+    }
+}
 
 /// Runs `certlab check`.
-pub fn run(_args: Args) -> CmdResult {
-    Err(super::Failure::input(
-        "`certlab check` is not available yet",
-    ))
+pub fn run(args: Args) -> CmdResult {
+    let now = parse_now(args.now.as_deref())?;
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    let expect = args
+        .expect
+        .as_deref()
+        .map(str::parse::<Outcome>)
+        .transpose()
+        .map_err(|e| Failure::input(format!("--expect: {e}")))?;
+    let warn_days = args.warn_days.map(i64::from);
+    let (mut trust, pki) = match (&args.ca, &args.pki) {
+        (Some(ca), None) => (check::trust_from_ca_file(ca)?, None),
+        (None, Some(dir)) => {
+            let (trust, pki) = check::trust_from_pki(dir)?;
+            (trust, Some(pki))
+        }
+        _ => {
+            return Err(Failure::input(
+                "no trust given: use --ca BUNDLE.pem (the roots to trust) or --pki DIR (a certlab PKI directory)",
+            ));
+        }
+    };
+    for crl in &args.crl {
+        trust.crls.extend(check::read_crls(crl)?);
+    }
+
+    let Some(cert) = &args.cert else {
+        let Some(pki) = pki else {
+            return Err(Failure::input(
+                "no certificate given: certlab check CERT_OR_CHAIN.pem --ca BUNDLE.pem (or --pki DIR alone to check every certificate of a PKI)",
+            ));
+        };
+        if expect.is_some() || args.host.is_some() {
+            return Err(Failure::input(
+                "--expect and --host need a certificate to check",
+            ));
+        }
+        let report = check::check_pki(&pki, &trust, now, warn_days.unwrap_or(DEFAULT_WARN_DAYS));
+        if args.json {
+            print_json(&serde_json::to_value(&report).expect("serialisable"));
+        } else {
+            print_pki_report(&report);
+        }
+        return Ok(if report.passed() {
+            EXIT_OK
+        } else {
+            EXIT_OUTCOME
+        });
+    };
+
+    let chain = check::read_certs(cert)?;
+    let options = CheckOptions {
+        trust,
+        host: args.host.clone(),
+        usage: match args.usage {
+            UsageArg::Server => Usage::Server,
+            UsageArg::Client => Usage::Client,
+        },
+        now,
+        warn_days,
+        expect,
+    };
+    let report = check::check(&chain, &options)?;
+    if args.json {
+        print_json(&serde_json::to_value(&report).expect("serialisable"));
+    } else {
+        print_report(&report);
+    }
+    Ok(if report.passed() {
+        EXIT_OK
+    } else {
+        EXIT_OUTCOME
+    })
+}
+
+fn row(label: &str, value: impl std::fmt::Display) {
+    println!("{label:<12} {value}");
+}
+
+/// The outcome's name, green or red on a terminal (never with `NO_COLOR`).
+fn coloured(outcome: Outcome) -> String {
+    if !use_colour() {
+        outcome.name().to_string()
+    } else if outcome.is_ok() {
+        format!("\x1b[32m{outcome}\x1b[0m")
+    } else {
+        format!("\x1b[31m{outcome}\x1b[0m")
+    }
+}
+
+fn print_report(r: &CheckReport) {
+    row("outcome", coloured(r.outcome));
+    row("meaning", r.explanation);
+    if let Some(d) = &r.detail {
+        row("detail", d);
+    }
+    if !r.outcome.is_ok() {
+        row("clients say", r.client_says);
+        row("fix", r.fix);
+    }
+    row(
+        "checked",
+        format!(
+            "{} certificate{} at {}",
+            r.usage,
+            match &r.host {
+                Some(h) => format!(" for {h}"),
+                None => " (no name given: no name check)".to_string(),
+            },
+            rfc3339(r.now)
+        ),
+    );
+    println!("chain");
+    for (i, c) in r.chain.iter().enumerate() {
+        println!("  {i} {}", c.subject);
+        println!("      issuer  {}", c.issuer);
+        if !c.sans.is_empty() {
+            println!("      SANs    {}", c.sans.join(", "));
+        }
+        println!(
+            "      valid   {} to {} ({})",
+            rfc3339(c.not_before),
+            rfc3339(c.not_after),
+            relative_expiry(c.not_after, r.now)
+        );
+        println!("      sha256  {}", c.sha256);
+    }
+    if !r.warnings.is_empty() {
+        println!("warnings");
+        for w in &r.warnings {
+            println!("  {w}");
+        }
+    }
+    if let Some(expected) = r.expected {
+        if expected == r.outcome {
+            row("expected", format!("{expected}: as expected"));
+        } else {
+            row("expected", format!("{expected}, but got {}", r.outcome));
+        }
+    }
+}
+
+fn print_pki_report(r: &PkiCheckReport) {
+    let width = r.entities.iter().map(|e| e.name.len()).max().unwrap_or(4);
+    for e in &r.entities {
+        let mut line = format!(
+            "{:<width$}  {:<13} {:<18} {}",
+            e.name,
+            e.role.name(),
+            e.outcome.name(),
+            relative_expiry(e.not_after, r.now)
+        );
+        if let Some(d) = &e.detail {
+            line.push_str(&format!("  ({d})"));
+        }
+        println!("{line}");
+        for w in &e.warnings {
+            println!("{:<width$}  warning: {w}", "");
+        }
+    }
+    println!(
+        "{} checked, {} failed (not ok or expiring within {} days), {} skipped (faults on purpose)",
+        r.entities.len(),
+        r.failed,
+        r.warn_days,
+        r.skipped.len()
+    );
 }

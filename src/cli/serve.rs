@@ -1,14 +1,232 @@
-//! `certlab serve` (not built yet).
+//! `certlab serve`: serve a scenario of a PKI, every scenario, or certificate files on live TLS
+//! endpoints until Ctrl-C / SIGTERM.
 
-use super::CmdResult;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use certlab::pki::scenario::{ClientAuth, TlsVersion};
+use certlab::pki::store;
+use certlab::serve::{ConnectionLog, Endpoint, ServeError, ServeSettings, read_certs};
+
+use super::{CmdResult, EXIT_OK, Failure, print_json};
 
 /// Arguments of `certlab serve`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A PKI directory written by `certlab generate`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["cert", "key"])]
+    pub pki: Option<PathBuf>,
+    /// The scenario of the PKI to serve (a scenario name or a server entity's name).
+    #[arg(long, value_name = "NAME", requires = "pki", conflicts_with = "all")]
+    pub scenario: Option<String>,
+    /// Serve every scenario of the PKI, each on its own port.
+    #[arg(long, requires = "pki")]
+    pub all: bool,
+    /// The chain to present (PEM, leaf first).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of the leaf (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// CA certificates (PEM) that client certificates must chain to; alone it makes client
+    /// certificates required.
+    #[arg(long, value_name = "FILE", conflicts_with = "pki")]
+    pub client_ca: Option<PathBuf>,
+    /// Whether client certificates are required or optional (needs --client-ca).
+    #[arg(long, value_name = "MODE", value_parser = ["required", "optional"], requires = "client_ca")]
+    pub client_auth: Option<String>,
+    /// Restrict the server to one TLS version: 1.2 or 1.3.
+    #[arg(long, value_name = "VERSION", conflicts_with = "pki")]
+    pub tls: Option<TlsVersion>,
+    /// Comma-separated rustls cipher-suite names, e.g. TLS13_AES_256_GCM_SHA384.
+    #[arg(long, value_name = "LIST", conflicts_with = "pki")]
+    pub ciphers: Option<String>,
+    /// Comma-separated ALPN protocols in preference order (default: http/1.1,h2; "" for none).
+    #[arg(long, value_name = "LIST", conflicts_with = "pki")]
+    pub alpn: Option<String>,
+    /// No TLS at all: answer anything with HTTP/1.1 400.
+    #[arg(long, conflicts_with = "pki")]
+    pub plaintext: bool,
+    /// The name the HTTP answer gives (default: the certificate file's name).
+    #[arg(long, value_name = "NAME", conflicts_with = "pki")]
+    pub name: Option<String>,
+    /// The address to listen on (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Print the endpoints as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn serve_failure(e: ServeError) -> Failure {
+    if e.is_bad_input() {
+        Failure::input(e)
+    } else {
+        Failure::internal(e)
+    }
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The observer that prints each connection on stderr.
+fn printer(name: &str) -> certlab::serve::Observer {
+    let name = name.to_string();
+    Arc::new(move |log: &ConnectionLog| eprintln!("[{name}] {log}"))
+}
 
 /// Runs `certlab serve`.
-pub fn run(_args: Args) -> CmdResult {
-    Err(super::Failure::input(
-        "`certlab serve` is not available yet",
-    ))
+pub fn run(args: Args) -> CmdResult {
+    if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}, not loopback: these certificates are broken on purpose; do not expose them",
+            args.listen.ip()
+        );
+    }
+    let endpoints = if let Some(dir) = &args.pki {
+        let pki = store::load(dir)?;
+        let scenarios = pki.all_scenarios();
+        if args.all {
+            let listen = SocketAddr::new(args.listen.ip(), 0);
+            let mut endpoints = Vec::new();
+            let mut rows = Vec::new();
+            for s in &scenarios {
+                let started = match &s.serve_error {
+                    Some(err) => Err(err.clone()),
+                    None => ServeSettings::from_scenario(&pki, s)
+                        .and_then(|settings| {
+                            certlab::serve::serve_observed(settings, listen, Some(printer(&s.name)))
+                        })
+                        .map_err(|e| e.to_string()),
+                };
+                match started {
+                    Ok(ep) => {
+                        rows.push((s.name.clone(), Ok(ep.addr())));
+                        endpoints.push(ep);
+                    }
+                    Err(e) => rows.push((s.name.clone(), Err(e))),
+                }
+            }
+            print_endpoints(&rows, args.json);
+            if endpoints.is_empty() {
+                return Err(Failure::internal("no scenario could be served"));
+            }
+            endpoints
+        } else {
+            let Some(name) = &args.scenario else {
+                return Err(Failure::input(
+                    "--pki needs --scenario NAME or --all (see `certlab serve --help`)",
+                ));
+            };
+            let Some(scenario) = scenarios.iter().find(|s| &s.name == name) else {
+                let names: Vec<_> = scenarios.iter().map(|s| s.name.as_str()).collect();
+                return Err(Failure::input(format!(
+                    "unknown scenario `{name}` (the PKI has: {})",
+                    names.join(", ")
+                )));
+            };
+            let settings = ServeSettings::from_scenario(&pki, scenario).map_err(serve_failure)?;
+            vec![start_one(settings, &args)?]
+        }
+    } else {
+        let settings = files_settings(&args)?;
+        vec![start_one(settings, &args)?]
+    };
+    wait_for_signal()?;
+    eprintln!("stopping");
+    for ep in endpoints {
+        ep.stop();
+    }
+    Ok(EXIT_OK)
+}
+
+fn start_one(settings: ServeSettings, args: &Args) -> Result<Endpoint, Failure> {
+    let name = settings.name.clone();
+    let ep = certlab::serve::serve_observed(settings, args.listen, Some(printer(&name)))
+        .map_err(serve_failure)?;
+    if args.json {
+        print_endpoints(&[(name, Ok(ep.addr()))], true);
+    } else {
+        println!("listening on {} (scenario {name})", ep.addr());
+    }
+    Ok(ep)
+}
+
+fn files_settings(args: &Args) -> Result<ServeSettings, Failure> {
+    let mut settings = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => {
+            let name = args.name.clone().unwrap_or_else(|| {
+                let file = cert.file_name().map(|f| f.to_string_lossy().into_owned());
+                let file = file.unwrap_or_else(|| "certlab".into());
+                file.trim_end_matches(".pem")
+                    .trim_end_matches(".chain")
+                    .to_string()
+            });
+            ServeSettings::from_files(name, cert, key).map_err(serve_failure)?
+        }
+        _ if args.plaintext => {
+            ServeSettings::plaintext(args.name.clone().unwrap_or_else(|| "plaintext".into()))
+        }
+        _ => {
+            return Err(Failure::input(
+                "nothing to serve: give --pki DIR --scenario NAME, --pki DIR --all, --cert FILE --key FILE, or --plaintext",
+            ));
+        }
+    };
+    settings.plaintext = args.plaintext;
+    settings.tls = args.tls;
+    if let Some(c) = &args.ciphers {
+        settings.ciphers = list(c);
+    }
+    if let Some(a) = &args.alpn {
+        settings.alpn = Some(list(a));
+    }
+    if let Some(ca) = &args.client_ca {
+        settings.client_roots = read_certs(ca).map_err(serve_failure)?;
+        settings.client_auth = match args.client_auth.as_deref() {
+            Some("optional") => ClientAuth::Optional,
+            _ => ClientAuth::Required,
+        };
+    }
+    Ok(settings)
+}
+
+fn print_endpoints(rows: &[(String, Result<SocketAddr, String>)], json: bool) {
+    if json {
+        let endpoints: Vec<_> = rows
+            .iter()
+            .map(|(name, r)| match r {
+                Ok(addr) => serde_json::json!({"scenario": name, "address": addr.to_string()}),
+                Err(e) => serde_json::json!({"scenario": name, "error": e}),
+            })
+            .collect();
+        print_json(&serde_json::json!({"version": 1, "endpoints": endpoints}));
+        return;
+    }
+    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(8).max(8);
+    println!("{:width$}  address", "scenario");
+    for (name, r) in rows {
+        match r {
+            Ok(addr) => println!("{name:width$}  {addr}"),
+            Err(e) => println!("{name:width$}  not served: {e}"),
+        }
+    }
+}
+
+/// Blocks until Ctrl-C or SIGTERM.
+fn wait_for_signal() -> Result<(), Failure> {
+    let (tx, rx) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .map_err(|e| Failure::internal(format!("cannot install the signal handler: {e}")))?;
+    let _ = rx.recv();
+    Ok(())
 }

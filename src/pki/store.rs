@@ -178,7 +178,8 @@ pub fn pem_certs<'a>(certs: impl IntoIterator<Item = &'a CertificateDer<'static>
 }
 
 /// Writes a file atomically: a temporary file in the same directory, then a rename. `secret`
-/// files get mode 0600, others 0644.
+/// files get mode 0600 (from creation on, never readable by others) and are synced to disk
+/// before the rename; others get 0644.
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), StoreError> {
     let dir = path
         .parent()
@@ -197,7 +198,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), Store
     #[cfg(not(unix))]
     let _ = secret;
     tmp.write_all(bytes).map_err(io_err(path))?;
-    tmp.as_file().sync_all().map_err(io_err(path))?;
+    if secret {
+        // A key must survive a crash whole: without it, its certificates are worthless.
+        // Certificates and the manifest can be regenerated; the rename alone keeps them atomic.
+        tmp.as_file().sync_all().map_err(io_err(path))?;
+    }
     tmp.persist(path).map_err(|e| StoreError::Io {
         path: path.to_path_buf(),
         source: e.error,

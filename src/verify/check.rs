@@ -1,1 +1,517 @@
-//! (not built yet)
+//! Offline checks: validate a chain at a time, for a name and usage, against a trust bundle or
+//! a generated PKI directory, and report one [`Outcome`] with the chain and its lints
+//! (`certlab check`, issue 3). Also [`check_pki`]: every certificate of a PKI at once, the CI
+//! guard against fixtures that silently expire.
+//!
+//! ```
+//! use certlab::verify::check::{check, CheckOptions};
+//! use certlab::verify::classify::TrustStore;
+//! use certlab::Outcome;
+//!
+//! let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+//! let spec = certlab::pki::spec::parse("<spec>", r#"
+//!     [[ca]]
+//!     name = "root"
+//!     [[leaf]]
+//!     name = "web"
+//!     issuer = "root"
+//!     dns = ["localhost"]
+//! "#).unwrap();
+//! let pki = certlab::pki::store::build(&spec, now).unwrap();
+//! let trust = TrustStore::from_roots(pki.trusted_roots().map(|e| e.cert.clone()).collect());
+//! let options = CheckOptions { host: Some("localhost".into()), ..CheckOptions::new(trust, now) };
+//! let report = check(&pki.entity("web").unwrap().chain, &options).unwrap();
+//! assert_eq!(report.outcome, Outcome::Ok);
+//! let later = CheckOptions { now: now + time::Duration::days(500), ..options };
+//! assert_eq!(check(&pki.entity("web").unwrap().chain, &later).unwrap().outcome, Outcome::Expired);
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::outcome::Outcome;
+use crate::pki::manifest::CA_BUNDLE_FILE;
+use crate::pki::{Pki, Role, San, store};
+use crate::verify::classify::{TrustStore, Usage, classify_chain, unix_time};
+use crate::verify::inspect::{CertSummary, Lint, lint_chain, summarize, summarize_chain};
+
+/// The JSON report format version.
+pub const REPORT_VERSION: u32 = 1;
+
+/// Days within which an expiring certificate gets a warning when `--warn-days` is not given.
+pub const DEFAULT_WARN_DAYS: i64 = 30;
+
+/// Why a check could not run (all bad input: exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// A file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file holds no usable content.
+    #[error("{}: {message}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `--host` is neither a DNS name nor an IP address.
+    #[error("invalid --host `{0}`: expected a DNS name or an IP address")]
+    BadHost(String),
+    /// The PKI directory could not be loaded.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// What to check a chain against.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Trust anchors, known intermediates, CRLs.
+    pub trust: TrustStore,
+    /// The DNS name or IP address the client uses (`None`: no name check).
+    pub host: Option<String>,
+    /// Server or client certificate.
+    pub usage: Usage,
+    /// The validation time.
+    pub now: OffsetDateTime,
+    /// Warn about certificates expiring within this many days (`None`: [`DEFAULT_WARN_DAYS`],
+    /// and the warning does not trip [`CheckReport::warn_tripped`]).
+    pub warn_days: Option<i64>,
+    /// The outcome the caller expects (`--expect`).
+    pub expect: Option<Outcome>,
+}
+
+impl CheckOptions {
+    /// Options with this trust and time; server usage, no name, no expectation.
+    pub fn new(trust: TrustStore, now: OffsetDateTime) -> Self {
+        CheckOptions {
+            trust,
+            host: None,
+            usage: Usage::Server,
+            now,
+            warn_days: None,
+            expect: None,
+        }
+    }
+}
+
+/// What `certlab check` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// Always [`REPORT_VERSION`].
+    pub version: u32,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The outcome's one-line explanation.
+    pub explanation: &'static str,
+    /// What explains it in this chain (which certificate, which name...).
+    pub detail: Option<String>,
+    /// What OpenSSL / curl print for it.
+    pub client_says: &'static str,
+    /// The usual fix.
+    pub fix: &'static str,
+    /// The name checked, if any.
+    pub host: Option<String>,
+    /// `server` or `client`.
+    pub usage: &'static str,
+    /// The validation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub now: OffsetDateTime,
+    /// `--expect`, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Outcome>,
+    /// The chain as presented.
+    pub chain: Vec<CertSummary>,
+    /// Chain lints.
+    pub warnings: Vec<Lint>,
+    /// Whether `--warn-days` was given and an `expires-soon` warning fired.
+    pub warn_tripped: bool,
+}
+
+impl CheckReport {
+    /// Whether the check passed: the outcome is `ok` (or the expected one) and no
+    /// `--warn-days` warning tripped. This decides exit code 0 versus 1.
+    pub fn passed(&self) -> bool {
+        self.outcome == self.expected.unwrap_or(Outcome::Ok) && !self.warn_tripped
+    }
+}
+
+/// Parses `--host` into the name webpki checks.
+pub fn server_name(host: &str) -> Result<ServerName<'static>, CheckError> {
+    let trimmed = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(trimmed.to_string()).map_err(|_| CheckError::BadHost(host.to_string()))
+}
+
+/// Checks a chain (as presented, leaf first) and reports its outcome, chain and lints.
+pub fn check(
+    chain: &[CertificateDer<'_>],
+    options: &CheckOptions,
+) -> Result<CheckReport, CheckError> {
+    let name = options.host.as_deref().map(server_name).transpose()?;
+    let verdict = classify_chain(
+        chain,
+        &options.trust,
+        name.as_ref(),
+        options.usage,
+        unix_time(options.now),
+    );
+    let summaries = summarize_chain(chain, options.now);
+    let warn_days = options.warn_days.unwrap_or(DEFAULT_WARN_DAYS);
+    let warnings = lint_chain(
+        &summaries,
+        options.now,
+        warn_days,
+        options.usage == Usage::Server,
+    );
+    let warn_tripped =
+        options.warn_days.is_some() && warnings.iter().any(|w| w.code == "expires-soon");
+    let o = verdict.outcome;
+    Ok(CheckReport {
+        version: REPORT_VERSION,
+        outcome: o,
+        explanation: o.explanation(),
+        detail: verdict.detail,
+        client_says: o.client_says(),
+        fix: o.fix(),
+        host: options.host.clone(),
+        usage: options.usage.name(),
+        now: options.now,
+        expected: options.expect,
+        chain: summaries,
+        warnings,
+        warn_tripped,
+    })
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckError + '_ {
+    move |source| CheckError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn malformed(path: &Path, message: impl Into<String>) -> CheckError {
+    CheckError::Malformed {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn is_pem(bytes: &[u8]) -> bool {
+    bytes
+        .windows(b"-----BEGIN ".len())
+        .any(|w| w == b"-----BEGIN ")
+}
+
+/// Reads the certificates of a PEM file (every `CERTIFICATE` block, in order) or a single DER
+/// certificate. No certificate is an error.
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, CheckError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let certs: Vec<CertificateDer<'static>> = if is_pem(&bytes) {
+        pem::parse_many(&bytes)
+            .map_err(|e| malformed(path, format!("not valid PEM: {e}")))?
+            .into_iter()
+            .filter(|p| p.tag() == "CERTIFICATE")
+            .map(|p| CertificateDer::from(p.into_contents()))
+            .collect()
+    } else if bytes.is_empty() {
+        return Err(malformed(path, "the file is empty"));
+    } else if x509_parser::parse_x509_certificate(&bytes).is_ok() {
+        vec![CertificateDer::from(bytes)]
+    } else {
+        return Err(malformed(
+            path,
+            "neither PEM nor a DER certificate (no certificate in the file)",
+        ));
+    };
+    if certs.is_empty() {
+        return Err(malformed(path, "no certificate in the file"));
+    }
+    for (i, c) in certs.iter().enumerate() {
+        if let Err(e) = x509_parser::parse_x509_certificate(c) {
+            return Err(malformed(
+                path,
+                format!("certificate {} is not valid X.509: {e}", i + 1),
+            ));
+        }
+    }
+    Ok(certs)
+}
+
+/// Reads the CRLs of a PEM (`X509 CRL` blocks) or DER file; each must parse.
+pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, CheckError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let crls: Vec<Vec<u8>> = if is_pem(&bytes) {
+        pem::parse_many(&bytes)
+            .map_err(|e| malformed(path, format!("not valid PEM: {e}")))?
+            .into_iter()
+            .filter(|p| p.tag() == "X509 CRL")
+            .map(|p| p.into_contents())
+            .collect()
+    } else {
+        vec![bytes]
+    };
+    if crls.is_empty() {
+        return Err(malformed(path, "no CRL in the file"));
+    }
+    crls.into_iter()
+        .map(|der| {
+            webpki::BorrowedCertRevocationList::from_der(&der)
+                .map_err(|e| malformed(path, format!("not a CRL certlab can use: {e:?}")))?;
+            Ok(CertificateRevocationListDer::from(der))
+        })
+        .collect()
+}
+
+/// The trust of `--ca BUNDLE.pem`: its certificates as roots, nothing else known.
+pub fn trust_from_ca_file(path: &Path) -> Result<TrustStore, CheckError> {
+    let roots = read_certs(path)?;
+    for (i, r) in roots.iter().enumerate() {
+        webpki::anchor_from_trusted_cert(r).map_err(|e| {
+            malformed(
+                path,
+                format!("certificate {} cannot be a trust anchor: {e:?}", i + 1),
+            )
+        })?;
+    }
+    Ok(TrustStore::from_roots(roots))
+}
+
+/// The trust of `--pki DIR`: `ca.pem` as roots, the PKI's intermediates as known
+/// intermediates, its CRLs. Returns the loaded PKI too.
+pub fn trust_from_pki(dir: &Path) -> Result<(TrustStore, Pki), CheckError> {
+    let pki = store::load(dir)?;
+    let roots = read_certs(&dir.join(CA_BUNDLE_FILE))?;
+    let trust = TrustStore {
+        roots,
+        known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
+        crls: pki.crls().cloned().collect(),
+    };
+    Ok((trust, pki))
+}
+
+/// One entity's line of [`check_pki`].
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityCheck {
+    /// The entity's name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// The outcome at `now` (for CAs: only their own dates).
+    pub outcome: Outcome,
+    /// What explains it.
+    pub detail: Option<String>,
+    /// End of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// Whole days left until notAfter.
+    pub days_left: i64,
+    /// Lints of this certificate (for leaves, of its chain).
+    pub warnings: Vec<Lint>,
+}
+
+/// What `certlab check --pki DIR` without a certificate reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct PkiCheckReport {
+    /// Always [`REPORT_VERSION`].
+    pub version: u32,
+    /// The validation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub now: OffsetDateTime,
+    /// The warning window in days.
+    pub warn_days: i64,
+    /// Every entity checked.
+    pub entities: Vec<EntityCheck>,
+    /// Entities skipped because they carry a fault on purpose (and the helper CAs of faults).
+    pub skipped: Vec<String>,
+    /// Entities whose outcome is not `ok` or that expire within `warn_days`.
+    pub failed: usize,
+}
+
+impl PkiCheckReport {
+    /// Whether every checked certificate is valid and none expires within the window.
+    pub fn passed(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+fn first_host(sans: &[San]) -> Option<String> {
+    sans.iter().find_map(|s| match s {
+        San::Dns(d) if !d.starts_with("*.") => Some(d.clone()),
+        San::Ip(ip) => Some(ip.to_string()),
+        _ => None,
+    })
+}
+
+/// Checks every certificate of a PKI at `now` (skipping entities with a fault on purpose):
+/// leaves through their served chain for their first SAN and their usage, CAs by their own
+/// dates. Anything not `ok`, or expiring within `warn_days`, counts as failed.
+pub fn check_pki(
+    pki: &Pki,
+    trust: &TrustStore,
+    now: OffsetDateTime,
+    warn_days: i64,
+) -> PkiCheckReport {
+    let mut entities = Vec::new();
+    let mut skipped = Vec::new();
+    let mut failed = 0;
+    for e in &pki.entities {
+        if e.fault != crate::pki::Fault::None {
+            skipped.push(e.name.clone());
+            continue;
+        }
+        let (outcome, detail, warnings) = if e.is_ca() {
+            let summary = summarize(&e.cert, now).ok();
+            let (outcome, detail) = if e.not_after < now {
+                (Outcome::Expired, Some(format!("{} expired", e.name)))
+            } else if e.not_before > now {
+                (
+                    Outcome::NotYetValid,
+                    Some(format!("{} is not valid yet", e.name)),
+                )
+            } else {
+                (Outcome::Ok, None)
+            };
+            let warnings = summary
+                .map(|s| {
+                    lint_chain(&[s], now, warn_days, false)
+                        .into_iter()
+                        .filter(|l| l.code == "expires-soon")
+                        .collect()
+                })
+                .unwrap_or_default();
+            (outcome, detail, warnings)
+        } else {
+            let usage = if e.role == Role::Client {
+                Usage::Client
+            } else {
+                Usage::Server
+            };
+            let options = CheckOptions {
+                host: (usage == Usage::Server)
+                    .then(|| first_host(&e.sans))
+                    .flatten(),
+                usage,
+                warn_days: Some(warn_days),
+                ..CheckOptions::new(trust.clone(), now)
+            };
+            let chain = if e.chain.is_empty() {
+                vec![e.cert.clone()]
+            } else {
+                e.chain.clone()
+            };
+            match check(&chain, &options) {
+                Ok(r) => (r.outcome, r.detail, r.warnings),
+                Err(err) => (Outcome::BadCertificate, Some(err.to_string()), vec![]),
+            }
+        };
+        if outcome != Outcome::Ok || warnings.iter().any(|w| w.code == "expires-soon") {
+            failed += 1;
+        }
+        // The certificate's own notAfter (whole seconds), not the manifest's copy.
+        let not_after = summarize(&e.cert, now)
+            .map(|s| s.not_after)
+            .unwrap_or(e.not_after);
+        entities.push(EntityCheck {
+            name: e.name.clone(),
+            role: e.role,
+            outcome,
+            detail,
+            not_after,
+            days_left: (not_after - now).whole_days(),
+            warnings,
+        });
+    }
+    PkiCheckReport {
+        version: REPORT_VERSION,
+        now,
+        warn_days,
+        entities,
+        skipped,
+        failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{Fault, spec};
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2030-06-01 12:00 UTC);
+
+    fn lab() -> Pki {
+        let t = spec::template("lab").unwrap();
+        store::build(&spec::parse("<lab>", t.text).unwrap(), NOW).unwrap()
+    }
+
+    #[test]
+    fn pki_check_passes_now_and_trips_near_expiry() {
+        let pki = lab();
+        let trust = TrustStore {
+            roots: pki.trusted_roots().map(|e| e.cert.clone()).collect(),
+            known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
+            crls: pki.crls().cloned().collect(),
+        };
+        let r = check_pki(&pki, &trust, NOW, 30);
+        assert!(r.passed(), "{:#?}", r.entities);
+        assert!(r.skipped.contains(&"expired".to_string()));
+        assert!(r.entities.iter().any(|e| e.name == "good"));
+        assert!(r.entities.iter().any(|e| e.name == "client"));
+        let good = pki.entity("good").unwrap();
+        let near = good.not_after - time::Duration::days(10);
+        let r = check_pki(&pki, &trust, near, 30);
+        assert!(!r.passed());
+        let g = r.entities.iter().find(|e| e.name == "good").unwrap();
+        assert_eq!(g.outcome, Outcome::Ok);
+        assert!(g.warnings.iter().any(|w| w.code == "expires-soon"));
+        let r = check_pki(&pki, &trust, good.not_after + time::Duration::days(1), 30);
+        let g = r.entities.iter().find(|e| e.name == "good").unwrap();
+        assert_eq!(g.outcome, Outcome::Expired);
+    }
+
+    #[test]
+    fn expect_and_warn_days_decide_passed() {
+        let pki = lab();
+        let trust = TrustStore::from_roots(pki.trusted_roots().map(|e| e.cert.clone()).collect());
+        let e = pki.entity("expired").unwrap();
+        assert_eq!(e.fault, Fault::Expired);
+        let mut o = CheckOptions {
+            host: Some("localhost".into()),
+            ..CheckOptions::new(trust, NOW)
+        };
+        let r = check(&e.chain, &o).unwrap();
+        assert_eq!(r.outcome, Outcome::Expired);
+        assert!(!r.passed());
+        o.expect = Some(Outcome::Expired);
+        assert!(check(&e.chain, &o).unwrap().passed());
+        let good = pki.entity("good").unwrap();
+        o.expect = None;
+        o.now = good.not_after - time::Duration::days(5);
+        assert!(
+            check(&good.chain, &o).unwrap().passed(),
+            "default window only warns"
+        );
+        o.warn_days = Some(10);
+        let r = check(&good.chain, &o).unwrap();
+        assert!(r.warn_tripped && !r.passed());
+    }
+
+    #[test]
+    fn bad_host_is_an_error() {
+        let err = server_name("not a host").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid --host `not a host`: expected a DNS name or an IP address"
+        );
+        assert!(server_name("[::1]").is_ok());
+    }
+}

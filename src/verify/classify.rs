@@ -1,1 +1,1068 @@
-//! (not built yet)
+//! The one classifier shared by `check` and `probe`: a presented chain, what the verifier trusts
+//! and knows, a name, a usage and a time → one [`Outcome`] with what explains it.
+//!
+//! It follows DESIGN.md section 3, "Rules for the verifier": rustls-webpki does the path
+//! validation, and certlab adds what webpki leaves out — chain order, which certificate expired,
+//! same-name foreign roots, trust-anchor dates, and telling `self-signed`, `incomplete-chain`
+//! and `unknown-ca` apart.
+//!
+//! ```
+//! use certlab::verify::classify::{classify_chain, unix_time, TrustStore, Usage};
+//! use certlab::Outcome;
+//!
+//! let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+//! let spec = certlab::pki::spec::parse("<spec>", r#"
+//!     [[ca]]
+//!     name = "root"
+//!     [[leaf]]
+//!     name = "web"
+//!     issuer = "root"
+//!     dns = ["localhost"]
+//! "#).unwrap();
+//! let pki = certlab::pki::store::build(&spec, now).unwrap();
+//! let web = pki.entity("web").unwrap();
+//! let trust = TrustStore::from_roots(pki.trusted_roots().map(|e| e.cert.clone()).collect());
+//! let name = pki_types::ServerName::try_from("localhost").unwrap();
+//! let verdict = classify_chain(&web.chain, &trust, Some(&name), Usage::Server, unix_time(now));
+//! assert_eq!(verdict.outcome, Outcome::Ok);
+//! let other = pki_types::ServerName::try_from("example.com").unwrap();
+//! let verdict = classify_chain(&web.chain, &trust, Some(&other), Usage::Server, unix_time(now));
+//! assert_eq!(verdict.outcome, Outcome::HostnameMismatch);
+//! ```
+
+use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, TrustAnchor, UnixTime};
+use time::OffsetDateTime;
+use webpki::{
+    BorrowedCertRevocationList, CertRevocationList, EndEntityCert, KeyUsage, RevocationCheckDepth,
+    RevocationOptionsBuilder, UnknownStatusPolicy,
+};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::ParsedExtension;
+use x509_parser::prelude::FromDer;
+
+use crate::outcome::Outcome;
+
+/// What the certificate is validated for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Usage {
+    /// A TLS server certificate (EKU serverAuth, if the certificate has an EKU).
+    #[default]
+    Server,
+    /// A TLS client certificate (EKU clientAuth, if the certificate has an EKU).
+    Client,
+}
+
+impl Usage {
+    /// `server` or `client`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Usage::Server => "server",
+            Usage::Client => "client",
+        }
+    }
+
+    fn key_usage(self) -> KeyUsage {
+        match self {
+            Usage::Server => KeyUsage::server_auth(),
+            Usage::Client => KeyUsage::client_auth(),
+        }
+    }
+}
+
+/// What the verifier trusts and knows.
+#[derive(Debug, Clone, Default)]
+pub struct TrustStore {
+    /// Trust anchors (`ca.pem`, or the system roots).
+    pub roots: Vec<CertificateDer<'static>>,
+    /// With `--pki`: intermediates the PKI issued (to tell `incomplete-chain` from `unknown-ca`).
+    /// They are never used to build a path: a client only has what the server sent.
+    pub known_intermediates: Vec<CertificateDer<'static>>,
+    /// CRLs: the end entity is checked against them (unknown status allowed).
+    pub crls: Vec<CertificateRevocationListDer<'static>>,
+}
+
+impl TrustStore {
+    /// A store that trusts these roots and knows nothing else.
+    pub fn from_roots(roots: Vec<CertificateDer<'static>>) -> Self {
+        TrustStore {
+            roots,
+            ..TrustStore::default()
+        }
+    }
+}
+
+/// An outcome and what explains it (which certificate expired, "same subject as your root,
+/// different key", ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// What explains it, in one line, when there is more to say than the outcome's explanation.
+    pub detail: Option<String>,
+}
+
+impl Verdict {
+    fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
+        Verdict {
+            outcome,
+            detail: Some(detail.into()),
+        }
+    }
+
+    fn ok() -> Self {
+        Verdict {
+            outcome: Outcome::Ok,
+            detail: None,
+        }
+    }
+}
+
+/// A time as webpki wants it. Times before 1970 become the epoch.
+pub fn unix_time(t: OffsetDateTime) -> UnixTime {
+    UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        u64::try_from(t.unix_timestamp()).unwrap_or(0),
+    ))
+}
+
+/// The outcome of a webpki error on its own, without looking at the chain (so without telling
+/// `self-signed` / `incomplete-chain` from `unknown-ca`, or a same-name foreign root from a
+/// bad signature; [`classify_chain`] does that).
+pub fn outcome_of_webpki_error(error: &webpki::Error) -> Outcome {
+    use webpki::Error as E;
+    #[allow(deprecated)]
+    match error {
+        E::CertExpired { .. } | E::InvalidCertValidity => Outcome::Expired,
+        E::CertNotValidYet { .. } => Outcome::NotYetValid,
+        E::CertNotValidForName(_) | E::UnsupportedNameType | E::MalformedDnsIdentifier => {
+            Outcome::HostnameMismatch
+        }
+        E::UnknownIssuer | E::CertDistrusted => Outcome::UnknownCa,
+        E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
+            Outcome::WrongUsage
+        }
+        E::CaUsedAsEndEntity | E::EndEntityUsedAsCa => Outcome::InvalidCa,
+        E::PathLenConstraintViolated | E::MaximumPathDepthExceeded => Outcome::PathLenExceeded,
+        E::NameConstraintViolation => Outcome::NameConstraintViolation,
+        E::CertRevoked => Outcome::Revoked,
+        E::InvalidSignatureForPublicKey | E::SignatureAlgorithmMismatch => Outcome::BadSignature,
+        _ => Outcome::BadCertificate,
+    }
+}
+
+/// The outcome of a rustls certificate error (what a rustls client's verifier reported).
+/// webpki errors that rustls wraps in `Other` are downcast and classified.
+pub fn outcome_of_certificate_error(error: &rustls::CertificateError) -> Outcome {
+    use rustls::CertificateError as C;
+    #[allow(deprecated)]
+    match error {
+        C::Expired | C::ExpiredContext { .. } => Outcome::Expired,
+        C::NotValidYet | C::NotValidYetContext { .. } => Outcome::NotYetValid,
+        C::Revoked => Outcome::Revoked,
+        C::UnknownIssuer => Outcome::UnknownCa,
+        C::BadSignature => Outcome::BadSignature,
+        C::NotValidForName | C::NotValidForNameContext { .. } => Outcome::HostnameMismatch,
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => Outcome::WrongUsage,
+        C::Other(other) => other
+            .0
+            .downcast_ref::<webpki::Error>()
+            .map(outcome_of_webpki_error)
+            .unwrap_or(Outcome::BadCertificate),
+        _ => Outcome::BadCertificate,
+    }
+}
+
+/// The outcome of a rustls error if it is about the peer's certificate (`None` otherwise:
+/// alerts, I/O and protocol errors are the caller's to classify).
+pub fn outcome_of_rustls_error(error: &rustls::Error) -> Option<Outcome> {
+    match error {
+        rustls::Error::InvalidCertificate(e) => Some(outcome_of_certificate_error(e)),
+        _ => None,
+    }
+}
+
+/// One parsed certificate with the facts the classifier needs.
+struct Facts<'a> {
+    der: &'a [u8],
+    cert: Option<X509Certificate<'a>>,
+}
+
+impl<'a> Facts<'a> {
+    fn new(der: &'a [u8]) -> Self {
+        Facts {
+            der,
+            cert: X509Certificate::from_der(der).ok().map(|(_, c)| c),
+        }
+    }
+
+    fn subject(&self) -> Option<&'a [u8]> {
+        self.cert
+            .as_ref()
+            .map(|c| c.tbs_certificate.subject.as_raw())
+    }
+
+    fn issuer(&self) -> Option<&'a [u8]> {
+        self.cert
+            .as_ref()
+            .map(|c| c.tbs_certificate.issuer.as_raw())
+    }
+
+    fn is_ca(&self) -> bool {
+        self.cert.as_ref().is_some_and(|c| c.is_ca())
+    }
+
+    fn self_issued(&self) -> bool {
+        self.subject().is_some() && self.subject() == self.issuer()
+    }
+
+    /// The CN, or the whole subject when it has no CN.
+    fn name(&self) -> String {
+        match &self.cert {
+            Some(c) => display_name(c),
+            None => "an unparsable certificate".to_string(),
+        }
+    }
+
+    fn not_after(&self) -> Option<OffsetDateTime> {
+        self.cert
+            .as_ref()
+            .map(|c| c.validity().not_after.to_datetime())
+    }
+
+    fn not_before(&self) -> Option<OffsetDateTime> {
+        self.cert
+            .as_ref()
+            .map(|c| c.validity().not_before.to_datetime())
+    }
+
+    fn ski(&self) -> Option<&'a [u8]> {
+        self.cert
+            .as_ref()?
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
+                _ => None,
+            })
+    }
+
+    fn aki(&self) -> Option<&'a [u8]> {
+        self.cert
+            .as_ref()?
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(a) => {
+                    a.key_identifier.as_ref().map(|k| k.0)
+                }
+                _ => None,
+            })
+    }
+
+    fn has_san(&self) -> bool {
+        self.cert
+            .as_ref()
+            .is_some_and(|c| matches!(c.subject_alternative_name(), Ok(Some(_))))
+    }
+
+    /// Whether `issuer`'s key verifies this certificate's signature.
+    fn signed_by(&self, issuer: &Facts<'_>) -> bool {
+        let Some(cert) = &self.cert else {
+            return false;
+        };
+        let issuer_der = CertificateDer::from(issuer.der);
+        let Ok(issuer_ee) = EndEntityCert::try_from(&issuer_der) else {
+            return false;
+        };
+        let tbs = cert.tbs_certificate.as_ref();
+        let sig = cert.signature_value.data.as_ref();
+        webpki::ALL_VERIFICATION_ALGS
+            .iter()
+            .any(|alg| issuer_ee.verify_signature(*alg, tbs, sig).is_ok())
+    }
+}
+
+/// The CN of a certificate's subject, or the whole subject when it has no CN.
+pub fn display_name(cert: &X509Certificate<'_>) -> String {
+    let subject = cert.subject();
+    match subject
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+    {
+        Some(cn) => format!("CN={cn}"),
+        None => {
+            let s = subject.to_string();
+            if s.is_empty() {
+                "an empty subject".to_string()
+            } else {
+                s
+            }
+        }
+    }
+}
+
+fn date(t: OffsetDateTime) -> String {
+    let fmt =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    t.format(fmt).unwrap_or_else(|_| t.to_string())
+}
+
+/// How long ago / ahead, in days (or hours/seconds when under a day).
+fn distance(a: OffsetDateTime, b: OffsetDateTime) -> String {
+    let d = (a - b).abs();
+    if d.whole_days() >= 1 {
+        let n = d.whole_days();
+        format!("{n} day{}", if n == 1 { "" } else { "s" })
+    } else if d.whole_hours() >= 1 {
+        let n = d.whole_hours();
+        format!("{n} hour{}", if n == 1 { "" } else { "s" })
+    } else {
+        let n = d.whole_seconds();
+        format!("{n} second{}", if n == 1 { "" } else { "s" })
+    }
+}
+
+/// The chain as the classifier sees it: presented certificates then trust anchors.
+struct Ctx<'a> {
+    chain: Vec<Facts<'a>>,
+    roots: Vec<Facts<'a>>,
+    known: Vec<Facts<'a>>,
+    now: OffsetDateTime,
+    usage_is_client: bool,
+}
+
+impl Ctx<'_> {
+    /// "the leaf CN=x", "intermediate CN=y", "root CN=z" for a certificate found by a predicate.
+    fn describe(&self, pick: impl Fn(&Facts<'_>) -> bool) -> Option<String> {
+        if let Some(i) = self.chain.iter().position(&pick) {
+            let f = &self.chain[i];
+            let role = if i == 0 {
+                "the leaf"
+            } else if f.self_issued() {
+                "the root (sent in the chain)"
+            } else {
+                "intermediate"
+            };
+            return Some(format!("{role} {}", f.name()));
+        }
+        self.roots
+            .iter()
+            .find(|f| pick(f))
+            .map(|f| format!("the trusted root {}", f.name()))
+    }
+
+    fn expired(&self, not_after: UnixTime) -> Verdict {
+        let secs = i64::try_from(not_after.as_secs()).unwrap_or(i64::MAX);
+        let which = self
+            .describe(|f| f.not_after().is_some_and(|t| t.unix_timestamp() == secs))
+            .unwrap_or_else(|| "a certificate in the chain".to_string());
+        let at = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(self.now);
+        Verdict::new(
+            Outcome::Expired,
+            format!(
+                "{which} expired on {} ({} ago)",
+                date(at),
+                distance(self.now, at)
+            ),
+        )
+    }
+
+    fn not_yet_valid(&self, not_before: UnixTime) -> Verdict {
+        let secs = i64::try_from(not_before.as_secs()).unwrap_or(i64::MAX);
+        let which = self
+            .describe(|f| f.not_before().is_some_and(|t| t.unix_timestamp() == secs))
+            .unwrap_or_else(|| "a certificate in the chain".to_string());
+        let at = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(self.now);
+        Verdict::new(
+            Outcome::NotYetValid,
+            format!(
+                "{which} is valid only from {} ({} from now)",
+                date(at),
+                distance(at, self.now)
+            ),
+        )
+    }
+
+    /// The last certificate reachable from the leaf by following issuer names through the
+    /// presented chain.
+    fn top(&self) -> usize {
+        let mut current = 0;
+        let mut seen = vec![0];
+        loop {
+            let cur = &self.chain[current];
+            if cur.self_issued() {
+                return current;
+            }
+            let next = self.chain.iter().enumerate().position(|(j, f)| {
+                !seen.contains(&j) && f.subject().is_some() && f.subject() == cur.issuer()
+            });
+            match next {
+                Some(j) => {
+                    seen.push(j);
+                    current = j;
+                }
+                None => return current,
+            }
+        }
+    }
+
+    fn unknown_issuer(&self) -> Verdict {
+        let leaf = &self.chain[0];
+        if leaf.self_issued() && leaf.signed_by(leaf) {
+            return Verdict::new(
+                Outcome::SelfSigned,
+                format!(
+                    "{} is signed by its own key and is not in your trust store",
+                    leaf.name()
+                ),
+            );
+        }
+        let top = &self.chain[self.top()];
+        if top.self_issued() {
+            return Verdict::new(
+                Outcome::UnknownCa,
+                format!(
+                    "the chain ends at the root {}, which your trust store does not hold",
+                    top.name()
+                ),
+            );
+        }
+        let missing = top
+            .cert
+            .as_ref()
+            .map(|c| {
+                let name = c.issuer();
+                match name
+                    .iter_common_name()
+                    .next()
+                    .and_then(|cn| cn.as_str().ok())
+                {
+                    Some(cn) => format!("CN={cn}"),
+                    None => name.to_string(),
+                }
+            })
+            .unwrap_or_else(|| "its issuer".to_string());
+        if let Some(known) = self
+            .known
+            .iter()
+            .find(|k| k.subject().is_some() && k.subject() == top.issuer() && top.signed_by(k))
+        {
+            return Verdict::new(
+                Outcome::IncompleteChain,
+                format!(
+                    "the intermediate {} that issued {} was not sent; this PKI issued it",
+                    known.name(),
+                    top.name()
+                ),
+            );
+        }
+        let mut detail = format!(
+            "no trusted root issued {missing}, the issuer of {}",
+            top.name()
+        );
+        if self.known.is_empty() {
+            detail.push_str(" (or the server did not send an intermediate)");
+        }
+        Verdict::new(Outcome::UnknownCa, detail)
+    }
+
+    fn bad_signature(&self) -> Verdict {
+        for (i, cert) in self.chain.iter().enumerate() {
+            if cert.cert.is_none() {
+                continue;
+            }
+            let candidates_in_chain: Vec<&Facts<'_>> = self
+                .chain
+                .iter()
+                .enumerate()
+                .filter(|(j, f)| *j != i && f.subject().is_some() && f.subject() == cert.issuer())
+                .map(|(_, f)| f)
+                .collect();
+            let candidate_roots: Vec<&Facts<'_>> = self
+                .roots
+                .iter()
+                .filter(|f| f.subject().is_some() && f.subject() == cert.issuer())
+                .collect();
+            let self_check = cert.self_issued() && candidates_in_chain.is_empty();
+            if candidates_in_chain.is_empty() && candidate_roots.is_empty() && !self_check {
+                continue;
+            }
+            if candidates_in_chain.iter().any(|c| cert.signed_by(c))
+                || candidate_roots.iter().any(|c| cert.signed_by(c))
+                || (self_check && cert.signed_by(cert))
+            {
+                continue;
+            }
+            if let Some(root) = candidate_roots.first() {
+                let same_key = cert.aki().is_some() && cert.aki() == root.ski();
+                if !same_key && candidates_in_chain.is_empty() {
+                    return Verdict::new(
+                        Outcome::UnknownCa,
+                        format!(
+                            "{} was issued by another CA named {}: same subject as your root, different key",
+                            cert.name(),
+                            root.name()
+                        ),
+                    );
+                }
+            }
+            let issuer = candidates_in_chain
+                .first()
+                .or(candidate_roots.first())
+                .map(|f| f.name())
+                .unwrap_or_else(|| cert.name());
+            return Verdict::new(
+                Outcome::BadSignature,
+                format!(
+                    "the signature of {} does not verify with the key of its issuer {issuer}",
+                    cert.name()
+                ),
+            );
+        }
+        Verdict::new(
+            Outcome::BadSignature,
+            "a signature in the chain does not verify",
+        )
+    }
+
+    fn classify_error(&self, error: webpki::Error, name: Option<&ServerName<'_>>) -> Verdict {
+        use webpki::Error as E;
+        let leaf = &self.chain[0];
+        #[allow(deprecated)]
+        match error {
+            E::CertExpired { not_after, .. } => self.expired(not_after),
+            E::CertNotValidYet { not_before, .. } => self.not_yet_valid(not_before),
+            E::UnknownIssuer => self.unknown_issuer(),
+            E::InvalidSignatureForPublicKey => self.bad_signature(),
+            E::CertNotValidForName(_) => self.name_mismatch(name),
+            E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
+                let ekus = leaf
+                    .cert
+                    .as_ref()
+                    .and_then(|c| c.extended_key_usage().ok().flatten())
+                    .map(|e| {
+                        let e = e.value;
+                        let mut v = Vec::new();
+                        if e.server_auth {
+                            v.push("serverAuth");
+                        }
+                        if e.client_auth {
+                            v.push("clientAuth");
+                        }
+                        if e.code_signing {
+                            v.push("codeSigning");
+                        }
+                        if e.email_protection {
+                            v.push("emailProtection");
+                        }
+                        if e.any {
+                            v.push("anyExtendedKeyUsage");
+                        }
+                        if !e.other.is_empty() {
+                            v.push("other purposes");
+                        }
+                        if v.is_empty() {
+                            "empty".to_string()
+                        } else {
+                            v.join(", ")
+                        }
+                    })
+                    .unwrap_or_else(|| "not what is needed".to_string());
+                Verdict::new(
+                    Outcome::WrongUsage,
+                    format!(
+                        "{}'s extended key usage is {ekus}; a certificate a TLS {} presents needs {}",
+                        leaf.name(),
+                        if self.usage_is_client {
+                            "client"
+                        } else {
+                            "server"
+                        },
+                        if self.usage_is_client {
+                            "clientAuth"
+                        } else {
+                            "serverAuth"
+                        }
+                    ),
+                )
+            }
+            E::CaUsedAsEndEntity => Verdict::new(
+                Outcome::InvalidCa,
+                format!(
+                    "{} is a CA certificate (CA:true) used as an end entity",
+                    leaf.name()
+                ),
+            ),
+            E::EndEntityUsedAsCa => {
+                let which = self
+                    .describe(|f| !f.is_ca() && f.der != leaf.der && f.cert.is_some())
+                    .unwrap_or_else(|| "an issuer".to_string());
+                Verdict::new(
+                    Outcome::InvalidCa,
+                    format!(
+                        "{which} issues certificates but is not a CA (no basicConstraints CA:true)"
+                    ),
+                )
+            }
+            E::PathLenConstraintViolated => {
+                let which = self
+                    .describe(|f| {
+                        f.cert.as_ref().is_some_and(|c| {
+                            matches!(c.basic_constraints(), Ok(Some(b)) if b.value.path_len_constraint.is_some())
+                        })
+                    })
+                    .unwrap_or_else(|| "a CA in the chain".to_string());
+                Verdict::new(
+                    Outcome::PathLenExceeded,
+                    format!("the path below {which} is longer than its pathLen constraint allows"),
+                )
+            }
+            E::MaximumPathDepthExceeded => Verdict::new(
+                Outcome::PathLenExceeded,
+                "the chain is deeper than the verifier allows",
+            ),
+            E::NameConstraintViolation => {
+                let which = self
+                    .describe(|f| {
+                        f.cert
+                            .as_ref()
+                            .is_some_and(|c| matches!(c.name_constraints(), Ok(Some(_))))
+                    })
+                    .unwrap_or_else(|| "a CA in the chain".to_string());
+                Verdict::new(
+                    Outcome::NameConstraintViolation,
+                    format!(
+                        "a name of {} is outside the name constraints of {which}",
+                        leaf.name()
+                    ),
+                )
+            }
+            E::CertRevoked => Verdict::new(
+                Outcome::Revoked,
+                format!("{} is listed in its issuer's CRL", leaf.name()),
+            ),
+            E::UnsupportedCriticalExtension => {
+                let found = self
+                    .chain
+                    .iter()
+                    .find_map(|f| unknown_critical_extension(f).map(|oid| (f, oid)));
+                let detail = match found {
+                    Some((f, oid)) => {
+                        let which = self
+                            .describe(|g| g.der == f.der)
+                            .unwrap_or_else(|| f.name());
+                        format!("{which} has a critical extension ({oid}) the verifier does not know")
+                    }
+                    None => "a certificate in the chain has a critical extension the verifier does not know".to_string(),
+                };
+                Verdict::new(Outcome::BadCertificate, detail)
+            }
+            other => Verdict::new(
+                outcome_of_webpki_error(&other),
+                format!("the verifier says: {other:?}"),
+            ),
+        }
+    }
+
+    fn name_mismatch(&self, name: Option<&ServerName<'_>>) -> Verdict {
+        let leaf = &self.chain[0];
+        let wanted = name.map(server_name_text).unwrap_or_default();
+        if !leaf.has_san() {
+            let cn = leaf.name();
+            return Verdict::new(
+                Outcome::HostnameMismatch,
+                format!(
+                    "the certificate has no subjectAltName; its subject {cn} does not count for `{wanted}`"
+                ),
+            );
+        }
+        let sans = leaf.cert.as_ref().map(san_strings).unwrap_or_default();
+        Verdict::new(
+            Outcome::HostnameMismatch,
+            format!(
+                "`{wanted}` is not among the certificate's SANs ({})",
+                sans.join(", ")
+            ),
+        )
+    }
+}
+
+/// The OID of a critical extension that x509-parser (and so certlab) does not know.
+fn unknown_critical_extension(f: &Facts<'_>) -> Option<String> {
+    f.cert.as_ref().and_then(|c| {
+        c.extensions()
+            .iter()
+            .find(|e| {
+                e.critical
+                    && matches!(
+                        e.parsed_extension(),
+                        ParsedExtension::UnsupportedExtension { .. }
+                    )
+            })
+            .map(|e| e.oid.to_id_string())
+    })
+}
+
+/// Why a TLS peer cannot sign with this leaf's key in a rustls handshake (aws-lc-rs
+/// provider: ECDSA P-256/P-384/P-521, Ed25519, RSA 2048 to 8192 bits), if it cannot.
+fn leaf_key_problem(cert: &X509Certificate<'_>) -> Option<String> {
+    let (alg, bits) = crate::verify::inspect::key_algorithm(cert);
+    if let Some(rest) = alg.strip_prefix("rsa-") {
+        if rest.starts_with("pss") {
+            return Some(format!(
+                "its key is {alg} (an RSASSA-PSS key), which rustls cannot use"
+            ));
+        }
+        if !(2048..=8192).contains(&bits) {
+            return Some(format!(
+                "its key is RSA with {bits} bits; clients need 2048 to 8192"
+            ));
+        }
+        if bits % 8 != 0 {
+            return Some(format!(
+                "its RSA modulus has {bits} bits, not a whole number of bytes"
+            ));
+        }
+        return None;
+    }
+    match alg.as_str() {
+        "ecdsa-p256" | "ecdsa-p384" | "ecdsa-p521" | "ed25519" => None,
+        _ => Some(format!(
+            "its key algorithm ({alg}) is one TLS clients do not support"
+        )),
+    }
+}
+
+/// The SANs of a certificate as `DNS:x`, `IP:y`, `URI:z`, `email:w` strings.
+pub fn san_strings(cert: &X509Certificate<'_>) -> Vec<String> {
+    use x509_parser::extensions::GeneralName;
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return vec![];
+    };
+    san.value
+        .general_names
+        .iter()
+        .map(|g| match g {
+            GeneralName::DNSName(d) => format!("DNS:{d}"),
+            GeneralName::IPAddress(bytes) => match bytes.len() {
+                4 => format!(
+                    "IP:{}",
+                    std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*bytes).expect("4 bytes"))
+                ),
+                16 => format!(
+                    "IP:{}",
+                    std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*bytes).expect("16 bytes"))
+                ),
+                _ => format!("IP:{bytes:02x?}"),
+            },
+            GeneralName::URI(u) => format!("URI:{u}"),
+            GeneralName::RFC822Name(e) => format!("email:{e}"),
+            other => format!("{other}"),
+        })
+        .collect()
+}
+
+fn server_name_text(name: &ServerName<'_>) -> String {
+    match name {
+        ServerName::DnsName(d) => d.as_ref().to_string(),
+        ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Validates `chain` (as presented: `[0]` should be the leaf) for `name` (`None`: no name
+/// check) and `usage` at `now`, and says which [`Outcome`] a strict client sees, and why.
+///
+/// Path building uses only `chain` and `trust.roots`; `trust.known_intermediates` only helps
+/// to explain a failure (a missing intermediate the PKI issued is `incomplete-chain`).
+pub fn classify_chain(
+    chain: &[CertificateDer<'_>],
+    trust: &TrustStore,
+    name: Option<&ServerName<'_>>,
+    usage: Usage,
+    now: UnixTime,
+) -> Verdict {
+    let Some(leaf_der) = chain.first() else {
+        return Verdict::new(Outcome::BadCertificate, "no certificate was presented");
+    };
+    let now_dt = OffsetDateTime::from_unix_timestamp(i64::try_from(now.as_secs()).unwrap_or(0))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let ctx = Ctx {
+        chain: chain.iter().map(|c| Facts::new(c.as_ref())).collect(),
+        roots: trust.roots.iter().map(|c| Facts::new(c.as_ref())).collect(),
+        known: trust
+            .known_intermediates
+            .iter()
+            .map(|c| Facts::new(c.as_ref()))
+            .collect(),
+        now: now_dt,
+        usage_is_client: usage == Usage::Client,
+    };
+
+    // The first certificate must be the leaf.
+    if ctx.chain[0].is_ca()
+        && let Some(pos) = ctx
+            .chain
+            .iter()
+            .position(|f| f.cert.is_some() && !f.is_ca())
+    {
+        return Verdict::new(
+            Outcome::MisorderedChain,
+            format!(
+                "the first certificate, {}, is a CA; the leaf {} comes at position {}",
+                ctx.chain[0].name(),
+                ctx.chain[pos].name(),
+                pos + 1
+            ),
+        );
+    }
+
+    let ee = match EndEntityCert::try_from(leaf_der) {
+        Ok(ee) => ee,
+        Err(webpki::Error::UnsupportedCriticalExtension) => {
+            return ctx.classify_error(webpki::Error::UnsupportedCriticalExtension, name);
+        }
+        Err(e) => {
+            return Verdict::new(
+                Outcome::BadCertificate,
+                format!("the leaf certificate cannot be parsed: {e:?}"),
+            );
+        }
+    };
+    let mut anchors: Vec<TrustAnchor<'_>> = Vec::new();
+    let mut anchor_index = Vec::new();
+    for (i, root) in trust.roots.iter().enumerate() {
+        if let Ok(a) = webpki::anchor_from_trusted_cert(root) {
+            anchors.push(a);
+            anchor_index.push(i);
+        }
+    }
+    let crls: Vec<CertRevocationList<'_>> = trust
+        .crls
+        .iter()
+        .filter_map(|c| BorrowedCertRevocationList::from_der(c.as_ref()).ok())
+        .map(CertRevocationList::from)
+        .collect();
+    let crl_refs: Vec<&CertRevocationList<'_>> = crls.iter().collect();
+    let revocation = RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
+        b.with_depth(RevocationCheckDepth::EndEntity)
+            .with_status_policy(UnknownStatusPolicy::Allow)
+            .build()
+    });
+
+    let intermediates = &chain[1..];
+    let anchor = match ee.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &anchors,
+        intermediates,
+        now,
+        usage.key_usage(),
+        revocation,
+        None,
+    ) {
+        Ok(path) => anchors.iter().position(|a| a == path.anchor()),
+        Err(e) => return ctx.classify_error(e, name),
+    };
+
+    // webpki ignores the trust anchor's own dates.
+    if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]]) {
+        if let Some(t) = root.not_after()
+            && t < now_dt
+        {
+            return ctx.expired(unix_time(t));
+        }
+        if let Some(t) = root.not_before()
+            && t > now_dt
+        {
+            return ctx.not_yet_valid(unix_time(t));
+        }
+    }
+
+    if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]])
+        && let Some(oid) = unknown_critical_extension(root)
+    {
+        return Verdict::new(
+            Outcome::BadCertificate,
+            format!(
+                "the trusted root {} has a critical extension ({oid}) the verifier does not know",
+                root.name()
+            ),
+        );
+    }
+
+    // webpki does not look at the leaf's own key; a TLS peer must sign with it.
+    if let Some(problem) = ctx.chain[0].cert.as_ref().and_then(leaf_key_problem) {
+        return Verdict::new(
+            Outcome::BadCertificate,
+            format!("{}: {problem}", ctx.chain[0].name()),
+        );
+    }
+
+    if let Some(name) = name
+        && let Err(e) = ee.verify_is_valid_for_subject_name(name)
+    {
+        return match e {
+            webpki::Error::CertNotValidForName(_) => ctx.name_mismatch(Some(name)),
+            other => ctx.classify_error(other, Some(name)),
+        };
+    }
+    Verdict::ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{Fault, Pki, spec, store};
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2030-06-01 12:00 UTC);
+
+    fn lab() -> Pki {
+        let t = spec::template("lab").expect("lab template");
+        let s = spec::parse("<template lab>", t.text).expect("lab spec parses");
+        store::build(&s, NOW).expect("lab builds")
+    }
+
+    fn roots(pki: &Pki) -> Vec<CertificateDer<'static>> {
+        pki.trusted_roots().map(|e| e.cert.clone()).collect()
+    }
+
+    fn run(pki: &Pki, name: &str, trust: &TrustStore) -> Verdict {
+        let e = pki.entity(name).expect("entity");
+        let host = if e.fault.connects_by_ip() {
+            "127.0.0.1"
+        } else {
+            "localhost"
+        };
+        let server_name = ServerName::try_from(host).expect("valid name");
+        let usage = if e.fault.is_client_side() || (e.role.is_client() && !e.role.is_server()) {
+            Usage::Client
+        } else {
+            Usage::Server
+        };
+        let name = (usage == Usage::Server).then_some(&server_name);
+        classify_chain(&e.chain, trust, name, usage, unix_time(NOW))
+    }
+
+    #[test]
+    fn every_lab_fault_classifies_to_its_expected_outcome() {
+        let pki = lab();
+        let trust = TrustStore {
+            roots: roots(&pki),
+            known_intermediates: vec![],
+            crls: pki.crls().cloned().collect(),
+        };
+        let mut checked = 0;
+        for e in pki.entities.iter().filter(|e| !e.is_ca()) {
+            let Some(expected) = e.expected else { continue };
+            if e.fault == Fault::MissingIntermediate {
+                continue; // below, with and without known intermediates
+            }
+            let v = run(&pki, &e.name, &trust);
+            assert_eq!(v.outcome, expected, "{}: {:?}", e.name, v.detail);
+            checked += 1;
+        }
+        assert!(checked >= 20, "only {checked} leaves checked");
+    }
+
+    #[test]
+    fn missing_intermediate_is_incomplete_chain_only_when_the_pki_knows_it() {
+        let pki = lab();
+        let mut trust = TrustStore::from_roots(roots(&pki));
+        let v = run(&pki, "missing-intermediate", &trust);
+        assert_eq!(v.outcome, Outcome::UnknownCa);
+        assert!(v.detail.unwrap().contains("did not send an intermediate"));
+        trust.known_intermediates = pki.intermediates().map(|e| e.cert.clone()).collect();
+        let v = run(&pki, "missing-intermediate", &trust);
+        assert_eq!(v.outcome, Outcome::IncompleteChain);
+        assert!(v.detail.unwrap().contains("certlab lab intermediate"));
+    }
+
+    #[test]
+    fn revoked_needs_the_crl() {
+        let pki = lab();
+        let trust = TrustStore::from_roots(roots(&pki));
+        assert_eq!(run(&pki, "revoked", &trust).outcome, Outcome::Ok);
+    }
+
+    #[test]
+    fn details_name_the_culprit() {
+        let pki = lab();
+        let trust = TrustStore::from_roots(roots(&pki));
+        let d = run(&pki, "expired-intermediate", &trust).detail.unwrap();
+        assert!(
+            d.starts_with("intermediate CN=certlab expired-intermediate CA"),
+            "{d}"
+        );
+        let d = run(&pki, "expired-root", &trust).detail.unwrap();
+        assert!(
+            d.contains("the trusted root CN=certlab expired-root root"),
+            "{d}"
+        );
+        let d = run(&pki, "unknown-ca", &trust).detail.unwrap();
+        assert!(
+            d.contains("same subject as your root, different key"),
+            "{d}"
+        );
+        let d = run(&pki, "cn-only", &trust).detail.unwrap();
+        assert!(d.contains("no subjectAltName"), "{d}");
+        let d = run(&pki, "reversed-chain", &trust).detail.unwrap();
+        assert!(d.contains("position 2"), "{d}");
+    }
+
+    #[test]
+    fn empty_chain_is_bad_certificate() {
+        let v = classify_chain(
+            &[],
+            &TrustStore::default(),
+            None,
+            Usage::Server,
+            unix_time(NOW),
+        );
+        assert_eq!(v.outcome, Outcome::BadCertificate);
+    }
+
+    #[test]
+    fn good_leaf_is_ok_at_now_and_expired_later() {
+        let pki = lab();
+        let trust = TrustStore::from_roots(roots(&pki));
+        let good = pki.entity("good").unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let at = |t| {
+            classify_chain(
+                &good.chain,
+                &trust,
+                Some(&name),
+                Usage::Server,
+                unix_time(t),
+            )
+        };
+        assert_eq!(at(NOW).outcome, Outcome::Ok);
+        let later = at(NOW + time::Duration::days(800));
+        assert_eq!(later.outcome, Outcome::Expired);
+        assert!(later.detail.unwrap().starts_with("the leaf"));
+        assert_eq!(
+            at(NOW - time::Duration::days(3)).outcome,
+            Outcome::NotYetValid
+        );
+    }
+
+    #[test]
+    fn webpki_other_errors_downcast() {
+        let err = rustls::CertificateError::Other(rustls::OtherError(std::sync::Arc::new(
+            webpki::Error::PathLenConstraintViolated,
+        )));
+        assert_eq!(outcome_of_certificate_error(&err), Outcome::PathLenExceeded);
+        let err = rustls::CertificateError::Other(rustls::OtherError(std::sync::Arc::new(
+            webpki::Error::NameConstraintViolation,
+        )));
+        assert_eq!(
+            outcome_of_certificate_error(&err),
+            Outcome::NameConstraintViolation
+        );
+        assert_eq!(
+            outcome_of_webpki_error(&webpki::Error::EndEntityUsedAsCa),
+            Outcome::InvalidCa
+        );
+    }
+}
