@@ -14,15 +14,18 @@ use super::{CmdResult, EXIT_OK, Failure};
                   and the otlp exporter block for senders
   otel-env        OTEL_EXPORTER_OTLP_ENDPOINT / _CERTIFICATE / _CLIENT_CERTIFICATE / _CLIENT_KEY
   k8s-secret      kubernetes.io/tls Secrets (tls.crt = chain, tls.key, ca.crt) and a CA ConfigMap
+  reproduce       a bash script: serves each scenario with certlab serve and runs the openssl /
+                  curl commands that `certlab lab --serve` prints against it
 
 Paths in the output are absolute. `certlab generate` (dev and otel templates) also writes every
-kind into DIR/configs/SERVER/.
+kind into DIR/configs/SERVER/ (and DIR/configs/reproduce.sh).
 
 Examples:
   certlab render otel-collector --pki pki -o collector.yaml
   certlab render otel-env --pki pki > otel.env && set -a && . ./otel.env && set +a
   certlab render k8s-secret --pki pki --server otel-collector | kubectl apply -n observability -f -
-  certlab render otel-collector --pki pki --endpoint 10.0.0.7:4317   # adds server_name_override")]
+  certlab render otel-collector --pki pki --endpoint 10.0.0.7:4317   # adds server_name_override
+  certlab render reproduce --pki lab -o reproduce.sh && bash reproduce.sh expired wrong-host")]
 pub struct Args {
     /// What to render: otel-collector, otel-env or k8s-secret.
     #[arg(value_parser = kind_parser())]
@@ -40,6 +43,9 @@ pub struct Args {
     /// covers localhost, else its first name).
     #[arg(long)]
     pub endpoint: Option<String>,
+    /// reproduce: the port each scenario is served on, one at a time.
+    #[arg(long, default_value_t = render::DEFAULT_REPRODUCE_PORT)]
+    pub port: u16,
     /// Write to this file instead of stdout.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
@@ -83,6 +89,7 @@ pub fn run(args: Args) -> CmdResult {
         server: args.server,
         client: args.client,
         endpoint: args.endpoint,
+        port: Some(args.port),
     };
     let text = render::render_with(args.kind, &pki, &args.pki, &options)?;
     match &args.out {

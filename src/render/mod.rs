@@ -51,10 +51,21 @@ pub enum Kind {
     OtelEnv,
     /// A `kubernetes.io/tls` Secret per certificate and a ConfigMap with the CA bundle.
     K8sSecret,
+    /// A bash script that serves each scenario of the PKI with `certlab serve` and runs the
+    /// `openssl s_client` / `curl` commands of [`crate::lab::reproduce_commands`] against it.
+    Reproduce,
 }
 
 /// Every kind, in the order of the documentation.
-pub const ALL_KINDS: [Kind; 3] = [Kind::OtelCollector, Kind::OtelEnv, Kind::K8sSecret];
+pub const ALL_KINDS: [Kind; 4] = [
+    Kind::OtelCollector,
+    Kind::OtelEnv,
+    Kind::K8sSecret,
+    Kind::Reproduce,
+];
+
+/// The port `reproduce` serves every scenario on (one at a time) unless told otherwise.
+pub const DEFAULT_REPRODUCE_PORT: u16 = 8443;
 
 impl Kind {
     /// The name used on the command line (`otel-collector`, ...).
@@ -63,6 +74,7 @@ impl Kind {
             Kind::OtelCollector => "otel-collector",
             Kind::OtelEnv => "otel-env",
             Kind::K8sSecret => "k8s-secret",
+            Kind::Reproduce => "reproduce",
         }
     }
 
@@ -72,6 +84,7 @@ impl Kind {
             Kind::OtelCollector => "otel-collector.yaml",
             Kind::OtelEnv => "otel.env",
             Kind::K8sSecret => "k8s-secret.yaml",
+            Kind::Reproduce => "reproduce.sh",
         }
     }
 
@@ -90,6 +103,10 @@ impl Kind {
             Kind::K8sSecret => (
                 "k8s-secret.yaml.j2",
                 include_str!("../../templates/k8s-secret.yaml.j2"),
+            ),
+            Kind::Reproduce => (
+                "reproduce.sh.j2",
+                include_str!("../../templates/reproduce.sh.j2"),
             ),
         }
     }
@@ -173,6 +190,9 @@ pub struct Options {
     /// server certificate covers `localhost`, else its first name). When the host is not among
     /// the certificate's names, the collector's exporter gets `server_name_override`.
     pub endpoint: Option<String>,
+    /// `reproduce`: the port every scenario is served on, one after the other (default
+    /// [`DEFAULT_REPRODUCE_PORT`]).
+    pub port: Option<u16>,
 }
 
 /// Renders one kind for a PKI written in `dir` (the files are read from there; paths in the
@@ -187,7 +207,7 @@ pub fn render(
     let options = Options {
         server: server.map(str::to_string),
         client: client.map(str::to_string),
-        endpoint: None,
+        ..Options::default()
     };
     render_with(kind, pki, dir, &options)
 }
@@ -199,6 +219,10 @@ pub fn render_with(
     dir: &Path,
     options: &Options,
 ) -> Result<String, RenderError> {
+    if kind == Kind::Reproduce {
+        let port = options.port.unwrap_or(DEFAULT_REPRODUCE_PORT);
+        return render_template(kind, &ReproduceContext::new(pki, dir, port)?);
+    }
     let server = pick_server(pki, options.server.as_deref())?;
     let client = pick_client(pki, options.client.as_deref())?;
     let ctx = Context::new(kind, dir, server, client, options.endpoint.as_deref())?;
@@ -206,9 +230,9 @@ pub fn render_with(
 }
 
 /// Writes `dir/configs/SERVER/{otel-collector.yaml, otel.env, k8s-secret.yaml}` for every good
-/// server certificate of the PKI (with the first good client certificate), each file through a
-/// temporary file and a rename (`k8s-secret.yaml` holds keys: mode 0600). Returns the files
-/// written, relative to `dir`.
+/// server certificate of the PKI (with the first good client certificate) and
+/// `dir/configs/reproduce.sh` (mode 0755), each file through a temporary file and a rename
+/// (`k8s-secret.yaml` holds keys: mode 0600). Returns the files written, relative to `dir`.
 pub fn write_configs(pki: &Pki, dir: &Path) -> Result<Vec<String>, RenderError> {
     let client = pick_client(pki, None)?;
     let mut written = Vec::new();
@@ -219,7 +243,7 @@ pub fn write_configs(pki: &Pki, dir: &Path) -> Result<Vec<String>, RenderError> 
             path: out.clone(),
             source,
         })?;
-        for kind in ALL_KINDS {
+        for kind in CONFIG_KINDS {
             let ctx = Context::new(kind, dir, server, client, None)?;
             let text = render_template(kind, &ctx)?;
             store::write_atomic(
@@ -230,8 +254,22 @@ pub fn write_configs(pki: &Pki, dir: &Path) -> Result<Vec<String>, RenderError> 
             written.push(sub.join(kind.file_name()).display().to_string());
         }
     }
+    let script = Path::new(CONFIGS_DIR).join(Kind::Reproduce.file_name());
+    let text = render_with(Kind::Reproduce, pki, dir, &Options::default())?;
+    let path = dir.join(&script);
+    store::write_atomic(&path, text.as_bytes(), false)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|source| StoreError::Io { path, source })?;
+    }
+    written.push(script.display().to_string());
     Ok(written)
 }
+
+/// The kinds written once per server certificate.
+const CONFIG_KINDS: [Kind; 3] = [Kind::OtelCollector, Kind::OtelEnv, Kind::K8sSecret];
 
 fn is_good_server(e: &Entity) -> bool {
     e.role.is_server() && e.fault == Fault::None
@@ -517,6 +555,62 @@ impl Context {
             ca_b64,
             ca_pem,
             bundle_name: "certlab-ca-bundle".to_string(),
+        })
+    }
+}
+
+/// One scenario as the reproduce script sees it.
+#[derive(Debug, Serialize)]
+struct ReproScenario {
+    name: String,
+    expected: String,
+    serve_error: Option<String>,
+    /// `--listen` of `certlab serve`.
+    listen: String,
+    /// The IP the script waits on.
+    host: String,
+    port: u16,
+    /// The openssl / curl commands of `lab::reproduce_commands`.
+    commands: Vec<String>,
+    /// Its `OTEL_EXPORTER_OTLP_*` lines.
+    env: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReproduceContext {
+    dir: String,
+    port: u16,
+    scenarios: Vec<ReproScenario>,
+}
+
+impl ReproduceContext {
+    fn new(pki: &Pki, dir: &Path, port: u16) -> Result<Self, RenderError> {
+        let abs = absolute(dir)?;
+        let scenarios = pki
+            .all_scenarios()
+            .into_iter()
+            .map(|s| {
+                let mut addr = crate::lab::listen_addr(&s);
+                addr.set_port(port);
+                let (env, commands) = crate::lab::reproduce_commands(&s, &abs, addr)
+                    .into_iter()
+                    .partition(|line| line.starts_with("OTEL_"));
+                ReproScenario {
+                    expected: s.expected.map_or("none".to_string(), |o| o.to_string()),
+                    serve_error: s.serve_error.clone(),
+                    listen: addr.to_string(),
+                    host: addr.ip().to_string(),
+                    port,
+                    commands,
+                    env,
+                    name: s.name,
+                }
+            })
+            .collect();
+        Ok(ReproduceContext {
+            dir: abs.display().to_string(),
+            port,
+            scenarios,
         })
     }
 }
