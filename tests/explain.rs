@@ -372,6 +372,22 @@ const MESSAGES: &[(&str, Outcome, &str)] = &[
         ClientCertRequired,
         "java",
     ),
+    // seen live (tests/explain_live.rs): Java's HttpsURLConnection
+    (
+        "javax.net.ssl.SSLHandshakeException: PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed",
+        Expired,
+        "java",
+    ),
+    (
+        "javax.net.ssl.SSLHandshakeException: PKIX path validation failed: java.security.cert.CertPathValidatorException: Path does not chain with any of the trust anchors",
+        UnknownCa,
+        "java",
+    ),
+    (
+        "java.io.IOException: Error writing to server",
+        Reset,
+        "java",
+    ),
     // Node.js
     (
         "Error: self-signed certificate in certificate chain (SELF_SIGNED_CERT_IN_CHAIN)",

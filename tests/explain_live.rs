@@ -100,39 +100,61 @@ fn server_config(dir: &Path, s: &Scenario) -> Option<Arc<rustls::ServerConfig>> 
 
 /// Serves one connection: TLS with `config`, or plain HTTP 400 when `None`.
 fn serve_once(config: Option<Arc<rustls::ServerConfig>>) -> (u16, JoinHandle<()>) {
+    serve(config, Duration::ZERO)
+}
+
+/// Serves connections: the first, then any more that arrive within `linger` of the previous
+/// one (clients such as Java's HttpsURLConnection retry after a failed handshake).
+fn serve(config: Option<Arc<rustls::ServerConfig>>, linger: Duration) -> (u16, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
         let Ok((tcp, _)) = listener.accept() else {
             return;
         };
-        tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
-        tcp.set_write_timeout(Some(TIMEOUT)).unwrap();
-        let mut buf = [0u8; 2048];
-        match config {
-            None => {
-                let mut tcp = tcp;
-                let _ = tcp.read(&mut buf);
-                let _ = tcp.write_all(
-                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
-            }
-            Some(config) => {
-                let conn = rustls::ServerConnection::new(config).unwrap();
-                let mut tls = rustls::StreamOwned::new(conn, tcp);
-                if let Ok(n) = tls.read(&mut buf)
-                    && n > 0
-                {
-                    let _ = tls.write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
-                    );
-                    tls.conn.send_close_notify();
-                    let _ = tls.flush();
+        handle_one(tcp, config.clone());
+        listener.set_nonblocking(true).unwrap();
+        let mut last = std::time::Instant::now();
+        while last.elapsed() < linger {
+            match listener.accept() {
+                Ok((tcp, _)) => {
+                    tcp.set_nonblocking(false).unwrap();
+                    handle_one(tcp, config.clone());
+                    last = std::time::Instant::now();
                 }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
         }
     });
     (port, handle)
+}
+
+fn handle_one(tcp: TcpStream, config: Option<Arc<rustls::ServerConfig>>) {
+    tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+    tcp.set_write_timeout(Some(TIMEOUT)).unwrap();
+    let mut buf = [0u8; 2048];
+    match config {
+        None => {
+            let mut tcp = tcp;
+            let _ = tcp.read(&mut buf);
+            let _ = tcp.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+        Some(config) => {
+            let conn = rustls::ServerConnection::new(config).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            if let Ok(n) = tls.read(&mut buf)
+                && n > 0
+            {
+                let _ = tls.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
+                );
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        }
+    }
 }
 
 /// The scenarios a plain rustls server can present (it refuses a chain whose first certificate
@@ -441,4 +463,99 @@ fn rustls_client_messages_explain_to_the_lab_outcomes() {
         });
     }
     check_all("rustls", &observed);
+}
+
+const JAVA_CLIENT: &str = r#"
+import java.net.URL;
+import javax.net.ssl.HttpsURLConnection;
+
+public class Client {
+    public static void main(String[] args) {
+        try {
+            HttpsURLConnection c = (HttpsURLConnection) new URL(args[0]).openConnection();
+            c.setConnectTimeout(10000);
+            c.setReadTimeout(10000);
+            c.getResponseCode();
+            System.out.println("ok");
+        } catch (Exception e) {
+            // As a stack trace shows it: the exception, then its causes.
+            StringBuilder text = new StringBuilder();
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                text.append(text.length() == 0 ? "" : " / Caused by: ").append(t);
+            }
+            System.out.println(text);
+        }
+    }
+}
+"#;
+
+/// Java's JSSE (HttpsURLConnection with a PKCS#12 truststore made by keytool from `ca.pem`).
+#[test]
+fn java_messages_explain_to_the_lab_outcomes() {
+    if !have_tool("java") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("lab");
+    let m = lab(&dir);
+    let store = tmp.path().join("trust.p12");
+    let made = run(Command::new("keytool")
+        .args([
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "certlab-root",
+            "-storetype",
+            "PKCS12",
+        ])
+        .args(["-storepass", "changeit", "-keystore"])
+        .arg(&store)
+        .arg("-file")
+        .arg(dir.join("ca.pem")));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let source = tmp.path().join("Client.java");
+    std::fs::write(&source, JAVA_CLIENT).unwrap();
+    let wanted = [
+        "wrong-host",
+        "ip-mismatch",
+        "unknown-ca",
+        "self-signed",
+        "expired",
+        "client-none",
+    ];
+    let mut observed = Vec::new();
+    for s in live_scenarios(&m)
+        .into_iter()
+        .filter(|s| wanted.contains(&s.name.as_str()))
+    {
+        let config = server_config(&dir, &s).unwrap();
+        let (port, handle) = serve(Some(config), Duration::from_secs(1));
+        let out = run(Command::new("java")
+            .arg("-Djava.net.preferIPv4Stack=true")
+            .arg(format!("-Djavax.net.ssl.trustStore={}", store.display()))
+            .arg("-Djavax.net.ssl.trustStorePassword=changeit")
+            .arg("-Djavax.net.ssl.trustStoreType=PKCS12")
+            .arg(&source)
+            .arg(format!("https://{}:{port}/", host_of(&s))));
+        let _ = handle.join();
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert_ne!(text, "ok", "{}: java connected", s.name);
+        assert!(
+            !text.is_empty(),
+            "{}: {}",
+            s.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        observed.push(Observed {
+            scenario: s.name.clone(),
+            expected: s.expected.unwrap(),
+            text,
+        });
+    }
+    assert_eq!(observed.len(), wanted.len());
+    check_all("java", &observed);
 }
