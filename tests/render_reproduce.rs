@@ -41,6 +41,12 @@ fn reproduce_script_runs_the_lab_commands_against_certlab_serve() {
         .arg(&script)
         .assert()
         .success();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&script).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "-o makes the script executable");
+    }
     let text = std::fs::read_to_string(&script).unwrap();
     let syntax = run(Command::new("bash").arg("-n").arg(&script));
     assert!(

@@ -97,6 +97,12 @@ pub fn run(args: Args) -> CmdResult {
         Some(path) => {
             store::write_atomic(path, text.as_bytes(), args.kind.is_secret())
                 .map_err(Failure::internal)?;
+            #[cfg(unix)]
+            if args.kind == Kind::Reproduce {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+                    .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
+            }
             eprintln!("wrote {}", path.display());
         }
     }
