@@ -1,1 +1,561 @@
-//! The lab: generate, serve and probe every scenario (not built yet).
+//! The lab: build the `lab` PKI, serve every scenario on loopback, probe each with the client
+//! its scenario describes, and compare what was observed with what was expected.
+//!
+//! This is certlab's main job in one call: every classic TLS handshake error, reproduced on a
+//! live endpoint and named by the same verifier a user would point at their own server.
+//!
+//! ```
+//! use certlab::lab::{run, LabOptions};
+//!
+//! let report = run(&LabOptions {
+//!     only: vec!["good".into(), "expired".into(), "client-none".into()],
+//!     ..LabOptions::default()
+//! })
+//! .expect("the lab runs");
+//! for row in &report.scenarios {
+//!     println!("{:12} expected {:?}, observed {:?}", row.name, row.expected, row.observed);
+//! }
+//! assert!(report.all_matched());
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::outcome::Outcome;
+use crate::pki::manifest::{CA_BUNDLE_FILE, cert_file, chain_file, crl_file, key_file};
+use crate::pki::scenario::{Scenario, TlsVersion};
+use crate::pki::store::{self, StoreError};
+use crate::pki::{Pki, spec};
+use crate::serve::{Endpoint, ServeError, ServeSettings, serve};
+use crate::verify::classify::{TrustStore, unix_time};
+use crate::verify::probe::{ProbeError, ProbeOptions, ProbeReport, probe};
+
+/// The `version` field of a [`LabReport`].
+pub const LAB_REPORT_VERSION: u32 = 1;
+
+/// The built-in template the lab builds.
+pub const LAB_TEMPLATE: &str = "lab";
+
+/// How to run the lab.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// The time the PKI is issued and checked at (`None`: now).
+    pub now: Option<OffsetDateTime>,
+    /// Run only the scenarios with these names (empty: all).
+    pub only: Vec<String>,
+    /// Write the PKI into this directory and keep it. `None`: the PKI stays in memory, or with
+    /// `keep_serving` goes into a temporary directory removed with the report.
+    pub keep: Option<PathBuf>,
+    /// Keep every endpoint running in the report ([`LabReport::endpoints`]) instead of stopping
+    /// them after the probes.
+    pub keep_serving: bool,
+    /// The budget of each probe (connect plus handshake).
+    pub timeout: Duration,
+    /// How many probes run at once.
+    pub parallel: usize,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            now: None,
+            only: Vec::new(),
+            keep: None,
+            keep_serving: false,
+            timeout: Duration::from_secs(5),
+            parallel: 8,
+        }
+    }
+}
+
+/// Why the lab could not run at all (a failing scenario is a row, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// `--only` names a scenario the lab does not have.
+    #[error("unknown scenario `{name}` (the lab has: {known})")]
+    UnknownScenario {
+        /// The name given.
+        name: String,
+        /// The lab's scenario names.
+        known: String,
+    },
+    /// The built-in template does not build.
+    #[error("the lab template does not build: {0}")]
+    Build(String),
+    /// Writing or reusing the PKI directory failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A temporary directory could not be made.
+    #[error("cannot create a temporary directory: {0}")]
+    TempDir(std::io::Error),
+}
+
+impl LabError {
+    /// Whether the error is the user's input (exit 2) rather than certlab failing (exit 3).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            LabError::UnknownScenario { .. } => true,
+            LabError::Store(e) => e.is_bad_input(),
+            LabError::Build(_) | LabError::TempDir(_) => false,
+        }
+    }
+}
+
+/// One scenario of the lab: what was expected, what was observed.
+#[derive(Debug, Serialize)]
+pub struct ScenarioResult {
+    /// The scenario name.
+    pub name: String,
+    /// The expected outcome's name, or for a server that must refuse to start, its serve
+    /// error (`key-mismatch`).
+    pub expected: Option<String>,
+    /// The observed outcome's name, or the serve error when the server did not start.
+    pub observed: Option<String>,
+    /// Whether observed equals expected.
+    pub matched: bool,
+    /// The endpoint's address, when it was served.
+    pub address: Option<String>,
+    /// What OpenSSL / curl print for the observed outcome (and where a real client differs,
+    /// the manifest's `expected_by_client`).
+    pub client_says: String,
+    /// The fix, in the user's terms.
+    pub fix: String,
+    /// Specifics: which certificate, which alert, the serve error.
+    pub detail: Option<String>,
+    /// The full probe report, when a probe ran.
+    #[serde(skip)]
+    pub report: Option<ProbeReport>,
+    /// The scenario itself.
+    #[serde(skip)]
+    pub scenario: Scenario,
+}
+
+impl ScenarioResult {
+    /// The observed outcome, when a probe ran.
+    pub fn observed_outcome(&self) -> Option<Outcome> {
+        self.report.as_ref().map(|r| r.outcome)
+    }
+}
+
+/// The lab's result: one row per scenario (`certlab lab --json`).
+#[derive(Debug, Serialize)]
+pub struct LabReport {
+    /// Report format version ([`LAB_REPORT_VERSION`]).
+    pub version: u32,
+    /// One row per scenario, in the lab's order.
+    pub scenarios: Vec<ScenarioResult>,
+    /// How many scenarios ran.
+    pub total: usize,
+    /// How many matched their expectation.
+    pub matched: usize,
+    /// Where the PKI files are: the `keep` directory, or with `keep_serving` a temporary
+    /// directory that lives as long as the report; `None` when nothing was written.
+    pub dir: Option<PathBuf>,
+    /// Milliseconds the whole run took.
+    pub elapsed_ms: f64,
+    /// The running endpoints (scenario name, endpoint), when asked to keep serving.
+    #[serde(skip)]
+    pub endpoints: Vec<(String, Endpoint)>,
+    /// The PKI that was served.
+    #[serde(skip)]
+    pub pki: Pki,
+    #[serde(skip)]
+    _tempdir: Option<tempfile::TempDir>,
+}
+
+impl LabReport {
+    /// Whether every scenario matched.
+    pub fn all_matched(&self) -> bool {
+        self.matched == self.total
+    }
+}
+
+/// Builds the lab PKI at `now` (in memory).
+pub fn lab_pki(now: OffsetDateTime) -> Result<Pki, LabError> {
+    let spec = lab_spec()?;
+    store::build(&spec, now).map_err(|e| LabError::Build(e.to_string()))
+}
+
+fn lab_spec() -> Result<spec::Spec, LabError> {
+    let template = spec::template(LAB_TEMPLATE)
+        .ok_or_else(|| LabError::Build("no built-in `lab` template".to_string()))?;
+    spec::parse(template.name, template.text).map_err(|e| LabError::Build(e.to_string()))
+}
+
+/// The loopback address a scenario's endpoint listens on: `::1` when its client connects to
+/// an IPv6 address, else 127.0.0.1.
+pub fn listen_addr(scenario: &Scenario) -> SocketAddr {
+    let ip = match scenario.client.host().parse::<IpAddr>() {
+        Ok(IpAddr::V6(_)) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    SocketAddr::new(ip, 0)
+}
+
+/// `host:port` for a host that may be an IPv6 address.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The probe a scenario's client makes: it trusts `ca.pem` (the PKI's trusted roots) and knows
+/// the PKI's intermediates, checks the CRLs of the issuers the scenario names, and uses the
+/// scenario's servername, TLS version, cipher suites, ALPN and client certificate. `address`
+/// is where the endpoint listens (the host is still the name checked).
+pub fn probe_options(
+    pki: &Pki,
+    scenario: &Scenario,
+    address: Option<SocketAddr>,
+    now: OffsetDateTime,
+    timeout: Duration,
+) -> ProbeOptions {
+    let client = &scenario.client;
+    let crls = client
+        .crl
+        .iter()
+        .filter_map(|n| pki.entity(n).and_then(|e| e.crl.clone()))
+        .collect();
+    let client_cert = client.cert.as_ref().and_then(|n| pki.entity(n)).map(|e| {
+        let chain: Vec<CertificateDer<'static>> = if e.chain.is_empty() {
+            vec![e.cert.clone()]
+        } else {
+            e.chain.clone()
+        };
+        let key: PrivateKeyDer<'static> = e.key.to_private_key_der();
+        (chain, key)
+    });
+    ProbeOptions {
+        trust: Some(TrustStore {
+            roots: pki.trusted_roots().map(|e| e.cert.clone()).collect(),
+            known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
+            crls,
+        }),
+        servername: client.servername.clone(),
+        client_cert,
+        tls: client.tls,
+        ciphers: client.ciphers.clone(),
+        alpn: client.alpn.clone(),
+        require_alpn: !client.alpn.is_empty(),
+        timeout,
+        now: Some(unix_time(now)),
+        address,
+        ..ProbeOptions::default()
+    }
+}
+
+/// The name of a serve error as the manifest's `serve_error` spells it.
+pub fn serve_error_name(e: &ServeError) -> &'static str {
+    match e {
+        ServeError::KeyMismatch(_) => "key-mismatch",
+        _ => "serve-error",
+    }
+}
+
+/// Ready-to-paste commands that reproduce a scenario with real clients against an endpoint at
+/// `addr` whose PKI files are in `dir`: `openssl s_client`, `curl`, and the environment of an
+/// OpenTelemetry OTLP exporter.
+///
+/// ```
+/// use certlab::lab::reproduce_commands;
+/// use certlab::pki::scenario::{ClientSide, Scenario, ServerSide};
+///
+/// let scenario = Scenario {
+///     name: "expired".into(),
+///     server: ServerSide { entity: Some("expired".into()), ..Default::default() },
+///     client: ClientSide::default(),
+///     expected: Some(certlab::Outcome::Expired),
+///     expected_by_client: Default::default(),
+///     serve_error: None,
+/// };
+/// let lines = reproduce_commands(&scenario, "/tmp/lab".as_ref(), "127.0.0.1:4433".parse().unwrap());
+/// assert!(lines[0].starts_with("openssl s_client -connect 127.0.0.1:4433 -servername localhost"));
+/// assert!(lines.iter().any(|l| l == "curl --cacert /tmp/lab/ca.pem https://localhost:4433/"));
+/// assert!(lines.iter().any(|l| l == "OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4433"));
+/// ```
+pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> Vec<String> {
+    let client = &scenario.client;
+    let host = client.host();
+    let name = client.servername.as_deref().unwrap_or(host);
+    let name_is_ip = name.parse::<IpAddr>().is_ok();
+    let port = addr.port();
+    let file = |f: String| dir.join(f).display().to_string();
+    let ca = file(CA_BUNDLE_FILE.to_string());
+
+    let mut openssl = format!("openssl s_client -connect {addr}");
+    if !name_is_ip {
+        openssl.push_str(&format!(" -servername {name}"));
+    }
+    openssl.push_str(&format!(" -CAfile {ca} -verify_return_error"));
+    if name_is_ip {
+        openssl.push_str(&format!(" -verify_ip {name}"));
+    } else {
+        openssl.push_str(&format!(" -verify_hostname {name}"));
+    }
+    match client.tls {
+        Some(TlsVersion::Tls12) => openssl.push_str(" -tls1_2"),
+        Some(TlsVersion::Tls13) => openssl.push_str(" -tls1_3"),
+        None => {}
+    }
+    if !client.ciphers.is_empty() {
+        // OpenSSL spells TLS 1.3 suites like rustls does; TLS 1.2 ones differ (-cipher).
+        openssl.push_str(&format!(" -ciphersuites {}", client.ciphers.join(":")));
+    }
+    if !client.alpn.is_empty() {
+        openssl.push_str(&format!(" -alpn {}", client.alpn.join(",")));
+    }
+    if let Some(cert) = &client.cert {
+        openssl.push_str(&format!(
+            " -cert {} -key {} -cert_chain {}",
+            file(cert_file(cert)),
+            file(key_file(cert)),
+            file(chain_file(cert))
+        ));
+    }
+    for issuer in &client.crl {
+        openssl.push_str(&format!(" -CRL {} -crl_check", file(crl_file(issuer))));
+    }
+    openssl.push_str(" </dev/null");
+
+    let url_host = if name.contains(':') {
+        format!("[{name}]")
+    } else {
+        name.to_string()
+    };
+    let mut curl = format!("curl --cacert {ca}");
+    let resolves_there =
+        name == addr.ip().to_string() || (name == "localhost" && addr.ip().is_loopback());
+    if !resolves_there {
+        curl.push_str(&format!(" --connect-to {url_host}:{port}:{}", addr.ip()));
+    }
+    match client.tls {
+        Some(TlsVersion::Tls12) => curl.push_str(" --tlsv1.2 --tls-max 1.2"),
+        Some(TlsVersion::Tls13) => curl.push_str(" --tlsv1.3"),
+        None => {}
+    }
+    if let Some(cert) = &client.cert {
+        curl.push_str(&format!(
+            " --cert {} --key {}",
+            file(chain_file(cert)),
+            file(key_file(cert))
+        ));
+    }
+    // curl checks the CRL of every certificate of the chain once given one, and the lab's
+    // root publishes none: only the scenario about revocation gets the CRL.
+    if scenario.expected == Some(Outcome::Revoked) {
+        for issuer in &client.crl {
+            curl.push_str(&format!(" --crlfile {}", file(crl_file(issuer))));
+        }
+    }
+    curl.push_str(&format!(" https://{url_host}:{port}/"));
+
+    let mut lines = vec![
+        openssl,
+        curl,
+        format!("OTEL_EXPORTER_OTLP_ENDPOINT=https://{url_host}:{port}"),
+        format!("OTEL_EXPORTER_OTLP_CERTIFICATE={ca}"),
+    ];
+    if let Some(cert) = &client.cert {
+        lines.push(format!(
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE={}",
+            file(chain_file(cert))
+        ));
+        lines.push(format!(
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY={}",
+            file(key_file(cert))
+        ));
+    }
+    lines
+}
+
+/// What a real client prints for an outcome, with the manifest's per-client differences.
+fn client_says(outcome: Outcome, scenario: &Scenario) -> String {
+    let mut text = outcome.client_says().to_string();
+    if !scenario.expected_by_client.is_empty() {
+        let differ: Vec<String> = scenario
+            .expected_by_client
+            .iter()
+            .map(|(client, o)| format!("{client}: {o}"))
+            .collect();
+        text.push_str(&format!(" ({})", differ.join(", ")));
+    }
+    text
+}
+
+/// Runs the lab: build, write, serve, probe, compare.
+pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
+    let started = std::time::Instant::now();
+    let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let spec = lab_spec()?;
+
+    // The PKI: generated into the kept directory (reusing its CAs); or built in memory, and
+    // written into a temporary directory only when endpoints stay up (the reproduce commands
+    // name its files). A throwaway copy on disk would cost more than the whole run: every file
+    // is written atomically and synced.
+    let (pki, dir, tempdir, write_later) = match &options.keep {
+        Some(dir) => {
+            let generated = store::generate(&spec, dir, now, false)?;
+            (generated.pki, Some(dir.clone()), None, false)
+        }
+        None => {
+            let pki = store::build(&spec, now).map_err(|e| LabError::Build(e.to_string()))?;
+            if options.keep_serving {
+                let tmp = tempfile::Builder::new()
+                    .prefix("certlab-lab-")
+                    .tempdir()
+                    .map_err(LabError::TempDir)?;
+                (pki, Some(tmp.path().to_path_buf()), Some(tmp), true)
+            } else {
+                (pki, None, None, false)
+            }
+        }
+    };
+
+    let all = pki.all_scenarios();
+    for name in &options.only {
+        if !all.iter().any(|s| &s.name == name) {
+            return Err(LabError::UnknownScenario {
+                name: name.clone(),
+                known: all
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    let scenarios: Vec<Scenario> = all
+        .into_iter()
+        .filter(|s| options.only.is_empty() || options.only.contains(&s.name))
+        .collect();
+
+    let (rows, endpoints, written) = std::thread::scope(|scope| {
+        let writer = dir
+            .as_deref()
+            .filter(|_| write_later)
+            .map(|d| scope.spawn(|| store::write(&pki, d)));
+
+        // Serve every scenario.
+        let served: Vec<Result<Endpoint, ServeError>> = scenarios
+            .iter()
+            .map(|s| ServeSettings::from_scenario(&pki, s).and_then(|st| serve(st, listen_addr(s))))
+            .collect();
+
+        // Probe the served ones, in parallel.
+        let reports: Vec<Mutex<Option<Result<ProbeReport, ProbeError>>>> =
+            scenarios.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let workers = options.parallel.clamp(1, scenarios.len().max(1));
+        std::thread::scope(|probes| {
+            for _ in 0..workers {
+                probes.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(s) = scenarios.get(i) else { break };
+                        let Ok(ep) = &served[i] else { continue };
+                        let addr = ep.addr();
+                        let opts = probe_options(&pki, s, Some(addr), now, options.timeout);
+                        let target = host_port(s.client.host(), addr.port());
+                        let r = probe(&target, &opts);
+                        *reports[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    }
+                });
+            }
+        });
+
+        let mut rows = Vec::new();
+        let mut endpoints = Vec::new();
+        for ((s, served), report) in scenarios.iter().zip(served).zip(reports) {
+            let report = report.into_inner().unwrap_or_else(|e| e.into_inner());
+            rows.push(row(s, &served, report));
+            if let Ok(ep) = served
+                && options.keep_serving
+            {
+                endpoints.push((s.name.clone(), ep));
+            }
+        }
+        let written = writer.map(|w| w.join().expect("writer thread"));
+        (rows, endpoints, written)
+    });
+    if let Some(result) = written {
+        result?;
+    }
+    let matched = rows.iter().filter(|r| r.matched).count();
+    Ok(LabReport {
+        version: LAB_REPORT_VERSION,
+        total: rows.len(),
+        matched,
+        scenarios: rows,
+        dir,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        endpoints,
+        pki,
+        _tempdir: tempdir,
+    })
+}
+
+/// One row: the scenario's expectation against what serving and probing produced.
+fn row(
+    s: &Scenario,
+    served: &Result<Endpoint, ServeError>,
+    report: Option<Result<ProbeReport, ProbeError>>,
+) -> ScenarioResult {
+    let expected = match (&s.serve_error, s.expected) {
+        (Some(e), _) => Some(e.clone()),
+        (None, Some(o)) => Some(o.name().to_string()),
+        (None, None) => None,
+    };
+    let mut result = ScenarioResult {
+        name: s.name.clone(),
+        expected,
+        observed: None,
+        matched: false,
+        address: None,
+        client_says: "-".to_string(),
+        fix: "-".to_string(),
+        detail: None,
+        report: None,
+        scenario: s.clone(),
+    };
+    match served {
+        Err(e) => {
+            let name = serve_error_name(e);
+            result.observed = Some(name.to_string());
+            result.detail = Some(e.to_string());
+            result.matched = s.serve_error.as_deref() == Some(name);
+            if name == "key-mismatch" {
+                result.client_says = "- (the server does not start)".to_string();
+                result.fix = "the key file must hold the certificate's own key: keep NAME.pem and NAME.key together (re-issue both with certlab)".to_string();
+            }
+        }
+        Ok(ep) => {
+            result.address = Some(ep.addr().to_string());
+            match report {
+                Some(Ok(r)) => {
+                    result.observed = Some(r.outcome.name().to_string());
+                    result.matched =
+                        s.serve_error.is_none() && s.expected.is_some_and(|e| e == r.outcome);
+                    result.client_says = client_says(r.outcome, s);
+                    result.fix = r.fix.clone();
+                    result.detail = r.detail.clone();
+                    result.report = Some(r);
+                }
+                Some(Err(e)) => result.detail = Some(format!("probe: {e}")),
+                None => result.detail = Some("not probed".to_string()),
+            }
+            if s.serve_error.is_some() && result.detail.is_none() {
+                result.detail = Some("the server started although it should have refused".into());
+            }
+        }
+    }
+    result
+}

@@ -1,12 +1,218 @@
-//! `certlab lab` (not built yet).
+//! `certlab lab`: build every scenario, serve each, probe each, and show expected vs observed.
 
-use super::CmdResult;
+use std::path::PathBuf;
+
+use certlab::Outcome;
+use certlab::lab::{LabError, LabOptions, LabReport, reproduce_commands, run as run_lab};
+
+use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
 
 /// Arguments of `certlab lab`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Run only these scenarios (comma-separated names).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Write the lab PKI into this directory and keep it (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Keep every endpoint up after the run and print commands that reproduce each scenario
+    /// with openssl, curl and an OpenTelemetry exporter; stop with Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
+    /// Issue and check certificates at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Budget of each probe, e.g. 5s or 300ms.
+    #[arg(long, value_name = "DUR", default_value = "5s")]
+    pub timeout: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl From<LabError> for Failure {
+    fn from(e: LabError) -> Self {
+        if e.is_bad_input() {
+            Failure::input(e)
+        } else {
+            Failure::internal(e)
+        }
+    }
+}
 
 /// Runs `certlab lab`.
-pub fn run(_args: Args) -> CmdResult {
-    Err(super::Failure::input("`certlab lab` is not available yet"))
+pub fn run(args: Args) -> CmdResult {
+    let now = args
+        .now
+        .as_deref()
+        .map(|t| super::parse_now(Some(t)))
+        .transpose()?;
+    let options = LabOptions {
+        now,
+        only: args.only.iter().map(|s| s.trim().to_string()).collect(),
+        keep: args.keep.clone(),
+        keep_serving: args.serve,
+        timeout: super::probe::parse_timeout(&args.timeout)?,
+        ..LabOptions::default()
+    };
+    let report = run_lab(&options)?;
+    if args.json {
+        super::print_json(&serde_json::to_value(&report).expect("serialisable"));
+    } else {
+        print_table(&report);
+    }
+    let code = if report.all_matched() {
+        EXIT_OK
+    } else {
+        EXIT_OUTCOME
+    };
+    if args.serve {
+        print_reproduce(&report, args.json);
+        wait_for_signal()?;
+    }
+    Ok(code)
+}
+
+fn print_table(report: &LabReport) {
+    let colour = super::use_colour();
+    let paint = |code: &str, text: String| {
+        if colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text
+        }
+    };
+    let dash = || "-".to_string();
+    let rows: Vec<[String; 5]> = report
+        .scenarios
+        .iter()
+        .map(|r| {
+            let short_fix = r
+                .observed
+                .as_deref()
+                .and_then(|o| o.parse::<Outcome>().ok())
+                .map(|o| o.fix().to_string())
+                .unwrap_or_else(|| r.fix.clone());
+            [
+                r.name.clone(),
+                r.expected.clone().unwrap_or_else(dash),
+                r.observed.clone().unwrap_or_else(dash),
+                r.client_says.clone(),
+                short_fix,
+            ]
+        })
+        .collect();
+    let head = [
+        "scenario",
+        "expected",
+        "observed",
+        "openssl / curl say",
+        "fix",
+    ];
+    let mut width = [0usize; 4];
+    for (i, w) in width.iter_mut().enumerate() {
+        *w = rows
+            .iter()
+            .map(|r| r[i].chars().count())
+            .chain([head[i].len()])
+            .max()
+            .unwrap_or(0);
+    }
+    println!(
+        "  {:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
+        head[0],
+        head[1],
+        head[2],
+        head[3],
+        head[4],
+        w0 = width[0],
+        w1 = width[1],
+        w2 = width[2],
+        w3 = width[3]
+    );
+    for (r, cells) in report.scenarios.iter().zip(&rows) {
+        let mark = if r.matched {
+            paint("32", "✓".to_string())
+        } else {
+            paint("31", "✗".to_string())
+        };
+        let observed = format!("{:w$}", cells[2], w = width[2]);
+        let observed = if r.matched {
+            observed
+        } else {
+            paint("31", observed)
+        };
+        println!(
+            "{mark} {:w0$}  {:w1$}  {observed}  {:w3$}  {}",
+            cells[0],
+            cells[1],
+            cells[3],
+            cells[4],
+            w0 = width[0],
+            w1 = width[1],
+            w3 = width[3]
+        );
+        if !r.matched
+            && let Some(d) = &r.detail
+        {
+            println!("    {d}");
+        }
+    }
+    let dir = report
+        .dir
+        .as_ref()
+        .map(|d| format!(" (PKI in {})", d.display()))
+        .unwrap_or_default();
+    println!(
+        "{} of {} scenarios as expected in {:.0} ms{dir}",
+        report.matched, report.total, report.elapsed_ms
+    );
+}
+
+fn print_reproduce(report: &LabReport, json: bool) {
+    // With --json, stdout holds only the JSON document; the commands go to stderr.
+    let out = |line: String| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    out(String::new());
+    out(format!(
+        "serving {} endpoints; reproduce each with real clients (Ctrl-C stops):",
+        report.endpoints.len()
+    ));
+    for (name, ep) in &report.endpoints {
+        let Some(row) = report.scenarios.iter().find(|r| &r.name == name) else {
+            continue;
+        };
+        out(String::new());
+        out(format!(
+            "# {name} ({}) at {}",
+            row.expected.as_deref().unwrap_or("-"),
+            ep.addr()
+        ));
+        let Some(dir) = &report.dir else { continue };
+        for line in reproduce_commands(&row.scenario, dir, ep.addr()) {
+            out(line);
+        }
+    }
+    out(String::new());
+    out(format!(
+        "ready: {} endpoints up; Ctrl-C stops them",
+        report.endpoints.len()
+    ));
+}
+
+/// Blocks until Ctrl-C or SIGTERM.
+fn wait_for_signal() -> Result<(), Failure> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .map_err(|e| Failure::internal(format!("cannot install the signal handler: {e}")))?;
+    let _ = rx.recv();
+    Ok(())
 }

@@ -1,14 +1,303 @@
-//! `certlab probe` (not built yet).
+//! `certlab probe HOST:PORT`: connect, handshake, name the outcome, show the evidence and the
+//! fix.
 
-use super::CmdResult;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use certlab::Outcome;
+use certlab::pki::scenario::TlsVersion;
+use certlab::verify::classify::TrustStore;
+use certlab::verify::probe::{ProbeOptions, ProbeReport, probe};
+use pki_types::pem::PemObject;
+use pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
+
+use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
 
 /// Arguments of `certlab probe`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The endpoint: HOST:PORT or [IPv6]:PORT.
+    pub target: String,
+    /// Trust the certificates in this PEM bundle (default: the system's roots).
+    #[arg(long, value_name = "FILE", conflicts_with = "pki")]
+    pub ca: Option<PathBuf>,
+    /// Trust a certlab PKI directory: its ca.pem, and its intermediates and CRLs as known
+    /// (a missing intermediate it issued is reported as incomplete-chain).
+    #[arg(long, value_name = "DIR")]
+    pub pki: Option<PathBuf>,
+    /// Check the certificate for this name (and send it as SNI) instead of the host.
+    #[arg(long, value_name = "NAME")]
+    pub servername: Option<String>,
+    /// Client certificate (chain, leaf first) to send when the server asks.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Allow only this TLS version: 1.2 or 1.3.
+    #[arg(long, value_name = "VERSION")]
+    pub tls: Option<TlsVersion>,
+    /// Offer only these cipher suites (rustls names, comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub ciphers: Vec<String>,
+    /// Offer these ALPN protocols (comma-separated); a handshake that negotiates none is
+    /// alpn-mismatch, as a gRPC client that offers h2 sees it.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub alpn: Vec<String>,
+    /// Check revocation against this CRL (PEM or DER); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub crl: Vec<PathBuf>,
+    /// Budget for connect plus handshake, e.g. 5s or 300ms.
+    #[arg(long, value_name = "DUR", default_value = "5s")]
+    pub timeout: String,
+    /// Exit 0 when the outcome is this one (and 1 otherwise).
+    #[arg(long, value_name = "OUTCOME")]
+    pub expect: Option<String>,
+    /// Check certificates at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses a duration for timeouts: `300ms`, or anything `certlab::pki::spec::parse_duration`
+/// takes (`5s`, `2m`).
+pub fn parse_timeout(text: &str) -> Result<Duration, Failure> {
+    let t = text.trim();
+    let d = if let Some(ms) = t.strip_suffix("ms") {
+        ms.parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("invalid duration `{text}`: expected e.g. 300ms or 5s"))
+    } else {
+        certlab::pki::spec::parse_duration(t).and_then(|d| {
+            u64::try_from(d.whole_seconds())
+                .map(Duration::from_secs)
+                .map_err(|_| format!("invalid duration `{text}`: must not be negative"))
+        })
+    }
+    .map_err(Failure::input)?;
+    if d.is_zero() {
+        return Err(Failure::input(format!(
+            "invalid --timeout `{text}`: must be more than zero"
+        )));
+    }
+    Ok(d)
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(Failure::input(format!(
+            "{}: no CERTIFICATE block",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, Failure> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    if bytes.starts_with(b"-----") {
+        CertificateRevocationListDer::from_pem_slice(&bytes)
+            .map_err(|e| Failure::input(format!("{}: no X509 CRL block ({e})", path.display())))
+    } else {
+        Ok(CertificateRevocationListDer::from(bytes))
+    }
+}
+
+/// The trust store of `--ca` / `--pki` (with `--crl`s), or `None` for the system roots.
+fn trust(args: &Args) -> Result<Option<TrustStore>, Failure> {
+    let mut store = if let Some(dir) = &args.pki {
+        let manifest = dir.join(certlab::pki::manifest::MANIFEST_FILE);
+        if !manifest.is_file() {
+            return Err(Failure::input(format!(
+                "{} is not a certlab PKI directory (no {})",
+                dir.display(),
+                certlab::pki::manifest::MANIFEST_FILE
+            )));
+        }
+        let pki = certlab::pki::store::load(dir).map_err(Failure::input)?;
+        Some(TrustStore {
+            roots: pki.trusted_roots().map(|e| e.cert.clone()).collect(),
+            known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
+            crls: pki.crls().cloned().collect(),
+        })
+    } else if let Some(ca) = &args.ca {
+        Some(TrustStore {
+            roots: read_certs(ca)?,
+            known_intermediates: Vec::new(),
+            crls: Vec::new(),
+        })
+    } else {
+        None
+    };
+    if !args.crl.is_empty() {
+        let Some(s) = store.as_mut() else {
+            return Err(Failure::input(
+                "--crl needs --ca or --pki (the system roots come without CRLs)",
+            ));
+        };
+        for path in &args.crl {
+            s.crls.push(read_crl(path)?);
+        }
+    }
+    Ok(store)
+}
 
 /// Runs `certlab probe`.
-pub fn run(_args: Args) -> CmdResult {
-    Err(super::Failure::input(
-        "`certlab probe` is not available yet",
-    ))
+pub fn run(args: Args) -> CmdResult {
+    let expect = args
+        .expect
+        .as_deref()
+        .map(str::parse::<Outcome>)
+        .transpose()
+        .map_err(Failure::input)?;
+    let timeout = parse_timeout(&args.timeout)?;
+    let now = match args.now.as_deref() {
+        None => None,
+        Some(text) => {
+            let t = super::parse_now(Some(text))?;
+            let secs = u64::try_from(t.unix_timestamp())
+                .map_err(|_| Failure::input(format!("invalid --now `{text}`: before 1970")))?;
+            Some(UnixTime::since_unix_epoch(Duration::from_secs(secs)))
+        }
+    };
+    let client_cert = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => {
+            let chain = read_certs(cert)?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| Failure::input(format!("{}: {e}", key.display())))?;
+            Some((chain, key))
+        }
+        _ => None,
+    };
+    let options = ProbeOptions {
+        trust: trust(&args)?,
+        servername: args.servername.clone(),
+        client_cert,
+        tls: args.tls,
+        ciphers: args.ciphers.clone(),
+        require_alpn: !args.alpn.is_empty(),
+        alpn: args.alpn.clone(),
+        timeout,
+        now,
+        ..ProbeOptions::default()
+    };
+    let report = probe(&args.target, &options).map_err(Failure::input)?;
+    if args.json {
+        super::print_json(&serde_json::to_value(&report).expect("serialisable"));
+    } else {
+        print_text(&report, expect);
+    }
+    let good = match expect {
+        Some(e) => report.outcome == e,
+        None => report.outcome == Outcome::Ok,
+    };
+    Ok(if good { EXIT_OK } else { EXIT_OUTCOME })
+}
+
+/// Prints a report for people.
+pub fn print_text(report: &ProbeReport, expect: Option<Outcome>) {
+    let colour = super::use_colour();
+    let paint = |code: &str, text: &str| {
+        if colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    let outcome = report.outcome.name();
+    let shown = if report.outcome.is_ok() {
+        paint("32", outcome)
+    } else {
+        paint("31", outcome)
+    };
+    println!("{shown}: {}", report.explanation);
+    if let Some(e) = expect {
+        let verdict = if e == report.outcome {
+            "as expected"
+        } else {
+            "NOT as expected"
+        };
+        println!("  expected   {e} ({verdict})");
+    }
+    if let Some(d) = &report.detail {
+        println!("  detail     {d}");
+    }
+    let addr = report
+        .address
+        .as_deref()
+        .map(|a| format!(" ({a})"))
+        .unwrap_or_default();
+    println!("  target     {}{addr}, name {}", report.target, report.name);
+    if let Some(tls) = &report.tls {
+        println!(
+            "  tls        {} {} alpn {}",
+            tls.version.as_deref().unwrap_or("?"),
+            tls.cipher.as_deref().unwrap_or("?"),
+            tls.alpn.as_deref().unwrap_or("none")
+        );
+    }
+    if report.client_cert.requested {
+        println!(
+            "  client     the server asked for a certificate; {}",
+            if report.client_cert.sent {
+                "one was sent"
+            } else {
+                "none was sent"
+            }
+        );
+    }
+    if let Some(h) = &report.http {
+        println!("  answer     {h}");
+    }
+    if !report.chain.is_empty() {
+        println!("  chain as presented:");
+        for (i, c) in report.chain.iter().enumerate() {
+            let v = serde_json::to_value(c).unwrap_or_default();
+            let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+            let sans = v
+                .get("sans")
+                .and_then(|s| s.as_array())
+                .map(|a| {
+                    a.iter()
+                        .map(|x| match (x.get("type"), x.get("value")) {
+                            (Some(t), Some(val)) => format!(
+                                "{}:{}",
+                                t.as_str().unwrap_or(""),
+                                val.as_str().unwrap_or("")
+                            ),
+                            _ => x
+                                .as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| x.to_string()),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            println!("    [{i}] subject  {}", field("subject"));
+            println!("        issuer   {}", field("issuer"));
+            if !sans.is_empty() {
+                println!("        sans     {sans}");
+            }
+            println!(
+                "        valid    {} .. {}",
+                field("not_before"),
+                field("not_after")
+            );
+            println!("        sha256   {}", field("sha256"));
+        }
+    }
+    for l in &report.lints {
+        println!("  {} [{}] {l}", paint("33", "warning"), l.index);
+    }
+    if !report.outcome.is_ok() {
+        println!("  openssl/curl say: {}", report.client_says);
+        println!("  fix        {}", report.fix);
+    }
 }

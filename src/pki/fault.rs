@@ -158,11 +158,11 @@ impl Fault {
     pub fn expected_by_client(self) -> &'static [(&'static str, Outcome)] {
         match self {
             // OpenSSL (s_client, and curl on it) still falls back to the subject CN.
-            // Asserted by tests/serve_openssl.rs and tests/serve_curl.rs.
+            // Asserted by tests/serve_openssl.rs, tests/serve_curl.rs and tests/check_openssl.rs.
             Fault::CnOnly => &[("curl", Outcome::Ok), ("openssl", Outcome::Ok)],
             // OpenSSL takes the first certificate served (the intermediate) for the leaf and
             // finds no serverAuth purpose on it: error 26, "unsuitable certificate purpose".
-            // Asserted by tests/serve_openssl.rs and tests/serve_curl.rs.
+            // Asserted by tests/serve_openssl.rs, tests/serve_curl.rs and tests/check_openssl.rs.
             Fault::ReversedChain => &[
                 ("curl", Outcome::WrongUsage),
                 ("openssl", Outcome::WrongUsage),

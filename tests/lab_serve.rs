@@ -1,0 +1,176 @@
+//! `certlab lab --serve`: the endpoints stay up and the printed commands reproduce each
+//! scenario with real clients. The `openssl s_client` and `curl` lines are run as printed
+//! (through `sh -c`) and must fail — or succeed — the way the scenario says.
+//!
+//! Needs `openssl` and `curl`: without them the test is skipped loudly, and under `CI=true` it
+//! fails. Loopback only; the lab is stopped with SIGTERM at the end.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+fn tool_available(tool: &str) -> bool {
+    match Command::new(tool).arg("--version").output() {
+        Ok(_) => true,
+        Err(_) => {
+            assert!(!in_ci(), "CI=true but `{tool}` is not installed");
+            eprintln!("SKIPPED: `{tool}` not found; lab --serve reproduce commands did not run");
+            false
+        }
+    }
+}
+
+/// Runs one printed command line through the shell, with a time limit.
+fn sh(line: &str) -> (i32, String) {
+    let out = Command::new("timeout")
+        .args(["20", "sh", "-c", line])
+        .output()
+        .expect("sh runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn served_lab_is_reproduced_by_openssl_and_curl() {
+    if !tool_available("openssl") || !tool_available("curl") {
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("certlab");
+    let mut child = Command::new(bin)
+        .args([
+            "lab",
+            "--serve",
+            "--only",
+            "good,expired,ip-mismatch,revoked,client-ok",
+        ])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("certlab lab --serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let ready = line.starts_with("ready:");
+            let _ = tx.send(line);
+            if ready {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) if l.starts_with("ready:") => break,
+            Ok(l) => lines.push(l),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no `ready:` line; got {lines:#?}");
+            }
+        }
+    }
+    let dir = lines
+        .iter()
+        .find_map(|l| l.split("(PKI in ").nth(1))
+        .map(|d| d.trim_end_matches(')').to_string())
+        .expect("the PKI directory is named");
+
+    // scenario -> its command lines
+    let mut blocks: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current = None;
+    for l in &lines {
+        if let Some(rest) = l.strip_prefix("# ") {
+            current = rest.split_whitespace().next().map(str::to_string);
+        } else if let Some(name) = &current
+            && !l.is_empty()
+        {
+            blocks.entry(name.clone()).or_default().push(l.clone());
+        }
+    }
+    assert_eq!(blocks.len(), 5, "{lines:#?}");
+
+    let results = std::panic::catch_unwind(|| {
+        for (name, cmds) in &blocks {
+            let openssl = cmds.iter().find(|c| c.starts_with("openssl ")).unwrap();
+            let curl = cmds.iter().find(|c| c.starts_with("curl ")).unwrap();
+            assert!(
+                cmds.iter()
+                    .any(|c| c.starts_with("OTEL_EXPORTER_OTLP_ENDPOINT=https://"))
+            );
+            assert!(
+                cmds.iter()
+                    .any(|c| c.starts_with("OTEL_EXPORTER_OTLP_CERTIFICATE="))
+            );
+            let (o_code, o_text) = sh(openssl);
+            let (c_code, c_text) = sh(curl);
+            match name.as_str() {
+                "good" | "client-ok" => {
+                    assert_eq!(o_code, 0, "{name}: {openssl}\n{o_text}");
+                    assert!(
+                        o_text.contains("Verify return code: 0 (ok)"),
+                        "{name}: {o_text}"
+                    );
+                    assert_eq!(c_code, 0, "{name}: {curl}\n{c_text}");
+                    assert!(
+                        c_text.contains(&format!("certlab scenario {name}")),
+                        "{c_text}"
+                    );
+                }
+                other => {
+                    let (code, text) = match other {
+                        "expired" => (10, "certificate has expired"),
+                        "ip-mismatch" => (64, "IP address mismatch"),
+                        "revoked" => (23, "certificate revoked"),
+                        _ => unreachable!(),
+                    };
+                    assert_ne!(o_code, 0, "{name}: {openssl}\n{o_text}");
+                    assert!(
+                        o_text.contains(&format!("verify error:num={code}:{text}")),
+                        "{name}: {openssl}\n{o_text}"
+                    );
+                    assert_eq!(c_code, 60, "{name}: {curl}\n{c_text}");
+                }
+            }
+            if name == "client-ok" {
+                assert!(
+                    cmds.iter()
+                        .any(|c| c.starts_with("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE="))
+                );
+                assert!(
+                    cmds.iter()
+                        .any(|c| c.starts_with("OTEL_EXPORTER_OTLP_CLIENT_KEY="))
+                );
+            }
+        }
+    });
+
+    // Stop the lab the way a user does (SIGTERM, like Ctrl-C): it exits 0 (every scenario
+    // matched) and removes its temporary PKI.
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let status = child.wait().expect("lab exits");
+    if let Err(e) = results {
+        std::panic::resume_unwind(e);
+    }
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        !std::path::Path::new(&dir).exists(),
+        "temporary PKI {dir} removed on exit"
+    );
+}

@@ -1,0 +1,198 @@
+//! `certlab probe` against peers that never get as far as a certificate — a plain HTTP port,
+//! a closed port, a server that hangs up, one that says nothing — and its bad-input paths.
+//! Loopback only, port 0, every socket with a timeout.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use certlab::Outcome;
+use certlab::verify::probe::{ProbeOptions, probe};
+
+fn certlab() -> Command {
+    Command::cargo_bin("certlab").expect("binary")
+}
+
+/// A one-connection TCP peer on 127.0.0.1:0 doing `behave` with the accepted socket.
+fn peer(
+    behave: impl FnOnce(std::net::TcpStream) + Send + 'static,
+) -> (std::net::SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let handle = std::thread::spawn(move || {
+        listener.set_nonblocking(false).ok();
+        if let Ok((sock, _)) = listener.accept() {
+            sock.set_read_timeout(Some(Duration::from_secs(5))).ok();
+            sock.set_write_timeout(Some(Duration::from_secs(5))).ok();
+            behave(sock);
+        }
+    });
+    (addr, handle)
+}
+
+fn probe_json(target: &str, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = certlab()
+        .args(["probe", target, "--json"])
+        .args(args)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("runs");
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().expect("code"), v)
+}
+
+#[test]
+fn plain_http_port_is_not_tls() {
+    let (addr, h) = peer(|mut s| {
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let (code, r) = probe_json(&addr.to_string(), &[]);
+    h.join().unwrap();
+    assert_eq!(r["outcome"], "not-tls", "{r}");
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP/1.1 400 Bad Request")
+    );
+    assert_eq!(r["explanation"], Outcome::NotTls.explanation());
+    assert_eq!(r["client_says"], Outcome::NotTls.client_says());
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn closed_port_is_refused() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (code, r) = probe_json(&format!("127.0.0.1:{port}"), &[]);
+    assert_eq!(r["outcome"], "refused", "{r}");
+    assert_eq!(code, 1);
+    // And --expect refused makes it a success.
+    let (code, _) = probe_json(&format!("127.0.0.1:{port}"), &["--expect", "refused"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn hang_up_during_the_handshake_is_reset() {
+    let (addr, h) = peer(|s| {
+        drop(s);
+    });
+    let (code, r) = probe_json(&addr.to_string(), &[]);
+    h.join().unwrap();
+    assert_eq!(r["outcome"], "reset", "{r}");
+    assert_eq!(code, 1);
+
+    // Reading the ClientHello first and then closing is a reset too.
+    let (addr, h) = peer(|mut s| {
+        let mut buf = [0u8; 2048];
+        let _ = s.read(&mut buf);
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    });
+    let (_, r) = probe_json(&addr.to_string(), &[]);
+    h.join().unwrap();
+    assert_eq!(r["outcome"], "reset", "{r}");
+}
+
+#[test]
+fn silence_is_a_timeout() {
+    let (addr, h) = peer(|mut s| {
+        // Read the ClientHello and say nothing until the probe gives up.
+        let mut buf = [0u8; 2048];
+        let _ = s.read(&mut buf);
+        let _ = s.read(&mut buf);
+    });
+    let started = std::time::Instant::now();
+    let (code, r) = probe_json(&addr.to_string(), &["--timeout", "300ms"]);
+    let took = started.elapsed();
+    h.join().unwrap();
+    assert_eq!(r["outcome"], "timeout", "{r}");
+    assert!(r["detail"].as_str().unwrap().contains("300 ms"), "{r}");
+    assert!(took < Duration::from_secs(10), "gave up in time: {took:?}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn library_probe_of_a_tls_less_peer() {
+    let (addr, h) = peer(|mut s| {
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n");
+    });
+    let report = probe(
+        &addr.to_string(),
+        &ProbeOptions {
+            trust: Some(Default::default()),
+            timeout: Duration::from_secs(5),
+            ..ProbeOptions::default()
+        },
+    )
+    .expect("valid target");
+    h.join().unwrap();
+    assert_eq!(report.outcome, Outcome::NotTls);
+    assert!(report.detail.unwrap().contains("SSH-2.0"));
+    assert!(report.chain.is_empty());
+    assert!(report.tls.is_none());
+}
+
+#[test]
+fn bad_input_is_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let empty = empty.display().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["localhost"], "invalid target `localhost`"),
+        (vec!["localhost:0"], "invalid target"),
+        (vec!["[::1:443"], "invalid target"),
+        (
+            vec!["localhost:1", "--expect", "expird"],
+            "unknown outcome `expird`",
+        ),
+        (vec!["localhost:1", "--timeout", "soon"], "invalid duration"),
+        (vec!["localhost:1", "--tls", "1.1"], "1.1"),
+        (
+            vec!["localhost:1", "--ciphers", "TLS_NOPE"],
+            "unknown cipher suite `TLS_NOPE`",
+        ),
+        (
+            vec!["localhost:1", "--ca", "/nonexistent/ca.pem"],
+            "/nonexistent/ca.pem",
+        ),
+        (vec!["localhost:1", "--ca", &empty], "no CERTIFICATE block"),
+        (
+            vec!["localhost:1", "--pki", "/nonexistent/dir"],
+            "/nonexistent/dir",
+        ),
+        (
+            vec!["localhost:1", "--crl", &empty],
+            "--crl needs --ca or --pki",
+        ),
+        (
+            vec!["localhost:1", "--servername", "bad name"],
+            "invalid server name `bad name`",
+        ),
+        (vec!["localhost:1", "--now", "tomorrow"], "invalid --now"),
+        (vec!["localhost:1", "--cert", &empty], "--key"),
+    ];
+    for (args, message) in cases {
+        let out = certlab()
+            .arg("probe")
+            .args(&args)
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+    }
+}
