@@ -50,8 +50,8 @@ pub struct LabOptions {
     pub now: Option<OffsetDateTime>,
     /// Run only the scenarios with these names (empty: all).
     pub only: Vec<String>,
-    /// Write the PKI into this directory and keep it. `None`: the PKI stays in memory, or with
-    /// `keep_serving` goes into a temporary directory removed with the report.
+    /// Write the PKI into this directory and keep it (`None`: a temporary directory, removed
+    /// with the report).
     pub keep: Option<PathBuf>,
     /// Keep every endpoint running in the report ([`LabReport::endpoints`]) instead of stopping
     /// them after the probes.
@@ -155,9 +155,11 @@ pub struct LabReport {
     pub total: usize,
     /// How many matched their expectation.
     pub matched: usize,
-    /// Where the PKI files are: the `keep` directory, or with `keep_serving` a temporary
-    /// directory that lives as long as the report; `None` when nothing was written.
-    pub dir: Option<PathBuf>,
+    /// Where the PKI files are: the `keep` directory, or a temporary directory that lives as
+    /// long as the report.
+    pub dir: PathBuf,
+    /// Whether `dir` is temporary (removed with the report).
+    pub temporary: bool,
     /// Milliseconds the whole run took.
     pub elapsed_ms: f64,
     /// The running endpoints (scenario name, endpoint), when asked to keep serving.
@@ -397,30 +399,9 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
     let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
     let spec = lab_spec()?;
 
-    // The PKI: generated into the kept directory (reusing its CAs); or built in memory, and
-    // written into a temporary directory only when endpoints stay up (the reproduce commands
-    // name its files). A throwaway copy on disk would cost more than the whole run: every file
-    // is written atomically and synced.
-    let (pki, dir, tempdir, write_later) = match &options.keep {
-        Some(dir) => {
-            let generated = store::generate(&spec, dir, now, false)?;
-            (generated.pki, Some(dir.clone()), None, false)
-        }
-        None => {
-            let pki = store::build(&spec, now).map_err(|e| LabError::Build(e.to_string()))?;
-            if options.keep_serving {
-                let tmp = tempfile::Builder::new()
-                    .prefix("certlab-lab-")
-                    .tempdir()
-                    .map_err(LabError::TempDir)?;
-                (pki, Some(tmp.path().to_path_buf()), Some(tmp), true)
-            } else {
-                (pki, None, None, false)
-            }
-        }
-    };
-
-    let all = pki.all_scenarios();
+    // Built in memory first, so a bad `--only` stops before anything is written.
+    let built = store::build(&spec, now).map_err(|e| LabError::Build(e.to_string()))?;
+    let all = built.all_scenarios();
     for name in &options.only {
         if !all.iter().any(|s| &s.name == name) {
             return Err(LabError::UnknownScenario {
@@ -433,61 +414,69 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
             });
         }
     }
-    let scenarios: Vec<Scenario> = all
+
+    // Then through the files, as every other certlab command sees a PKI: written to the kept
+    // directory (reusing the CAs already there) or to a temporary one, and read back from its
+    // manifest. What is served and probed is what was read back.
+    let (dir, tempdir) = match &options.keep {
+        Some(dir) => {
+            store::generate(&spec, dir, now, false)?;
+            (dir.clone(), None)
+        }
+        None => {
+            let tmp = tempfile::Builder::new()
+                .prefix("certlab-lab-")
+                .tempdir()
+                .map_err(LabError::TempDir)?;
+            store::write(&built, tmp.path())?;
+            (tmp.path().to_path_buf(), Some(tmp))
+        }
+    };
+    let pki = store::load(&dir)?;
+    let scenarios: Vec<Scenario> = pki
+        .all_scenarios()
         .into_iter()
         .filter(|s| options.only.is_empty() || options.only.contains(&s.name))
         .collect();
 
-    let (rows, endpoints, written) = std::thread::scope(|scope| {
-        let writer = dir
-            .as_deref()
-            .filter(|_| write_later)
-            .map(|d| scope.spawn(|| store::write(&pki, d)));
+    // Serve every scenario.
+    let served: Vec<Result<Endpoint, ServeError>> = scenarios
+        .iter()
+        .map(|s| ServeSettings::from_scenario(&pki, s).and_then(|st| serve(st, listen_addr(s))))
+        .collect();
 
-        // Serve every scenario.
-        let served: Vec<Result<Endpoint, ServeError>> = scenarios
-            .iter()
-            .map(|s| ServeSettings::from_scenario(&pki, s).and_then(|st| serve(st, listen_addr(s))))
-            .collect();
-
-        // Probe the served ones, in parallel.
-        let reports: Vec<Mutex<Option<Result<ProbeReport, ProbeError>>>> =
-            scenarios.iter().map(|_| Mutex::new(None)).collect();
-        let next = AtomicUsize::new(0);
-        let workers = options.parallel.clamp(1, scenarios.len().max(1));
-        std::thread::scope(|probes| {
-            for _ in 0..workers {
-                probes.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(s) = scenarios.get(i) else { break };
-                        let Ok(ep) = &served[i] else { continue };
-                        let addr = ep.addr();
-                        let opts = probe_options(&pki, s, Some(addr), now, options.timeout);
-                        let target = host_port(s.client.host(), addr.port());
-                        let r = probe(&target, &opts);
-                        *reports[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-                    }
-                });
-            }
-        });
-
-        let mut rows = Vec::new();
-        let mut endpoints = Vec::new();
-        for ((s, served), report) in scenarios.iter().zip(served).zip(reports) {
-            let report = report.into_inner().unwrap_or_else(|e| e.into_inner());
-            rows.push(row(s, &served, report));
-            if let Ok(ep) = served
-                && options.keep_serving
-            {
-                endpoints.push((s.name.clone(), ep));
-            }
+    // Probe the served ones, in parallel.
+    let reports: Vec<Mutex<Option<Result<ProbeReport, ProbeError>>>> =
+        scenarios.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = options.parallel.clamp(1, scenarios.len().max(1));
+    std::thread::scope(|probes| {
+        for _ in 0..workers {
+            probes.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(s) = scenarios.get(i) else { break };
+                    let Ok(ep) = &served[i] else { continue };
+                    let addr = ep.addr();
+                    let opts = probe_options(&pki, s, Some(addr), now, options.timeout);
+                    let target = host_port(s.client.host(), addr.port());
+                    let r = probe(&target, &opts);
+                    *reports[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+            });
         }
-        let written = writer.map(|w| w.join().expect("writer thread"));
-        (rows, endpoints, written)
     });
-    if let Some(result) = written {
-        result?;
+
+    let mut rows = Vec::new();
+    let mut endpoints = Vec::new();
+    for ((s, served), report) in scenarios.iter().zip(served).zip(reports) {
+        let report = report.into_inner().unwrap_or_else(|e| e.into_inner());
+        rows.push(row(s, &served, report));
+        if let Ok(ep) = served
+            && options.keep_serving
+        {
+            endpoints.push((s.name.clone(), ep));
+        }
     }
     let matched = rows.iter().filter(|r| r.matched).count();
     Ok(LabReport {
@@ -496,6 +485,7 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
         matched,
         scenarios: rows,
         dir,
+        temporary: tempdir.is_some(),
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         endpoints,
         pki,

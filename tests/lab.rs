@@ -388,7 +388,8 @@ fn keep_writes_a_pki_directory_the_cli_can_probe_with() {
         ..LabOptions::default()
     })
     .expect("the lab runs");
-    assert_eq!(report.dir.as_deref(), Some(kept.as_path()));
+    assert_eq!(report.dir, kept);
+    assert!(!report.temporary);
     assert!(kept.join("certlab.json").is_file());
     assert!(kept.join("ca.pem").is_file());
     let (name, ep) = &report.endpoints[0];
