@@ -13,4 +13,5 @@ pub use verify::probe::{ProbeOptions, ProbeReport, probe};
 pub mod fixture;
 pub mod lab;
 pub mod serve;
+pub mod trust;
 pub mod verify;

@@ -17,10 +17,7 @@ fn certificates_read_back_as_specified_for_every_key_algorithm() {
             "[[ca]]\nname = \"root\"\nkey = \"{alg}\"\nvalidity = \"5y\"\n\n[[ca]]\nname = \"int\"\nissuer = \"root\"\npath_len = 0\nkey = \"{alg}\"\npermitted_dns = [\"test\"]\npermitted_ip = [\"10.0.0.0/8\"]\n\n[[leaf]]\nname = \"web\"\nissuer = \"int\"\nkey = \"{alg}\"\nvalidity = \"90d\"\ndns = [\"web.test\"]\nip = [\"10.0.0.1\"]\nsubject = {{ cn = \"web\", o = \"Example\" }}\n\n[[leaf]]\nname = \"cli\"\nissuer = \"int\"\nrole = \"client\"\nkey = \"{alg}\"\nemail = [\"a@test\"]\n"
         );
         let pki = store::build(&spec::parse("t", &text).unwrap(), now).unwrap();
-        let parse = |name: &str| {
-            let der = pki.entity(name).unwrap().cert.to_vec();
-            der
-        };
+        let parse = |name: &str| pki.entity(name).unwrap().cert.to_vec();
 
         let root_der = parse("root");
         let (_, root) = parse_x509_certificate(&root_der).unwrap();

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use certlab::pki::local_ca::{LocalCa, default_ca_dir, leaf_file_name};
+use certlab::pki::csr;
+use certlab::pki::issue::LeafSpec;
+use certlab::pki::local_ca::{LOCAL_CA_NAME, LocalCa, default_ca_dir, leaf_file_name};
 use certlab::pki::manifest::{chain_file, key_file};
 use certlab::pki::{KeyAlg, Role, names, store};
 
@@ -14,6 +16,8 @@ use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};
   certlab cert localhost 127.0.0.1 ::1
   certlab cert '*.dev.test' --key rsa-2048 -o certs
   certlab cert --client alice@example.com spiffe://example.org/alice
+  certlab cert --ca-cert corp-ca.pem --ca-key corp-ca.key app.internal   # a CA you already have
+  certlab cert localhost --format p12 --password s3cret --alias web
 The CA lives in --ca-dir (default: $CERTLAB_CAROOT, else ~/.local/share/certlab); trust its ca.pem.")]
 pub struct Args {
     /// Names: DNS names, wildcards (*.example.com), IPv4/IPv6, emails, URIs.
@@ -22,6 +26,16 @@ pub struct Args {
     /// Issue a client certificate (clientAuth) instead of a server certificate.
     #[arg(long)]
     pub client: bool,
+    /// Issue from this CA certificate (PEM or DER) instead of the local CA (wins over
+    /// --ca-dir and $CERTLAB_CAROOT).
+    #[arg(long, requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+    /// The key of --ca-cert (PKCS#8, SEC1 or PKCS#1; PEM or DER).
+    #[arg(long, requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
+    /// Password of an encrypted --ca-key.
+    #[arg(long, env = "CERTLAB_CA_KEY_PASSWORD", hide_env_values = true)]
+    pub ca_key_password: Option<String>,
     /// Where the local CA lives (created on first use).
     #[arg(long, env = "CERTLAB_CAROOT")]
     pub ca_dir: Option<PathBuf>,
@@ -37,6 +51,9 @@ pub struct Args {
     /// Issue as if it were this time (RFC 3339).
     #[arg(long)]
     pub now: Option<String>,
+    /// Extra formats (PEM files are always written).
+    #[command(flatten)]
+    pub formats: super::export::FormatArgs,
 }
 
 /// Runs `certlab cert`.
@@ -48,11 +65,6 @@ pub fn run(args: Args) -> CmdResult {
         .map(|n| names::classify(n))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::input)?;
-    let ca_dir = args
-        .ca_dir
-        .or_else(default_ca_dir)
-        .ok_or_else(|| Failure::input("no CA directory: give --ca-dir or set CERTLAB_CAROOT"))?;
-    let mut ca = LocalCa::open_or_create(&ca_dir, now)?;
     let role = if args.client {
         Role::Client
     } else {
@@ -60,8 +72,41 @@ pub fn run(args: Args) -> CmdResult {
     };
     let name = args
         .name
+        .clone()
         .unwrap_or_else(|| leaf_file_name(&sans, args.client));
-    let leaf = ca.issue(&name, sans, role, args.key)?;
+    let mut spec = LeafSpec::new(&name, LOCAL_CA_NAME, role, sans);
+    spec.key = args.key;
+    let (leaf, ca_note) = match (&args.ca_cert, &args.ca_key) {
+        (Some(cert), Some(key)) => {
+            let ca = csr::load_ca(cert, key, args.ca_key_password.as_deref())
+                .map_err(super::sign::failure)?;
+            let signed = csr::issue_from(ca, &spec, now).map_err(super::sign::failure)?;
+            for w in &signed.warnings {
+                eprintln!("warning: {w}");
+            }
+            (
+                signed.leaf,
+                format!("trust {} in your clients", cert.display()),
+            )
+        }
+        _ => {
+            let ca_dir = args.ca_dir.clone().or_else(default_ca_dir).ok_or_else(|| {
+                Failure::input("no CA directory: give --ca-dir or set CERTLAB_CAROOT")
+            })?;
+            let mut ca = LocalCa::open_or_create(&ca_dir, now)?;
+            if ca.created {
+                println!("created a new local CA in {}", ca_dir.display());
+            }
+            let leaf = ca.issue(&name, spec.sans.clone(), role, args.key)?;
+            (
+                leaf,
+                format!(
+                    "trust {}/ca.pem in your clients (curl --cacert, OTEL_EXPORTER_OTLP_CERTIFICATE; or certlab trust install)",
+                    ca_dir.display()
+                ),
+            )
+        }
+    };
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Failure::internal(format!("{}: {e}", args.out.display())))?;
     let cert_path = args.out.join(format!("{name}.pem"));
@@ -71,9 +116,6 @@ pub fn run(args: Args) -> CmdResult {
     store::write_atomic(&chain_path, store::pem_certs(&leaf.chain).as_bytes(), false)?;
     store::write_atomic(&key_path, leaf.key.to_pem().as_bytes(), true)?;
 
-    if ca.created {
-        println!("created a new local CA in {}", ca_dir.display());
-    }
     let sans: Vec<_> = leaf.sans.iter().map(|s| s.to_string()).collect();
     println!("issued {} certificate for {}", role.name(), sans.join(", "));
     println!(
@@ -83,9 +125,11 @@ pub fn run(args: Args) -> CmdResult {
     );
     println!("  chain        {}", chain_path.display());
     println!("  key          {}", key_path.display());
-    println!(
-        "next: trust {}/ca.pem in your clients (curl --cacert, OTEL_EXPORTER_OTLP_CERTIFICATE)",
-        ca_dir.display()
-    );
+    let single = certlab::Pki {
+        entities: vec![leaf.clone()],
+        scenarios: vec![],
+    };
+    args.formats.write_extra(&single, &[], &args.out, true)?;
+    println!("next: {ca_note}");
     Ok(EXIT_OK)
 }

@@ -33,6 +33,9 @@ pub struct Args {
     /// Print the manifest as JSON instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Extra formats (PEM files are always written).
+    #[command(flatten)]
+    pub formats: super::export::FormatArgs,
 }
 
 /// Loads the spec of `--spec` or `--template`.
@@ -61,6 +64,8 @@ pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
     let spec = load_spec(&args.template, args.spec.as_ref())?;
     let generated = store::generate(&spec, &args.out, now, args.force)?;
+    args.formats
+        .write_extra(&generated.pki, &[], &args.out, !args.json)?;
     if args.json {
         let manifest = certlab::pki::manifest::Manifest::of(&generated.pki);
         super::print_json(&serde_json::to_value(manifest).expect("serialisable"));

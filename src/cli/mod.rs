@@ -3,12 +3,15 @@
 
 pub mod cert;
 pub mod check;
+pub mod export;
 pub mod generate;
 pub mod inspect;
 pub mod lab;
 pub mod new;
 pub mod probe;
 pub mod serve;
+pub mod sign;
+pub mod trust;
 
 use std::process::ExitCode;
 
@@ -43,10 +46,16 @@ pub enum Command {
     New(new::Args),
     /// Issue a leaf for some names from a local CA (mkcert-style).
     Cert(cert::Args),
+    /// Write an existing PKI as DER, PKCS#12, combined PEM or other key formats.
+    Export(export::Args),
     /// Show what is in certificate and key files.
     Inspect(inspect::Args),
     /// Check a certificate chain offline and name the outcome.
     Check(check::Args),
+    /// Sign a certificate signing request (CSR) with a CA you already have.
+    Sign(sign::Args),
+    /// Add a PKI's root to trust stores (system, NSS, bundle file), remove it, or check.
+    Trust(trust::Args),
     /// Serve a scenario or certificate files on a live TLS endpoint.
     Serve(serve::Args),
     /// Probe a live endpoint and name the outcome.
@@ -102,8 +111,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Generate(a) => generate::run(a),
         Command::New(a) => new::run(a),
         Command::Cert(a) => cert::run(a),
+        Command::Export(a) => export::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Check(a) => check::run(a),
+        Command::Sign(a) => sign::run(a),
+        Command::Trust(a) => trust::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Probe(a) => probe::run(a),
         Command::Lab(a) => lab::run(a),

@@ -4,6 +4,8 @@
 //! [`Fault`] and expected [`Outcome`]) and its [`Scenario`]s (what one endpoint presents and how
 //! a client probes it).
 
+pub mod csr;
+pub mod export;
 pub mod fault;
 pub mod issue;
 pub mod keys;

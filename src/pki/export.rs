@@ -1,0 +1,693 @@
+//! Formats: the same certificates and keys as DER, PKCS#12 (for Java and .NET), one combined
+//! PEM file (key + chain, for servers that want one file), and keys as PKCS#8, SEC1, PKCS#1 or
+//! encrypted PKCS#8.
+//!
+//! PKCS#12 files are written with `p12-keystore`: PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) and an
+//! HMAC-SHA256 MAC, which OpenSSL 3 reads without `-legacy`, and Java 11+ and .NET read too.
+//!
+//! ```
+//! use certlab::pki::export::{self, KeyFormat};
+//! use certlab::fixture::TestPki;
+//!
+//! let mut pki = TestPki::new();
+//! let server = pki.server(["localhost"]).issue().unwrap();
+//! let key = &server.entity().key;
+//! let sec1 = export::key_pem(key, KeyFormat::Sec1, None).unwrap();
+//! assert!(sec1.starts_with("-----BEGIN EC PRIVATE KEY-----"));
+//! let p12 = export::pkcs12(&server.chain_der(), key, "web", "changeit").unwrap();
+//! let back = export::read_pkcs12(&p12, "changeit").unwrap();
+//! assert_eq!(back.alias.as_deref(), Some("web"));
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use pkcs8::der::asn1::{AnyRef, ObjectIdentifier, OctetStringRef};
+use pkcs8::der::{Decode, Encode};
+use pkcs8::pkcs5::pbes2;
+use pkcs8::{AlgorithmIdentifierRef, PrivateKeyInfoRef};
+use pki_types::CertificateDer;
+
+use super::manifest::CA_BUNDLE_FILE;
+use super::store::{self, StoreError};
+use super::{Entity, Pki, SecretKey};
+
+/// id-ecPublicKey.
+const OID_EC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// rsaEncryption.
+const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// id-Ed25519.
+const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// PBKDF2 iterations for encrypted PKCS#8 keys and PKCS#12 files (what Java's keytool uses;
+/// these are test keys).
+pub const PBKDF2_ITERATIONS: u32 = 10_000;
+
+/// The PKCS#12 password when none is given (Java's and mkcert's convention).
+pub const DEFAULT_P12_PASSWORD: &str = "changeit";
+
+/// Why exporting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The key cannot be written in the requested format (e.g. an Ed25519 key as PKCS#1).
+    #[error("{kind} keys cannot be written as {format}")]
+    Unsupported {
+        /// The key type (`EC`, `RSA`, `Ed25519`).
+        kind: &'static str,
+        /// The requested format.
+        format: KeyFormat,
+    },
+    /// A key or certificate could not be parsed or encoded.
+    #[error("{0}")]
+    Encoding(String),
+    /// No entity of that name.
+    #[error("no entity named `{0}` in this PKI")]
+    UnknownEntity(String),
+    /// Writing a file failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ExportError {
+    /// Whether the error is the user's input (exit 2) rather than certlab failing (exit 3).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            ExportError::Store(e) => e.is_bad_input(),
+            _ => true,
+        }
+    }
+}
+
+fn enc(what: &str) -> impl FnOnce(pkcs8::der::Error) -> ExportError + '_ {
+    move |e| ExportError::Encoding(format!("{what}: {e}"))
+}
+
+/// How a private key is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyFormat {
+    /// PKCS#8 `PRIVATE KEY` (the default; `ENCRYPTED PRIVATE KEY` with a password).
+    #[default]
+    Pkcs8,
+    /// SEC1 `EC PRIVATE KEY` (ECDSA keys only; `openssl ec`).
+    Sec1,
+    /// PKCS#1 `RSA PRIVATE KEY` (RSA keys only; `openssl rsa -traditional`).
+    Pkcs1,
+}
+
+impl KeyFormat {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyFormat::Pkcs8 => "pkcs8",
+            KeyFormat::Sec1 => "sec1",
+            KeyFormat::Pkcs1 => "pkcs1",
+        }
+    }
+}
+
+impl fmt::Display for KeyFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for KeyFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pkcs8" => Ok(KeyFormat::Pkcs8),
+            "sec1" | "ec" => Ok(KeyFormat::Sec1),
+            "pkcs1" | "rsa" => Ok(KeyFormat::Pkcs1),
+            _ => Err(format!(
+                "unknown key format `{s}` (expected one of: pkcs8, sec1, pkcs1)"
+            )),
+        }
+    }
+}
+
+/// The kind of a PKCS#8 key, read from its algorithm identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// ECDSA, with its named curve.
+    Ec(ObjectIdentifier),
+    /// RSA.
+    Rsa,
+    /// Ed25519.
+    Ed25519,
+}
+
+impl KeyKind {
+    fn name(self) -> &'static str {
+        match self {
+            KeyKind::Ec(_) => "EC",
+            KeyKind::Rsa => "RSA",
+            KeyKind::Ed25519 => "Ed25519",
+        }
+    }
+}
+
+/// The kind of a PKCS#8 DER key.
+pub fn key_kind(pkcs8_der: &[u8]) -> Result<KeyKind, ExportError> {
+    let info = PrivateKeyInfoRef::from_der(pkcs8_der).map_err(enc("PKCS#8 key"))?;
+    let oid = info.algorithm.oid;
+    if oid == OID_EC {
+        let curve = info
+            .algorithm
+            .parameters_oid()
+            .map_err(|e| ExportError::Encoding(format!("EC key without a named curve: {e}")))?;
+        Ok(KeyKind::Ec(curve))
+    } else if oid == OID_RSA {
+        Ok(KeyKind::Rsa)
+    } else if oid == OID_ED25519 {
+        Ok(KeyKind::Ed25519)
+    } else {
+        Err(ExportError::Encoding(format!(
+            "unsupported key algorithm {oid}"
+        )))
+    }
+}
+
+/// The key as DER in `format`; with a `password`, PKCS#8 is encrypted (PBES2: PBKDF2-SHA256,
+/// AES-256-CBC). SEC1 and PKCS#1 cannot be encrypted here (their PEM encryption is legacy).
+pub fn key_der(
+    key: &SecretKey,
+    format: KeyFormat,
+    password: Option<&str>,
+) -> Result<Vec<u8>, ExportError> {
+    let der = key.pkcs8_der();
+    let kind = key_kind(der)?;
+    if password.is_some() && format != KeyFormat::Pkcs8 {
+        return Err(ExportError::Encoding(format!(
+            "only PKCS#8 keys can be encrypted (asked for {format}); use --key-format pkcs8"
+        )));
+    }
+    let info = PrivateKeyInfoRef::from_der(der).map_err(enc("PKCS#8 key"))?;
+    match (format, kind) {
+        (KeyFormat::Pkcs8, _) => match password {
+            None => Ok(der.to_vec()),
+            Some(pw) => {
+                let mut salt = [0u8; 16];
+                let mut iv = [0u8; 16];
+                aws_lc_rs::rand::fill(&mut salt)
+                    .and_then(|_| aws_lc_rs::rand::fill(&mut iv))
+                    .map_err(|_| ExportError::Encoding("system random failed".into()))?;
+                let params = pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(
+                    PBKDF2_ITERATIONS,
+                    &salt,
+                    iv,
+                )
+                .map_err(|e| ExportError::Encoding(format!("PBES2 parameters: {e}")))?;
+                let doc = info
+                    .encrypt_with_params(params, pw)
+                    .map_err(|e| ExportError::Encoding(format!("encrypting the key: {e}")))?;
+                Ok(doc.as_bytes().to_vec())
+            }
+        },
+        (KeyFormat::Sec1, KeyKind::Ec(curve)) => {
+            let mut ec = sec1::EcPrivateKey::from_der(info.private_key.as_bytes())
+                .map_err(enc("SEC1 key inside PKCS#8"))?;
+            ec.parameters = Some(sec1::EcParameters::NamedCurve(curve));
+            if ec.public_key.is_none() {
+                ec.public_key = info.public_key.as_ref().and_then(|k| k.as_bytes());
+            }
+            ec.to_der().map_err(enc("SEC1 key"))
+        }
+        (KeyFormat::Pkcs1, KeyKind::Rsa) => Ok(info.private_key.as_bytes().to_vec()),
+        (format, kind) => Err(ExportError::Unsupported {
+            kind: kind.name(),
+            format,
+        }),
+    }
+}
+
+/// The PEM label of a key in `format`.
+fn key_label(format: KeyFormat, encrypted: bool) -> &'static str {
+    match (format, encrypted) {
+        (KeyFormat::Pkcs8, false) => "PRIVATE KEY",
+        (KeyFormat::Pkcs8, true) => "ENCRYPTED PRIVATE KEY",
+        (KeyFormat::Sec1, _) => "EC PRIVATE KEY",
+        (KeyFormat::Pkcs1, _) => "RSA PRIVATE KEY",
+    }
+}
+
+/// The key as PEM text in `format` (see [`key_der`]).
+pub fn key_pem(
+    key: &SecretKey,
+    format: KeyFormat,
+    password: Option<&str>,
+) -> Result<String, ExportError> {
+    let der = key_der(key, format, password)?;
+    Ok(pem::encode(&pem::Pem::new(
+        key_label(format, password.is_some()),
+        der,
+    )))
+}
+
+/// Reads a private key in any of the formats certlab writes (PKCS#8, SEC1, PKCS#1; PEM or DER;
+/// encrypted PKCS#8 with `password`) and returns it as PKCS#8.
+pub fn read_key(bytes: &[u8], password: Option<&str>) -> Result<SecretKey, ExportError> {
+    let (label, der) = match pem::parse(bytes) {
+        Ok(p) => (p.tag().to_string(), p.into_contents()),
+        Err(_) => (String::new(), bytes.to_vec()),
+    };
+    let need_password = || ExportError::Encoding("the key is encrypted: give its password".into());
+    match label.as_str() {
+        "PRIVATE KEY" => Ok(SecretKey::from_pkcs8(der)),
+        "ENCRYPTED PRIVATE KEY" => {
+            let pw = password.ok_or_else(need_password)?;
+            decrypt_pkcs8(&der, pw)
+        }
+        "EC PRIVATE KEY" => sec1_to_pkcs8(&der),
+        "RSA PRIVATE KEY" => pkcs1_to_pkcs8(&der),
+        "" => {
+            if PrivateKeyInfoRef::from_der(&der).is_ok() {
+                Ok(SecretKey::from_pkcs8(der))
+            } else if pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der).is_ok() {
+                decrypt_pkcs8(&der, password.ok_or_else(need_password)?)
+            } else if sec1::EcPrivateKey::from_der(&der).is_ok() {
+                sec1_to_pkcs8(&der)
+            } else {
+                pkcs1_to_pkcs8(&der)
+            }
+        }
+        other => Err(ExportError::Encoding(format!(
+            "expected a private key, found a PEM `{other}` block"
+        ))),
+    }
+}
+
+fn decrypt_pkcs8(der: &[u8], password: &str) -> Result<SecretKey, ExportError> {
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(der).map_err(enc("encrypted key"))?;
+    let doc = info
+        .decrypt(password)
+        .map_err(|_| ExportError::Encoding("cannot decrypt the key: wrong password?".into()))?;
+    Ok(SecretKey::from_pkcs8(doc.as_bytes().to_vec()))
+}
+
+fn sec1_to_pkcs8(der: &[u8]) -> Result<SecretKey, ExportError> {
+    let ec = sec1::EcPrivateKey::from_der(der).map_err(enc("SEC1 key"))?;
+    let Some(sec1::EcParameters::NamedCurve(curve)) = ec.parameters else {
+        return Err(ExportError::Encoding(
+            "SEC1 key without a named curve".into(),
+        ));
+    };
+    // PKCS#8 carries the curve in the algorithm identifier (RFC 5915 section 3).
+    let inner = sec1::EcPrivateKey {
+        parameters: None,
+        ..ec
+    };
+    let inner = inner.to_der().map_err(enc("SEC1 key"))?;
+    let curve_der = curve.to_der().map_err(enc("curve"))?;
+    let info = PrivateKeyInfoRef::new(
+        AlgorithmIdentifierRef {
+            oid: OID_EC,
+            parameters: Some(AnyRef::from_der(&curve_der).map_err(enc("curve"))?),
+        },
+        OctetStringRef::new(&inner).map_err(enc("SEC1 key"))?,
+    );
+    Ok(SecretKey::from_pkcs8(info.to_der().map_err(enc("PKCS#8"))?))
+}
+
+fn pkcs1_to_pkcs8(der: &[u8]) -> Result<SecretKey, ExportError> {
+    let info = PrivateKeyInfoRef::new(
+        AlgorithmIdentifierRef {
+            oid: OID_RSA,
+            parameters: Some(AnyRef::NULL),
+        },
+        OctetStringRef::new(der).map_err(enc("PKCS#1 key"))?,
+    );
+    let pkcs8 = SecretKey::from_pkcs8(info.to_der().map_err(enc("PKCS#8"))?);
+    pkcs8
+        .to_key_pair()
+        .map_err(|e| ExportError::Encoding(format!("not a usable private key: {e}")))?;
+    Ok(pkcs8)
+}
+
+/// A PKCS#12 file holding `key` and its `chain` (leaf first) under the friendly name `alias`,
+/// encrypted with `password` (PBES2 AES-256, HMAC-SHA256 MAC).
+pub fn pkcs12(
+    chain: &[CertificateDer<'_>],
+    key: &SecretKey,
+    alias: &str,
+    password: &str,
+) -> Result<Vec<u8>, ExportError> {
+    let p12 = |e: p12_keystore::error::Error| ExportError::Encoding(format!("PKCS#12: {e}"));
+    let certs = chain
+        .iter()
+        .map(|c| p12_keystore::Certificate::from_der(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(p12)?;
+    let key = p12_keystore::PrivateKey::from_der(key.pkcs8_der()).map_err(p12)?;
+    // The local key id ties the key bag to the leaf's certificate bag.
+    let key_id = chain
+        .first()
+        .map(|c| super::sha256_hex(c)[..40].to_string())
+        .unwrap_or_default();
+    let entry = p12_keystore::PrivateKeyChain::new(key_id, key, certs);
+    let mut ks = p12_keystore::KeyStore::new();
+    ks.add_entry(alias, p12_keystore::KeyStoreEntry::PrivateKeyChain(entry));
+    write_keystore(&ks, password)
+}
+
+/// A PKCS#12 trust store (certificates only, each marked trusted for Java) of `certs`, each
+/// under its alias.
+pub fn pkcs12_truststore(
+    certs: &[(String, CertificateDer<'_>)],
+    password: &str,
+) -> Result<Vec<u8>, ExportError> {
+    let mut ks = p12_keystore::KeyStore::new();
+    for (alias, cert) in certs {
+        let cert = p12_keystore::Certificate::from_der(cert)
+            .map_err(|e| ExportError::Encoding(format!("PKCS#12: {e}")))?;
+        ks.add_entry(alias, p12_keystore::KeyStoreEntry::Certificate(cert));
+    }
+    write_keystore(&ks, password)
+}
+
+fn write_keystore(ks: &p12_keystore::KeyStore, password: &str) -> Result<Vec<u8>, ExportError> {
+    ks.writer(password)
+        .encryption_algorithm(p12_keystore::EncryptionAlgorithm::PbeWithHmacSha256AndAes256)
+        .mac_algorithm(p12_keystore::MacAlgorithm::HmacSha256)
+        .encryption_iterations(PBKDF2_ITERATIONS)
+        .mac_iterations(PBKDF2_ITERATIONS)
+        .write()
+        .map_err(|e| ExportError::Encoding(format!("PKCS#12: {e}")))
+}
+
+/// What a PKCS#12 file holds, read back (to check what was written).
+#[derive(Debug, Clone)]
+pub struct Pkcs12Contents {
+    /// The key entry's alias (friendly name), if it has a key.
+    pub alias: Option<String>,
+    /// The key, PKCS#8.
+    pub key: Option<SecretKey>,
+    /// The key entry's chain, or the trusted certificates of a trust store.
+    pub certs: Vec<CertificateDer<'static>>,
+}
+
+/// Reads a PKCS#12 file (as written by [`pkcs12`] or [`pkcs12_truststore`]).
+pub fn read_pkcs12(bytes: &[u8], password: &str) -> Result<Pkcs12Contents, ExportError> {
+    let ks = p12_keystore::KeyStore::from_pkcs12(
+        bytes,
+        password,
+        p12_keystore::Pkcs12ImportPolicy::Relaxed,
+    )
+    .map_err(|e| ExportError::Encoding(format!("PKCS#12: {e}")))?;
+    let mut out = Pkcs12Contents {
+        alias: None,
+        key: None,
+        certs: vec![],
+    };
+    for (alias, entry) in ks.entries() {
+        match entry {
+            p12_keystore::KeyStoreEntry::PrivateKeyChain(chain) => {
+                out.alias = Some(alias.clone());
+                out.key = Some(SecretKey::from_pkcs8(chain.key().as_der().to_vec()));
+                out.certs = chain
+                    .certs()
+                    .iter()
+                    .map(|c| CertificateDer::from(c.as_der().to_vec()))
+                    .collect();
+            }
+            p12_keystore::KeyStoreEntry::Certificate(c) => {
+                out.certs.push(CertificateDer::from(c.as_der().to_vec()))
+            }
+            p12_keystore::KeyStoreEntry::Secret(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// One PEM file for servers that want everything in one place (HAProxy `crt`, MongoDB
+/// `certificateKeyFile`, `openssl s_server -cert`): the certificates a server sends (leaf
+/// first), then the key.
+pub fn combined_pem(
+    entity: &Entity,
+    format: KeyFormat,
+    password: Option<&str>,
+) -> Result<String, ExportError> {
+    let certs = if entity.chain.is_empty() {
+        std::slice::from_ref(&entity.cert)
+    } else {
+        &entity.chain[..]
+    };
+    Ok(store::pem_certs(certs) + &key_pem(&entity.key, format, password)?)
+}
+
+/// The output format of `generate`, `cert` and `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// PEM files (`NAME.pem`, `NAME.chain.pem`, `NAME.key`).
+    #[default]
+    Pem,
+    /// DER files (`NAME.der`, `NAME.key.der`, `ca.der`).
+    Der,
+    /// PKCS#12 files (`NAME.p12` per leaf, `ca.p12` trust store).
+    P12,
+    /// One PEM per leaf with chain and key (`NAME.combined.pem`).
+    Combined,
+}
+
+impl Format {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Pem => "pem",
+            Format::Der => "der",
+            Format::P12 => "p12",
+            Format::Combined => "combined",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pem" => Ok(Format::Pem),
+            "der" => Ok(Format::Der),
+            "p12" | "pkcs12" | "pfx" => Ok(Format::P12),
+            "combined" => Ok(Format::Combined),
+            _ => Err(format!(
+                "unknown format `{s}` (expected one of: pem, der, p12, combined)"
+            )),
+        }
+    }
+}
+
+/// What [`export`] writes.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// The format.
+    pub format: Format,
+    /// How keys are written (PEM, DER and combined formats).
+    pub key_format: KeyFormat,
+    /// Encrypt keys (PKCS#8 only) with this password.
+    pub key_password: Option<String>,
+    /// The PKCS#12 password ([`DEFAULT_P12_PASSWORD`] when `None`).
+    pub p12_password: Option<String>,
+    /// The PKCS#12 friendly name; default: the entity's name. Only with a single entity.
+    pub alias: Option<String>,
+}
+
+/// The key file name of an entity in a key format (`NAME.key`, `NAME.ec.key`, `NAME.rsa.key`,
+/// `NAME.enc.key`).
+pub fn key_file_name(name: &str, format: KeyFormat, encrypted: bool) -> String {
+    let infix = match (format, encrypted) {
+        (KeyFormat::Pkcs8, false) => "",
+        (KeyFormat::Pkcs8, true) => ".enc",
+        (KeyFormat::Sec1, _) => ".ec",
+        (KeyFormat::Pkcs1, _) => ".rsa",
+    };
+    format!("{name}{infix}.key")
+}
+
+/// Writes the entities named in `only` (every entity when empty) of `pki` into `dir` in
+/// `opts.format`. Keys are written 0600, every file atomically. Returns the files written.
+///
+/// - `pem`: `NAME.pem`, `NAME.chain.pem` (leaves), the key (see [`key_file_name`]).
+/// - `der`: `NAME.der`, `NAME.key.der` (or `.ec.key.der`, ...), and `ca.der` when the PKI has
+///   exactly one trusted root.
+/// - `p12`: `NAME.p12` per leaf (key + the chain of `NAME.chain.pem`) and `ca.p12`, a trust
+///   store of the trusted roots.
+/// - `combined`: `NAME.combined.pem` per leaf (see [`combined_pem`]).
+pub fn export(
+    pki: &Pki,
+    only: &[String],
+    dir: &Path,
+    opts: &ExportOptions,
+) -> Result<Vec<PathBuf>, ExportError> {
+    for name in only {
+        if pki.entity(name).is_none() {
+            return Err(ExportError::UnknownEntity(name.clone()));
+        }
+    }
+    let all = only.is_empty();
+    let selected: Vec<&Entity> = pki
+        .entities
+        .iter()
+        .filter(|e| all || only.contains(&e.name))
+        .collect();
+    if opts.alias.is_some() && selected.iter().filter(|e| !e.is_ca()).count() > 1 {
+        return Err(ExportError::Encoding(
+            "--alias names one key entry: choose one entity with --entity".into(),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let pw = opts.key_password.as_deref();
+    let mut written = Vec::new();
+    let mut put = |name: String, bytes: &[u8], secret: bool| -> Result<(), ExportError> {
+        let path = dir.join(name);
+        store::write_atomic(&path, bytes, secret)?;
+        written.push(path);
+        Ok(())
+    };
+    let roots: Vec<&Entity> = pki.trusted_roots().collect();
+    match opts.format {
+        Format::Pem => {
+            for e in &selected {
+                put(
+                    format!("{}.pem", e.name),
+                    store::pem_certs([&e.cert]).as_bytes(),
+                    false,
+                )?;
+                if !e.is_ca() {
+                    put(
+                        format!("{}.chain.pem", e.name),
+                        store::pem_certs(&e.chain).as_bytes(),
+                        false,
+                    )?;
+                }
+                let key = key_pem(&e.key, opts.key_format, pw)?;
+                put(
+                    key_file_name(&e.name, opts.key_format, pw.is_some()),
+                    key.as_bytes(),
+                    true,
+                )?;
+            }
+        }
+        Format::Der => {
+            for e in &selected {
+                put(format!("{}.der", e.name), &e.cert, false)?;
+                let key = key_der(&e.key, opts.key_format, pw)?;
+                put(
+                    format!(
+                        "{}.der",
+                        key_file_name(&e.name, opts.key_format, pw.is_some())
+                    ),
+                    &key,
+                    true,
+                )?;
+            }
+            if all && roots.len() == 1 {
+                put("ca.der".into(), &roots[0].cert, false)?;
+            }
+        }
+        Format::P12 => {
+            let password = opts.p12_password.as_deref().unwrap_or(DEFAULT_P12_PASSWORD);
+            for e in selected.iter().filter(|e| !e.is_ca()) {
+                let chain = if e.chain.is_empty() {
+                    vec![e.cert.clone()]
+                } else {
+                    e.chain.clone()
+                };
+                let alias = opts.alias.as_deref().unwrap_or(&e.name);
+                put(
+                    format!("{}.p12", e.name),
+                    &pkcs12(&chain, &e.key, alias, password)?,
+                    true,
+                )?;
+            }
+            if all && !roots.is_empty() {
+                let certs: Vec<_> = roots
+                    .iter()
+                    .map(|r| (r.name.clone(), r.cert.clone()))
+                    .collect();
+                let bundle = CA_BUNDLE_FILE.trim_end_matches(".pem");
+                put(
+                    format!("{bundle}.p12"),
+                    &pkcs12_truststore(&certs, password)?,
+                    false,
+                )?;
+            }
+        }
+        Format::Combined => {
+            for e in selected.iter().filter(|e| !e.is_ca()) {
+                put(
+                    format!("{}.combined.pem", e.name),
+                    combined_pem(e, opts.key_format, pw)?.as_bytes(),
+                    true,
+                )?;
+            }
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::KeyAlg;
+
+    fn key(alg: KeyAlg) -> SecretKey {
+        SecretKey::from_pkcs8(alg.generate().unwrap().serialize_der())
+    }
+
+    #[test]
+    fn sec1_and_pkcs1_round_trip_to_the_same_pkcs8_key() {
+        for (alg, format) in [
+            (KeyAlg::EcdsaP256, KeyFormat::Sec1),
+            (KeyAlg::EcdsaP384, KeyFormat::Sec1),
+            (KeyAlg::Rsa2048, KeyFormat::Pkcs1),
+        ] {
+            let k = key(alg);
+            let pem = key_pem(&k, format, None).unwrap();
+            let back = read_key(pem.as_bytes(), None).unwrap();
+            let (a, b) = (k.to_key_pair().unwrap(), back.to_key_pair().unwrap());
+            assert_eq!(a.public_key_raw(), b.public_key_raw(), "{alg} {format}");
+        }
+    }
+
+    #[test]
+    fn wrong_kind_is_refused() {
+        assert!(matches!(
+            key_der(&key(KeyAlg::Ed25519), KeyFormat::Pkcs1, None),
+            Err(ExportError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            key_der(&key(KeyAlg::Rsa2048), KeyFormat::Sec1, None),
+            Err(ExportError::Unsupported { .. })
+        ));
+        assert!(key_der(&key(KeyAlg::EcdsaP256), KeyFormat::Sec1, Some("pw")).is_err());
+    }
+
+    #[test]
+    fn encrypted_pkcs8_needs_the_right_password() {
+        let k = key(KeyAlg::EcdsaP256);
+        let pem = key_pem(&k, KeyFormat::Pkcs8, Some("s3cret")).unwrap();
+        assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        assert!(read_key(pem.as_bytes(), None).is_err());
+        assert!(read_key(pem.as_bytes(), Some("wrong")).is_err());
+        assert_eq!(read_key(pem.as_bytes(), Some("s3cret")).unwrap(), k);
+    }
+
+    #[test]
+    fn format_names_parse() {
+        for f in [Format::Pem, Format::Der, Format::P12, Format::Combined] {
+            assert_eq!(f.name().parse::<Format>().unwrap(), f);
+        }
+        assert!("jks".parse::<Format>().unwrap_err().contains("p12"));
+    }
+}
