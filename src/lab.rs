@@ -46,7 +46,9 @@ pub const LAB_TEMPLATE: &str = "lab";
 /// How to run the lab.
 #[derive(Debug, Clone)]
 pub struct LabOptions {
-    /// The time the PKI is issued and checked at (`None`: now).
+    /// The time the PKI is issued and the probes check at (`None`: now). `certlab::serve` has
+    /// no clock parameter: the servers judge client certificates by the real clock, so with a
+    /// time far from now the client-certificate scenarios differ.
     pub now: Option<OffsetDateTime>,
     /// Run only the scenarios with these names (empty: all).
     pub only: Vec<String>,

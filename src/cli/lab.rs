@@ -20,7 +20,8 @@ pub struct Args {
     /// with openssl, curl and an OpenTelemetry exporter; stop with Ctrl-C.
     #[arg(long)]
     pub serve: bool,
-    /// Issue and check certificates at this time (RFC 3339) instead of now.
+    /// Issue and check certificates at this time (RFC 3339) instead of now. The lab's servers
+    /// still judge client certificates by the real clock.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
     /// Budget of each probe, e.g. 5s or 300ms.
