@@ -282,7 +282,7 @@ pub fn serve_error_name(e: &ServeError) -> &'static str {
 ///     serve_error: None,
 /// };
 /// let lines = reproduce_commands(&scenario, "/tmp/lab".as_ref(), "127.0.0.1:4433".parse().unwrap());
-/// assert!(lines[0].starts_with("openssl s_client -connect 127.0.0.1:4433 -servername localhost"));
+/// assert!(lines[0].contains("openssl s_client -connect 127.0.0.1:4433 -servername localhost"));
 /// assert!(lines.iter().any(|l| l == "curl --cacert /tmp/lab/ca.pem https://localhost:4433/"));
 /// assert!(lines.iter().any(|l| l == "OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4433"));
 /// ```
@@ -295,7 +295,11 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
     let file = |f: String| dir.join(f).display().to_string();
     let ca = file(CA_BUNDLE_FILE.to_string());
 
-    let mut openssl = format!("openssl s_client -connect {addr}");
+    // A request on stdin, and -ign_eof: s_client then reads until the server answers or
+    // closes, so an alert the server sends after a TLS 1.3 handshake (client certificates) is
+    // printed too.
+    let mut openssl =
+        format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -connect {addr}");
     if !name_is_ip {
         openssl.push_str(&format!(" -servername {name}"));
     }
@@ -310,9 +314,12 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         Some(TlsVersion::Tls13) => openssl.push_str(" -tls1_3"),
         None => {}
     }
-    if !client.ciphers.is_empty() {
-        // OpenSSL spells TLS 1.3 suites like rustls does; TLS 1.2 ones differ (-cipher).
-        openssl.push_str(&format!(" -ciphersuites {}", client.ciphers.join(":")));
+    let (tls13, tls12) = openssl_suites(&client.ciphers);
+    if !tls13.is_empty() {
+        openssl.push_str(&format!(" -ciphersuites {}", tls13.join(":")));
+    }
+    if !tls12.is_empty() {
+        openssl.push_str(&format!(" -cipher {}", tls12.join(":")));
     }
     if !client.alpn.is_empty() {
         openssl.push_str(&format!(" -alpn {}", client.alpn.join(",")));
@@ -328,7 +335,7 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
     for issuer in &client.crl {
         openssl.push_str(&format!(" -CRL {} -crl_check", file(crl_file(issuer))));
     }
-    openssl.push_str(" </dev/null");
+    openssl.push_str(" -ign_eof");
 
     let url_host = if name.contains(':') {
         format!("[{name}]")
@@ -346,6 +353,12 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         Some(TlsVersion::Tls13) => curl.push_str(" --tlsv1.3"),
         None => {}
     }
+    if !tls13.is_empty() {
+        curl.push_str(&format!(" --tls13-ciphers {}", tls13.join(":")));
+    }
+    if !tls12.is_empty() {
+        curl.push_str(&format!(" --ciphers {}", tls12.join(":")));
+    }
     if let Some(cert) = &client.cert {
         curl.push_str(&format!(
             " --cert {} --key {}",
@@ -361,6 +374,10 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         }
     }
     curl.push_str(&format!(" https://{url_host}:{port}/"));
+    if client.alpn.iter().any(|p| p == "h2") && scenario.expected == Some(Outcome::AlpnMismatch) {
+        // curl offers http/1.1 beside h2 and succeeds; a gRPC client offers only h2.
+        curl.push_str(" # succeeds: curl also offers http/1.1; gRPC clients offer only h2");
+    }
 
     let mut lines = vec![
         openssl,
@@ -379,6 +396,37 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         ));
     }
     lines
+}
+
+/// rustls cipher-suite names as OpenSSL (and curl on it) spell them: (TLS 1.3 suites for
+/// `-ciphersuites`, TLS 1.2 suites for `-cipher`). `TLS13_AES_128_GCM_SHA256` is
+/// `TLS_AES_128_GCM_SHA256`; `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256` is
+/// `ECDHE-ECDSA-AES128-GCM-SHA256`. Unknown names are passed through.
+pub fn openssl_suites(rustls_names: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut tls13 = Vec::new();
+    let mut tls12 = Vec::new();
+    for name in rustls_names {
+        if let Some(rest) = name.strip_prefix("TLS13_") {
+            tls13.push(format!("TLS_{rest}"));
+            continue;
+        }
+        let Some(rest) = name.strip_prefix("TLS_") else {
+            tls12.push(name.clone());
+            continue;
+        };
+        // TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 -> ECDHE-ECDSA-AES128-GCM-SHA256
+        let Some((kx, cipher)) = rest.split_once("_WITH_") else {
+            tls12.push(name.clone());
+            continue;
+        };
+        let cipher = cipher
+            .replace("AES_128", "AES128")
+            .replace("AES_256", "AES256")
+            .replace("CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305")
+            .replace('_', "-");
+        tls12.push(format!("{}-{cipher}", kx.replace('_', "-")));
+    }
+    (tls13, tls12)
 }
 
 /// What a real client prints for an outcome, with the manifest's per-client differences.
