@@ -1,6 +1,18 @@
 //! Test fixtures for Rust integration tests, in the spirit of Python's trustme: a CA in
-//! memory, leaves in one line each (faults included), PEM/DER accessors and ready rustls
-//! configurations.
+//! memory, leaves in one line each (faults included), PEM/DER accessors, ready rustls
+//! configurations, and live endpoints that a test can probe for the outcome a client sees.
+//!
+//! A server with a broken certificate and the outcome a client must see, in three lines:
+//!
+//! ```
+//! use certlab::{Fault, Outcome, fixture::TestPki};
+//!
+//! let mut pki = TestPki::new();
+//! let expired = pki.server(["localhost"]).fault(Fault::Expired).issue().unwrap();
+//! let endpoint = pki.serve(&expired).unwrap();           // stopped on drop
+//! pki.assert_outcome(&endpoint, Outcome::Expired);        // panics with the report otherwise
+//! // Point your own client at endpoint.addr() and assert that it fails too.
+//! ```
 //!
 //! A real TLS handshake over loopback:
 //!
@@ -41,9 +53,14 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use time::{Duration, OffsetDateTime};
 
+use crate::outcome::Outcome;
 use crate::pki::issue::{Builder, CaSpec, IssueError, LeafSpec, Subject, Validity};
+use crate::pki::scenario::ClientAuth;
 use crate::pki::store::{self, StoreError, pem_certs};
 use crate::pki::{Entity, Fault, KeyAlg, Pki, Role, San, names};
+use crate::serve::{Endpoint, ServeError, ServeSettings, serve};
+use crate::verify::classify::TrustStore;
+use crate::verify::probe::{ProbeOptions, ProbeReport, probe};
 
 const ROOT: &str = "root";
 const INTERMEDIATE: &str = "intermediate";
@@ -160,6 +177,79 @@ impl TestPki {
         self.builder.pki()
     }
 
+    /// Serves `leaf` (its chain exactly as its fault says, e.g. reversed or without the
+    /// intermediate) on `127.0.0.1`, port 0, until the endpoint is dropped. Fails for a leaf
+    /// whose key does not match (`key-mismatch`), as `certlab serve` does.
+    pub fn serve(&self, leaf: &Issued) -> Result<Endpoint, ServeError> {
+        self.serve_with(leaf, ClientAuth::None)
+    }
+
+    /// Serves `leaf` and asks clients for a certificate from this PKI (`required` or
+    /// `optional`).
+    pub fn serve_with(
+        &self,
+        leaf: &Issued,
+        client_auth: ClientAuth,
+    ) -> Result<Endpoint, ServeError> {
+        let mut settings =
+            ServeSettings::new(leaf.entity.name.clone(), leaf.chain_der(), leaf.key_der());
+        settings.client_auth = client_auth;
+        settings.client_roots = vec![self.ca_der()];
+        serve(settings, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Probe options for a client that trusts this PKI's root (and knows its intermediates,
+    /// so a missing one is reported as `incomplete-chain`), checked at the PKI's time.
+    pub fn probe_options(&self) -> ProbeOptions {
+        let pki = self.pki();
+        ProbeOptions {
+            trust: Some(TrustStore {
+                roots: pki.trusted_roots().map(|e| e.cert.clone()).collect(),
+                known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
+                crls: pki.crls().cloned().collect(),
+            }),
+            now: Some(crate::verify::classify::unix_time(self.builder.now())),
+            ..ProbeOptions::default()
+        }
+    }
+
+    /// Probes `endpoint` as a client trusting this PKI that connects to `name` (a DNS name,
+    /// checked against the SANs, or an IP address) and returns what it sees.
+    pub fn probe_as(&self, endpoint: &Endpoint, name: &str, options: ProbeOptions) -> ProbeReport {
+        let options = ProbeOptions {
+            address: Some(endpoint.addr()),
+            ..options
+        };
+        let target = match name.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{}", endpoint.addr().port()),
+            _ => format!("{name}:{}", endpoint.addr().port()),
+        };
+        probe(&target, &options).unwrap_or_else(|e| panic!("cannot probe {target}: {e}"))
+    }
+
+    /// Probes `endpoint` as a client trusting this PKI that connects to `localhost`.
+    pub fn probe(&self, endpoint: &Endpoint) -> ProbeReport {
+        self.probe_as(endpoint, "localhost", self.probe_options())
+    }
+
+    /// Probes `endpoint` (see [`TestPki::probe`]) and panics, with the whole report, unless
+    /// the outcome is `expected`. Returns the report for further assertions.
+    #[track_caller]
+    pub fn assert_outcome(&self, endpoint: &Endpoint, expected: Outcome) -> ProbeReport {
+        let report = self.probe(endpoint);
+        assert!(
+            report.outcome == expected,
+            "expected `{expected}` from {}, observed `{}`: {}\n{report:#?}",
+            endpoint.addr(),
+            report.outcome,
+            report
+                .detail
+                .as_deref()
+                .unwrap_or(report.explanation.as_str()),
+        );
+        report
+    }
+
     /// Writes every file of the PKI (`NAME.pem`, `NAME.key`, `NAME.chain.pem`, `ca.pem`,
     /// `certlab.json`) into `dir`.
     pub fn write_to(&self, dir: &Path) -> Result<(), StoreError> {
@@ -217,6 +307,9 @@ impl LeafRequest<'_> {
     /// Issues the leaf.
     pub fn issue(self) -> Result<Issued, IssueError> {
         let entity = self.pki.builder.add_leaf(&self.spec)?.clone();
+        if entity.fault == Fault::Revoked {
+            self.pki.builder.sign_crls()?;
+        }
         Ok(Issued {
             entity,
             client_roots: self.pki.root_store(),
@@ -260,6 +353,12 @@ impl Issued {
     /// The private key, DER.
     pub fn key_der(&self) -> PrivateKeyDer<'static> {
         self.entity.key.to_private_key_der()
+    }
+
+    /// The chain and key as a probe's client certificate
+    /// ([`ProbeOptions::client_cert`](crate::verify::probe::ProbeOptions)).
+    pub fn client_cert(&self) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+        (self.chain_der(), self.key_der())
     }
 
     /// The private key, PEM (PKCS#8).

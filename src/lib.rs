@@ -4,8 +4,10 @@
 //! on purpose (every fault knows the [`Outcome`] a client must see), serves them on live
 //! rustls endpoints, and verifies endpoints with one vocabulary of outcomes.
 
+pub mod explain;
 pub mod outcome;
 pub mod pki;
+pub mod render;
 
 pub use outcome::Outcome;
 pub use pki::{Entity, Fault, KeyAlg, Pki, Role, San};

@@ -5,5 +5,13 @@ mod cli;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // Like any Unix filter, end quietly when the reader of stdout goes away
+    // (`certlab inspect ... | head -1`) instead of panicking in println!. Sockets are not
+    // affected: std writes to them with MSG_NOSIGNAL.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     cli::run(cli::Cli::parse())
 }

@@ -398,3 +398,18 @@ fn cert_creates_the_ca_once_and_classifies_names() {
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+#[test]
+fn a_closed_stdout_ends_quietly_without_a_panic() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("certlab"))
+        .args(["new", "--template", "lab", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before certlab writes
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

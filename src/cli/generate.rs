@@ -7,6 +7,9 @@ use certlab::pki::store;
 
 use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};
 
+/// The templates whose PKI also gets `DIR/configs/` (rendered OTel and Kubernetes configs).
+const CONFIG_TEMPLATES: [&str; 2] = ["dev", "otel"];
+
 /// Arguments of `certlab generate`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -63,7 +66,12 @@ pub fn load_spec(template: &str, spec_path: Option<&PathBuf>) -> Result<Spec, Fa
 pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
     let spec = load_spec(&args.template, args.spec.as_ref())?;
-    let generated = store::generate(&spec, &args.out, now, args.force)?;
+    let mut generated = store::generate(&spec, &args.out, now, args.force)?;
+    let configs = args.spec.is_none() && CONFIG_TEMPLATES.contains(&args.template.as_str());
+    if configs {
+        let written = certlab::render::write_configs(&generated.pki, &args.out)?;
+        generated.files.extend(written);
+    }
     args.formats
         .write_extra(&generated.pki, &[], &args.out, !args.json)?;
     if args.json {
@@ -110,6 +118,11 @@ pub fn run(args: Args) -> CmdResult {
         );
         println!("  serve {dir}/{n}.chain.pem with key {dir}/{n}.key");
         println!("  try it: certlab serve --pki {dir} --scenario {n}");
+        if configs {
+            println!(
+                "  configs: {dir}/configs/{n}/ (otel-collector.yaml, otel.env, k8s-secret.yaml)"
+            );
+        }
     }
     Ok(EXIT_OK)
 }

@@ -3,12 +3,15 @@
 
 pub mod cert;
 pub mod check;
+pub mod completions;
+pub mod explain;
 pub mod export;
 pub mod generate;
 pub mod inspect;
 pub mod lab;
 pub mod new;
 pub mod probe;
+pub mod render;
 pub mod serve;
 pub mod sign;
 pub mod trust;
@@ -62,6 +65,12 @@ pub enum Command {
     Probe(probe::Args),
     /// Build every scenario, serve each, probe each, and show expected vs observed.
     Lab(lab::Args),
+    /// Render configs for a PKI: OTel collector, OTEL env, Kubernetes Secret.
+    Render(render::Args),
+    /// Explain a client's TLS error message: outcome, cause, fix, how to reproduce it.
+    Explain(explain::Args),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(completions::Args),
 }
 
 /// A failure to report: the message (one line, with causes) and the exit code.
@@ -119,6 +128,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Probe(a) => probe::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::Render(a) => render::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Completions(a) => completions::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

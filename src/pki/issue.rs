@@ -513,7 +513,14 @@ impl Builder {
 
     /// Signs the CRLs of issuers with revoked leaves and returns the PKI.
     pub fn finish(mut self) -> Result<Pki, IssueError> {
-        for (issuer_name, serials) in std::mem::take(&mut self.revoked) {
+        self.sign_crls()?;
+        Ok(self.pki)
+    }
+
+    /// (Re-)signs the CRL of every issuer with revoked leaves into its entity, so the PKI so
+    /// far carries current CRLs.
+    pub fn sign_crls(&mut self) -> Result<(), IssueError> {
+        for (issuer_name, serials) in &self.revoked {
             let err = |source| IssueError::Rcgen {
                 name: issuer_name.clone(),
                 source,
@@ -524,9 +531,9 @@ impl Builder {
                 crl_number: SerialNumber::from(1u64),
                 issuing_distribution_point: None,
                 revoked_certs: serials
-                    .into_iter()
+                    .iter()
                     .map(|serial_number| RevokedCertParams {
-                        serial_number,
+                        serial_number: serial_number.clone(),
                         revocation_time: self.now - BACKDATE,
                         reason_code: Some(rcgen::RevocationReason::KeyCompromise),
                         invalidity_date: None,
@@ -534,14 +541,18 @@ impl Builder {
                     .collect(),
                 key_identifier_method: KeyIdMethod::Sha256,
             };
-            let issuer = self.issuer(&issuer_name, &issuer_name)?;
-            let crl = params.signed_by(issuer).map_err(err)?;
-            let der = crl.der().clone();
-            if let Some(e) = self.pki.entities.iter_mut().find(|e| e.name == issuer_name) {
+            let issuer = self.issuer(issuer_name, issuer_name)?;
+            let der = params.signed_by(issuer).map_err(err)?.der().clone();
+            if let Some(e) = self
+                .pki
+                .entities
+                .iter_mut()
+                .find(|e| &e.name == issuer_name)
+            {
                 e.crl = Some(der);
             }
         }
-        Ok(self.pki)
+        Ok(())
     }
 }
 

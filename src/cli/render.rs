@@ -1,0 +1,110 @@
+//! `certlab render`: configurations for a generated PKI (OTel collector, OTEL env, Kubernetes).
+
+use std::path::PathBuf;
+
+use certlab::pki::store;
+use certlab::render::{self, Kind, Options, RenderError};
+
+use super::{CmdResult, EXIT_OK, Failure};
+
+/// Arguments of `certlab render`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Kinds:
+  otel-collector  collector config: otlp receiver (gRPC 4317, HTTP 4318) with TLS + mTLS,
+                  and the otlp exporter block for senders
+  otel-env        OTEL_EXPORTER_OTLP_ENDPOINT / _CERTIFICATE / _CLIENT_CERTIFICATE / _CLIENT_KEY
+  k8s-secret      kubernetes.io/tls Secrets (tls.crt = chain, tls.key, ca.crt) and a CA ConfigMap
+  reproduce       a bash script: serves each scenario with certlab serve and runs the openssl /
+                  curl commands that `certlab lab --serve` prints against it
+
+Paths in the output are absolute. `certlab generate` (dev and otel templates) also writes every
+kind into DIR/configs/SERVER/ (and DIR/configs/reproduce.sh).
+
+Examples:
+  certlab render otel-collector --pki pki -o collector.yaml
+  certlab render otel-env --pki pki > otel.env && set -a && . ./otel.env && set +a
+  certlab render k8s-secret --pki pki --server otel-collector | kubectl apply -n observability -f -
+  certlab render otel-collector --pki pki --endpoint 10.0.0.7:4317   # adds server_name_override
+  certlab render reproduce --pki lab -o reproduce.sh && bash reproduce.sh expired wrong-host")]
+pub struct Args {
+    /// What to render: otel-collector, otel-env or k8s-secret.
+    #[arg(value_parser = kind_parser())]
+    pub kind: Kind,
+    /// The PKI directory (written by `certlab generate`).
+    #[arg(long, default_value = "pki")]
+    pub pki: PathBuf,
+    /// The server certificate (default: the first good one).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// The client certificate for mTLS (default: the first good one, if any).
+    #[arg(long)]
+    pub client: Option<String>,
+    /// Where exporters connect, HOST[:PORT] (default: localhost:4317 when the certificate
+    /// covers localhost, else its first name).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// reproduce: the port each scenario is served on, one at a time.
+    #[arg(long, default_value_t = render::DEFAULT_REPRODUCE_PORT)]
+    pub port: u16,
+    /// Write to this file instead of stdout.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+}
+
+/// Parses a kind; its possible values show in `--help`, errors and shell completions.
+fn kind_parser() -> impl clap::builder::TypedValueParser<Value = Kind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(render::ALL_KINDS.map(Kind::name))
+        .try_map(|s| s.parse::<Kind>())
+}
+
+impl From<RenderError> for Failure {
+    fn from(e: RenderError) -> Self {
+        if e.is_bad_input() {
+            Failure::input(e)
+        } else {
+            Failure::internal(e)
+        }
+    }
+}
+
+/// Loads a PKI directory; a directory without a manifest is bad input (exit 2).
+pub fn load_pki(dir: &std::path::Path) -> Result<certlab::Pki, Failure> {
+    let manifest = dir.join(certlab::pki::manifest::MANIFEST_FILE);
+    if !manifest.is_file() {
+        return Err(Failure::input(format!(
+            "{} is not a certlab PKI directory (no {}): make one with `certlab generate -o {}`",
+            dir.display(),
+            certlab::pki::manifest::MANIFEST_FILE,
+            dir.display()
+        )));
+    }
+    Ok(store::load(dir)?)
+}
+
+/// Runs `certlab render`.
+pub fn run(args: Args) -> CmdResult {
+    let pki = load_pki(&args.pki)?;
+    let options = Options {
+        server: args.server,
+        client: args.client,
+        endpoint: args.endpoint,
+        port: Some(args.port),
+    };
+    let text = render::render_with(args.kind, &pki, &args.pki, &options)?;
+    match &args.out {
+        None => print!("{text}"),
+        Some(path) => {
+            store::write_atomic(path, text.as_bytes(), args.kind.is_secret())
+                .map_err(Failure::internal)?;
+            #[cfg(unix)]
+            if args.kind == Kind::Reproduce {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+                    .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
+            }
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(EXIT_OK)
+}

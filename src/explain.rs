@@ -1,0 +1,1190 @@
+//! A client's error text → [`Outcome`]: the explanation, the fix, and the lab scenario that
+//! reproduces it.
+//!
+//! The whole mapping is one table of data, [`PATTERNS`]: (pattern, client, outcome, other
+//! possible outcomes, note). Matching is on normalised text — lower case, every run of
+//! characters other than letters and digits turned into one space — so `CERTIFICATE_VERIFY_FAILED`,
+//! `certificate verify failed`, `self-signed` and `self signed` are the same words. A `*` in a
+//! pattern stands for any text; every piece must start at a word boundary, in order. When
+//! several patterns match, the most specific one wins (the most matched characters; the first in
+//! the table on a tie), so `curl: (60) SSL certificate problem: certificate has expired` is
+//! `expired`, not just curl's generic 60.
+//!
+//! ```
+//! use certlab::explain::{self, Explained};
+//! use certlab::Outcome;
+//!
+//! let Explained::Known(m) = explain::explain("x509: certificate signed by unknown authority") else {
+//!     panic!("known message");
+//! };
+//! assert_eq!(m.outcome, Outcome::UnknownCa);
+//! assert_eq!(m.client, "go");
+//! assert!(explain::lab_scenarios(Outcome::UnknownCa).contains(&"unknown-ca".to_string()));
+//!
+//! let Explained::Unknown(close) = explain::explain("my printer is on fire, certificate") else {
+//!     panic!("unknown message");
+//! };
+//! assert!(!close.is_empty());
+//! ```
+
+use std::sync::OnceLock;
+
+use crate::outcome::Outcome;
+
+/// One known error message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pattern {
+    /// The text to find, `*` for any text in between (see the module docs).
+    pub pattern: &'static str,
+    /// Who prints it: `openssl`, `curl`, `python`, `grpc`, `go`, `rustls`, `java`, `node`.
+    pub client: &'static str,
+    /// The outcome it most often means.
+    pub outcome: Outcome,
+    /// Other outcomes the same text can mean.
+    pub also: &'static [Outcome],
+    /// What to look at beyond the outcome's own explanation (may be empty).
+    pub note: &'static str,
+}
+
+const fn p(
+    pattern: &'static str,
+    client: &'static str,
+    outcome: Outcome,
+    also: &'static [Outcome],
+    note: &'static str,
+) -> Pattern {
+    Pattern {
+        pattern,
+        client,
+        outcome,
+        also,
+        note,
+    }
+}
+
+use Outcome as O;
+
+/// Every known message, in one place. Tested message by message in `tests/explain.rs`.
+pub static PATTERNS: &[Pattern] = &[
+    // ---- OpenSSL (s_client, verify, and everything built on it) ----
+    p(
+        "unable to get local issuer certificate",
+        "openssl",
+        O::UnknownCa,
+        &[O::IncompleteChain],
+        "verify error 20: no trusted issuer found; if the issuer is an intermediate of your own PKI, the server did not send it (certlab probe --pki DIR tells which)",
+    ),
+    p(
+        "unable to get issuer certificate",
+        "openssl",
+        O::IncompleteChain,
+        &[O::UnknownCa],
+        "verify error 2: an issuer in the middle of the chain is missing",
+    ),
+    p(
+        "unable to verify the first certificate",
+        "openssl",
+        O::IncompleteChain,
+        &[O::UnknownCa],
+        "verify error 21: the leaf's issuer was neither sent nor trusted",
+    ),
+    p(
+        "self-signed certificate in certificate chain",
+        "openssl",
+        O::UnknownCa,
+        &[],
+        "verify error 19: the chain ends at a root the client does not trust (often a root with your root's name but another key)",
+    ),
+    p(
+        "self-signed certificate",
+        "openssl",
+        O::SelfSigned,
+        &[],
+        "verify error 18: the server's own certificate signs itself",
+    ),
+    p(
+        "certificate has expired",
+        "openssl",
+        O::Expired,
+        &[],
+        "verify error 10: the leaf, an intermediate or the root is past notAfter (certlab inspect shows which)",
+    ),
+    p(
+        "certificate is not yet valid",
+        "openssl",
+        O::NotYetValid,
+        &[],
+        "verify error 9: check the client's clock",
+    ),
+    p(
+        "hostname mismatch",
+        "openssl",
+        O::HostnameMismatch,
+        &[],
+        "verify error 62: the name used is not among the SANs (a CN alone does not count)",
+    ),
+    p(
+        "ip address mismatch",
+        "openssl",
+        O::HostnameMismatch,
+        &[],
+        "verify error 64: connecting by IP needs an IP SAN",
+    ),
+    p(
+        "unsuitable certificate purpose",
+        "openssl",
+        O::WrongUsage,
+        &[],
+        "verify error 26: a server certificate without serverAuth, or a client certificate without clientAuth",
+    ),
+    p(
+        "invalid ca certificate",
+        "openssl",
+        O::InvalidCa,
+        &[],
+        "verify error 79 (24 in OpenSSL 1.1)",
+    ),
+    p(
+        "path length constraint exceeded",
+        "openssl",
+        O::PathLenExceeded,
+        &[],
+        "verify error 25",
+    ),
+    p(
+        "permitted subtree violation",
+        "openssl",
+        O::NameConstraintViolation,
+        &[],
+        "verify error 47",
+    ),
+    p(
+        "certificate revoked",
+        "openssl",
+        O::Revoked,
+        &[],
+        "verify error 23",
+    ),
+    p(
+        "certificate signature failure",
+        "openssl",
+        O::BadSignature,
+        &[],
+        "verify error 7",
+    ),
+    p(
+        "unhandled critical extension",
+        "openssl",
+        O::BadCertificate,
+        &[],
+        "verify error 34",
+    ),
+    p(
+        "asn1 encoding routines * evp lib",
+        "openssl",
+        O::BadSignature,
+        &[O::BadCertificate],
+        "OpenSSL could not process a signature of the server's certificate during the handshake (curl exit 35): the certificate is corrupted",
+    ),
+    p(
+        "wrong version number",
+        "openssl",
+        O::NotTls,
+        &[],
+        "the port answered something that is not TLS: plain HTTP or gRPC, or the wrong port",
+    ),
+    p(
+        "packet length too long",
+        "openssl",
+        O::NotTls,
+        &[],
+        "the port answered something that is not TLS",
+    ),
+    p(
+        "unexpected eof while reading",
+        "openssl",
+        O::Reset,
+        &[O::ClientCertRequired],
+        "the server hung up without an alert; some servers do so for a missing client certificate",
+    ),
+    p(
+        "tlsv13 alert certificate required",
+        "openssl",
+        O::ClientCertRequired,
+        &[],
+        "alert 116 from the server: it requires a client certificate and none was sent",
+    ),
+    p(
+        "alert unknown ca",
+        "openssl",
+        O::ClientCertRejected,
+        &[],
+        "alert 48 from the server: your client certificate is not from a CA in its client_ca_file",
+    ),
+    p(
+        "alert bad certificate",
+        "openssl",
+        O::ClientCertRejected,
+        &[],
+        "alert 42 from the server: it rejected your client certificate",
+    ),
+    p(
+        "alert certificate expired",
+        "openssl",
+        O::ClientCertRejected,
+        &[],
+        "alert 45 from the server: your client certificate has expired",
+    ),
+    p(
+        "alert unsupported certificate",
+        "openssl",
+        O::ClientCertRejected,
+        &[],
+        "alert 43 from the server: your client certificate lacks clientAuth",
+    ),
+    p(
+        "alert decrypt error",
+        "openssl",
+        O::ClientCertRejected,
+        &[O::HandshakeFailure],
+        "alert 51 from the server: often a client key that does not match its certificate",
+    ),
+    p(
+        "alert handshake failure",
+        "openssl",
+        O::HandshakeFailure,
+        &[O::ClientCertRequired],
+        "alert 40: no cipher suite or group in common; from an OpenSSL server on TLS 1.2 also a missing client certificate",
+    ),
+    p(
+        "alert protocol version",
+        "openssl",
+        O::ProtocolMismatch,
+        &[],
+        "alert 70: no TLS version in common",
+    ),
+    p(
+        "unsupported protocol",
+        "openssl",
+        O::ProtocolMismatch,
+        &[],
+        "no TLS version in common",
+    ),
+    p(
+        "no protocols available",
+        "openssl",
+        O::ProtocolMismatch,
+        &[],
+        "the client's own min/max versions leave nothing",
+    ),
+    p(
+        "no shared cipher",
+        "openssl",
+        O::HandshakeFailure,
+        &[],
+        "no cipher suite in common",
+    ),
+    p(
+        "alert no application protocol",
+        "openssl",
+        O::AlpnMismatch,
+        &[],
+        "alert 120: no ALPN protocol in common",
+    ),
+    p(
+        "certificate verify failed",
+        "openssl",
+        O::UnknownCa,
+        &[O::Expired, O::HostnameMismatch, O::SelfSigned],
+        "a generic verification failure: the text after it (or the verify error number) names the reason",
+    ),
+    // ---- curl ----
+    p(
+        "no alternative certificate subject name matches",
+        "curl",
+        O::HostnameMismatch,
+        &[],
+        "the host or IP in the URL is not among the certificate's SANs",
+    ),
+    p(
+        "curl: (7)",
+        "curl",
+        O::Refused,
+        &[O::Timeout],
+        "failed to connect: nothing listens there",
+    ),
+    p("curl: (28)", "curl", O::Timeout, &[], "operation timed out"),
+    p(
+        "curl: (35)",
+        "curl",
+        O::HandshakeFailure,
+        &[
+            O::NotTls,
+            O::Reset,
+            O::ProtocolMismatch,
+            O::ClientCertRequired,
+        ],
+        "exit 35 is any TLS handshake failure: the text after it names the reason (wrong version number = not TLS, alert ... = the server's complaint)",
+    ),
+    p(
+        "curl: (56)",
+        "curl",
+        O::Reset,
+        &[O::ClientCertRequired, O::ClientCertRejected],
+        "exit 56 is a receive failure after connecting; with TLS 1.3 and mTLS it is the server's alert about the client certificate, which arrives after the handshake",
+    ),
+    p(
+        "curl: (58)",
+        "curl",
+        O::BadCertificate,
+        &[],
+        "exit 58: curl could not use the local client certificate or key (--cert/--key: wrong path or format, or the key does not match the certificate)",
+    ),
+    p(
+        "curl: (60)",
+        "curl",
+        O::UnknownCa,
+        &[
+            O::Expired,
+            O::HostnameMismatch,
+            O::SelfSigned,
+            O::IncompleteChain,
+        ],
+        "exit 60 is any server-certificate verification failure: the text after it names the reason",
+    ),
+    p(
+        "curl: (77)",
+        "curl",
+        O::UnknownCa,
+        &[],
+        "exit 77: curl could not read the CA file (--cacert / CURL_CA_BUNDLE): check the path",
+    ),
+    p(
+        "failed to connect to",
+        "curl",
+        O::Refused,
+        &[O::Timeout],
+        "nothing listens on that host and port",
+    ),
+    // ---- Python ssl ----
+    p(
+        "certificate_verify_failed * hostname mismatch",
+        "python",
+        O::HostnameMismatch,
+        &[],
+        "the server_hostname is not among the certificate's SANs",
+    ),
+    p(
+        "certificate_verify_failed * ip address mismatch",
+        "python",
+        O::HostnameMismatch,
+        &[],
+        "connecting by IP needs an IP SAN",
+    ),
+    p(
+        "certificate_verify_failed * unable to get local issuer certificate",
+        "python",
+        O::UnknownCa,
+        &[O::IncompleteChain],
+        "pass the CA: ssl.create_default_context(cafile=\"ca.pem\") or REQUESTS_CA_BUNDLE / SSL_CERT_FILE",
+    ),
+    p(
+        "certificate_verify_failed",
+        "python",
+        O::UnknownCa,
+        &[O::Expired, O::HostnameMismatch, O::SelfSigned],
+        "the text after the colon names the reason",
+    ),
+    p(
+        "sslv3_alert_certificate_required",
+        "python",
+        O::ClientCertRequired,
+        &[],
+        "load_cert_chain(certfile, keyfile) on the context",
+    ),
+    p(
+        "tlsv13_alert_certificate_required",
+        "python",
+        O::ClientCertRequired,
+        &[],
+        "load_cert_chain(certfile, keyfile) on the context",
+    ),
+    // ---- gRPC (C core: Python, C++, Ruby, PHP, ...) ----
+    p(
+        "handshake failed (tsi_protocol_failure)",
+        "grpc",
+        O::UnknownCa,
+        &[
+            O::HostnameMismatch,
+            O::AlpnMismatch,
+            O::Expired,
+            O::HandshakeFailure,
+        ],
+        "gRPC hides the reason: the log line before it (ssl_transport_security) says CERTIFICATE_VERIFY_FAILED (the CA, or an expired certificate) or an ALPN problem (gRPC needs h2)",
+    ),
+    p(
+        "hostname verification check failed",
+        "grpc",
+        O::HostnameMismatch,
+        &[],
+        "the target name is not among the SANs; set grpc.ssl_target_name_override to a name that is",
+    ),
+    p(
+        "peer name * is not in peer certificate",
+        "grpc",
+        O::HostnameMismatch,
+        &[],
+        "the target name is not among the SANs; set grpc.ssl_target_name_override to a name that is",
+    ),
+    p(
+        "unwrap failed (tsi_data_corrupted)",
+        "grpc",
+        O::ClientCertRequired,
+        &[O::ClientCertRejected],
+        "seen after a TLS 1.3 handshake when the server refused the client: no client certificate sent (or one it rejected); configure the certificate and key",
+    ),
+    p(
+        "cannot check peer: missing selected alpn property",
+        "grpc",
+        O::AlpnMismatch,
+        &[],
+        "the server did not negotiate h2",
+    ),
+    // ---- Go crypto/tls and crypto/x509 ----
+    p(
+        "x509: certificate signed by unknown authority",
+        "go",
+        O::UnknownCa,
+        &[O::IncompleteChain, O::SelfSigned],
+        "give the client the CA (tls.Config.RootCAs, SSL_CERT_FILE, the collector's ca_file); if the CA is there, the server did not send its intermediate",
+    ),
+    p(
+        "x509: certificate has expired or is not yet valid",
+        "go",
+        O::Expired,
+        &[O::NotYetValid],
+        "Go's text then says `current time X is after Y` (expired) or `is before` (not yet valid)",
+    ),
+    p(
+        "x509: certificate has expired or is not yet valid * is before",
+        "go",
+        O::NotYetValid,
+        &[],
+        "the certificate starts in the future: check the clock",
+    ),
+    p(
+        "x509: certificate is valid for * not",
+        "go",
+        O::HostnameMismatch,
+        &[],
+        "the name after `not` is what the client asked for; the ones before are the SANs",
+    ),
+    p(
+        "x509: certificate relies on legacy common name field",
+        "go",
+        O::HostnameMismatch,
+        &[],
+        "the host is only in the CN; Go needs it as a SAN (certlab's cn-only fault)",
+    ),
+    p(
+        "x509: cannot validate certificate for * because it doesn't contain any ip sans",
+        "go",
+        O::HostnameMismatch,
+        &[],
+        "connecting by IP needs an IP SAN",
+    ),
+    p(
+        "x509: certificate specifies an incompatible key usage",
+        "go",
+        O::WrongUsage,
+        &[],
+        "the EKU lacks serverAuth (or clientAuth)",
+    ),
+    p(
+        "x509: certificate is not authorized to sign other certificates",
+        "go",
+        O::InvalidCa,
+        &[],
+        "",
+    ),
+    p(
+        "x509: too many intermediates for path length constraint",
+        "go",
+        O::PathLenExceeded,
+        &[],
+        "",
+    ),
+    p(
+        "is not permitted by any constraint",
+        "go",
+        O::NameConstraintViolation,
+        &[],
+        "",
+    ),
+    p(
+        "x509: certificate is not permitted for this usage",
+        "go",
+        O::WrongUsage,
+        &[],
+        "",
+    ),
+    p(
+        "x509: unhandled critical extension",
+        "go",
+        O::BadCertificate,
+        &[],
+        "",
+    ),
+    p(
+        "tls: first record does not look like a tls handshake",
+        "go",
+        O::NotTls,
+        &[],
+        "the port speaks plain HTTP or gRPC: use https only against a TLS port",
+    ),
+    p(
+        "remote error: tls: bad certificate",
+        "go",
+        O::ClientCertRejected,
+        &[],
+        "the server rejected your client certificate (alert 42)",
+    ),
+    p(
+        "remote error: tls: certificate required",
+        "go",
+        O::ClientCertRequired,
+        &[],
+        "alert 116",
+    ),
+    p(
+        "remote error: tls: unknown certificate authority",
+        "go",
+        O::ClientCertRejected,
+        &[],
+        "alert 48",
+    ),
+    p(
+        "remote error: tls: expired certificate",
+        "go",
+        O::ClientCertRejected,
+        &[],
+        "alert 45",
+    ),
+    p(
+        "remote error: tls: unsupported certificate",
+        "go",
+        O::ClientCertRejected,
+        &[],
+        "alert 43",
+    ),
+    p(
+        "remote error: tls: handshake failure",
+        "go",
+        O::HandshakeFailure,
+        &[O::ClientCertRequired],
+        "alert 40",
+    ),
+    p(
+        "remote error: tls: protocol version not supported",
+        "go",
+        O::ProtocolMismatch,
+        &[],
+        "alert 70",
+    ),
+    p(
+        "tls: server selected unsupported protocol version",
+        "go",
+        O::ProtocolMismatch,
+        &[],
+        "",
+    ),
+    p(
+        "tls: no application protocol",
+        "go",
+        O::AlpnMismatch,
+        &[],
+        "alert 120",
+    ),
+    p(
+        "http: server gave http response to https client",
+        "go",
+        O::NotTls,
+        &[],
+        "the port speaks plain HTTP: use https only against a TLS port",
+    ),
+    p("connection refused", "go", O::Refused, &[], ""),
+    p("i/o timeout", "go", O::Timeout, &[], ""),
+    p("connection reset by peer", "go", O::Reset, &[], ""),
+    // ---- rustls ----
+    p(
+        "invalid peer certificate: unknownissuer",
+        "rustls",
+        O::UnknownCa,
+        &[O::IncompleteChain, O::SelfSigned],
+        "no path to a root in the client's root store",
+    ),
+    p(
+        "notvalidforname",
+        "rustls",
+        O::HostnameMismatch,
+        &[],
+        "the server name is not among the SANs",
+    ),
+    p(
+        "invalid peer certificate: certificate not valid for name",
+        "rustls",
+        O::HostnameMismatch,
+        &[],
+        "the server name is not among the SANs listed after `only valid for`",
+    ),
+    p(
+        "invalid peer certificate: expired",
+        "rustls",
+        O::Expired,
+        &[],
+        "",
+    ),
+    p(
+        "invalid peer certificate: certificate expired",
+        "rustls",
+        O::Expired,
+        &[],
+        "",
+    ),
+    p(
+        "invalid peer certificate: notvalidyet",
+        "rustls",
+        O::NotYetValid,
+        &[],
+        "",
+    ),
+    p(
+        "invalid peer certificate: certificate not valid yet",
+        "rustls",
+        O::NotYetValid,
+        &[],
+        "check the clock",
+    ),
+    p(
+        "invalid peer certificate: badsignature",
+        "rustls",
+        O::BadSignature,
+        &[O::UnknownCa],
+        "webpki also says BadSignature when an issuer has the name of a trusted root but another key (a foreign root with the same name): then it is unknown-ca; certlab probe tells which",
+    ),
+    p(
+        "invalid peer certificate: revoked",
+        "rustls",
+        O::Revoked,
+        &[],
+        "",
+    ),
+    p(
+        "invalid peer certificate: invalidpurpose",
+        "rustls",
+        O::WrongUsage,
+        &[],
+        "",
+    ),
+    p(
+        "certificate does not allow extended key usage for",
+        "rustls",
+        O::WrongUsage,
+        &[],
+        "",
+    ),
+    p(
+        "invalid peer certificate: badencoding",
+        "rustls",
+        O::BadCertificate,
+        &[],
+        "",
+    ),
+    p(
+        "unhandledcriticalextension",
+        "rustls",
+        O::BadCertificate,
+        &[],
+        "",
+    ),
+    p(
+        "unsupportedcriticalextension",
+        "rustls",
+        O::BadCertificate,
+        &[],
+        "",
+    ),
+    p(
+        "pathlenconstraintviolated",
+        "rustls",
+        O::PathLenExceeded,
+        &[],
+        "",
+    ),
+    p(
+        "nameconstraintviolation",
+        "rustls",
+        O::NameConstraintViolation,
+        &[],
+        "",
+    ),
+    p(
+        "endentityusedasca",
+        "rustls",
+        O::InvalidCa,
+        &[],
+        "an issuer in the chain is not a CA",
+    ),
+    p(
+        "received fatal alert",
+        "rustls",
+        O::HandshakeFailure,
+        &[
+            O::ClientCertRequired,
+            O::ClientCertRejected,
+            O::ProtocolMismatch,
+        ],
+        "the peer refused the handshake: the alert's name says why",
+    ),
+    p(
+        "received fatal alert: certificaterequired",
+        "rustls",
+        O::ClientCertRequired,
+        &[],
+        "alert 116",
+    ),
+    p(
+        "received fatal alert: badcertificate",
+        "rustls",
+        O::ClientCertRejected,
+        &[],
+        "alert 42",
+    ),
+    p(
+        "received fatal alert: unknownca",
+        "rustls",
+        O::ClientCertRejected,
+        &[],
+        "alert 48",
+    ),
+    p(
+        "received fatal alert: certificateexpired",
+        "rustls",
+        O::ClientCertRejected,
+        &[],
+        "alert 45",
+    ),
+    p(
+        "received fatal alert: unsupportedcertificate",
+        "rustls",
+        O::ClientCertRejected,
+        &[],
+        "alert 43",
+    ),
+    p(
+        "received fatal alert: decrypterror",
+        "rustls",
+        O::ClientCertRejected,
+        &[],
+        "alert 51",
+    ),
+    p(
+        "received fatal alert: handshakefailure",
+        "rustls",
+        O::HandshakeFailure,
+        &[O::ClientCertRequired],
+        "alert 40",
+    ),
+    p(
+        "received fatal alert: protocolversion",
+        "rustls",
+        O::ProtocolMismatch,
+        &[],
+        "alert 70",
+    ),
+    p(
+        "received fatal alert: noapplicationprotocol",
+        "rustls",
+        O::AlpnMismatch,
+        &[],
+        "alert 120",
+    ),
+    p(
+        "peer is incompatible",
+        "rustls",
+        O::HandshakeFailure,
+        &[O::ProtocolMismatch],
+        "the reason follows: no cipher suites, versions or groups in common",
+    ),
+    p(
+        "received corrupt message of type invalidcontenttype",
+        "rustls",
+        O::NotTls,
+        &[],
+        "the peer does not speak TLS",
+    ),
+    p(
+        "peer sent no certificates",
+        "rustls",
+        O::ClientCertRequired,
+        &[],
+        "the server side saw a client without a certificate",
+    ),
+    // ---- Java (JSSE) ----
+    p(
+        "pkix path building failed",
+        "java",
+        O::UnknownCa,
+        &[O::IncompleteChain, O::SelfSigned],
+        "import the CA into the truststore (keytool -importcert -file ca.pem), or javax.net.ssl.trustStore",
+    ),
+    p(
+        "unable to find valid certification path to requested target",
+        "java",
+        O::UnknownCa,
+        &[O::IncompleteChain, O::SelfSigned],
+        "",
+    ),
+    p(
+        "pkix path validation failed * validity check failed",
+        "java",
+        O::Expired,
+        &[O::NotYetValid],
+        "a certificate of the chain is outside its validity dates (Java does not say which: certlab inspect does)",
+    ),
+    p(
+        "path does not chain with any of the trust anchors",
+        "java",
+        O::UnknownCa,
+        &[],
+        "the chain ends at a certificate with a trusted root's name but another key (a foreign root with the same name)",
+    ),
+    p(
+        "ioexception: error writing to server",
+        "java",
+        O::Reset,
+        &[O::ClientCertRequired, O::ClientCertRejected],
+        "the server closed the connection while Java sent the request; HttpsURLConnection to a TLS 1.3 server that requires a client certificate says only this (set javax.net.ssl.keyStore)",
+    ),
+    p(
+        "no subject alternative names matching",
+        "java",
+        O::HostnameMismatch,
+        &[],
+        "the host or IP is not among the SANs",
+    ),
+    p(
+        "no subject alternative dns name matching",
+        "java",
+        O::HostnameMismatch,
+        &[],
+        "the host is not among the DNS SANs",
+    ),
+    p(
+        "no subject alternative names present",
+        "java",
+        O::HostnameMismatch,
+        &[],
+        "the certificate has no SAN extension (CN only)",
+    ),
+    p(
+        "no name matching * found",
+        "java",
+        O::HostnameMismatch,
+        &[],
+        "",
+    ),
+    p("certificateexpiredexception", "java", O::Expired, &[], ""),
+    p(
+        "certificatenotyetvalidexception",
+        "java",
+        O::NotYetValid,
+        &[],
+        "",
+    ),
+    p(
+        "extended key usage does not permit use for tls",
+        "java",
+        O::WrongUsage,
+        &[],
+        "",
+    ),
+    p(
+        "received fatal alert: certificate_required",
+        "java",
+        O::ClientCertRequired,
+        &[],
+        "set javax.net.ssl.keyStore to a keystore with the client certificate",
+    ),
+    p(
+        "received fatal alert: bad_certificate",
+        "java",
+        O::ClientCertRejected,
+        &[],
+        "",
+    ),
+    p(
+        "received fatal alert: handshake_failure",
+        "java",
+        O::HandshakeFailure,
+        &[O::ClientCertRequired],
+        "",
+    ),
+    p(
+        "received fatal alert: protocol_version",
+        "java",
+        O::ProtocolMismatch,
+        &[],
+        "",
+    ),
+    p(
+        "unsupported or unrecognized ssl message",
+        "java",
+        O::NotTls,
+        &[],
+        "the port does not speak TLS",
+    ),
+    p(
+        "remote host terminated the handshake",
+        "java",
+        O::Reset,
+        &[],
+        "",
+    ),
+    // ---- Node.js ----
+    p(
+        "unable_to_get_issuer_cert_locally",
+        "node",
+        O::UnknownCa,
+        &[O::IncompleteChain],
+        "NODE_EXTRA_CA_CERTS=ca.pem",
+    ),
+    p(
+        "unable_to_verify_leaf_signature",
+        "node",
+        O::IncompleteChain,
+        &[O::UnknownCa],
+        "",
+    ),
+    p("self_signed_cert_in_chain", "node", O::UnknownCa, &[], ""),
+    p(
+        "depth_zero_self_signed_cert",
+        "node",
+        O::SelfSigned,
+        &[],
+        "",
+    ),
+    p("cert_has_expired", "node", O::Expired, &[], ""),
+    p("cert_not_yet_valid", "node", O::NotYetValid, &[], ""),
+    p(
+        "err_tls_cert_altname_invalid",
+        "node",
+        O::HostnameMismatch,
+        &[],
+        "",
+    ),
+    p(
+        "does not match certificate's altnames",
+        "node",
+        O::HostnameMismatch,
+        &[],
+        "",
+    ),
+    p("econnrefused", "node", O::Refused, &[], ""),
+    p("econnreset", "node", O::Reset, &[], ""),
+];
+
+/// A message matched to a pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    /// The pattern that matched.
+    pub pattern: &'static Pattern,
+    /// How much of the message it matched (normalised characters): the tie-breaker.
+    pub score: usize,
+}
+
+/// A pattern that shares words with an unknown message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// The pattern.
+    pub pattern: &'static Pattern,
+    /// The share of the pattern's words found in the message, 0 to 1.
+    pub score: f64,
+}
+
+/// What [`explain`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Explained {
+    /// The message is known.
+    Known(&'static Pattern),
+    /// Not known: the closest patterns, best first (may be empty).
+    Unknown(Vec<Candidate>),
+}
+
+/// Lower case, every run of other characters than letters and digits one space, with a leading
+/// and trailing space (so that every word starts after a space).
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(' ');
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out
+}
+
+/// The normalised pieces of a pattern (split at `*`), each with its leading space.
+fn pieces(pattern: &str) -> Vec<String> {
+    pattern
+        .split('*')
+        .map(|piece| normalise(piece).trim_end().to_string())
+        .filter(|piece| !piece.trim().is_empty())
+        .collect()
+}
+
+/// Whether a pattern matches normalised text; returns the matched length.
+fn match_len(pattern: &Pattern, text: &str) -> Option<usize> {
+    let mut from = 0;
+    let mut len = 0;
+    for piece in pieces(pattern.pattern) {
+        let at = text[from..].find(&piece)?;
+        from += at + piece.len();
+        len += piece.trim().len();
+    }
+    Some(len)
+}
+
+/// The most specific pattern that matches a message, if any: the one that matched the most
+/// text, except that a generic pattern (one with alternatives in [`Pattern::also`], such as
+/// `curl: (60)` or `certificate verify failed`) yields to any other match whose outcome is one
+/// of its alternatives (`certificate has expired`).
+pub fn find(message: &str) -> Option<Match> {
+    let text = normalise(message);
+    let mut matches: Vec<Match> = PATTERNS
+        .iter()
+        .filter_map(|pattern| match_len(pattern, &text).map(|score| Match { pattern, score }))
+        .collect();
+    // Stable: on equal scores the first in the table stays first.
+    matches.sort_by_key(|m| std::cmp::Reverse(m.score));
+    let best = *matches.first()?;
+    Some(
+        matches
+            .iter()
+            .find(|m| best.pattern.also.contains(&m.pattern.outcome))
+            .copied()
+            .unwrap_or(best),
+    )
+}
+
+/// Words too common to tell messages apart.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "the", "is", "are", "was", "on", "in", "of", "to", "for", "by", "or", "and", "not",
+    "no", "it", "at", "with", "error", "failed", "x509", "tls", "ssl",
+];
+
+fn words(text: &str) -> Vec<String> {
+    normalise(text)
+        .split_whitespace()
+        .filter(|w| !STOPWORDS.contains(w))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The patterns sharing the most words with a message (the share of each pattern's words found
+/// in the message; common words such as "the" or "ssl" do not count), best first, at most `n`,
+/// none without a shared word.
+pub fn candidates(message: &str, n: usize) -> Vec<Candidate> {
+    let message_words: std::collections::HashSet<String> = words(message).into_iter().collect();
+    let mut out: Vec<(Candidate, usize)> = PATTERNS
+        .iter()
+        .filter_map(|pattern| {
+            let pw = words(pattern.pattern);
+            let shared = pw.iter().filter(|w| message_words.contains(*w)).count();
+            (shared > 0).then(|| {
+                let score = shared as f64 / pw.len() as f64;
+                (Candidate { pattern, score }, shared)
+            })
+        })
+        .collect();
+    out.sort_by(|(a, sa), (b, sb)| b.score.total_cmp(&a.score).then(sb.cmp(sa)));
+    out.truncate(n);
+    out.into_iter().map(|(c, _)| c).collect()
+}
+
+/// Maps a client's error message to its pattern, or the closest candidates when none matches.
+pub fn explain(message: &str) -> Explained {
+    match find(message) {
+        Some(m) => Explained::Known(m.pattern),
+        None => Explained::Unknown(candidates(message, 5)),
+    }
+}
+
+/// The scenarios of the built-in `lab` template (implicit ones included) and their expected
+/// outcomes, derived from the template itself (built once, in memory).
+pub fn lab_scenario_table() -> &'static [(String, Option<Outcome>)] {
+    static TABLE: OnceLock<Vec<(String, Option<Outcome>)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let Some(template) = crate::pki::spec::template("lab") else {
+            return Vec::new();
+        };
+        let Ok(spec) = crate::pki::spec::parse("<template lab>", template.text) else {
+            return Vec::new();
+        };
+        // The scenario list does not depend on the time; a fixed one keeps this deterministic.
+        let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+        match crate::pki::store::build(&spec, now) {
+            Ok(pki) => pki
+                .all_scenarios()
+                .into_iter()
+                .map(|s| (s.name, s.expected))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    })
+}
+
+/// The lab scenarios whose expected outcome is `outcome`.
+pub fn lab_scenarios(outcome: Outcome) -> Vec<String> {
+    lab_scenario_table()
+        .iter()
+        .filter(|(_, o)| *o == Some(outcome))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The command that serves a lab scenario so the error can be seen again.
+pub fn reproduce_command(scenario: &str) -> String {
+    format!("certlab lab --only {scenario} --serve")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalising_unifies_spelling() {
+        assert_eq!(
+            normalise("[SSL: CERTIFICATE_VERIFY_FAILED]"),
+            " ssl certificate verify failed "
+        );
+        assert_eq!(normalise("self-signed"), normalise("Self signed"));
+    }
+
+    #[test]
+    fn pieces_start_at_word_boundaries() {
+        // A piece must start a word (a prefix of a word is enough: rustls's
+        // `NotValidForNameContext`), so "ca" never matches inside "local".
+        let unknown_ca = PATTERNS
+            .iter()
+            .find(|p| p.pattern == "alert unknown ca")
+            .unwrap();
+        assert!(match_len(unknown_ca, &normalise("alert unknown cable")).is_some());
+        assert!(match_len(unknown_ca, &normalise("xalert unknown ca")).is_none());
+    }
+}
