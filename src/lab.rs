@@ -297,9 +297,9 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
 
     // A request on stdin, and -ign_eof: s_client then reads until the server answers or
     // closes, so an alert the server sends after a TLS 1.3 handshake (client certificates) is
-    // printed too.
+    // printed too. No single quotes: scripts quote these lines with them.
     let mut openssl =
-        format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | openssl s_client -connect {addr}");
+        format!("printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | openssl s_client -connect {addr}");
     if !name_is_ip {
         openssl.push_str(&format!(" -servername {name}"));
     }

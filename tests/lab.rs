@@ -419,6 +419,8 @@ fn keep_writes_a_pki_directory_the_cli_can_probe_with() {
     let lines = certlab::lab::reproduce_commands(&report.scenarios[0].scenario, &kept, ep.addr());
     assert!(lines[0].contains(&format!("| openssl s_client -connect {}", ep.addr())));
     for line in &lines {
+        // `certlab render reproduce` quotes each line in single quotes.
+        assert!(!line.contains('\''), "no single quote in `{line}`");
         for word in line.split([' ', '=']) {
             if word.starts_with(&*kept.display().to_string()) {
                 assert!(std::path::Path::new(word).is_file(), "{word} in `{line}`");
