@@ -46,12 +46,14 @@ pub const LAB_TEMPLATE: &str = "lab";
 /// How to run the lab.
 #[derive(Debug, Clone)]
 pub struct LabOptions {
-    /// The time the PKI is issued and checked at (`None`: now).
+    /// The time the PKI is issued and the probes check at (`None`: now). `certlab::serve` has
+    /// no clock parameter: the servers judge client certificates by the real clock, so with a
+    /// time far from now the client-certificate scenarios differ.
     pub now: Option<OffsetDateTime>,
     /// Run only the scenarios with these names (empty: all).
     pub only: Vec<String>,
-    /// Write the PKI into this directory and keep it. `None`: the PKI stays in memory, or with
-    /// `keep_serving` goes into a temporary directory removed with the report.
+    /// Write the PKI into this directory and keep it (`None`: a temporary directory, removed
+    /// with the report).
     pub keep: Option<PathBuf>,
     /// Keep every endpoint running in the report ([`LabReport::endpoints`]) instead of stopping
     /// them after the probes.
@@ -155,9 +157,11 @@ pub struct LabReport {
     pub total: usize,
     /// How many matched their expectation.
     pub matched: usize,
-    /// Where the PKI files are: the `keep` directory, or with `keep_serving` a temporary
-    /// directory that lives as long as the report; `None` when nothing was written.
-    pub dir: Option<PathBuf>,
+    /// Where the PKI files are: the `keep` directory, or a temporary directory that lives as
+    /// long as the report.
+    pub dir: PathBuf,
+    /// Whether `dir` is temporary (removed with the report).
+    pub temporary: bool,
     /// Milliseconds the whole run took.
     pub elapsed_ms: f64,
     /// The running endpoints (scenario name, endpoint), when asked to keep serving.
@@ -278,7 +282,7 @@ pub fn serve_error_name(e: &ServeError) -> &'static str {
 ///     serve_error: None,
 /// };
 /// let lines = reproduce_commands(&scenario, "/tmp/lab".as_ref(), "127.0.0.1:4433".parse().unwrap());
-/// assert!(lines[0].starts_with("openssl s_client -connect 127.0.0.1:4433 -servername localhost"));
+/// assert!(lines[0].contains("openssl s_client -connect 127.0.0.1:4433 -servername localhost"));
 /// assert!(lines.iter().any(|l| l == "curl --cacert /tmp/lab/ca.pem https://localhost:4433/"));
 /// assert!(lines.iter().any(|l| l == "OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4433"));
 /// ```
@@ -291,7 +295,11 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
     let file = |f: String| dir.join(f).display().to_string();
     let ca = file(CA_BUNDLE_FILE.to_string());
 
-    let mut openssl = format!("openssl s_client -connect {addr}");
+    // A request on stdin, and -ign_eof: s_client then reads until the server answers or
+    // closes, so an alert the server sends after a TLS 1.3 handshake (client certificates) is
+    // printed too. No single quotes: scripts quote these lines with them.
+    let mut openssl =
+        format!("printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | openssl s_client -connect {addr}");
     if !name_is_ip {
         openssl.push_str(&format!(" -servername {name}"));
     }
@@ -306,9 +314,12 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         Some(TlsVersion::Tls13) => openssl.push_str(" -tls1_3"),
         None => {}
     }
-    if !client.ciphers.is_empty() {
-        // OpenSSL spells TLS 1.3 suites like rustls does; TLS 1.2 ones differ (-cipher).
-        openssl.push_str(&format!(" -ciphersuites {}", client.ciphers.join(":")));
+    let (tls13, tls12) = openssl_suites(&client.ciphers);
+    if !tls13.is_empty() {
+        openssl.push_str(&format!(" -ciphersuites {}", tls13.join(":")));
+    }
+    if !tls12.is_empty() {
+        openssl.push_str(&format!(" -cipher {}", tls12.join(":")));
     }
     if !client.alpn.is_empty() {
         openssl.push_str(&format!(" -alpn {}", client.alpn.join(",")));
@@ -324,7 +335,7 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
     for issuer in &client.crl {
         openssl.push_str(&format!(" -CRL {} -crl_check", file(crl_file(issuer))));
     }
-    openssl.push_str(" </dev/null");
+    openssl.push_str(" -ign_eof");
 
     let url_host = if name.contains(':') {
         format!("[{name}]")
@@ -342,6 +353,12 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         Some(TlsVersion::Tls13) => curl.push_str(" --tlsv1.3"),
         None => {}
     }
+    if !tls13.is_empty() {
+        curl.push_str(&format!(" --tls13-ciphers {}", tls13.join(":")));
+    }
+    if !tls12.is_empty() {
+        curl.push_str(&format!(" --ciphers {}", tls12.join(":")));
+    }
     if let Some(cert) = &client.cert {
         curl.push_str(&format!(
             " --cert {} --key {}",
@@ -357,6 +374,10 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         }
     }
     curl.push_str(&format!(" https://{url_host}:{port}/"));
+    if client.alpn.iter().any(|p| p == "h2") && scenario.expected == Some(Outcome::AlpnMismatch) {
+        // curl offers http/1.1 beside h2 and succeeds; a gRPC client offers only h2.
+        curl.push_str(" # succeeds: curl also offers http/1.1; gRPC clients offer only h2");
+    }
 
     let mut lines = vec![
         openssl,
@@ -375,6 +396,37 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         ));
     }
     lines
+}
+
+/// rustls cipher-suite names as OpenSSL (and curl on it) spell them: (TLS 1.3 suites for
+/// `-ciphersuites`, TLS 1.2 suites for `-cipher`). `TLS13_AES_128_GCM_SHA256` is
+/// `TLS_AES_128_GCM_SHA256`; `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256` is
+/// `ECDHE-ECDSA-AES128-GCM-SHA256`. Unknown names are passed through.
+pub fn openssl_suites(rustls_names: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut tls13 = Vec::new();
+    let mut tls12 = Vec::new();
+    for name in rustls_names {
+        if let Some(rest) = name.strip_prefix("TLS13_") {
+            tls13.push(format!("TLS_{rest}"));
+            continue;
+        }
+        let Some(rest) = name.strip_prefix("TLS_") else {
+            tls12.push(name.clone());
+            continue;
+        };
+        // TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 -> ECDHE-ECDSA-AES128-GCM-SHA256
+        let Some((kx, cipher)) = rest.split_once("_WITH_") else {
+            tls12.push(name.clone());
+            continue;
+        };
+        let cipher = cipher
+            .replace("AES_128", "AES128")
+            .replace("AES_256", "AES256")
+            .replace("CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305")
+            .replace('_', "-");
+        tls12.push(format!("{}-{cipher}", kx.replace('_', "-")));
+    }
+    (tls13, tls12)
 }
 
 /// What a real client prints for an outcome, with the manifest's per-client differences.
@@ -397,30 +449,9 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
     let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
     let spec = lab_spec()?;
 
-    // The PKI: generated into the kept directory (reusing its CAs); or built in memory, and
-    // written into a temporary directory only when endpoints stay up (the reproduce commands
-    // name its files). A throwaway copy on disk would cost more than the whole run: every file
-    // is written atomically and synced.
-    let (pki, dir, tempdir, write_later) = match &options.keep {
-        Some(dir) => {
-            let generated = store::generate(&spec, dir, now, false)?;
-            (generated.pki, Some(dir.clone()), None, false)
-        }
-        None => {
-            let pki = store::build(&spec, now).map_err(|e| LabError::Build(e.to_string()))?;
-            if options.keep_serving {
-                let tmp = tempfile::Builder::new()
-                    .prefix("certlab-lab-")
-                    .tempdir()
-                    .map_err(LabError::TempDir)?;
-                (pki, Some(tmp.path().to_path_buf()), Some(tmp), true)
-            } else {
-                (pki, None, None, false)
-            }
-        }
-    };
-
-    let all = pki.all_scenarios();
+    // Built in memory first, so a bad `--only` stops before anything is written.
+    let built = store::build(&spec, now).map_err(|e| LabError::Build(e.to_string()))?;
+    let all = built.all_scenarios();
     for name in &options.only {
         if !all.iter().any(|s| &s.name == name) {
             return Err(LabError::UnknownScenario {
@@ -433,61 +464,69 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
             });
         }
     }
-    let scenarios: Vec<Scenario> = all
+
+    // Then through the files, as every other certlab command sees a PKI: written to the kept
+    // directory (reusing the CAs already there) or to a temporary one, and read back from its
+    // manifest. What is served and probed is what was read back.
+    let (dir, tempdir) = match &options.keep {
+        Some(dir) => {
+            store::generate(&spec, dir, now, false)?;
+            (dir.clone(), None)
+        }
+        None => {
+            let tmp = tempfile::Builder::new()
+                .prefix("certlab-lab-")
+                .tempdir()
+                .map_err(LabError::TempDir)?;
+            store::write(&built, tmp.path())?;
+            (tmp.path().to_path_buf(), Some(tmp))
+        }
+    };
+    let pki = store::load(&dir)?;
+    let scenarios: Vec<Scenario> = pki
+        .all_scenarios()
         .into_iter()
         .filter(|s| options.only.is_empty() || options.only.contains(&s.name))
         .collect();
 
-    let (rows, endpoints, written) = std::thread::scope(|scope| {
-        let writer = dir
-            .as_deref()
-            .filter(|_| write_later)
-            .map(|d| scope.spawn(|| store::write(&pki, d)));
+    // Serve every scenario.
+    let served: Vec<Result<Endpoint, ServeError>> = scenarios
+        .iter()
+        .map(|s| ServeSettings::from_scenario(&pki, s).and_then(|st| serve(st, listen_addr(s))))
+        .collect();
 
-        // Serve every scenario.
-        let served: Vec<Result<Endpoint, ServeError>> = scenarios
-            .iter()
-            .map(|s| ServeSettings::from_scenario(&pki, s).and_then(|st| serve(st, listen_addr(s))))
-            .collect();
-
-        // Probe the served ones, in parallel.
-        let reports: Vec<Mutex<Option<Result<ProbeReport, ProbeError>>>> =
-            scenarios.iter().map(|_| Mutex::new(None)).collect();
-        let next = AtomicUsize::new(0);
-        let workers = options.parallel.clamp(1, scenarios.len().max(1));
-        std::thread::scope(|probes| {
-            for _ in 0..workers {
-                probes.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(s) = scenarios.get(i) else { break };
-                        let Ok(ep) = &served[i] else { continue };
-                        let addr = ep.addr();
-                        let opts = probe_options(&pki, s, Some(addr), now, options.timeout);
-                        let target = host_port(s.client.host(), addr.port());
-                        let r = probe(&target, &opts);
-                        *reports[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-                    }
-                });
-            }
-        });
-
-        let mut rows = Vec::new();
-        let mut endpoints = Vec::new();
-        for ((s, served), report) in scenarios.iter().zip(served).zip(reports) {
-            let report = report.into_inner().unwrap_or_else(|e| e.into_inner());
-            rows.push(row(s, &served, report));
-            if let Ok(ep) = served
-                && options.keep_serving
-            {
-                endpoints.push((s.name.clone(), ep));
-            }
+    // Probe the served ones, in parallel.
+    let reports: Vec<Mutex<Option<Result<ProbeReport, ProbeError>>>> =
+        scenarios.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = options.parallel.clamp(1, scenarios.len().max(1));
+    std::thread::scope(|probes| {
+        for _ in 0..workers {
+            probes.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(s) = scenarios.get(i) else { break };
+                    let Ok(ep) = &served[i] else { continue };
+                    let addr = ep.addr();
+                    let opts = probe_options(&pki, s, Some(addr), now, options.timeout);
+                    let target = host_port(s.client.host(), addr.port());
+                    let r = probe(&target, &opts);
+                    *reports[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+            });
         }
-        let written = writer.map(|w| w.join().expect("writer thread"));
-        (rows, endpoints, written)
     });
-    if let Some(result) = written {
-        result?;
+
+    let mut rows = Vec::new();
+    let mut endpoints = Vec::new();
+    for ((s, served), report) in scenarios.iter().zip(served).zip(reports) {
+        let report = report.into_inner().unwrap_or_else(|e| e.into_inner());
+        rows.push(row(s, &served, report));
+        if let Ok(ep) = served
+            && options.keep_serving
+        {
+            endpoints.push((s.name.clone(), ep));
+        }
     }
     let matched = rows.iter().filter(|r| r.matched).count();
     Ok(LabReport {
@@ -496,6 +535,7 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
         matched,
         scenarios: rows,
         dir,
+        temporary: tempdir.is_some(),
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         endpoints,
         pki,

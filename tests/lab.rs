@@ -388,7 +388,8 @@ fn keep_writes_a_pki_directory_the_cli_can_probe_with() {
         ..LabOptions::default()
     })
     .expect("the lab runs");
-    assert_eq!(report.dir.as_deref(), Some(kept.as_path()));
+    assert_eq!(report.dir, kept);
+    assert!(!report.temporary);
     assert!(kept.join("certlab.json").is_file());
     assert!(kept.join("ca.pem").is_file());
     let (name, ep) = &report.endpoints[0];
@@ -416,8 +417,10 @@ fn keep_writes_a_pki_directory_the_cli_can_probe_with() {
 
     // The reproduce commands name files that exist.
     let lines = certlab::lab::reproduce_commands(&report.scenarios[0].scenario, &kept, ep.addr());
-    assert!(lines[0].starts_with(&format!("openssl s_client -connect {}", ep.addr())));
+    assert!(lines[0].contains(&format!("| openssl s_client -connect {}", ep.addr())));
     for line in &lines {
+        // `certlab render reproduce` quotes each line in single quotes.
+        assert!(!line.contains('\''), "no single quote in `{line}`");
         for word in line.split([' ', '=']) {
             if word.starts_with(&*kept.display().to_string()) {
                 assert!(std::path::Path::new(word).is_file(), "{word} in `{line}`");

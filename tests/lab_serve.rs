@@ -51,7 +51,7 @@ fn served_lab_is_reproduced_by_openssl_and_curl() {
             "lab",
             "--serve",
             "--only",
-            "good,expired,ip-mismatch,revoked,client-ok",
+            "good,expired,ip-mismatch,revoked,client-ok,client-none,client-wrong-eku,plaintext,tls12-vs-tls13,cipher-mismatch,alpn-no-h2",
         ])
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -100,11 +100,14 @@ fn served_lab_is_reproduced_by_openssl_and_curl() {
             blocks.entry(name.clone()).or_default().push(l.clone());
         }
     }
-    assert_eq!(blocks.len(), 5, "{lines:#?}");
+    assert_eq!(blocks.len(), 11, "{lines:#?}");
 
     let results = std::panic::catch_unwind(|| {
         for (name, cmds) in &blocks {
-            let openssl = cmds.iter().find(|c| c.starts_with("openssl ")).unwrap();
+            let openssl = cmds
+                .iter()
+                .find(|c| c.contains("| openssl s_client "))
+                .unwrap();
             let curl = cmds.iter().find(|c| c.starts_with("curl ")).unwrap();
             assert!(
                 cmds.iter()
@@ -116,32 +119,39 @@ fn served_lab_is_reproduced_by_openssl_and_curl() {
             );
             let (o_code, o_text) = sh(openssl);
             let (c_code, c_text) = sh(curl);
-            match name.as_str() {
-                "good" | "client-ok" => {
+            // (what s_client prints, curl's exit code); None: succeeds.
+            let expect: Option<(&str, i32)> = match name.as_str() {
+                "good" | "client-ok" => None,
+                "expired" => Some(("verify error:num=10:certificate has expired", 60)),
+                "ip-mismatch" => Some(("verify error:num=64:IP address mismatch", 60)),
+                "revoked" => Some(("verify error:num=23:certificate revoked", 60)),
+                "plaintext" => Some(("wrong version number", 35)),
+                "tls12-vs-tls13" => Some(("alert protocol version", 35)),
+                "cipher-mismatch" => Some(("alert handshake failure", 35)),
+                // curl offers http/1.1 beside h2, so it succeeds (the line says so).
+                "alpn-no-h2" => Some(("alert no application protocol", 0)),
+                "client-none" => Some(("alert certificate required", 56)),
+                "client-wrong-eku" => Some(("alert unsupported certificate", 56)),
+                other => panic!("unexpected scenario {other}"),
+            };
+            match expect {
+                None => {
                     assert_eq!(o_code, 0, "{name}: {openssl}\n{o_text}");
                     assert!(
                         o_text.contains("Verify return code: 0 (ok)"),
                         "{name}: {o_text}"
                     );
+                    assert!(o_text.contains("HTTP/1.1 200"), "{name}: {o_text}");
                     assert_eq!(c_code, 0, "{name}: {curl}\n{c_text}");
                     assert!(
                         c_text.contains(&format!("certlab scenario {name}")),
                         "{c_text}"
                     );
                 }
-                other => {
-                    let (code, text) = match other {
-                        "expired" => (10, "certificate has expired"),
-                        "ip-mismatch" => (64, "IP address mismatch"),
-                        "revoked" => (23, "certificate revoked"),
-                        _ => unreachable!(),
-                    };
+                Some((says, curl_code)) => {
                     assert_ne!(o_code, 0, "{name}: {openssl}\n{o_text}");
-                    assert!(
-                        o_text.contains(&format!("verify error:num={code}:{text}")),
-                        "{name}: {openssl}\n{o_text}"
-                    );
-                    assert_eq!(c_code, 60, "{name}: {curl}\n{c_text}");
+                    assert!(o_text.contains(says), "{name}: {openssl}\n{o_text}");
+                    assert_eq!(c_code, curl_code, "{name}: {curl}\n{c_text}");
                 }
             }
             if name == "client-ok" {
@@ -173,4 +183,34 @@ fn served_lab_is_reproduced_by_openssl_and_curl() {
         !std::path::Path::new(&dir).exists(),
         "temporary PKI {dir} removed on exit"
     );
+}
+
+#[test]
+fn rustls_suite_names_map_to_names_openssl_knows() {
+    if !tool_available("openssl") {
+        return;
+    }
+    let list = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl ciphers");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .split(':')
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let tls13_known = list(&["ciphers", "-s", "-tls1_3"]);
+    let tls12_known = list(&["ciphers", "ALL"]);
+    let names = certlab::verify::probe::cipher_suite_names();
+    let (tls13, tls12) = certlab::lab::openssl_suites(&names);
+    assert_eq!(tls13.len() + tls12.len(), names.len());
+    assert!(!tls13.is_empty() && !tls12.is_empty());
+    for n in &tls13 {
+        assert!(tls13_known.contains(n), "{n} not in {tls13_known:?}");
+    }
+    for n in &tls12 {
+        assert!(tls12_known.contains(n), "{n} not known to openssl");
+    }
 }

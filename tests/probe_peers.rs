@@ -196,3 +196,54 @@ fn bad_input_is_exit_2_with_one_line() {
         assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
     }
 }
+
+#[test]
+fn ipv6_targets_use_brackets() {
+    let listener = match TcpListener::bind("[::1]:0") {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("SKIPPED: no IPv6 loopback here ({e})");
+            return;
+        }
+    };
+    let addr = listener.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    let (code, r) = probe_json(&format!("[::1]:{}", addr.port()), &[]);
+    h.join().unwrap();
+    assert_eq!(r["outcome"], "not-tls", "{r}");
+    assert_eq!(r["address"], format!("[::1]:{}", addr.port()));
+    assert_eq!(r["name"], "::1");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn without_ca_the_system_roots_are_trusted_and_do_not_know_the_lab() {
+    if !std::path::Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but the system trust store (ca-certificates) is missing"
+        );
+        eprintln!("SKIPPED: no system trust store here");
+        return;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let pki = certlab::lab::lab_pki(now).expect("lab PKI");
+    let scenario = pki
+        .all_scenarios()
+        .into_iter()
+        .find(|s| s.name == "good")
+        .unwrap();
+    let settings = certlab::serve::ServeSettings::from_scenario(&pki, &scenario).unwrap();
+    let ep = certlab::serve::serve(settings, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let (code, r) = probe_json(&format!("localhost:{}", ep.addr().port()), &[]);
+    assert_eq!(r["outcome"], "unknown-ca", "{r}");
+    assert_eq!(code, 1);
+    assert_eq!(r["chain"].as_array().map(Vec::len), Some(2), "{r}");
+}

@@ -20,7 +20,8 @@ pub struct Args {
     /// with openssl, curl and an OpenTelemetry exporter; stop with Ctrl-C.
     #[arg(long)]
     pub serve: bool,
-    /// Issue and check certificates at this time (RFC 3339) instead of now.
+    /// Issue and check certificates at this time (RFC 3339) instead of now. The lab's servers
+    /// still judge client certificates by the real clock.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
     /// Budget of each probe, e.g. 5s or 300ms.
@@ -159,11 +160,11 @@ fn print_table(report: &LabReport) {
             println!("    {d}");
         }
     }
-    let dir = report
-        .dir
-        .as_ref()
-        .map(|d| format!(" (PKI in {})", d.display()))
-        .unwrap_or_default();
+    let dir = if report.temporary && report.endpoints.is_empty() {
+        " (PKI in a temporary directory; --keep DIR keeps it)".to_string()
+    } else {
+        format!(" (PKI in {})", report.dir.display())
+    };
     println!(
         "{} of {} scenarios as expected in {:.0} ms{dir}",
         report.matched, report.total, report.elapsed_ms
@@ -194,8 +195,7 @@ fn print_reproduce(report: &LabReport, json: bool) {
             row.expected.as_deref().unwrap_or("-"),
             ep.addr()
         ));
-        let Some(dir) = &report.dir else { continue };
-        for line in reproduce_commands(&row.scenario, dir, ep.addr()) {
+        for line in reproduce_commands(&row.scenario, &report.dir, ep.addr()) {
             out(line);
         }
     }

@@ -1096,7 +1096,10 @@ fn fix_for(outcome: Outcome, ctx: &FixContext<'_>) -> String {
         ),
         Outcome::NotTls => "the port speaks plain text: give the server `tls: cert_file` + `key_file`, or talk to it without TLS on purpose (http://, `tls: insecure: true`, OTEL_EXPORTER_OTLP_INSECURE=true)".to_string(),
         Outcome::UnknownCa => "give the client the CA that issued the server's chain: `tls: ca_file: ca.pem` / OTEL_EXPORTER_OTLP_CERTIFICATE=ca.pem (certlab: `certlab probe --pki DIR`); if the server should have sent an intermediate, serve NAME.chain.pem as its cert_file".to_string(),
-        Outcome::SelfSigned => "trust that certificate itself (`tls: ca_file` / OTEL_EXPORTER_OTLP_CERTIFICATE = the server's certificate), or issue the server's certificate from a CA (`certlab generate --template dev -o DIR`)".to_string(),
+        Outcome::SelfSigned => format!(
+            "trust that certificate itself (`tls: ca_file` / OTEL_EXPORTER_OTLP_CERTIFICATE = the server's certificate), or issue it from a CA the clients trust: `certlab cert {name}` (local CA; give clients its rootCA.pem)",
+            name = ctx.name
+        ),
         Outcome::IncompleteChain => "serve the full chain: the server's `tls: cert_file` must hold the leaf then the intermediates (NAME.chain.pem, not NAME.pem)".to_string(),
         Outcome::HostnameMismatch => {
             let sans = leaf_sans(ctx.chain);
@@ -1106,7 +1109,7 @@ fn fix_for(outcome: Outcome, ctx: &FixContext<'_>) -> String {
                 sans.join(", ")
             };
             format!(
-                "the certificate covers {covered}, not {kind} `{name}`: connect by a name it has, set `tls: server_name_override` to one of them, or re-issue it with {kind} `{name}` as a SAN",
+                "the certificate covers {covered}, not {kind} `{name}`: connect by a name it has, set `tls: server_name_override` to one of them, or re-issue it with {kind} `{name}` as a SAN (`certlab cert {name} --ca-cert ISSUER.pem --ca-key ISSUER.key`)",
                 kind = if is_ip { "IP" } else { "DNS name" },
                 name = ctx.name
             )
@@ -1120,8 +1123,8 @@ fn fix_for(outcome: Outcome, ctx: &FixContext<'_>) -> String {
                 "{ours}align the versions: the client's `tls: min_version` / `max_version` (e.g. min_version: \"1.2\") must overlap what the server enables"
             )
         }
-        Outcome::ClientCertRequired => "the server wants a client certificate: set `tls: cert_file` + `key_file` (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE + OTEL_EXPORTER_OTLP_CLIENT_KEY), issued from the server's `client_ca_file` (certlab: the `client` leaf of `certlab generate --template dev`)".to_string(),
-        Outcome::ClientCertRejected => "issue the client certificate from the CA in the server's `client_ca_file`, with clientAuth in its EKU, and renew it if it expired; then set it as `tls: cert_file` / OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE".to_string(),
+        Outcome::ClientCertRequired => "the server wants a client certificate: set `tls: cert_file` + `key_file` (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE + OTEL_EXPORTER_OTLP_CLIENT_KEY), issued by the CA in the server's `client_ca_file`: `certlab cert --client NAME --ca-cert CLIENT_CA.pem --ca-key CLIENT_CA.key`".to_string(),
+        Outcome::ClientCertRejected => "issue the client certificate from the CA in the server's `client_ca_file`, with clientAuth in its EKU and not expired (`certlab cert --client NAME --ca-cert CLIENT_CA.pem --ca-key CLIENT_CA.key`), then set it as `tls: cert_file` + `key_file` / OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE + OTEL_EXPORTER_OTLP_CLIENT_KEY".to_string(),
         Outcome::AlpnMismatch => {
             let got = ctx
                 .negotiated
@@ -1131,6 +1134,18 @@ fn fix_for(outcome: Outcome, ctx: &FixContext<'_>) -> String {
                 "enable h2 (HTTP/2) on the server's TLS listener (negotiated: {got}); gRPC exporters need h2"
             )
         }
+        Outcome::Expired => format!(
+            "renew the certificate the detail names; a fresh server certificate: `certlab cert {name} --ca-cert ISSUER.pem --ca-key ISSUER.key`",
+            name = ctx.name
+        ),
+        Outcome::NotYetValid => format!(
+            "check the clocks of both sides (this one included), or re-issue with a notBefore in the past: `certlab cert {name} --ca-cert ISSUER.pem --ca-key ISSUER.key` backdates it by an hour",
+            name = ctx.name
+        ),
+        Outcome::WrongUsage => format!(
+            "the server's certificate must allow serverAuth: re-issue it with `certlab cert {name} --ca-cert ISSUER.pem --ca-key ISSUER.key` (server certificates by default)",
+            name = ctx.name
+        ),
         other => other.fix().to_string(),
     }
 }
