@@ -195,6 +195,7 @@ impl TestPki {
             ServeSettings::new(leaf.entity.name.clone(), leaf.chain_der(), leaf.key_der());
         settings.client_auth = client_auth;
         settings.client_roots = vec![self.ca_der()];
+        settings.now = Some(crate::verify::classify::unix_time(self.builder.now()));
         serve(settings, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 

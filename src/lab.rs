@@ -46,9 +46,8 @@ pub const LAB_TEMPLATE: &str = "lab";
 /// How to run the lab.
 #[derive(Debug, Clone)]
 pub struct LabOptions {
-    /// The time the PKI is issued and the probes check at (`None`: now). `certlab::serve` has
-    /// no clock parameter: the servers judge client certificates by the real clock, so with a
-    /// time far from now the client-certificate scenarios differ.
+    /// The time the PKI is issued at, and that the probes and the servers (for client
+    /// certificates) check at (`None`: now).
     pub now: Option<OffsetDateTime>,
     /// Run only the scenarios with these names (empty: all).
     pub only: Vec<String>,
@@ -492,7 +491,12 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
     // Serve every scenario.
     let served: Vec<Result<Endpoint, ServeError>> = scenarios
         .iter()
-        .map(|s| ServeSettings::from_scenario(&pki, s).and_then(|st| serve(st, listen_addr(s))))
+        .map(|s| {
+            ServeSettings::from_scenario(&pki, s).and_then(|mut settings| {
+                settings.now = options.now.map(unix_time);
+                serve(settings, listen_addr(s))
+            })
+        })
         .collect();
 
     // Probe the served ones, in parallel.

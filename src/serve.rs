@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pki_types::{CertificateDer, PrivateKeyDer};
+use pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
@@ -77,6 +77,9 @@ pub struct ServeSettings {
     pub client_roots: Vec<CertificateDer<'static>>,
     /// No TLS at all: answer anything with HTTP/1.1 400.
     pub plaintext: bool,
+    /// The time client certificates are checked at (`None`: the real clock), so a PKI issued
+    /// at an injected time (`--now`) is judged at that time on both sides.
+    pub now: Option<UnixTime>,
 }
 
 /// The default ALPN protocols, in preference order.
@@ -100,6 +103,7 @@ impl ServeSettings {
             client_auth: ClientAuth::None,
             client_roots: Vec::new(),
             plaintext: false,
+            now: None,
         }
     }
 
@@ -180,6 +184,7 @@ impl Clone for ServeSettings {
             client_auth: self.client_auth,
             client_roots: self.client_roots.clone(),
             plaintext: self.plaintext,
+            now: self.now,
         }
     }
 }
@@ -576,7 +581,13 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
         name: name.clone(),
         message: e.to_string(),
     };
-    let builder = ServerConfig::builder_with_provider(provider.clone())
+    let builder = match settings.now {
+        None => ServerConfig::builder_with_provider(provider.clone()),
+        Some(now) => {
+            ServerConfig::builder_with_details(provider.clone(), Arc::new(FixedClock(now)))
+        }
+    };
+    let builder = builder
         .with_protocol_versions(versions)
         .map_err(|e| config_err(&e))?;
     let builder = match settings.client_auth {
@@ -602,6 +613,17 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
         Some(list) => list.iter().map(|p| p.as_bytes().to_vec()).collect(),
     };
     Ok(Arc::new(config))
+}
+
+/// A clock stopped at one time: what the server checks client certificates against when the
+/// settings inject a time.
+#[derive(Debug)]
+struct FixedClock(UnixTime);
+
+impl rustls::time_provider::TimeProvider for FixedClock {
+    fn current_time(&self) -> Option<UnixTime> {
+        Some(self.0)
+    }
 }
 
 /// The rustls name of a cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.

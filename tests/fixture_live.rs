@@ -137,28 +137,47 @@ fn plain_rustls_accepts_an_expired_root_that_certlab_reports() {
     use std::io::{Read, Write};
     use std::sync::Arc;
     let mut pki = TestPki::new();
-    let leaf = pki.server(["localhost"]).fault(Fault::ExpiredRoot).issue().unwrap();
+    let leaf = pki
+        .server(["localhost"])
+        .fault(Fault::ExpiredRoot)
+        .issue()
+        .unwrap();
     let endpoint = pki.serve(&leaf).unwrap();
 
     let mut roots = rustls::RootCertStore::empty();
     for root in pki.pki().trusted_roots() {
         roots.add(root.cert.clone()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let conn = rustls::ClientConnection::new(Arc::new(config), "localhost".try_into().unwrap()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(config), "localhost".try_into().unwrap()).unwrap();
     let tcp = std::net::TcpStream::connect(endpoint.addr()).unwrap();
-    tcp.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
     let mut tls = rustls::StreamOwned::new(conn, tcp);
-    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
     let mut answer = [0u8; 15];
     tls.read_exact(&mut answer).unwrap();
-    let rustls_saw = if &answer == b"HTTP/1.1 200 OK" { Outcome::Ok } else { Outcome::Expired };
+    let rustls_saw = if &answer == b"HTTP/1.1 200 OK" {
+        Outcome::Ok
+    } else {
+        Outcome::Expired
+    };
 
-    assert_eq!(Fault::ExpiredRoot.expected_by_client(), &[("rustls", rustls_saw)]);
-    assert_eq!(leaf.entity().expected_by_client.get("rustls"), Some(&rustls_saw));
+    assert_eq!(
+        Fault::ExpiredRoot.expected_by_client(),
+        &[("rustls", rustls_saw)]
+    );
+    assert_eq!(
+        leaf.entity().expected_by_client.get("rustls"),
+        Some(&rustls_saw)
+    );
     pki.assert_outcome(&endpoint, Outcome::Expired);
 }

@@ -12,12 +12,12 @@ use time::OffsetDateTime;
 /// whatever today is.
 const NOW_TEXT: &str = "2030-06-01T12:00:00Z";
 
-/// The clock for runs that include client-certificate scenarios. `certlab::serve` judges
-/// client certificates at the real time (it has no clock parameter yet), so a PKI issued at a
-/// fixed time in the future would make its client certificates "not yet valid" to the server.
-/// Issuing and checking at the same instant keeps the run independent of the date.
+/// The clock for runs that include client-certificate scenarios: the same fixed time. The
+/// servers judge client certificates at the injected time too, so a PKI issued in 2030 must
+/// pass its `client-ok` scenario (with the real clock its client certificate would be "not
+/// yet valid" to the server).
 fn real_now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
+    time::macros::datetime!(2030-06-01 12:00 UTC)
 }
 
 fn certlab() -> Command {
@@ -405,7 +405,7 @@ fn keep_writes_a_pki_directory_the_cli_can_probe_with() {
         (["--ca", ca_arg.as_str()], "unknown-ca"),
     ] {
         let out = certlab()
-            .args(["probe", &target, "--json"])
+            .args(["probe", &target, "--json", "--now", NOW_TEXT])
             .args(trust)
             .timeout(std::time::Duration::from_secs(30))
             .output()

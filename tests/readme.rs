@@ -12,16 +12,26 @@ fn readme() -> String {
 fn the_readme_names_every_outcome_and_fault() {
     let text = readme();
     for o in ALL_OUTCOMES {
-        assert!(text.contains(&format!("| `{}` |", o.name())), "outcome {o} missing from the README table");
+        assert!(
+            text.contains(&format!("| `{}` |", o.name())),
+            "outcome {o} missing from the README table"
+        );
     }
     for f in ALL_FAULTS {
-        assert!(text.contains(&format!("| `{}` |", f.name())), "fault {f} missing from the README table");
+        assert!(
+            text.contains(&format!("| `{}` |", f.name())),
+            "fault {f} missing from the README table"
+        );
     }
 }
 
 #[test]
 fn the_readme_names_every_subcommand() {
-    let help = assert_cmd::Command::cargo_bin("certlab").unwrap().arg("--help").output().unwrap();
+    let help = assert_cmd::Command::cargo_bin("certlab")
+        .unwrap()
+        .arg("--help")
+        .output()
+        .unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
     let text = readme();
     let commands: Vec<&str> = help
@@ -34,7 +44,10 @@ fn the_readme_names_every_subcommand() {
         .collect();
     assert!(commands.len() >= 10, "{commands:?}");
     for c in commands {
-        assert!(text.contains(&format!("`certlab {c}")), "subcommand {c} missing from the README");
+        assert!(
+            text.contains(&format!("`certlab {c}")),
+            "subcommand {c} missing from the README"
+        );
     }
 }
 
@@ -44,5 +57,8 @@ fn the_two_set_up_commands_are_the_ones_that_run() {
     assert!(text.contains("cargo run --release -- lab"));
     assert!(text.contains("\ncargo test "));
     let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
-    assert!(ci.contains("\ncargo test --locked"), "CI must run the README's test command");
+    assert!(
+        ci.contains("\ncargo test --locked"),
+        "CI must run the README's test command"
+    );
 }

@@ -280,3 +280,66 @@ fn bad_input_exits_2() {
     assert_eq!(code, Some(2));
     assert!(err.starts_with("error: nothing to serve"), "{err}");
 }
+
+/// `--now` reaches the server's client-certificate check: a PKI issued in 2030 has a client
+/// certificate that is "not yet valid" by today's clock, and valid at the injected time.
+#[test]
+fn now_is_the_time_client_certificates_are_judged_at() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let now = "2030-06-01T12:00:00Z";
+    let generated = certlab()
+        .args(["generate", "--now", now, "-o"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(generated.status.success());
+    let file = |f: &str| s(&dir.join(f));
+    let probe = |addr: SocketAddr| {
+        let out = certlab()
+            .args([
+                "probe",
+                &format!("localhost:{}", addr.port()),
+                "--json",
+                "--now",
+                now,
+            ])
+            .args([
+                "--pki",
+                &s(dir),
+                "--cert",
+                &file("client.chain.pem"),
+                "--key",
+                &file("client.key"),
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["outcome"].as_str().unwrap().to_string()
+    };
+    let serve_args = |with_now: bool| {
+        let mut a = vec![
+            "serve".to_string(),
+            "--cert".into(),
+            file("localhost.chain.pem"),
+            "--key".into(),
+            file("localhost.key"),
+            "--client-ca".into(),
+            file("ca.pem"),
+        ];
+        if with_now {
+            a.extend(["--now".to_string(), now.to_string()]);
+        }
+        a
+    };
+    for (with_now, expected) in [(true, "ok"), (false, "client-cert-rejected")] {
+        let args = serve_args(with_now);
+        let running = Running::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(
+            probe(running.addr()),
+            expected,
+            "serve --now given: {with_now}"
+        );
+        running.terminate();
+    }
+}

@@ -20,8 +20,8 @@ pub struct Args {
     /// with openssl, curl and an OpenTelemetry exporter; stop with Ctrl-C.
     #[arg(long)]
     pub serve: bool,
-    /// Issue and check certificates at this time (RFC 3339) instead of now. The lab's servers
-    /// still judge client certificates by the real clock.
+    /// Issue and check certificates at this time (RFC 3339) instead of now, on the probes'
+    /// and the servers' side.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
     /// Budget of each probe, e.g. 5s or 300ms.

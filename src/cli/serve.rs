@@ -55,6 +55,10 @@ pub struct Args {
     /// The address to listen on (port 0: any free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+    /// Judge client certificates at this time (RFC 3339), e.g. the `--now` a PKI was
+    /// generated with.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
     /// Print the endpoints as JSON.
     #[arg(long)]
     pub json: bool,
@@ -90,6 +94,12 @@ pub fn run(args: Args) -> CmdResult {
             args.listen.ip()
         );
     }
+    let now = match &args.now {
+        Some(text) => Some(certlab::verify::classify::unix_time(super::parse_now(
+            Some(text),
+        )?)),
+        None => None,
+    };
     let endpoints = if let Some(dir) = &args.pki {
         let pki = store::load(dir)?;
         let scenarios = pki.all_scenarios();
@@ -101,7 +111,8 @@ pub fn run(args: Args) -> CmdResult {
                 let started = match &s.serve_error {
                     Some(err) => Err(err.clone()),
                     None => ServeSettings::from_scenario(&pki, s)
-                        .and_then(|settings| {
+                        .and_then(|mut settings| {
+                            settings.now = now;
                             certlab::serve::serve_observed(settings, listen, Some(printer(&s.name)))
                         })
                         .map_err(|e| e.to_string()),
@@ -132,11 +143,14 @@ pub fn run(args: Args) -> CmdResult {
                     names.join(", ")
                 )));
             };
-            let settings = ServeSettings::from_scenario(&pki, scenario).map_err(serve_failure)?;
+            let mut settings =
+                ServeSettings::from_scenario(&pki, scenario).map_err(serve_failure)?;
+            settings.now = now;
             vec![start_one(settings, &args)?]
         }
     } else {
-        let settings = files_settings(&args)?;
+        let mut settings = files_settings(&args)?;
+        settings.now = now;
         vec![start_one(settings, &args)?]
     };
     wait_for_signal()?;
