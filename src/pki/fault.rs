@@ -346,7 +346,7 @@ pub fn helper_cas(
     fault: Fault,
     leaf: &str,
     root_name: &str,
-    root_subject: &Subject,
+    root_subject: impl FnOnce() -> Subject,
 ) -> Vec<CaSpec> {
     let ca = |suffix: &str, issuer: Option<&str>, subject: Subject| CaSpec {
         name: format!("{leaf}-{suffix}"),
@@ -364,7 +364,7 @@ pub fn helper_cas(
         // Same subject as the real root, another key, not trusted.
         Fault::UnknownCa => vec![CaSpec {
             trusted: false,
-            ..ca("root", None, root_subject.clone())
+            ..ca("root", None, root_subject())
         }],
         Fault::ExpiredRoot => vec![ca("root", None, named(format!("certlab {leaf} root")))],
         Fault::ExpiredIntermediate | Fault::IntermediateNotCa | Fault::NameConstraints => {
@@ -433,7 +433,7 @@ mod tests {
 
     #[test]
     fn path_len_makes_two_chained_helper_cas() {
-        let cas = helper_cas(Fault::PathLen, "leaf", "root", &Subject::default());
+        let cas = helper_cas(Fault::PathLen, "leaf", "root", Subject::default);
         assert_eq!(cas.len(), 2);
         assert_eq!(cas[0].path_len, Some(0));
         assert_eq!(cas[1].issuer.as_deref(), Some("leaf-ca"));

@@ -408,8 +408,10 @@ impl Builder {
                     name: spec.name.clone(),
                     issuer: spec.issuer.clone(),
                 })?;
-            let (root_name, root_subject) = (root.name.clone(), subject_of(root));
-            for helper in fault::helper_cas(spec.fault, &spec.name, &root_name, &root_subject) {
+            let root_name = root.name.clone();
+            // Only a foreign root copies the real root's subject: parse it only then.
+            let root_subject = || subject_of(root);
+            for helper in fault::helper_cas(spec.fault, &spec.name, &root_name, root_subject) {
                 issuer_name = self.add_ca(&helper)?.name.clone();
             }
         }
