@@ -62,3 +62,33 @@ fn the_two_set_up_commands_are_the_ones_that_run() {
         "CI must run the README's test command"
     );
 }
+
+#[test]
+fn every_subcommand_help_has_examples() {
+    let help = assert_cmd::Command::cargo_bin("certlab")
+        .unwrap()
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let commands: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    for c in commands {
+        let out = assert_cmd::Command::cargo_bin("certlab")
+            .unwrap()
+            .args([c.as_str(), "--help"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("Examples:") && text.contains("certlab "),
+            "`certlab {c} --help` has no examples"
+        );
+    }
+}

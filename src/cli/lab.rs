@@ -9,6 +9,10 @@ use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
 
 /// Arguments of `certlab lab`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  certlab lab                                   # every scenario, expected vs observed
+  certlab lab --only expired,client-none --serve  # keep them up, print openssl/curl/OTEL lines
+  certlab lab --keep lab-pki --json")]
 pub struct Args {
     /// Run only these scenarios (comma-separated names).
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]

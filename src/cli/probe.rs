@@ -15,6 +15,12 @@ use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
 
 /// Arguments of `certlab probe`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  certlab probe localhost:4317 --ca pki/ca.pem
+  certlab probe 127.0.0.1:8443 --pki pki --servername otel-collector
+  certlab probe localhost:4317 --pki pki --cert pki/client.chain.pem --key pki/client.key
+  certlab probe localhost:4317 --alpn h2 --expect ok --json   # a gRPC client's view
+  certlab probe example.com:443                               # system roots")]
 pub struct Args {
     /// The endpoint: HOST:PORT or [IPv6]:PORT.
     pub target: String,

@@ -14,6 +14,12 @@ use super::{CmdResult, EXIT_OK, Failure, print_json};
 
 /// Arguments of `certlab serve`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  certlab serve --pki pki --scenario localhost          # first line: listening on 127.0.0.1:PORT
+  certlab serve --pki lab --all --json                  # every scenario, each on its own port
+  certlab serve --cert pki/localhost.chain.pem --key pki/localhost.key --client-ca pki/ca.pem
+  certlab serve --cert chain.pem --key key.pem --tls 1.2 --alpn http/1.1
+  certlab serve --plaintext --listen 127.0.0.1:4317     # a port without TLS (clients see not-tls)")]
 pub struct Args {
     /// A PKI directory written by `certlab generate`.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["cert", "key"])]
