@@ -6,46 +6,23 @@
 //! Needs `openssl` on PATH: without it the OpenSSL half is skipped loudly, and under `CI=true`
 //! it fails.
 
-use std::path::Path;
-use std::process::Command as StdCommand;
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
+use std::process::Command;
+
 use certlab::Outcome;
 use certlab::pki::manifest::{Manifest, ManifestEntity};
 use certlab::pki::{Fault, Role};
+use common::{certlab, have_tool, text};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 const NOW: &str = "2030-06-01T12:00:00Z";
 
-fn certlab() -> Command {
-    Command::cargo_bin("certlab").expect("binary built")
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Whether `openssl` runs; loud skip otherwise, failure under CI.
-fn openssl_available() -> bool {
-    match StdCommand::new("openssl").arg("version").output() {
-        Ok(out) if out.status.success() => true,
-        _ => {
-            assert!(!in_ci(), "CI=true but `openssl` is not installed");
-            eprintln!("SKIPPED: `openssl` not found; the OpenSSL cross-check did not run");
-            false
-        }
-    }
-}
-
+/// The lab PKI, issued at NOW, in `dir`.
 fn generate_lab(dir: &Path) -> Manifest {
-    certlab()
-        .args(["generate", "--template", "lab", "--now", NOW, "-o"])
-        .arg(dir)
-        .assert()
-        .success();
-    let text = std::fs::read_to_string(dir.join("certlab.json")).expect("manifest");
-    serde_json::from_str(&text).expect("manifest parses")
+    common::generate(dir, &["--template", "lab", "--now", NOW])
 }
 
 /// The OpenSSL 3 verify codes DESIGN.md section 3 gives for an outcome (empty: "varies").
@@ -165,7 +142,7 @@ fn openssl_verify(dir: &Path, m: &Manifest, e: &ManifestEntity, attime: i64) -> 
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("target.pem");
     std::fs::write(&target, pem::encode(&blocks[0])).unwrap();
-    let mut cmd = StdCommand::new("openssl");
+    let mut cmd = Command::new("openssl");
     cmd.arg("verify")
         .arg("-CAfile")
         .arg(dir.join("ca.pem"))
@@ -190,11 +167,7 @@ fn openssl_verify(dir: &Path, m: &Manifest, e: &ManifestEntity, attime: i64) -> 
         cmd.arg("-crl_check").arg("-CRLfile").arg(dir.join(crl));
     }
     let out = cmd.arg(&target).output().expect("openssl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text(&out);
     if out.status.success() {
         assert!(text.contains(": OK"), "{}: {text}", e.name);
         return (0, text);
@@ -209,7 +182,7 @@ fn openssl_verify(dir: &Path, m: &Manifest, e: &ManifestEntity, attime: i64) -> 
 
 #[test]
 fn openssl_verify_agrees_or_the_table_says_how_it_differs() {
-    if !openssl_available() {
+    if !have_tool("openssl") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
