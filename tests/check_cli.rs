@@ -37,8 +37,10 @@ impl Lab {
     }
 }
 
-fn outcome_of(out: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(out).expect("JSON on stdout")
+/// Runs `cmd`, asserts its exit code and returns the JSON report on its stdout.
+fn json_of(cmd: &mut Command, code: i32) -> serde_json::Value {
+    let out = cmd.assert().code(code).get_output().stdout.clone();
+    serde_json::from_slice(&out).expect("JSON on stdout")
 }
 
 #[test]
@@ -46,14 +48,10 @@ fn ca_only_says_unknown_ca_pki_says_incomplete_chain() {
     let lab = Lab::new();
     let chain = lab.file("missing-intermediate.chain.pem");
     let ca = lab.file("ca.pem");
-    let out = lab
-        .check(&[p(&chain), "--ca", p(&ca), "--host", "localhost", "--json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let json = outcome_of(&out);
+    let json = json_of(
+        &mut lab.check(&[p(&chain), "--ca", p(&ca), "--host", "localhost", "--json"]),
+        1,
+    );
     assert_eq!(json["outcome"], "unknown-ca");
     assert!(
         json["detail"]
@@ -61,21 +59,18 @@ fn ca_only_says_unknown_ca_pki_says_incomplete_chain() {
             .unwrap()
             .contains("or the server did not send an intermediate")
     );
-    let out = lab
-        .check(&[
+    let json = json_of(
+        &mut lab.check(&[
             p(&chain),
             "--pki",
             p(&lab.dir),
             "--host",
             "localhost",
             "--json",
-        ])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(outcome_of(&out)["outcome"], "incomplete-chain");
+        ]),
+        1,
+    );
+    assert_eq!(json["outcome"], "incomplete-chain");
 }
 
 #[test]
@@ -107,21 +102,17 @@ fn crl_flag_makes_revoked_visible_with_ca_only() {
 fn json_report_has_the_issue_fields() {
     let lab = Lab::new();
     let chain = lab.file("cn-only.chain.pem");
-    let out = lab
-        .check(&[
+    let json = json_of(
+        &mut lab.check(&[
             p(&chain),
             "--pki",
             p(&lab.dir),
             "--host",
             "localhost",
             "--json",
-        ])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let json = outcome_of(&out);
+        ]),
+        1,
+    );
     assert_eq!(json["version"], 1);
     assert_eq!(json["outcome"], "hostname-mismatch");
     for key in ["explanation", "fix", "chain", "warnings"] {
@@ -216,8 +207,8 @@ fn warn_days_trips_exit_1_near_expiry() {
 #[test]
 fn whole_pki_mode_is_the_ci_guard() {
     let lab = Lab::new();
-    let out = certlab()
-        .args([
+    let json = json_of(
+        certlab().args([
             "check",
             "--pki",
             p(&lab.dir),
@@ -226,13 +217,9 @@ fn whole_pki_mode_is_the_ci_guard() {
             "--warn-days",
             "30",
             "--json",
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let json = outcome_of(&out);
+        ]),
+        0,
+    );
     assert_eq!(json["version"], 1);
     assert_eq!(json["failed"], 0);
     let names: Vec<&str> = json["entities"]
@@ -275,7 +262,7 @@ fn bad_input_paths() {
     let lab = Lab::new();
     let ca = lab.file("ca.pem");
     let chain = lab.file("good.chain.pem");
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
 
     // Unreadable: no such file.
     let missing = tmp.path().join("nope.pem");

@@ -103,7 +103,7 @@ fn certlab_check(dir: &Path, e: &ManifestEntity, extra: &[&str]) -> (Outcome, i3
 
 #[test]
 fn certlab_check_gives_every_faults_expected_outcome() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let m = generate_lab(dir.path());
     let leaves = leaves(&m);
     assert!(leaves.len() >= 20, "lab has {} leaves", leaves.len());
@@ -139,7 +139,7 @@ fn certlab_check_gives_every_faults_expected_outcome() {
 fn openssl_verify(dir: &Path, m: &Manifest, e: &ManifestEntity, attime: i64) -> (i32, String) {
     let chain_path = dir.join(e.chain.as_ref().unwrap());
     let blocks = pem::parse_many(std::fs::read(&chain_path).unwrap()).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
     let target = tmp.path().join("target.pem");
     std::fs::write(&target, pem::encode(&blocks[0])).unwrap();
     let mut cmd = Command::new("openssl");
@@ -185,7 +185,7 @@ fn openssl_verify_agrees_or_the_table_says_how_it_differs() {
     if !have_tool("openssl") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let m = generate_lab(dir.path());
     let attime = OffsetDateTime::parse(NOW, &Rfc3339)
         .unwrap()

@@ -17,7 +17,7 @@ use certlab::Outcome;
 use certlab::explain;
 use certlab::pki::manifest::Manifest;
 use certlab::pki::scenario::{ClientAuth, Scenario, TlsVersion};
-use common::{have_tool, load_certs, load_key, run, tempdir};
+use common::{have_tool, load_certs, load_key, run, tempdir, text};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -156,6 +156,17 @@ struct Observed {
     text: String,
 }
 
+impl Observed {
+    /// What a client printed for a scenario.
+    fn of(s: &Scenario, text: impl Into<String>) -> Observed {
+        Observed {
+            scenario: s.name.clone(),
+            expected: s.expected.unwrap(),
+            text: text.into(),
+        }
+    }
+}
+
 /// Feeds each observed message to `explain` and asserts the outcome; returns a printable table.
 fn check_all(client: &str, observed: &[Observed]) {
     let mut wrong = Vec::new();
@@ -252,11 +263,10 @@ fn curl_messages_explain_to_the_lab_outcomes() {
         let out = run(cmd.arg(format!("https://{host}:{port}/")));
         let _ = handle.join();
         assert!(!out.status.success(), "{}: curl succeeded", s.name);
-        observed.push(Observed {
-            scenario: s.name.clone(),
-            expected: s.expected.unwrap(),
-            text: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
+        observed.push(Observed::of(
+            &s,
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
     }
     check_all("curl", &observed);
 }
@@ -301,21 +311,13 @@ fn openssl_s_client_messages_explain_to_the_lab_outcomes() {
         }
         let out = run(cmd.stdin(std::process::Stdio::null()));
         let _ = handle.join();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = text(&out);
         // The verify error line is what a person copies.
         let line = text
             .lines()
             .find(|l| l.starts_with("verify error:"))
             .unwrap_or_else(|| panic!("{}: no verify error in\n{text}", s.name));
-        observed.push(Observed {
-            scenario: s.name.clone(),
-            expected: s.expected.unwrap(),
-            text: line.to_string(),
-        });
+        observed.push(Observed::of(&s, line.to_string()));
     }
     check_all("openssl", &observed);
 }
@@ -371,11 +373,7 @@ fn python_ssl_messages_explain_to_the_lab_outcomes() {
         let _ = handle.join();
         let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
         assert_ne!(text, "ok", "{}: python connected", s.name);
-        observed.push(Observed {
-            scenario: s.name.clone(),
-            expected: s.expected.unwrap(),
-            text,
-        });
+        observed.push(Observed::of(&s, text));
     }
     assert_eq!(observed.len(), wanted.len());
     check_all("python", &observed);
@@ -426,11 +424,7 @@ fn rustls_client_messages_explain_to_the_lab_outcomes() {
         drop(tls);
         let _ = handle.join();
         let err = result.expect_err(&format!("{}: rustls connected", s.name));
-        observed.push(Observed {
-            scenario: s.name.clone(),
-            expected: s.expected.unwrap(),
-            text: err.to_string(),
-        });
+        observed.push(Observed::of(&s, err.to_string()));
     }
     check_all("rustls", &observed);
 }
@@ -462,7 +456,7 @@ public class Client {
 /// Java's JSSE (HttpsURLConnection with a PKCS#12 truststore made by keytool from `ca.pem`).
 #[test]
 fn java_messages_explain_to_the_lab_outcomes() {
-    if !have_tool("java") {
+    if !have_tool("java") || !have_tool("keytool") {
         return;
     }
     let tmp = tempdir();
@@ -520,11 +514,7 @@ fn java_messages_explain_to_the_lab_outcomes() {
             s.name,
             String::from_utf8_lossy(&out.stderr)
         );
-        observed.push(Observed {
-            scenario: s.name.clone(),
-            expected: s.expected.unwrap(),
-            text,
-        });
+        observed.push(Observed::of(&s, text));
     }
     assert_eq!(observed.len(), wanted.len());
     check_all("java", &observed);

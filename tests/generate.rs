@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{certlab, mode, tempdir};
+use common::{certlab, mode, p, tempdir};
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -181,13 +181,7 @@ fn a_changed_ca_spec_stops_with_exit_2_and_suggests_force() {
     let spec = tmp.path().join("spec.toml");
     let text = "[[ca]]\nname = \"root\"\n\n[[leaf]]\nname = \"web\"\nissuer = \"root\"\ndns = [\"web.test\"]\n";
     fs::write(&spec, text).unwrap();
-    certlab()
-        .args(["generate", "--spec"])
-        .arg(&spec)
-        .arg("-o")
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &["--spec", p(&spec)]);
     let root_key = fs::read(dir.join("root.key")).unwrap();
     let web = fs::read(dir.join("web.pem")).unwrap();
     fs::write(

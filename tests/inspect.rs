@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use certlab::pki::keys::ALL_KEY_ALGS;
 use certlab::pki::manifest::Manifest;
-use common::{certlab, have_tool};
+use common::{certlab, have_tool, p};
 use predicates::prelude::*;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -85,8 +85,7 @@ fn generate() -> &'static Pki {
         let spec_path = base.join("spec.toml");
         std::fs::write(&spec_path, spec()).unwrap();
         let dir = base.join("pki");
-        let manifest =
-            common::generate(&dir, &["--now", NOW, "--spec", spec_path.to_str().unwrap()]);
+        let manifest = common::generate(&dir, &["--now", NOW, "--spec", p(&spec_path)]);
         Pki { dir, manifest }
     })
 }
@@ -255,7 +254,7 @@ fn sec1_and_pkcs1_keys_converted_by_openssl_match() {
         return;
     }
     let pki = generate();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
     for (name, args, format) in [
         ("leaf-ecdsa-p256", &["ec"][..], "SEC1"),
         ("leaf-rsa-2048", &["rsa", "-traditional"][..], "PKCS#1"),
@@ -282,7 +281,7 @@ fn sec1_and_pkcs1_keys_converted_by_openssl_match() {
 fn der_certificate_is_read() {
     let pki = generate();
     let pem_text = std::fs::read(pki.dir.join("int.pem")).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
     let der_path = tmp.path().join("int.der");
     std::fs::write(&der_path, pem::parse(pem_text).unwrap().into_contents()).unwrap();
     let v = inspect_json(&[&der_path]);
@@ -295,7 +294,7 @@ fn fails_with(args: &[&str], message: &str) {
 
 #[test]
 fn bad_files_are_one_line_errors_with_exit_2() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
     let garbage = tmp.path().join("garbage.pem");
     std::fs::write(&garbage, "hello, not a certificate").unwrap();
     let g = garbage.to_str().unwrap();

@@ -338,7 +338,7 @@ fn binary_exits_1_when_an_outcome_differs() {
     // The "I regenerated my CA" trap: a kept lab directory whose root was replaced by another
     // root with the same name. The lab keeps that CA, so the good server's chain no longer
     // leads to the trusted root: observed unknown-ca, expected ok.
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = common::tempdir();
     let lab = dir.path().join("lab");
     common::generate(&lab, &["--template", "lab"]);
     for ext in ["pem", "key"] {
@@ -372,7 +372,7 @@ fn binary_exits_1_when_an_outcome_differs() {
 
 #[test]
 fn keep_writes_a_pki_directory_the_cli_can_probe_with() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = common::tempdir();
     let kept = dir.path().join("lab");
     let report = run(&LabOptions {
         now: Some(real_now()),

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{Lab, certlab, have_tool, s};
+use common::{Lab, have_tool, s};
 
 // The lab (`common::Lab`) is issued now: s_server judges client certificates by the real
 // clock, and the probe checks at the same instant.
@@ -104,21 +104,9 @@ impl Drop for SServer {
     }
 }
 
-/// Runs `certlab probe TARGET --json ARGS...` and returns (exit code, report).
+/// Runs `certlab probe TARGET --json --timeout 10s ARGS...` and returns (exit code, report).
 fn probe(target: &str, args: &[&str]) -> (i32, serde_json::Value) {
-    let out = certlab()
-        .args(["probe", target, "--json", "--timeout", "10s"])
-        .args(args)
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("certlab probe runs");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().expect("exit code"), report)
+    common::probe_json(target, &[&["--timeout", "10s"], args].concat())
 }
 
 #[test]

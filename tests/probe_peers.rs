@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use certlab::Outcome;
 use certlab::verify::probe::{ProbeOptions, probe};
-use common::certlab;
+use common::{certlab, probe_json};
 
 /// A one-connection TCP peer on 127.0.0.1:0 doing `behave` with the accepted socket.
 fn peer(
@@ -28,18 +28,6 @@ fn peer(
         }
     });
     (addr, handle)
-}
-
-fn probe_json(target: &str, args: &[&str]) -> (i32, serde_json::Value) {
-    let out = certlab()
-        .args(["probe", target, "--json"])
-        .args(args)
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("runs");
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().expect("code"), v)
 }
 
 #[test]
@@ -142,7 +130,7 @@ fn library_probe_of_a_tls_less_peer() {
 
 #[test]
 fn bad_input_is_exit_2_with_one_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "").unwrap();
     let empty = empty.display().to_string();

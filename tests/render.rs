@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{certlab, have_tool, load_certs, load_key, openssl_verify, run, tempdir};
+use common::{certlab, have_tool, load_certs, load_key, openssl_verify, p, run, tempdir};
 use predicates::str::contains;
 use serde_yaml_ng::Value;
 
@@ -298,13 +298,7 @@ fn without_a_client_certificate_no_mtls_is_rendered() {
     )
     .unwrap();
     let dir = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "--spec"])
-        .arg(&spec)
-        .arg("-o")
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &["--spec", p(&spec)]);
     assert!(
         !dir.join("configs").exists(),
         "only dev and otel get configs"

@@ -280,7 +280,7 @@ fn bad_input_exits_2() {
 /// certificate that is "not yet valid" by today's clock, and valid at the injected time.
 #[test]
 fn now_is_the_time_client_certificates_are_judged_at() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
     let dir = tmp.path();
     let now = "2030-06-01T12:00:00Z";
     common::generate(dir, &["--now", now]);

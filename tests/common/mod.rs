@@ -82,6 +82,24 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+/// Runs `certlab probe TARGET --json ARGS...` (killed after 30 s) and returns (exit code,
+/// report).
+pub fn probe_json(target: &str, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = certlab()
+        .args(["probe", target, "--json"])
+        .args(args)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("certlab probe runs");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().expect("exit code"), report)
+}
+
 /// Asserts that certlab refuses: exit 2 and one line `error: ...` holding `message` on
 /// stderr. Returns the output for further checks.
 pub fn fails_with(cmd: &mut assert_cmd::Command, message: &str) -> Output {
