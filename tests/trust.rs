@@ -354,7 +354,7 @@ fn real_system_store_makes_curl_trust_the_server_until_uninstall() {
         return;
     }
     if !is_root() {
-        common::missing("root, which the real system-store test needs, is missing");
+        common::missing("not root; the real system-store test needs root");
         return;
     }
     let tmp = tempdir();

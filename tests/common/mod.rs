@@ -26,10 +26,11 @@ pub fn skip(reason: &str) {
     eprintln!("\n!!! SKIPPED: {reason}; this test proves nothing here !!!\n");
 }
 
-/// Something the test needs is missing: a failure under `CI=true`, a loud skip otherwise.
+/// Something the test needs is missing (`reason` says what): a failure under `CI=true`
+/// (where nothing may be skipped; .ci/run installs the outside tools), a loud skip otherwise.
 pub fn missing(reason: &str) {
     if in_ci() {
-        panic!("{reason}, which is required under CI=true (install it in .ci/run)");
+        panic!("{reason}, and under CI=true nothing may be skipped (see .ci/run)");
     }
     skip(reason);
 }
