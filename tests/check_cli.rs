@@ -1,18 +1,17 @@
 //! `certlab check` through the binary: trust from `--ca` versus `--pki`, `--crl`, DER input,
 //! `--json`, `--warn-days`, the whole-PKI mode, and every bad-input path (message + exit 2).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use assert_cmd::Command;
+use common::{certlab, p};
 use predicates::prelude::*;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 const NOW: &str = "2030-06-01T12:00:00Z";
-
-fn certlab() -> Command {
-    Command::cargo_bin("certlab").expect("binary built")
-}
 
 struct Lab {
     _tmp: tempfile::TempDir,
@@ -21,13 +20,9 @@ struct Lab {
 
 impl Lab {
     fn new() -> Self {
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = common::tempdir();
         let dir = tmp.path().join("lab");
-        certlab()
-            .args(["generate", "--template", "lab", "--now", NOW, "-o"])
-            .arg(&dir)
-            .assert()
-            .success();
+        common::generate(&dir, &["--template", "lab", "--now", NOW]);
         Lab { _tmp: tmp, dir }
     }
 
@@ -42,12 +37,10 @@ impl Lab {
     }
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn outcome_of(out: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(out).expect("JSON on stdout")
+/// Runs `cmd`, asserts its exit code and returns the JSON report on its stdout.
+fn json_of(cmd: &mut Command, code: i32) -> serde_json::Value {
+    let out = cmd.assert().code(code).get_output().stdout.clone();
+    serde_json::from_slice(&out).expect("JSON on stdout")
 }
 
 #[test]
@@ -55,14 +48,10 @@ fn ca_only_says_unknown_ca_pki_says_incomplete_chain() {
     let lab = Lab::new();
     let chain = lab.file("missing-intermediate.chain.pem");
     let ca = lab.file("ca.pem");
-    let out = lab
-        .check(&[s(&chain), "--ca", s(&ca), "--host", "localhost", "--json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let json = outcome_of(&out);
+    let json = json_of(
+        &mut lab.check(&[p(&chain), "--ca", p(&ca), "--host", "localhost", "--json"]),
+        1,
+    );
     assert_eq!(json["outcome"], "unknown-ca");
     assert!(
         json["detail"]
@@ -70,21 +59,18 @@ fn ca_only_says_unknown_ca_pki_says_incomplete_chain() {
             .unwrap()
             .contains("or the server did not send an intermediate")
     );
-    let out = lab
-        .check(&[
-            s(&chain),
+    let json = json_of(
+        &mut lab.check(&[
+            p(&chain),
             "--pki",
-            s(&lab.dir),
+            p(&lab.dir),
             "--host",
             "localhost",
             "--json",
-        ])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(outcome_of(&out)["outcome"], "incomplete-chain");
+        ]),
+        1,
+    );
+    assert_eq!(json["outcome"], "incomplete-chain");
 }
 
 #[test]
@@ -92,19 +78,19 @@ fn crl_flag_makes_revoked_visible_with_ca_only() {
     let lab = Lab::new();
     let chain = lab.file("revoked.chain.pem");
     let ca = lab.file("ca.pem");
-    lab.check(&[s(&chain), "--ca", s(&ca), "--host", "localhost"])
+    lab.check(&[p(&chain), "--ca", p(&ca), "--host", "localhost"])
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with("outcome      ok"));
     let crl = lab.file("intermediate.crl.pem");
     lab.check(&[
-        s(&chain),
+        p(&chain),
         "--ca",
-        s(&ca),
+        p(&ca),
         "--host",
         "localhost",
         "--crl",
-        s(&crl),
+        p(&crl),
     ])
     .assert()
     .code(1)
@@ -116,21 +102,17 @@ fn crl_flag_makes_revoked_visible_with_ca_only() {
 fn json_report_has_the_issue_fields() {
     let lab = Lab::new();
     let chain = lab.file("cn-only.chain.pem");
-    let out = lab
-        .check(&[
-            s(&chain),
+    let json = json_of(
+        &mut lab.check(&[
+            p(&chain),
             "--pki",
-            s(&lab.dir),
+            p(&lab.dir),
             "--host",
             "localhost",
             "--json",
-        ])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let json = outcome_of(&out);
+        ]),
+        1,
+    );
     assert_eq!(json["version"], 1);
     assert_eq!(json["outcome"], "hostname-mismatch");
     for key in ["explanation", "fix", "chain", "warnings"] {
@@ -165,23 +147,23 @@ fn der_input_and_ip_host() {
     let der_path = lab.dir.join("good.der");
     std::fs::write(&der_path, der).unwrap();
     // The DER file holds the leaf alone: with --pki the missing intermediate is known.
-    lab.check(&[s(&der_path), "--pki", s(&lab.dir), "--host", "::1"])
+    lab.check(&[p(&der_path), "--pki", p(&lab.dir), "--host", "::1"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("incomplete-chain"));
     lab.check(&[
-        s(&lab.file("good.chain.pem")),
+        p(&lab.file("good.chain.pem")),
         "--pki",
-        s(&lab.dir),
+        p(&lab.dir),
         "--host",
         "[::1]",
     ])
     .assert()
     .code(0);
     lab.check(&[
-        s(&lab.file("good.chain.pem")),
+        p(&lab.file("good.chain.pem")),
         "--pki",
-        s(&lab.dir),
+        p(&lab.dir),
         "--host",
         "10.0.0.1",
     ])
@@ -208,7 +190,7 @@ fn warn_days_trips_exit_1_near_expiry() {
     let chain = lab.file("good.chain.pem");
     let run = |extra: &[&str]| {
         let mut cmd = certlab();
-        cmd.args(["check", s(&chain), "--pki", s(&lab.dir), "--now", &near])
+        cmd.args(["check", p(&chain), "--pki", p(&lab.dir), "--now", &near])
             .args(extra);
         cmd.assert()
     };
@@ -225,23 +207,19 @@ fn warn_days_trips_exit_1_near_expiry() {
 #[test]
 fn whole_pki_mode_is_the_ci_guard() {
     let lab = Lab::new();
-    let out = certlab()
-        .args([
+    let json = json_of(
+        certlab().args([
             "check",
             "--pki",
-            s(&lab.dir),
+            p(&lab.dir),
             "--now",
             NOW,
             "--warn-days",
             "30",
             "--json",
-        ])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let json = outcome_of(&out);
+        ]),
+        0,
+    );
     assert_eq!(json["version"], 1);
     assert_eq!(json["failed"], 0);
     let names: Vec<&str> = json["entities"]
@@ -263,7 +241,7 @@ fn whole_pki_mode_is_the_ci_guard() {
         .args([
             "check",
             "--pki",
-            s(&lab.dir),
+            p(&lab.dir),
             "--now",
             "2032-06-01T12:00:00Z",
         ])
@@ -275,13 +253,7 @@ fn whole_pki_mode_is_the_ci_guard() {
 // ---- bad input: one line `error: ...`, exit 2 ----
 
 fn fails_with(cmd: &mut Command, message: &str) {
-    let out = cmd.assert().code(2).get_output().clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.starts_with("error: ") && stderr.contains(message),
-        "stderr: {stderr}"
-    );
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    let out = common::fails_with(cmd, message);
     assert!(out.stdout.is_empty());
 }
 
@@ -290,12 +262,12 @@ fn bad_input_paths() {
     let lab = Lab::new();
     let ca = lab.file("ca.pem");
     let chain = lab.file("good.chain.pem");
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
 
     // Unreadable: no such file.
     let missing = tmp.path().join("nope.pem");
     fails_with(
-        &mut lab.check(&[s(&missing), "--ca", s(&ca)]),
+        &mut lab.check(&[p(&missing), "--ca", p(&ca)]),
         &format!("{}: No such file", missing.display()),
     );
     // Unreadable: broken PEM.
@@ -306,7 +278,7 @@ fn bad_input_paths() {
     )
     .unwrap();
     fails_with(
-        &mut lab.check(&[s(&broken), "--ca", s(&ca)]),
+        &mut lab.check(&[p(&broken), "--ca", p(&ca)]),
         &format!("{}: not valid PEM", broken.display()),
     );
     // A certificate block that is not X.509.
@@ -317,41 +289,41 @@ fn bad_input_paths() {
     )
     .unwrap();
     fails_with(
-        &mut lab.check(&[s(&junk), "--ca", s(&ca)]),
+        &mut lab.check(&[p(&junk), "--ca", p(&ca)]),
         "certificate 1 is not valid X.509",
     );
     // No certificate in the file (a key), as the chain and as the bundle.
     let key = lab.file("good.key");
     fails_with(
-        &mut lab.check(&[s(&key), "--ca", s(&ca)]),
+        &mut lab.check(&[p(&key), "--ca", p(&ca)]),
         &format!("{}: no certificate in the file", key.display()),
     );
     fails_with(
-        &mut lab.check(&[s(&chain), "--ca", s(&key)]),
+        &mut lab.check(&[p(&chain), "--ca", p(&key)]),
         &format!("{}: no certificate in the file", key.display()),
     );
     // Garbage that is neither PEM nor DER.
     let garbage = tmp.path().join("garbage.bin");
     std::fs::write(&garbage, b"hello world").unwrap();
     fails_with(
-        &mut lab.check(&[s(&garbage), "--ca", s(&ca)]),
+        &mut lab.check(&[p(&garbage), "--ca", p(&ca)]),
         "neither PEM nor a DER certificate",
     );
     // Unknown outcome name for --expect.
     fails_with(
-        &mut lab.check(&[s(&chain), "--ca", s(&ca), "--expect", "expird"]),
+        &mut lab.check(&[p(&chain), "--ca", p(&ca), "--expect", "expird"]),
         "--expect: unknown outcome `expird` (expected one of: ok,",
     );
     // Missing --ca / --pki.
     fails_with(
-        &mut lab.check(&[s(&chain)]),
+        &mut lab.check(&[p(&chain)]),
         "no trust given: use --ca BUNDLE.pem",
     );
     // No certificate and only --ca.
-    fails_with(&mut lab.check(&["--ca", s(&ca)]), "no certificate given");
+    fails_with(&mut lab.check(&["--ca", p(&ca)]), "no certificate given");
     // Both --ca and --pki (clap).
     let out = lab
-        .check(&[s(&chain), "--ca", s(&ca), "--pki", s(&lab.dir)])
+        .check(&[p(&chain), "--ca", p(&ca), "--pki", p(&lab.dir)])
         .assert()
         .code(2)
         .get_output()
@@ -359,19 +331,19 @@ fn bad_input_paths() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
     // A bad --host, --now, --crl, --pki.
     fails_with(
-        &mut lab.check(&[s(&chain), "--ca", s(&ca), "--host", "a b"]),
+        &mut lab.check(&[p(&chain), "--ca", p(&ca), "--host", "a b"]),
         "invalid --host `a b`",
     );
     fails_with(
-        certlab().args(["check", s(&chain), "--ca", s(&ca), "--now", "yesterday"]),
+        certlab().args(["check", p(&chain), "--ca", p(&ca), "--now", "yesterday"]),
         "invalid --now `yesterday`",
     );
     fails_with(
-        &mut lab.check(&[s(&chain), "--ca", s(&ca), "--crl", s(&ca)]),
+        &mut lab.check(&[p(&chain), "--ca", p(&ca), "--crl", p(&ca)]),
         "no CRL in the file",
     );
     fails_with(
-        &mut lab.check(&[s(&chain), "--pki", s(tmp.path())]),
+        &mut lab.check(&[p(&chain), "--pki", p(tmp.path())]),
         "certlab.json",
     );
 }

@@ -6,46 +6,23 @@
 //! Needs `openssl` on PATH: without it the OpenSSL half is skipped loudly, and under `CI=true`
 //! it fails.
 
-use std::path::Path;
-use std::process::Command as StdCommand;
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
+use std::process::Command;
+
 use certlab::Outcome;
 use certlab::pki::manifest::{Manifest, ManifestEntity};
 use certlab::pki::{Fault, Role};
+use common::{certlab, have_tool, text};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 const NOW: &str = "2030-06-01T12:00:00Z";
 
-fn certlab() -> Command {
-    Command::cargo_bin("certlab").expect("binary built")
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Whether `openssl` runs; loud skip otherwise, failure under CI.
-fn openssl_available() -> bool {
-    match StdCommand::new("openssl").arg("version").output() {
-        Ok(out) if out.status.success() => true,
-        _ => {
-            assert!(!in_ci(), "CI=true but `openssl` is not installed");
-            eprintln!("SKIPPED: `openssl` not found; the OpenSSL cross-check did not run");
-            false
-        }
-    }
-}
-
+/// The lab PKI, issued at NOW, in `dir`.
 fn generate_lab(dir: &Path) -> Manifest {
-    certlab()
-        .args(["generate", "--template", "lab", "--now", NOW, "-o"])
-        .arg(dir)
-        .assert()
-        .success();
-    let text = std::fs::read_to_string(dir.join("certlab.json")).expect("manifest");
-    serde_json::from_str(&text).expect("manifest parses")
+    common::generate(dir, &["--template", "lab", "--now", NOW])
 }
 
 /// The OpenSSL 3 verify codes DESIGN.md section 3 gives for an outcome (empty: "varies").
@@ -126,7 +103,7 @@ fn certlab_check(dir: &Path, e: &ManifestEntity, extra: &[&str]) -> (Outcome, i3
 
 #[test]
 fn certlab_check_gives_every_faults_expected_outcome() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let m = generate_lab(dir.path());
     let leaves = leaves(&m);
     assert!(leaves.len() >= 20, "lab has {} leaves", leaves.len());
@@ -162,10 +139,10 @@ fn certlab_check_gives_every_faults_expected_outcome() {
 fn openssl_verify(dir: &Path, m: &Manifest, e: &ManifestEntity, attime: i64) -> (i32, String) {
     let chain_path = dir.join(e.chain.as_ref().unwrap());
     let blocks = pem::parse_many(std::fs::read(&chain_path).unwrap()).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
     let target = tmp.path().join("target.pem");
     std::fs::write(&target, pem::encode(&blocks[0])).unwrap();
-    let mut cmd = StdCommand::new("openssl");
+    let mut cmd = Command::new("openssl");
     cmd.arg("verify")
         .arg("-CAfile")
         .arg(dir.join("ca.pem"))
@@ -190,11 +167,7 @@ fn openssl_verify(dir: &Path, m: &Manifest, e: &ManifestEntity, attime: i64) -> 
         cmd.arg("-crl_check").arg("-CRLfile").arg(dir.join(crl));
     }
     let out = cmd.arg(&target).output().expect("openssl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text(&out);
     if out.status.success() {
         assert!(text.contains(": OK"), "{}: {text}", e.name);
         return (0, text);
@@ -209,10 +182,10 @@ fn openssl_verify(dir: &Path, m: &Manifest, e: &ManifestEntity, attime: i64) -> 
 
 #[test]
 fn openssl_verify_agrees_or_the_table_says_how_it_differs() {
-    if !openssl_available() {
+    if !have_tool("openssl") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let m = generate_lab(dir.path());
     let attime = OffsetDateTime::parse(NOW, &Rfc3339)
         .unwrap()

@@ -17,34 +17,13 @@ use certlab::Outcome;
 use certlab::explain;
 use certlab::pki::manifest::Manifest;
 use certlab::pki::scenario::{ClientAuth, Scenario, TlsVersion};
-use common::{certlab, have_tool, run, tempdir};
+use common::{have_tool, load_certs, load_key, run, tempdir, text};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The lab PKI, issued now (the clients check dates against the real clock), in `dir`.
 fn lab(dir: &Path) -> Manifest {
-    certlab()
-        .args(["generate", "--template", "lab", "-o"])
-        .arg(dir)
-        .assert()
-        .success();
-    serde_json::from_slice(&std::fs::read(dir.join("certlab.json")).unwrap()).unwrap()
-}
-
-fn certs(path: &Path) -> Vec<pki_types::CertificateDer<'static>> {
-    pem::parse_many(std::fs::read(path).unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|p| pki_types::CertificateDer::from(p.into_contents()))
-        .collect()
-}
-
-fn key(path: &Path) -> pki_types::PrivateKeyDer<'static> {
-    pki_types::PrivateKeyDer::Pkcs8(
-        pem::parse(std::fs::read(path).unwrap())
-            .unwrap()
-            .into_contents()
-            .into(),
-    )
+    common::generate(dir, &["--template", "lab"])
 }
 
 fn provider(ciphers: &[String]) -> Arc<rustls::crypto::CryptoProvider> {
@@ -76,7 +55,7 @@ fn server_config(dir: &Path, s: &Scenario) -> Option<Arc<rustls::ServerConfig>> 
         builder.with_no_client_auth()
     } else {
         let mut roots = rustls::RootCertStore::empty();
-        for c in certs(&dir.join("ca.pem")) {
+        for c in load_certs(&dir.join("ca.pem")) {
             roots.add(c).unwrap();
         }
         let v =
@@ -87,8 +66,8 @@ fn server_config(dir: &Path, s: &Scenario) -> Option<Arc<rustls::ServerConfig>> 
     };
     let mut config = builder
         .with_single_cert(
-            certs(&dir.join(format!("{entity}.chain.pem"))),
-            key(&dir.join(format!("{entity}.key"))),
+            load_certs(&dir.join(format!("{entity}.chain.pem"))),
+            load_key(&dir.join(format!("{entity}.key"))),
         )
         .ok()?;
     config.alpn_protocols = match &s.server.alpn {
@@ -175,6 +154,17 @@ struct Observed {
     scenario: String,
     expected: Outcome,
     text: String,
+}
+
+impl Observed {
+    /// What a client printed for a scenario.
+    fn of(s: &Scenario, text: impl Into<String>) -> Observed {
+        Observed {
+            scenario: s.name.clone(),
+            expected: s.expected.unwrap(),
+            text: text.into(),
+        }
+    }
 }
 
 /// Feeds each observed message to `explain` and asserts the outcome; returns a printable table.
@@ -273,11 +263,10 @@ fn curl_messages_explain_to_the_lab_outcomes() {
         let out = run(cmd.arg(format!("https://{host}:{port}/")));
         let _ = handle.join();
         assert!(!out.status.success(), "{}: curl succeeded", s.name);
-        observed.push(Observed {
-            scenario: s.name.clone(),
-            expected: s.expected.unwrap(),
-            text: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
+        observed.push(Observed::of(
+            &s,
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
     }
     check_all("curl", &observed);
 }
@@ -322,21 +311,13 @@ fn openssl_s_client_messages_explain_to_the_lab_outcomes() {
         }
         let out = run(cmd.stdin(std::process::Stdio::null()));
         let _ = handle.join();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = text(&out);
         // The verify error line is what a person copies.
         let line = text
             .lines()
             .find(|l| l.starts_with("verify error:"))
             .unwrap_or_else(|| panic!("{}: no verify error in\n{text}", s.name));
-        observed.push(Observed {
-            scenario: s.name.clone(),
-            expected: s.expected.unwrap(),
-            text: line.to_string(),
-        });
+        observed.push(Observed::of(&s, line.to_string()));
     }
     check_all("openssl", &observed);
 }
@@ -360,16 +341,7 @@ except Exception as e:
 #[test]
 fn python_ssl_messages_explain_to_the_lab_outcomes() {
     let python = "python3";
-    let present = Command::new(python)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !present {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "python3 is required under CI=true"
-        );
-        eprintln!("\n!!! SKIPPED: python3 is not installed; this test proves nothing here !!!\n");
+    if !have_tool(python) {
         return;
     }
     let tmp = tempdir();
@@ -401,11 +373,7 @@ fn python_ssl_messages_explain_to_the_lab_outcomes() {
         let _ = handle.join();
         let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
         assert_ne!(text, "ok", "{}: python connected", s.name);
-        observed.push(Observed {
-            scenario: s.name.clone(),
-            expected: s.expected.unwrap(),
-            text,
-        });
+        observed.push(Observed::of(&s, text));
     }
     assert_eq!(observed.len(), wanted.len());
     check_all("python", &observed);
@@ -433,7 +401,7 @@ fn rustls_client_messages_explain_to_the_lab_outcomes() {
         }
         let (port, handle) = serve_once(config);
         let mut roots = rustls::RootCertStore::empty();
-        for c in certs(&dir.join("ca.pem")) {
+        for c in load_certs(&dir.join("ca.pem")) {
             roots.add(c).unwrap();
         }
         let client = rustls::ClientConfig::builder_with_provider(provider(&s.client.ciphers))
@@ -456,11 +424,7 @@ fn rustls_client_messages_explain_to_the_lab_outcomes() {
         drop(tls);
         let _ = handle.join();
         let err = result.expect_err(&format!("{}: rustls connected", s.name));
-        observed.push(Observed {
-            scenario: s.name.clone(),
-            expected: s.expected.unwrap(),
-            text: err.to_string(),
-        });
+        observed.push(Observed::of(&s, err.to_string()));
     }
     check_all("rustls", &observed);
 }
@@ -492,7 +456,7 @@ public class Client {
 /// Java's JSSE (HttpsURLConnection with a PKCS#12 truststore made by keytool from `ca.pem`).
 #[test]
 fn java_messages_explain_to_the_lab_outcomes() {
-    if !have_tool("java") {
+    if !have_tool("java") || !have_tool("keytool") {
         return;
     }
     let tmp = tempdir();
@@ -550,11 +514,7 @@ fn java_messages_explain_to_the_lab_outcomes() {
             s.name,
             String::from_utf8_lossy(&out.stderr)
         );
-        observed.push(Observed {
-            scenario: s.name.clone(),
-            expected: s.expected.unwrap(),
-            text,
-        });
+        observed.push(Observed::of(&s, text));
     }
     assert_eq!(observed.len(), wanted.len());
     check_all("java", &observed);

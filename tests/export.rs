@@ -8,37 +8,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{certlab, have_tool, run, tempdir};
+use common::{certlab, dev_pki, have_tool, mode, p, run, tempdir, tool};
 
 const NOW: &str = "2030-01-01T00:00:00Z";
-
-/// A dev PKI (root → intermediate → `localhost` server, `client`) in `dir/pki`.
-fn dev_pki(dir: &Path) -> std::path::PathBuf {
-    let pki = dir.join("pki");
-    certlab()
-        .args(["generate", "--now", NOW, "-o"])
-        .arg(&pki)
-        .assert()
-        .success();
-    pki
-}
-
-/// Runs a tool; returns (success, stdout + stderr).
-fn tool(args: &[&str]) -> (bool, String) {
-    let out = run(Command::new(args[0]).args(&args[1..]));
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// The public key (PEM SPKI) of a certificate file, as OpenSSL reads it.
 fn cert_pubkey(cert: &Path, inform: &str) -> String {
@@ -65,18 +37,13 @@ fn key_pubkey(key: &Path, extra: &[&str]) -> String {
     out
 }
 
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
 #[test]
 fn p12_is_read_by_openssl_3_without_legacy_with_the_alias_and_the_right_key() {
     if !have_tool("openssl") {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     let out = tmp.path().join("out");
     certlab()
         .args(["export", "--format", "p12", "--entity", "localhost"])
@@ -156,7 +123,7 @@ fn p12_default_password_and_trust_store_open_in_openssl() {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     certlab()
         .args(["export", "--format", "p12", "--pki"])
         .arg(&pki)
@@ -197,7 +164,7 @@ fn java_keytool_reads_the_key_store_and_the_trust_store() {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     certlab()
         .args(["export", "--format", "p12", "--password", "s3cret", "--pki"])
         .arg(&pki)
@@ -235,7 +202,7 @@ fn der_files_are_the_same_certificates_and_keys() {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     let der = tmp.path().join("der");
     certlab()
         .args(["export", "--format", "der", "--pki"])
@@ -283,7 +250,7 @@ fn key_formats_sec1_pkcs1_and_encrypted_pkcs8_read_back_in_openssl() {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     let leaf_pub = cert_pubkey(&pki.join("localhost.pem"), "PEM");
 
     // SEC1
@@ -372,7 +339,7 @@ fn combined_pem_holds_the_served_chain_then_the_matching_key() {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     certlab()
         .args(["export", "--format", "combined", "-e", "localhost", "--pki"])
         .arg(&pki)
@@ -431,7 +398,7 @@ fn generate_and_cert_take_format_options() {
 #[test]
 fn bad_export_requests_exit_2_with_one_line() {
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     let cases: &[&[&str]] = &[
         &["--key-format", "pkcs1", "-e", "localhost"], // an EC key as PKCS#1
         &["-e", "no-such-entity"],
@@ -481,11 +448,7 @@ fn openssl_s_server_serves_the_combined_pem_and_curl_verifies_it() {
     let tmp = tempdir();
     // Issued now (curl checks dates against the real clock).
     let pki = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "-o"])
-        .arg(&pki)
-        .assert()
-        .success();
+    common::generate(&pki, &[]);
     certlab()
         .args(["export", "--format", "combined", "-e", "localhost", "--pki"])
         .arg(&pki)

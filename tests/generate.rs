@@ -4,10 +4,9 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{certlab, tempdir};
+use common::{certlab, mode, p, tempdir};
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -22,10 +21,6 @@ fn entity<'a>(m: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|e| e["name"] == name)
         .unwrap_or_else(|| panic!("no entity {name}"))
-}
-
-fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 #[test]
@@ -126,11 +121,7 @@ fn default_generate_writes_the_dev_pki_to_pki() {
 fn otel_template_covers_the_kubernetes_service_names() {
     let tmp = tempdir();
     let dir = tmp.path().join("otel");
-    certlab()
-        .args(["generate", "--template", "otel", "-o"])
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &["--template", "otel"]);
     let m = manifest(&dir);
     let sans: Vec<String> = entity(&m, "otel-collector")["sans"]
         .as_array()
@@ -155,11 +146,7 @@ fn otel_template_covers_the_kubernetes_service_names() {
 fn regenerating_keeps_ca_keys_and_reissues_leaves() {
     let tmp = tempdir();
     let dir = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "-o"])
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &[]);
     let before = manifest(&dir);
     let root_key = fs::read(dir.join("root.key")).unwrap();
     certlab()
@@ -183,11 +170,7 @@ fn regenerating_keeps_ca_keys_and_reissues_leaves() {
     );
 
     // --force replaces everything, CA keys included.
-    certlab()
-        .args(["generate", "--force", "-o"])
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &["--force"]);
     assert_ne!(fs::read(dir.join("root.key")).unwrap(), root_key);
 }
 
@@ -198,13 +181,7 @@ fn a_changed_ca_spec_stops_with_exit_2_and_suggests_force() {
     let spec = tmp.path().join("spec.toml");
     let text = "[[ca]]\nname = \"root\"\n\n[[leaf]]\nname = \"web\"\nissuer = \"root\"\ndns = [\"web.test\"]\n";
     fs::write(&spec, text).unwrap();
-    certlab()
-        .args(["generate", "--spec"])
-        .arg(&spec)
-        .arg("-o")
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &["--spec", p(&spec)]);
     let root_key = fs::read(dir.join("root.key")).unwrap();
     let web = fs::read(dir.join("web.pem")).unwrap();
     fs::write(
@@ -288,11 +265,7 @@ fn a_bad_spec_is_one_line_with_its_position_and_writes_nothing() {
 fn generate_now_is_injectable() {
     let tmp = tempdir();
     let dir = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "--now", "2030-01-01T00:00:00Z", "-o"])
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &["--now", "2030-01-01T00:00:00Z"]);
     let m = manifest(&dir);
     assert_eq!(entity(&m, "localhost")["not_after"], "2031-02-02T00:00:00Z");
     certlab()

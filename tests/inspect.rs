@@ -3,13 +3,15 @@
 //! spec; keys are matched to certificates (PKCS#8, and SEC1 / PKCS#1 converted by OpenSSL);
 //! bad files fail with one line and exit 2.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
+use std::process::Command;
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
 use certlab::pki::keys::ALL_KEY_ALGS;
 use certlab::pki::manifest::Manifest;
+use common::{certlab, have_tool, p};
 use predicates::prelude::*;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -18,10 +20,6 @@ use time::format_description::well_known::Rfc3339;
 const NOW: &str = "2030-06-01T12:00:00Z";
 const NOT_BEFORE: &str = "2030-01-01T00:00:00Z";
 const NOT_AFTER: &str = "2031-01-15T00:00:00Z";
-
-fn certlab() -> Command {
-    Command::cargo_bin("certlab").expect("binary built")
-}
 
 fn spec() -> String {
     let mut s = String::from(
@@ -87,15 +85,7 @@ fn generate() -> &'static Pki {
         let spec_path = base.join("spec.toml");
         std::fs::write(&spec_path, spec()).unwrap();
         let dir = base.join("pki");
-        certlab()
-            .args(["generate", "--now", NOW, "--spec"])
-            .arg(&spec_path)
-            .arg("-o")
-            .arg(&dir)
-            .assert()
-            .success();
-        let manifest = serde_json::from_slice(&std::fs::read(dir.join("certlab.json")).unwrap())
-            .expect("manifest");
+        let manifest = common::generate(&dir, &["--now", NOW, "--spec", p(&spec_path)]);
         Pki { dir, manifest }
     })
 }
@@ -260,22 +250,17 @@ fn text_output_says_expires_in_and_expired_ago() {
 
 #[test]
 fn sec1_and_pkcs1_keys_converted_by_openssl_match() {
-    if StdCommand::new("openssl").arg("version").output().is_err() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but `openssl` is not installed"
-        );
-        eprintln!("SKIPPED: `openssl` not found; SEC1 / PKCS#1 keys not tested");
+    if !have_tool("openssl") {
         return;
     }
     let pki = generate();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
     for (name, args, format) in [
         ("leaf-ecdsa-p256", &["ec"][..], "SEC1"),
         ("leaf-rsa-2048", &["rsa", "-traditional"][..], "PKCS#1"),
     ] {
         let out = tmp.path().join(format!("{name}.trad.key"));
-        let status = StdCommand::new("openssl")
+        let status = Command::new("openssl")
             .args(args)
             .arg("-in")
             .arg(pki.dir.join(format!("{name}.key")))
@@ -296,7 +281,7 @@ fn sec1_and_pkcs1_keys_converted_by_openssl_match() {
 fn der_certificate_is_read() {
     let pki = generate();
     let pem_text = std::fs::read(pki.dir.join("int.pem")).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
     let der_path = tmp.path().join("int.der");
     std::fs::write(&der_path, pem::parse(pem_text).unwrap().into_contents()).unwrap();
     let v = inspect_json(&[&der_path]);
@@ -304,24 +289,12 @@ fn der_certificate_is_read() {
 }
 
 fn fails_with(args: &[&str], message: &str) {
-    let out = certlab()
-        .arg("inspect")
-        .args(args)
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.starts_with("error: ") && stderr.contains(message),
-        "stderr: {stderr}"
-    );
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    common::fails_with(certlab().arg("inspect").args(args), message);
 }
 
 #[test]
 fn bad_files_are_one_line_errors_with_exit_2() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
     let garbage = tmp.path().join("garbage.pem");
     std::fs::write(&garbage, "hello, not a certificate").unwrap();
     let g = garbage.to_str().unwrap();

@@ -1,11 +1,13 @@
 //! The lab end to end: every scenario of the `lab` template served by `certlab::serve` and
 //! probed by `certlab::verify::probe`, through the library and through the binary.
 
+mod common;
+
 use std::collections::BTreeSet;
 
-use assert_cmd::Command;
 use certlab::Outcome;
 use certlab::lab::{LabOptions, lab_pki, run};
+use common::certlab;
 use time::OffsetDateTime;
 
 /// A fixed clock for the certificate scenarios: the lab issues and checks at this time,
@@ -18,10 +20,6 @@ const NOW_TEXT: &str = "2030-06-01T12:00:00Z";
 /// yet valid" to the server).
 fn real_now() -> OffsetDateTime {
     time::macros::datetime!(2030-06-01 12:00 UTC)
-}
-
-fn certlab() -> Command {
-    Command::cargo_bin("certlab").expect("the certlab binary")
 }
 
 #[test]
@@ -340,13 +338,9 @@ fn binary_exits_1_when_an_outcome_differs() {
     // The "I regenerated my CA" trap: a kept lab directory whose root was replaced by another
     // root with the same name. The lab keeps that CA, so the good server's chain no longer
     // leads to the trusted root: observed unknown-ca, expected ok.
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = common::tempdir();
     let lab = dir.path().join("lab");
-    certlab()
-        .args(["generate", "--template", "lab", "-o"])
-        .arg(&lab)
-        .assert()
-        .success();
+    common::generate(&lab, &["--template", "lab"]);
     for ext in ["pem", "key"] {
         std::fs::copy(
             lab.join(format!("unknown-ca-root.{ext}")),
@@ -378,7 +372,7 @@ fn binary_exits_1_when_an_outcome_differs() {
 
 #[test]
 fn keep_writes_a_pki_directory_the_cli_can_probe_with() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = common::tempdir();
     let kept = dir.path().join("lab");
     let report = run(&LabOptions {
         now: Some(real_now()),

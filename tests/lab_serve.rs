@@ -5,48 +5,28 @@
 //! Needs `openssl` and `curl`: without them the test is skipped loudly, and under `CI=true` it
 //! fails. Loopback only; the lab is stopped with SIGTERM at the end.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn tool_available(tool: &str) -> bool {
-    match Command::new(tool).arg("--version").output() {
-        Ok(_) => true,
-        Err(_) => {
-            assert!(!in_ci(), "CI=true but `{tool}` is not installed");
-            eprintln!("SKIPPED: `{tool}` not found; lab --serve reproduce commands did not run");
-            false
-        }
-    }
-}
+use common::{certlab_command, have_tool, run, text};
 
 /// Runs one printed command line through the shell, with a time limit.
 fn sh(line: &str) -> (i32, String) {
-    let out = Command::new("timeout")
-        .args(["20", "sh", "-c", line])
-        .output()
-        .expect("sh runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    let out = run(Command::new("timeout").args(["20", "sh", "-c", line]));
+    (out.status.code().unwrap_or(-1), text(&out))
 }
 
 #[test]
 fn served_lab_is_reproduced_by_openssl_and_curl() {
-    if !tool_available("openssl") || !tool_available("curl") {
+    if !have_tool("openssl") || !have_tool("curl") {
         return;
     }
-    let bin = assert_cmd::cargo::cargo_bin("certlab");
-    let mut child = Command::new(bin)
+    let mut child = certlab_command()
         .args([
             "lab",
             "--serve",
@@ -187,7 +167,7 @@ fn served_lab_is_reproduced_by_openssl_and_curl() {
 
 #[test]
 fn rustls_suite_names_map_to_names_openssl_knows() {
-    if !tool_available("openssl") {
+    if !have_tool("openssl") {
         return;
     }
     let list = |args: &[&str]| {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use certlab::fixture::TestPki;
 use certlab::pki::manifest::Manifest;
 use certlab::{Role, San};
-use common::{certlab, have_tool, openssl_verify, tempdir};
+use common::{certlab, have_tool, openssl_verify, p, tempdir};
 
 /// Verifies every good leaf of a PKI directory with OpenSSL for its purpose and every SAN.
 fn verify_every_leaf(dir: &Path) -> usize {
@@ -99,13 +99,7 @@ fn every_key_algorithm_passes_openssl_verify() {
     let spec_path = tmp.path().join("algs.toml");
     std::fs::write(&spec_path, spec).unwrap();
     let dir = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "--spec"])
-        .arg(&spec_path)
-        .arg("-o")
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &["--spec", p(&spec_path)]);
     assert_eq!(verify_every_leaf(&dir), 6 * 4);
 }
 

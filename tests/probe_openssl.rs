@@ -6,53 +6,19 @@
 //! they fail. Loopback only; s_server listens on port 0 (its `ACCEPT` line gives the port),
 //! serves one connection (`-naccept 1`) and is killed when the test ends.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use assert_cmd::Command;
-use certlab::pki::store;
-use time::OffsetDateTime;
+use common::{Lab, have_tool, s};
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Whether `openssl` runs; loud skip otherwise, failure under CI.
-fn openssl_available() -> bool {
-    match StdCommand::new("openssl").arg("version").output() {
-        Ok(out) if out.status.success() => true,
-        _ => {
-            assert!(!in_ci(), "CI=true but `openssl` is not installed");
-            eprintln!("SKIPPED: `openssl` not found; probe vs s_server did not run");
-            false
-        }
-    }
-}
-
-/// The lab PKI written to a temporary directory, issued now: s_server judges client
-/// certificates by the real clock, and the probe checks at the same instant.
-struct Lab {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-}
-
+// The lab (`common::Lab`) is issued now: s_server judges client certificates by the real
+// clock, and the probe checks at the same instant.
 impl Lab {
-    fn new() -> Lab {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = tmp.path().join("lab");
-        let template = certlab::pki::spec::template("lab").expect("lab template");
-        let spec = certlab::pki::spec::parse("lab", template.text).expect("lab spec");
-        store::generate(&spec, &dir, OffsetDateTime::now_utc(), false).expect("generate");
-        Lab { _tmp: tmp, dir }
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.dir.join(file)
-    }
-
     /// Splits `NAME.chain.pem` into the leaf (`-cert`) and the rest (`-cert_chain`), since
     /// s_server takes only the first certificate of `-cert`.
     fn server_files(&self, name: &str) -> (PathBuf, Option<PathBuf>, PathBuf) {
@@ -92,7 +58,7 @@ struct SServer {
 
 impl SServer {
     fn start(args: &[String]) -> SServer {
-        let mut child = StdCommand::new("openssl")
+        let mut child = Command::new("openssl")
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -138,35 +104,18 @@ impl Drop for SServer {
     }
 }
 
-/// Runs `certlab probe TARGET --json ARGS...` and returns (exit code, report).
+/// Runs `certlab probe TARGET --json --timeout 10s ARGS...` and returns (exit code, report).
 fn probe(target: &str, args: &[&str]) -> (i32, serde_json::Value) {
-    let out = Command::cargo_bin("certlab")
-        .expect("binary")
-        .args(["probe", target, "--json", "--timeout", "10s"])
-        .args(args)
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("certlab probe runs");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().expect("exit code"), report)
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
+    common::probe_json(target, &[&["--timeout", "10s"], args].concat())
 }
 
 #[test]
 fn server_certificates_good_and_broken() {
-    if !openssl_available() {
+    if !have_tool("openssl") {
         return;
     }
     let lab = Lab::new();
-    let pki = s(&lab.dir);
+    let pki = s(lab.dir.path());
     let ca = s(&lab.path("ca.pem"));
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(lab.path("certlab.json")).unwrap()).unwrap();
@@ -220,11 +169,11 @@ fn server_certificates_good_and_broken() {
 
 #[test]
 fn expect_turns_the_outcome_into_the_exit_code() {
-    if !openssl_available() {
+    if !have_tool("openssl") {
         return;
     }
     let lab = Lab::new();
-    let pki = s(&lab.dir);
+    let pki = s(lab.dir.path());
     let server = lab.s_server("expired", &[]);
     let (code, r) = probe(&server.target(), &["--pki", &pki, "--expect", "expired"]);
     assert_eq!(r["outcome"], "expired");
@@ -233,11 +182,11 @@ fn expect_turns_the_outcome_into_the_exit_code() {
 
 #[test]
 fn client_certificates_tls13() {
-    if !openssl_available() {
+    if !have_tool("openssl") {
         return;
     }
     let lab = Lab::new();
-    let pki = s(&lab.dir);
+    let pki = s(lab.dir.path());
     let ca = s(&lab.path("ca.pem"));
     let verify = ["-Verify", "1", "-verify_return_error", "-CAfile", &ca];
     let cert = |n: &str| {
@@ -283,11 +232,11 @@ fn client_certificates_tls13() {
 
 #[test]
 fn client_certificates_tls12() {
-    if !openssl_available() {
+    if !have_tool("openssl") {
         return;
     }
     let lab = Lab::new();
-    let pki = s(&lab.dir);
+    let pki = s(lab.dir.path());
     let ca = s(&lab.path("ca.pem"));
     let verify = [
         "-Verify",
@@ -341,11 +290,11 @@ fn client_certificates_tls12() {
 
 #[test]
 fn versions_ciphers_and_alpn() {
-    if !openssl_available() {
+    if !have_tool("openssl") {
         return;
     }
     let lab = Lab::new();
-    let pki = s(&lab.dir);
+    let pki = s(lab.dir.path());
     let cases: [(&[&str], &[&str], &str); 5] = [
         (&["-tls1_2"], &["--tls", "1.3"], "protocol-mismatch"),
         (&["-tls1_3"], &["--tls", "1.2"], "protocol-mismatch"),

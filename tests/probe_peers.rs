@@ -2,18 +2,16 @@
 //! a closed port, a server that hangs up, one that says nothing — and its bad-input paths.
 //! Loopback only, port 0, every socket with a timeout.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use certlab::Outcome;
 use certlab::verify::probe::{ProbeOptions, probe};
-
-fn certlab() -> Command {
-    Command::cargo_bin("certlab").expect("binary")
-}
+use common::{certlab, probe_json};
 
 /// A one-connection TCP peer on 127.0.0.1:0 doing `behave` with the accepted socket.
 fn peer(
@@ -30,18 +28,6 @@ fn peer(
         }
     });
     (addr, handle)
-}
-
-fn probe_json(target: &str, args: &[&str]) -> (i32, serde_json::Value) {
-    let out = certlab()
-        .args(["probe", target, "--json"])
-        .args(args)
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("runs");
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().expect("code"), v)
 }
 
 #[test]
@@ -144,7 +130,7 @@ fn library_probe_of_a_tls_less_peer() {
 
 #[test]
 fn bad_input_is_exit_2_with_one_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "").unwrap();
     let empty = empty.display().to_string();
@@ -202,7 +188,7 @@ fn ipv6_targets_use_brackets() {
     let listener = match TcpListener::bind("[::1]:0") {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("SKIPPED: no IPv6 loopback here ({e})");
+            common::skip(&format!("no IPv6 loopback here ({e})"));
             return;
         }
     };
@@ -226,11 +212,7 @@ fn ipv6_targets_use_brackets() {
 #[test]
 fn without_ca_the_system_roots_are_trusted_and_do_not_know_the_lab() {
     if !std::path::Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but the system trust store (ca-certificates) is missing"
-        );
-        eprintln!("SKIPPED: no system trust store here");
+        common::missing("the system trust store (ca-certificates) is missing");
         return;
     }
     let now = time::OffsetDateTime::now_utc();

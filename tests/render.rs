@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{certlab, have_tool, openssl_verify, run, tempdir};
+use common::{certlab, have_tool, load_certs, load_key, openssl_verify, p, run, tempdir};
 use predicates::str::contains;
 use serde_yaml_ng::Value;
 
@@ -243,11 +243,7 @@ fn generate_dev_writes_configs_but_lab_does_not() {
         dev.join("client.chain.pem")
     );
     let lab = tmp.path().join("lab");
-    certlab()
-        .args(["generate", "--template", "lab", "-o"])
-        .arg(&lab)
-        .assert()
-        .success();
+    common::generate(&lab, &["--template", "lab"]);
     assert!(lab.join("certlab.json").is_file());
     assert!(!lab.join("configs").exists(), "the lab gets no configs");
 }
@@ -302,13 +298,7 @@ fn without_a_client_certificate_no_mtls_is_rendered() {
     )
     .unwrap();
     let dir = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "--spec"])
-        .arg(&spec)
-        .arg("-o")
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &["--spec", p(&spec)]);
     assert!(
         !dir.join("configs").exists(),
         "only dev and otel get configs"
@@ -402,21 +392,6 @@ fn bad_input_is_one_line_and_exit_2() {
         .assert()
         .code(2)
         .stderr(contains("not a certlab PKI directory"));
-}
-
-fn load_certs(path: &Path) -> Vec<pki_types::CertificateDer<'static>> {
-    pem::parse_many(std::fs::read(path).unwrap())
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.tag() == "CERTIFICATE")
-        .map(|p| pki_types::CertificateDer::from(p.into_contents()))
-        .collect()
-}
-
-fn load_key(path: &Path) -> pki_types::PrivateKeyDer<'static> {
-    let p = pem::parse(std::fs::read(path).unwrap()).unwrap();
-    assert_eq!(p.tag(), "PRIVATE KEY");
-    pki_types::PrivateKeyDer::Pkcs8(p.into_contents().into())
 }
 
 /// A live check: a rustls server configured only from the collector config's grpc `tls:` block

@@ -27,11 +27,7 @@ fn free_port() -> u16 {
 fn reproduce_script_runs_the_lab_commands_against_certlab_serve() {
     let tmp = tempdir();
     let dir = tmp.path().join("lab");
-    certlab()
-        .args(["generate", "--template", "lab", "-o"])
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &["--template", "lab"]);
     let port = free_port();
     let script = tmp.path().join("reproduce.sh");
     certlab()
@@ -149,11 +145,7 @@ fn reproduce_script_runs_the_lab_commands_against_certlab_serve() {
 fn generate_dev_writes_an_executable_reproduce_script() {
     let tmp = tempdir();
     let dir = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "-o"])
-        .arg(&dir)
-        .assert()
-        .success();
+    common::generate(&dir, &[]);
     let script = dir.join("configs/reproduce.sh");
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(text.starts_with("#!/usr/bin/env bash\n"));

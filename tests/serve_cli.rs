@@ -1,25 +1,20 @@
 //! `certlab serve` on the command line: the first line gives the address, connections are
 //! logged on stderr, SIGTERM stops it, and errors are one line with the right exit code.
 
-mod serve_common;
+mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
-use serve_common::{Lab, s};
-
-fn certlab() -> Command {
-    Command::cargo_bin("certlab").unwrap()
-}
+use common::{Lab, certlab_command, s};
 
 /// Runs to the end (they all fail fast) and returns (exit code, stdout, stderr).
 fn run_fails(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut cmd = certlab();
+    let mut cmd = certlab_command();
     cmd.args(args);
-    let ran = serve_common::run(&mut cmd, b"", Duration::from_secs(10));
+    let ran = common::run_timeout(&mut cmd, b"", Duration::from_secs(10));
     (ran.code, ran.stdout, ran.stderr)
 }
 
@@ -31,7 +26,7 @@ struct Running {
 
 impl Running {
     fn start(args: &[&str]) -> Running {
-        let mut child = certlab()
+        let mut child = certlab_command()
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -156,7 +151,7 @@ fn serves_files_with_settings() {
 fn all_lists_every_scenario_in_json() {
     let lab = Lab::new();
     let dir = s(lab.dir.path());
-    let mut child = certlab()
+    let mut child = certlab_command()
         .args(["serve", "--pki", &dir, "--all", "--json"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -285,18 +280,13 @@ fn bad_input_exits_2() {
 /// certificate that is "not yet valid" by today's clock, and valid at the injected time.
 #[test]
 fn now_is_the_time_client_certificates_are_judged_at() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::tempdir();
     let dir = tmp.path();
     let now = "2030-06-01T12:00:00Z";
-    let generated = certlab()
-        .args(["generate", "--now", now, "-o"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(generated.status.success());
+    common::generate(dir, &["--now", now]);
     let file = |f: &str| s(&dir.join(f));
     let probe = |addr: SocketAddr| {
-        let out = certlab()
+        let out = certlab_command()
             .args([
                 "probe",
                 &format!("localhost:{}", addr.port()),

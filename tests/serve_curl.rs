@@ -1,7 +1,7 @@
 //! Cross-validation of `certlab::serve` with curl: every certificate scenario of the lab,
 //! client certificates, version and cipher settings, and plaintext.
 
-mod serve_common;
+mod common;
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::Command;
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use certlab::Outcome;
 use certlab::pki::Scenario;
-use serve_common::{Lab, Ran, expected_for, outcomes_of_text, run, tool};
+use common::{Lab, Ran, expected_for, have_tool, outcomes_of_text, run_timeout};
 
 /// curl against an endpoint: `https://HOST:PORT/` with HOST resolved to the endpoint's address
 /// (no DNS), trusting `ca.pem`, plus `extra` arguments.
@@ -27,7 +27,7 @@ fn curl(lab: &Lab, host: &str, addr: SocketAddr, extra: &[String]) -> Ran {
         _ => host.to_string(),
     };
     cmd.args(extra).arg(format!("https://{url_host}:{port}/"));
-    run(&mut cmd, b"", Duration::from_secs(8))
+    run_timeout(&mut cmd, b"", Duration::from_secs(8))
 }
 
 /// The outcomes curl's exit code and message mean for a certificate scenario (two for
@@ -75,7 +75,7 @@ fn is_certificate_scenario(s: &Scenario) -> bool {
 
 #[test]
 fn curl_sees_every_certificate_scenario_as_expected() {
-    if !tool("curl", "--version") {
+    if !have_tool("curl") {
         return;
     }
     let lab = Lab::new();
@@ -136,7 +136,7 @@ fn curl_sees_every_certificate_scenario_as_expected() {
 
 #[test]
 fn curl_exit_codes_for_expired_and_wrong_host_are_60() {
-    if !tool("curl", "--version") {
+    if !have_tool("curl") {
         return;
     }
     let lab = Lab::new();
@@ -153,7 +153,7 @@ fn curl_exit_codes_for_expired_and_wrong_host_are_60() {
 
 #[test]
 fn curl_against_settings_and_client_certificates() {
-    if !tool("curl", "--version") {
+    if !have_tool("curl") {
         return;
     }
     let lab = Lab::new();
@@ -232,7 +232,7 @@ fn curl_against_settings_and_client_certificates() {
 
 #[test]
 fn plaintext_answers_http_with_400() {
-    if !tool("curl", "--version") {
+    if !have_tool("curl") {
         return;
     }
     let lab = Lab::new();
@@ -248,7 +248,7 @@ fn plaintext_answers_http_with_400() {
         "%{http_code}",
     ])
     .arg(format!("http://{}/", ep.addr()));
-    let ran = run(&mut cmd, b"", Duration::from_secs(8));
+    let ran = run_timeout(&mut cmd, b"", Duration::from_secs(8));
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     assert_eq!(ran.stdout, "400");
 }

@@ -1,7 +1,7 @@
 //! The `certlab::serve` library on its own (no external tools): chains presented as given,
 //! key checks, errors, client certificates and session tickets, plaintext, limits, stopping.
 
-mod serve_common;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use certlab::pki::scenario::TlsVersion;
 use certlab::serve::{MAX_CONNECTIONS, ServeError, ServeSettings, serve};
+use common::Lab;
 use pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ClientSessionMemoryCache, ClientSessionStore, Resumption};
 use rustls::crypto::{CryptoProvider, aws_lc_rs};
 use rustls::{AlertDescription, ClientConfig, ClientConnection, DigitallySignedStruct, NamedGroup};
-use serve_common::Lab;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 

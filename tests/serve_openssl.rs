@@ -3,7 +3,7 @@
 //! settings), each failing (or succeeding) the way DESIGN.md section 3 and the scenario's
 //! `expected_by_client` say.
 
-mod serve_common;
+mod common;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,7 +15,7 @@ use certlab::pki::Scenario;
 use certlab::pki::fault::ALL_FAULTS;
 use certlab::pki::scenario::TlsVersion;
 use certlab::serve::ClientCertLog;
-use serve_common::{Lab, Ran, expected_for, outcomes_of_code, run, tool};
+use common::{Lab, Ran, expected_for, have_tool, outcomes_of_code, run_timeout};
 
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
@@ -74,7 +74,7 @@ fn s_client(lab: &Lab, scenario: &Scenario, addr: SocketAddr, tls: Option<TlsVer
             .arg(lab.path(&format!("{issuer}.crl.pem")))
             .arg("-crl_check");
     }
-    run(&mut cmd, REQUEST, Duration::from_secs(5))
+    run_timeout(&mut cmd, REQUEST, Duration::from_secs(5))
 }
 
 /// The first `Verify return code: N (text)` s_client printed.
@@ -190,7 +190,7 @@ fn check(scenario: &Scenario, outcome: Outcome, ran: &Ran) -> Result<(), String>
 
 #[test]
 fn s_client_sees_every_scenario_as_expected() {
-    if !tool("openssl", "version") {
+    if !have_tool("openssl") {
         return;
     }
     let lab = Lab::new();
@@ -240,7 +240,7 @@ fn s_client_sees_every_scenario_as_expected() {
 
 #[test]
 fn the_server_logs_what_it_decided() {
-    if !tool("openssl", "version") {
+    if !have_tool("openssl") {
         return;
     }
     let lab = Lab::new();

@@ -6,27 +6,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{certlab, have_tool, run, tempdir};
+use common::{certlab, dev_pki, have_tool, p, tempdir, tool};
 
 const NOW: &str = "2030-01-01T00:00:00Z";
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn tool(args: &[&str]) -> (bool, String) {
-    let out = run(Command::new(args[0]).args(&args[1..]));
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
 
 /// A CSR for `san` (an openssl `subjectAltName` value, or none) with a fresh P-256 key.
 fn openssl_csr(dir: &Path, name: &str, san: Option<&str>) -> PathBuf {
@@ -56,17 +39,6 @@ fn openssl_csr(dir: &Path, name: &str, san: Option<&str>) -> PathBuf {
     let (ok, out) = tool(&args);
     assert!(ok, "{out}");
     csr
-}
-
-/// A dev PKI in `dir/pki` (its root and intermediate serve as "a CA you already have").
-fn dev_pki(dir: &Path) -> PathBuf {
-    let pki = dir.join("pki");
-    certlab()
-        .args(["generate", "--now", NOW, "-o"])
-        .arg(&pki)
-        .assert()
-        .success();
-    pki
 }
 
 /// `openssl verify` of `cert` against `ca` with `untrusted` and extra arguments, at NOW + 1 day.
@@ -115,7 +87,7 @@ fn an_openssl_csr_signed_by_the_root_passes_openssl_verify_for_its_name() {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     let csr = openssl_csr(tmp.path(), "x", Some("DNS:x.test"));
     let out = tmp.path().join("out");
     let o = sign(
@@ -160,7 +132,7 @@ fn a_client_csr_signed_by_an_intermediate_chains_to_the_root() {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     let csr = openssl_csr(tmp.path(), "alice", Some("email:alice@example.com"));
     let out = tmp.path().join("out");
     let o = sign(
@@ -204,7 +176,7 @@ fn bad_csrs_are_refused_with_exit_2() {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     let (ca, key) = (pki.join("root.pem"), pki.join("root.key"));
     let out = tmp.path().join("out");
     let refused = |csr: &Path, why: &str| {
@@ -258,7 +230,7 @@ fn an_encrypted_ca_key_needs_its_password() {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     certlab()
         .args(["export", "-e", "root", "--key-password", "ca-pw", "--pki"])
         .arg(&pki)
@@ -297,7 +269,7 @@ fn a_leaf_or_a_foreign_key_cannot_act_as_the_ca() {
         return;
     }
     let tmp = tempdir();
-    let pki = dev_pki(tmp.path());
+    let pki = dev_pki(tmp.path(), NOW);
     let csr = openssl_csr(tmp.path(), "x", Some("DNS:x.test"));
     let out = tmp.path().join("out");
     for (cert, key, what) in [

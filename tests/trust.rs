@@ -15,23 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use certlab::fixture::TestPki;
-use common::{certlab, have_tool, run, tempdir};
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn tool(args: &[&str]) -> (bool, String) {
-    let out = run(Command::new(args[0]).args(&args[1..]));
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
+use common::{certlab, have_tool, p, run, tempdir, text, tool};
 
 /// A fixture PKI (root → intermediate → server for localhost/127.0.0.1) written to `dir`.
 fn fixture_pki(dir: &Path) -> TestPki {
@@ -73,14 +57,6 @@ fn trust(args: &[&str], pki: &Path, extra: &[&Path]) -> std::process::Output {
         cmd.arg(e);
     }
     cmd.arg("--pki").arg(pki).output().unwrap()
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
@@ -177,24 +153,9 @@ fn system_store_on_a_scratch_tree_install_status_uninstall() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
 
-/// Whether NSS's `certutil` is installed (it has no option that exits 0, so: can it start).
-fn have_certutil() -> bool {
-    let found = Command::new("certutil").arg("-H").output().is_ok();
-    if !found {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "`certutil` is required under CI=true (apt-get install libnss3-tools)"
-        );
-        eprintln!(
-            "\n!!! SKIPPED: `certutil` is not installed; this test proves nothing here !!!\n"
-        );
-    }
-    found
-}
-
 #[test]
 fn nss_database_trusts_the_chain_after_install_and_not_after_uninstall() {
-    if !have_certutil() {
+    if !have_tool("certutil") {
         return;
     }
     let tmp = tempdir();
@@ -380,29 +341,20 @@ fn curl(port: u16) -> (Option<i32>, String) {
         .env_remove("CURL_CA_BUNDLE")
         .env_remove("SSL_CERT_FILE")
         .env_remove("SSL_CERT_DIR"));
-    (
-        out.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    (out.status.code(), text(&out))
 }
 
 #[test]
 fn real_system_store_makes_curl_trust_the_server_until_uninstall() {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     if !cfg!(target_os = "linux") {
-        eprintln!("\n!!! SKIPPED: the real system-store test runs on Linux only !!!\n");
+        common::skip("the real system-store test runs on Linux only");
         return;
     }
     if !have_tool("curl") || !have_tool("update-ca-certificates") {
         return;
     }
     if !is_root() {
-        assert!(!ci, "the real system-store test needs root under CI=true");
-        eprintln!("\n!!! SKIPPED: not root; the real system-store test proves nothing here !!!\n");
+        common::missing("not root; the real system-store test needs root");
         return;
     }
     let tmp = tempdir();
