@@ -253,7 +253,15 @@ impl TestPki {
 
     /// Writes every file of the PKI (`NAME.pem`, `NAME.key`, `NAME.chain.pem`, `ca.pem`,
     /// `certlab.json`) into `dir`.
+    ///
+    /// Refuses a directory that holds other files, or another PKI (whose CA keys it would
+    /// replace); writing the same fixture again updates it.
     pub fn write_to(&self, dir: &Path) -> Result<(), StoreError> {
+        if let Some(old) = store::load_existing(dir)? {
+            if old.entity(ROOT).map(Entity::sha256) != Some(self.root().sha256()) {
+                return Err(StoreError::ChangedCa(ROOT.to_string()));
+            }
+        }
         store::write(self.pki(), dir).map(|_| ())
     }
 

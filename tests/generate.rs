@@ -386,3 +386,182 @@ fn a_closed_stdout_ends_quietly_without_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_ca_dropped_or_renamed_in_the_spec_is_not_replaced_without_force() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("pki");
+    let spec = tmp.path().join("spec.toml");
+    let two_cas = "[[ca]]\nname = \"root\"\n\n[[ca]]\nname = \"sub\"\nissuer = \"root\"\n\n[[leaf]]\nname = \"web\"\nissuer = \"sub\"\ndns = [\"web.test\"]\n";
+    fs::write(&spec, two_cas).unwrap();
+    certlab()
+        .args(["generate", "--spec"])
+        .arg(&spec)
+        .arg("-o")
+        .arg(&dir)
+        .assert()
+        .success();
+    let (root_key, sub_key) = (
+        fs::read(dir.join("root.key")).unwrap(),
+        fs::read(dir.join("sub.key")).unwrap(),
+    );
+
+    // `sub` dropped from the spec.
+    fs::write(&spec, "[[ca]]\nname = \"root\"\n\n[[leaf]]\nname = \"web\"\nissuer = \"root\"\ndns = [\"web.test\"]\n").unwrap();
+    certlab()
+        .args(["generate", "--spec"])
+        .arg(&spec)
+        .arg("-o")
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(contains("CA `sub`").and(contains("--force")));
+    // The root renamed, its old name reused for a leaf.
+    fs::write(&spec, "[[ca]]\nname = \"root2\"\n\n[[leaf]]\nname = \"root\"\nissuer = \"root2\"\ndns = [\"web.test\"]\n").unwrap();
+    certlab()
+        .args(["generate", "--spec"])
+        .arg(&spec)
+        .arg("-o")
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(contains("CA `root`"));
+    assert_eq!(fs::read(dir.join("root.key")).unwrap(), root_key);
+    assert_eq!(fs::read(dir.join("sub.key")).unwrap(), sub_key);
+}
+
+#[test]
+fn a_kept_ca_that_is_not_valid_at_now_is_not_reused() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "--now", "2030-01-01T00:00:00Z", "-o"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let root_key = fs::read(dir.join("root.key")).unwrap();
+    // In 2029 the CAs issued in 2030 are not valid yet: reusing them would make every new leaf
+    // fail with not-yet-valid.
+    certlab()
+        .args(["generate", "--now", "2029-01-01T00:00:00Z", "-o"])
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(contains("not valid at the time of issue").and(contains("--force")));
+    assert_eq!(fs::read(dir.join("root.key")).unwrap(), root_key);
+    certlab()
+        .args(["generate", "--now", "2029-01-01T00:00:00Z", "--force", "-o"])
+        .arg(&dir)
+        .assert()
+        .success();
+}
+
+#[test]
+fn times_x509_cannot_hold_are_bad_input_not_a_panic() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("long.toml");
+    fs::write(&spec, "[[ca]]\nname = \"root\"\nvalidity = \"9999999y\"\n").unwrap();
+    certlab()
+        .args(["generate", "--spec"])
+        .arg(&spec)
+        .arg("-o")
+        .arg(tmp.path().join("a"))
+        .assert()
+        .code(2)
+        .stderr(contains(
+            ":3:12: validity `9999999y` is longer than 1000 years",
+        ));
+    for cmd in [vec!["generate", "-o"], vec!["lab", "--keep"]] {
+        certlab()
+            .args(&cmd)
+            .arg(tmp.path().join("b"))
+            .args(["--now", "9999-12-31T00:00:00Z"])
+            .assert()
+            .code(2)
+            .stderr(contains("out of range"));
+    }
+    // The library refuses too, instead of overflowing.
+    let far = certlab::pki::issue::Validity::For(::time::Duration::days(3650));
+    assert!(
+        far.at(::time::macros::datetime!(9995-01-01 00:00 UTC))
+            .is_none()
+    );
+    assert!(
+        far.at(::time::macros::datetime!(2030-01-01 00:00 UTC))
+            .is_some()
+    );
+}
+
+#[test]
+fn cert_refuses_a_ca_directory_without_its_manifest() {
+    let tmp = tempdir();
+    let ca = tmp.path().join("ca");
+    certlab()
+        .args(["cert", "a.test", "--ca-dir"])
+        .arg(&ca)
+        .arg("-o")
+        .arg(tmp.path())
+        .assert()
+        .success();
+    let key = fs::read(ca.join("root.key")).unwrap();
+    fs::remove_file(ca.join("certlab.json")).unwrap();
+    certlab()
+        .args(["cert", "b.test", "--ca-dir"])
+        .arg(&ca)
+        .arg("-o")
+        .arg(tmp.path())
+        .assert()
+        .code(2)
+        .stderr(contains("no certlab.json"));
+    assert_eq!(
+        fs::read(ca.join("root.key")).unwrap(),
+        key,
+        "the CA key was replaced"
+    );
+}
+
+#[test]
+fn fixture_write_to_refuses_another_pki() {
+    let tmp = tempdir();
+    let mut first = certlab::fixture::TestPki::new();
+    first.server(["a.test"]).issue().unwrap();
+    first.write_to(tmp.path()).unwrap();
+    first.server(["b.test"]).issue().unwrap();
+    first.write_to(tmp.path()).unwrap(); // the same fixture again: fine
+    let key = fs::read(tmp.path().join("root.key")).unwrap();
+    let second = certlab::fixture::TestPki::new();
+    assert!(second.write_to(tmp.path()).is_err());
+    assert_eq!(fs::read(tmp.path().join("root.key")).unwrap(), key);
+}
+
+/// The writes are atomic: a reader never sees a half-written file, only the old or the new
+/// content (a plain truncate-and-write fails this).
+#[test]
+fn writes_are_atomic_for_a_concurrent_reader() {
+    let tmp = tempdir();
+    let path = tmp.path().join("big.pem");
+    let (a, b) = (vec![b'a'; 1 << 20], vec![b'b'; 1 << 20]);
+    certlab::pki::store::write_atomic(&path, &a, false).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let content = fs::read(&path).unwrap();
+                assert_eq!(content.len(), 1 << 20, "a partial file was visible");
+                assert!(
+                    content.iter().all(|&c| c == content[0]),
+                    "a mixed file was visible"
+                );
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for i in 0..40 {
+        certlab::pki::store::write_atomic(&path, if i % 2 == 0 { &b } else { &a }, false).unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+}

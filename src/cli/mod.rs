@@ -65,7 +65,7 @@ pub enum Command {
     Probe(probe::Args),
     /// Build every scenario, serve each, probe each, and show expected vs observed.
     Lab(lab::Args),
-    /// Render configs for a PKI: OTel collector, OTEL env, Kubernetes Secret.
+    /// Render configs for a PKI: OTel collector, OTEL env, Kubernetes Secret, reproduce script.
     Render(render::Args),
     /// Explain a client's TLS error message: outcome, cause, fix, how to reproduce it.
     Explain(explain::Args),
@@ -141,15 +141,29 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Parses `--now` (RFC 3339); defaults to the current time.
+/// The range `--now` accepts: certificates are dated from 1970 on, and a default validity
+/// from `--now` must still end before 9999-12-31 (the last date X.509 can encode).
+pub const NOW_RANGE: std::ops::RangeInclusive<i32> = 1970..=9000;
+
+/// Parses `--now` (RFC 3339, a year in [`NOW_RANGE`]); defaults to the current time.
 pub fn parse_now(now: Option<&str>) -> Result<OffsetDateTime, Failure> {
     match now {
         None => Ok(OffsetDateTime::now_utc()),
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-            Failure::input(format!(
-                "invalid --now `{text}`: expected RFC 3339, e.g. 2030-01-01T00:00:00Z"
-            ))
-        }),
+        Some(text) => {
+            let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+                Failure::input(format!(
+                    "invalid --now `{text}`: expected RFC 3339, e.g. 2030-01-01T00:00:00Z"
+                ))
+            })?;
+            if !NOW_RANGE.contains(&t.year()) {
+                return Err(Failure::input(format!(
+                    "--now `{text}` is out of range: give a time between {} and {}",
+                    NOW_RANGE.start(),
+                    NOW_RANGE.end()
+                )));
+            }
+            Ok(t)
+        }
     }
 }
 

@@ -27,7 +27,7 @@ Examples:
   certlab render otel-collector --pki pki --endpoint 10.0.0.7:4317   # adds server_name_override
   certlab render reproduce --pki lab -o reproduce.sh && bash reproduce.sh expired wrong-host")]
 pub struct Args {
-    /// What to render: otel-collector, otel-env or k8s-secret.
+    /// What to render: otel-collector, otel-env, k8s-secret or reproduce.
     #[arg(value_parser = kind_parser())]
     pub kind: Kind,
     /// The PKI directory (written by `certlab generate`).

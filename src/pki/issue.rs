@@ -23,6 +23,8 @@ use super::{Entity, KeyAlg, Pki, Role, San, SecretKey};
 pub const DEFAULT_CA_VALIDITY: Duration = Duration::days(3650);
 /// Default validity of a leaf: 397 days, the most browsers and Apple platforms accept.
 pub const DEFAULT_LEAF_VALIDITY: Duration = Duration::days(397);
+/// The last notAfter X.509 can encode (GeneralizedTime has four-digit years).
+pub const LATEST_NOT_AFTER: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59 UTC);
 /// How far back a new certificate's notBefore is set, to tolerate clock skew between hosts.
 pub const BACKDATE: Duration = Duration::hours(1);
 
@@ -83,11 +85,14 @@ mod duration_seconds {
 
 impl Validity {
     /// (notBefore, notAfter) at `now`.
-    pub fn at(self, now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
-        match self {
-            Validity::For(d) => (now - BACKDATE, now + d),
+    /// (notBefore, notAfter) at `now`, or `None` when notAfter would fall after
+    /// [`LATEST_NOT_AFTER`] (the last time X.509 can encode).
+    pub fn at(self, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetDateTime)> {
+        let (start, end) = match self {
+            Validity::For(d) => (now.checked_sub(BACKDATE)?, now.checked_add(d)?),
             Validity::Between(a, b) => (a, b),
-        }
+        };
+        (end <= LATEST_NOT_AFTER).then_some((start, end))
     }
 }
 
@@ -260,6 +265,9 @@ pub enum IssueError {
         /// The missing issuer.
         issuer: String,
     },
+    /// The validity would end after 9999-12-31, which X.509 cannot encode.
+    #[error("`{0}`: its validity would end after 9999-12-31, the last date a certificate can hold")]
+    Validity(String),
     /// Two entities with one name.
     #[error("two entities are named `{0}`")]
     DuplicateName(String),
@@ -323,10 +331,11 @@ impl Builder {
             source,
         };
         let mut params = base_params(
+            &spec.name,
             &spec.subject.distinguished_name(&spec.name),
             spec.validity,
             self.now,
-        );
+        )?;
         params.is_ca = IsCa::Ca(match spec.path_len {
             Some(n) => BasicConstraints::Constrained(n),
             None => BasicConstraints::Unconstrained,
@@ -417,10 +426,11 @@ impl Builder {
         }
 
         let mut params = base_params(
+            &spec.name,
             &spec.subject.distinguished_name(&host),
             spec.validity,
             self.now,
-        );
+        )?;
         params.is_ca = IsCa::ExplicitNoCa;
         params.use_authority_key_identifier_extension = true;
         params.subject_alt_names = spec
@@ -560,15 +570,18 @@ impl Builder {
 
 /// Parameters every certificate starts from: subject, validity, a random serial.
 fn base_params(
+    name: &str,
     dn: &DistinguishedName,
     validity: Validity,
     now: OffsetDateTime,
-) -> CertificateParams {
+) -> Result<CertificateParams, IssueError> {
     let mut params = CertificateParams::default();
     params.distinguished_name = dn.clone();
-    (params.not_before, params.not_after) = validity.at(now);
+    (params.not_before, params.not_after) = validity
+        .at(now)
+        .ok_or_else(|| IssueError::Validity(name.to_string()))?;
     params.serial_number = Some(random_serial());
-    params
+    Ok(params)
 }
 
 /// A random positive 128-bit serial number (RFC 5280: positive, at most 20 octets).

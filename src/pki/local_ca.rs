@@ -40,8 +40,7 @@ impl LocalCa {
     /// other files and no manifest is refused, as for `generate`).
     pub fn open_or_create(dir: &Path, now: OffsetDateTime) -> Result<LocalCa, StoreError> {
         let mut builder = Builder::new(now);
-        let created = if dir.join(MANIFEST_FILE).exists() {
-            let pki = store::load(dir)?;
+        let created = if let Some(pki) = store::load_existing(dir)? {
             let root = pki
                 .entities
                 .into_iter()

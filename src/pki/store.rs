@@ -15,7 +15,7 @@ use super::manifest::{
     key_file,
 };
 use super::spec::Spec;
-use super::{Entity, Pki, SecretKey};
+use super::{Entity, Fault, Pki, SecretKey};
 
 /// Why reading or writing a PKI directory failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,16 @@ pub enum StoreError {
         "CA `{0}` in the spec differs from the one already generated; use --force to replace the whole PKI (clients trusting the old CA must be updated)"
     )]
     ChangedCa(String),
+    /// A CA of the existing PKI is not in the spec any more (or its name is now a leaf).
+    #[error(
+        "CA `{0}` of the existing PKI is not a CA of the spec; use --force to replace the whole PKI (its key would be lost)"
+    )]
+    DroppedCa(String),
+    /// A kept CA is not valid at the time of issue.
+    #[error(
+        "CA `{0}` of the existing PKI is not valid at the time of issue (see --now); use --force to replace the whole PKI"
+    )]
+    CaNotValidAt(String),
     /// The manifest or a PEM file is unreadable.
     #[error("{}: {message}", path.display())]
     Malformed {
@@ -109,25 +119,11 @@ pub fn generate(
     now: OffsetDateTime,
     force: bool,
 ) -> Result<Generated, StoreError> {
-    let existing = if dir.join(MANIFEST_FILE).exists() {
-        Some(load(dir)?)
-    } else {
-        if dir.is_dir() && fs::read_dir(dir).map_err(io_err(dir))?.next().is_some() {
-            return Err(StoreError::NotAPkiDir(dir.to_path_buf()));
-        }
-        None
+    let existing = load_existing(dir)?;
+    let keep = match (&existing, force) {
+        (Some(old), false) => cas_to_keep(old, spec, now)?,
+        _ => Vec::new(),
     };
-    let mut keep = Vec::new();
-    if let (Some(old), false) = (&existing, force) {
-        for ca in &spec.cas {
-            if let Some(e) = old.entity(&ca.name).filter(|e| e.is_ca()) {
-                if e.spec_digest.as_deref() != Some(ca.digest().as_str()) {
-                    return Err(StoreError::ChangedCa(ca.name.clone()));
-                }
-                keep.push(e.clone());
-            }
-        }
-    }
     let pki = build_keeping(spec, now, &keep)?;
     let files = write(&pki, dir)?;
     Ok(Generated {
@@ -135,6 +131,43 @@ pub fn generate(
         pki,
         files,
     })
+}
+
+/// The PKI already in `dir`: `None` for a missing or empty directory; an error for a
+/// directory that holds other files and no manifest.
+pub fn load_existing(dir: &Path) -> Result<Option<Pki>, StoreError> {
+    if dir.join(MANIFEST_FILE).exists() {
+        return load(dir).map(Some);
+    }
+    if dir.is_dir() && fs::read_dir(dir).map_err(io_err(dir))?.next().is_some() {
+        return Err(StoreError::NotAPkiDir(dir.to_path_buf()));
+    }
+    Ok(None)
+}
+
+/// The CAs of an existing PKI that a regeneration keeps. Every CA the old spec made (not the
+/// helper CAs of faults, which are issued anew) must still be in the spec, unchanged and valid
+/// at `now`; otherwise regenerating would replace a CA key that clients trust, which only
+/// `--force` may do.
+fn cas_to_keep(old: &Pki, spec: &Spec, now: OffsetDateTime) -> Result<Vec<Entity>, StoreError> {
+    let mut keep = Vec::new();
+    for e in old
+        .entities
+        .iter()
+        .filter(|e| e.is_ca() && e.fault == Fault::None)
+    {
+        let Some(ca) = spec.cas.iter().find(|c| c.name == e.name) else {
+            return Err(StoreError::DroppedCa(e.name.clone()));
+        };
+        if e.spec_digest.as_deref() != Some(ca.digest().as_str()) {
+            return Err(StoreError::ChangedCa(ca.name.clone()));
+        }
+        if now < e.not_before || now > e.not_after {
+            return Err(StoreError::CaNotValidAt(e.name.clone()));
+        }
+        keep.push(e.clone());
+    }
+    Ok(keep)
 }
 
 /// Writes every file of a PKI into `dir` (created if needed), each through a temporary file
