@@ -257,10 +257,10 @@ impl TestPki {
     /// Refuses a directory that holds other files, or another PKI (whose CA keys it would
     /// replace); writing the same fixture again updates it.
     pub fn write_to(&self, dir: &Path) -> Result<(), StoreError> {
-        if let Some(old) = store::load_existing(dir)? {
-            if old.entity(ROOT).map(Entity::sha256) != Some(self.root().sha256()) {
-                return Err(StoreError::ChangedCa(ROOT.to_string()));
-            }
+        if let Some(old) = store::load_existing(dir)?
+            && old.entity(ROOT).map(Entity::sha256) != Some(self.root().sha256())
+        {
+            return Err(StoreError::ChangedCa(ROOT.to_string()));
         }
         store::write(self.pki(), dir).map(|_| ())
     }
