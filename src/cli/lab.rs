@@ -74,7 +74,7 @@ pub fn run(args: Args) -> CmdResult {
     };
     if args.serve {
         print_reproduce(&report, args.json);
-        wait_for_signal()?;
+        super::wait_for_signal()?;
     }
     Ok(code)
 }
@@ -208,15 +208,4 @@ fn print_reproduce(report: &LabReport, json: bool) {
         "ready: {} endpoints up; Ctrl-C stops them",
         report.endpoints.len()
     ));
-}
-
-/// Blocks until Ctrl-C or SIGTERM.
-fn wait_for_signal() -> Result<(), Failure> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    })
-    .map_err(|e| Failure::internal(format!("cannot install the signal handler: {e}")))?;
-    let _ = rx.recv();
-    Ok(())
 }

@@ -167,6 +167,17 @@ pub fn parse_now(now: Option<&str>) -> Result<OffsetDateTime, Failure> {
     }
 }
 
+/// Blocks until Ctrl-C or SIGTERM (for commands that keep endpoints up).
+pub fn wait_for_signal() -> Result<(), Failure> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .map_err(|e| Failure::internal(format!("cannot install the signal handler: {e}")))?;
+    let _ = rx.recv();
+    Ok(())
+}
+
 /// Prints a JSON value (pretty) on stdout.
 pub fn print_json(value: &serde_json::Value) {
     println!(

@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc;
 
 use certlab::pki::scenario::{ClientAuth, TlsVersion};
 use certlab::pki::store;
@@ -159,7 +158,7 @@ pub fn run(args: Args) -> CmdResult {
         settings.now = now;
         vec![start_one(settings, &args)?]
     };
-    wait_for_signal()?;
+    super::wait_for_signal()?;
     eprintln!("stopping");
     for ep in endpoints {
         ep.stop();
@@ -238,15 +237,4 @@ fn print_endpoints(rows: &[(String, Result<SocketAddr, String>)], json: bool) {
             Err(e) => println!("{name:width$}  not served: {e}"),
         }
     }
-}
-
-/// Blocks until Ctrl-C or SIGTERM.
-fn wait_for_signal() -> Result<(), Failure> {
-    let (tx, rx) = mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    })
-    .map_err(|e| Failure::internal(format!("cannot install the signal handler: {e}")))?;
-    let _ = rx.recv();
-    Ok(())
 }
