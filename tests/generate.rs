@@ -565,3 +565,41 @@ fn writes_are_atomic_for_a_concurrent_reader() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(reader.join().unwrap() > 0);
 }
+
+#[test]
+fn quiet_prints_nothing_on_stdout_and_keeps_exit_codes_and_errors() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("pki");
+    let out = certlab()
+        .args(["--quiet", "generate", "-o"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        dir.join("localhost.chain.pem").is_file(),
+        "the work was still done"
+    );
+
+    // An outcome other than ok: exit 1, silent.
+    let out = certlab()
+        .args(["check", "--host", "wrong.test", "-q", "--pki"])
+        .arg(&dir)
+        .arg(dir.join("localhost.chain.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    // Errors still reach stderr.
+    certlab()
+        .args(["-q", "generate", "--template", "nope"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(contains("unknown template"));
+}

@@ -35,6 +35,9 @@ pub const EXIT_INTERNAL: u8 = 3;
 #[derive(Debug, Parser)]
 #[command(name = "certlab", version, about, long_about = None)]
 pub struct Cli {
+    /// Print nothing on stdout: the exit code says it all (errors still go to stderr).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -116,6 +119,12 @@ pub type CmdResult = Result<u8, Failure>;
 /// Runs the parsed command line and returns the process exit code, printing failures as
 /// `error: ...` on stderr.
 pub fn run(cli: Cli) -> ExitCode {
+    if cli.quiet
+        && let Err(e) = silence_stdout()
+    {
+        eprintln!("error: --quiet: {e}");
+        return ExitCode::from(EXIT_INTERNAL);
+    }
     let result = match cli.command {
         Command::Generate(a) => generate::run(a),
         Command::New(a) => new::run(a),
@@ -144,6 +153,18 @@ pub fn run(cli: Cli) -> ExitCode {
 /// The range `--now` accepts: certificates are dated from 1970 on, and a default validity
 /// from `--now` must still end before 9999-12-31 (the last date X.509 can encode).
 pub const NOW_RANGE: std::ops::RangeInclusive<i32> = 1970..=9000;
+
+/// Points stdout at `/dev/null` for the rest of the process (`--quiet`), so no command needs
+/// its own quiet mode.
+fn silence_stdout() -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    // SAFETY: dup2 on two open descriptors; stdout is replaced before anything is printed.
+    if unsafe { libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
 
 /// Parses `--now` (RFC 3339, a year in [`NOW_RANGE`]); defaults to the current time.
 pub fn parse_now(now: Option<&str>) -> Result<OffsetDateTime, Failure> {
