@@ -229,3 +229,88 @@ fn without_ca_the_system_roots_are_trusted_and_do_not_know_the_lab() {
     assert_eq!(code, 1);
     assert_eq!(r["chain"].as_array().map(Vec::len), Some(2), "{r}");
 }
+
+#[test]
+fn corrupt_tls_record_is_not_tls() {
+    // A handshake record header followed by five bytes that are no handshake message.
+    let (addr, h) = peer(|mut s| {
+        let mut buf = [0u8; 2048];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"\x16\x03\x03\x00\x05hello");
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let (code, r) = probe_json(&addr.to_string(), &[]);
+    h.join().unwrap();
+    assert_eq!(r["outcome"], "not-tls", "{r}");
+    let detail = r["detail"].as_str().unwrap();
+    assert!(detail.contains("not valid TLS"), "{r}");
+    assert_eq!(code, 1);
+}
+
+/// Serves one TLS connection with the lab's `good` chain but another key: the handshake
+/// signature cannot verify with the certificate's key.
+#[derive(Debug)]
+struct WrongKey(std::sync::Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for WrongKey {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+#[test]
+fn handshake_signature_from_the_wrong_key_is_bad_signature() {
+    use std::sync::Arc;
+    let now = time::OffsetDateTime::now_utc();
+    let pki = certlab::lab::lab_pki(now).expect("lab PKI");
+    let good = pki.entity("good").unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let other = rcgen::KeyPair::generate().unwrap();
+    let key = provider
+        .key_provider
+        .load_private_key(pki_types::PrivateKeyDer::Pkcs8(
+            other.serialize_der().into(),
+        ))
+        .unwrap();
+    let certified = rustls::sign::CertifiedKey::new(good.chain.clone(), key);
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(WrongKey(Arc::new(certified))));
+    let config = Arc::new(config);
+    let (addr, h) = peer(move |mut s| {
+        let mut conn = rustls::ServerConnection::new(config).unwrap();
+        while conn.is_handshaking() {
+            if conn.complete_io(&mut s).is_err() {
+                break;
+            }
+        }
+    });
+    let trust = certlab::verify::classify::TrustStore::from_roots(
+        pki.trusted_roots().map(|e| e.cert.clone()).collect(),
+    );
+    let report = probe(
+        &format!("localhost:{}", addr.port()),
+        &ProbeOptions {
+            trust: Some(trust),
+            timeout: Duration::from_secs(5),
+            ..ProbeOptions::default()
+        },
+    )
+    .expect("valid target");
+    h.join().unwrap();
+    assert_eq!(report.outcome, Outcome::BadSignature, "{:?}", report.detail);
+    assert!(
+        report
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("handshake signature"),
+        "{:?}",
+        report.detail
+    );
+}
