@@ -152,7 +152,7 @@ fn bad_input_is_exit_2_with_one_line() {
             vec!["localhost:1", "--ca", "/nonexistent/ca.pem"],
             "/nonexistent/ca.pem",
         ),
-        (vec!["localhost:1", "--ca", &empty], "no CERTIFICATE block"),
+        (vec!["localhost:1", "--ca", &empty], "the file is empty"),
         (
             vec!["localhost:1", "--pki", "/nonexistent/dir"],
             "/nonexistent/dir",
@@ -313,4 +313,61 @@ fn handshake_signature_from_the_wrong_key_is_bad_signature() {
         "{:?}",
         report.detail
     );
+}
+
+#[test]
+fn probe_ca_takes_der_and_crl_files_with_several_crls() {
+    let lab = common::Lab::new();
+    let good = lab.serve("good");
+    let revoked = lab.serve("revoked");
+    // The lab's root as DER.
+    let root = lab.pki.entity("root").expect("the lab's root");
+    let der = lab.path("root.test.der");
+    std::fs::write(&der, root.cert.as_ref()).unwrap();
+    let der = der.display().to_string();
+    let (code, r) = probe_json(
+        &format!("localhost:{}", good.addr().port()),
+        &["--ca", &der],
+    );
+    assert_eq!(r["outcome"], "ok", "{r}");
+    assert_eq!(code, 0);
+
+    // A CRL file holding another CA's CRL first, then the one that revokes the leaf.
+    let other_key = rcgen::KeyPair::generate().unwrap();
+    let mut other = rcgen::CertificateParams::default();
+    other
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "another CA");
+    other.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    other.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let issuer = rcgen::Issuer::new(other, other_key);
+    let now = time::OffsetDateTime::now_utc();
+    let other_crl = rcgen::CertificateRevocationListParams {
+        this_update: now - time::Duration::hours(1),
+        next_update: now + time::Duration::days(30),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .unwrap();
+    let mut crls = other_crl.pem().unwrap();
+    crls.push_str(&std::fs::read_to_string(lab.path("intermediate.crl.pem")).unwrap());
+    let crl_file = lab.path("two.test.crl.pem");
+    std::fs::write(&crl_file, crls).unwrap();
+    let crl_file = crl_file.display().to_string();
+    let ca = lab.path("ca.pem").display().to_string();
+    let target = format!("localhost:{}", revoked.addr().port());
+    let (_, r) = probe_json(&target, &["--ca", &ca]);
+    assert_eq!(
+        r["outcome"], "ok",
+        "without the CRL the leaf looks fine: {r}"
+    );
+    let (code, r) = probe_json(&target, &["--ca", &ca, "--crl", &crl_file]);
+    assert_eq!(r["outcome"], "revoked", "{r}");
+    assert_eq!(code, 1);
 }

@@ -82,6 +82,16 @@ pub struct TrustStore {
 }
 
 impl TrustStore {
+    /// What a client given this PKI has: its trusted roots (what `ca.pem` holds), every
+    /// intermediate it issued as known, and all its CRLs.
+    pub fn from_pki(pki: &crate::pki::Pki) -> Self {
+        TrustStore {
+            roots: pki.trusted_roots().map(|e| e.cert.clone()).collect(),
+            known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
+            crls: pki.crls().cloned().collect(),
+        }
+    }
+
     /// A store that trusts these roots and knows nothing else.
     pub fn from_roots(roots: Vec<CertificateDer<'static>>) -> Self {
         TrustStore {
