@@ -204,11 +204,7 @@ impl TestPki {
     pub fn probe_options(&self) -> ProbeOptions {
         let pki = self.pki();
         ProbeOptions {
-            trust: Some(TrustStore {
-                roots: pki.trusted_roots().map(|e| e.cert.clone()).collect(),
-                known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
-                crls: pki.crls().cloned().collect(),
-            }),
+            trust: Some(TrustStore::from_pki(pki)),
             now: Some(crate::verify::classify::unix_time(self.builder.now())),
             ..ProbeOptions::default()
         }

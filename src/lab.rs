@@ -238,10 +238,10 @@ pub fn probe_options(
         (chain, key)
     });
     ProbeOptions {
+        // Only the CRLs the scenario names: a client without them does not see revocations.
         trust: Some(TrustStore {
-            roots: pki.trusted_roots().map(|e| e.cert.clone()).collect(),
-            known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
             crls,
+            ..TrustStore::from_pki(pki)
         }),
         servername: client.servername.clone(),
         client_cert,

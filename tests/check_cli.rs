@@ -347,3 +347,33 @@ fn bad_input_paths() {
         "certlab.json",
     );
 }
+
+#[test]
+fn same_name_foreign_root_sent_in_the_chain_is_unknown_ca() {
+    let lab = Lab::new();
+    let mut pem = std::fs::read(lab.file("unknown-ca.chain.pem")).unwrap();
+    pem.extend(std::fs::read(lab.file("unknown-ca-root.pem")).unwrap());
+    let chain = lab.dir.join("unknown-ca-with-root.pem");
+    std::fs::write(&chain, pem).unwrap();
+    for trust in [["--pki", p(&lab.dir)], ["--ca", p(&lab.file("ca.pem"))]] {
+        let json = json_of(
+            &mut lab.check(&[
+                p(&chain),
+                trust[0],
+                trust[1],
+                "--host",
+                "localhost",
+                "--json",
+            ]),
+            1,
+        );
+        assert_eq!(json["outcome"], "unknown-ca", "{trust:?}: {json}");
+        assert!(
+            json["detail"]
+                .as_str()
+                .unwrap()
+                .contains("same subject as your root, different key"),
+            "{json}"
+        );
+    }
+}

@@ -152,7 +152,7 @@ fn bad_input_is_exit_2_with_one_line() {
             vec!["localhost:1", "--ca", "/nonexistent/ca.pem"],
             "/nonexistent/ca.pem",
         ),
-        (vec!["localhost:1", "--ca", &empty], "no CERTIFICATE block"),
+        (vec!["localhost:1", "--ca", &empty], "the file is empty"),
         (
             vec!["localhost:1", "--pki", "/nonexistent/dir"],
             "/nonexistent/dir",
@@ -228,4 +228,146 @@ fn without_ca_the_system_roots_are_trusted_and_do_not_know_the_lab() {
     assert_eq!(r["outcome"], "unknown-ca", "{r}");
     assert_eq!(code, 1);
     assert_eq!(r["chain"].as_array().map(Vec::len), Some(2), "{r}");
+}
+
+#[test]
+fn corrupt_tls_record_is_not_tls() {
+    // A handshake record header followed by five bytes that are no handshake message.
+    let (addr, h) = peer(|mut s| {
+        let mut buf = [0u8; 2048];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"\x16\x03\x03\x00\x05hello");
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let (code, r) = probe_json(&addr.to_string(), &[]);
+    h.join().unwrap();
+    assert_eq!(r["outcome"], "not-tls", "{r}");
+    let detail = r["detail"].as_str().unwrap();
+    assert!(detail.contains("not valid TLS"), "{r}");
+    assert_eq!(code, 1);
+}
+
+/// Serves one TLS connection with the lab's `good` chain but another key: the handshake
+/// signature cannot verify with the certificate's key.
+#[derive(Debug)]
+struct WrongKey(std::sync::Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for WrongKey {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+#[test]
+fn handshake_signature_from_the_wrong_key_is_bad_signature() {
+    use std::sync::Arc;
+    let now = time::OffsetDateTime::now_utc();
+    let pki = certlab::lab::lab_pki(now).expect("lab PKI");
+    let good = pki.entity("good").unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let other = rcgen::KeyPair::generate().unwrap();
+    let key = provider
+        .key_provider
+        .load_private_key(pki_types::PrivateKeyDer::Pkcs8(
+            other.serialize_der().into(),
+        ))
+        .unwrap();
+    let certified = rustls::sign::CertifiedKey::new(good.chain.clone(), key);
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(WrongKey(Arc::new(certified))));
+    let config = Arc::new(config);
+    let (addr, h) = peer(move |mut s| {
+        let mut conn = rustls::ServerConnection::new(config).unwrap();
+        while conn.is_handshaking() {
+            if conn.complete_io(&mut s).is_err() {
+                break;
+            }
+        }
+    });
+    let trust = certlab::verify::classify::TrustStore::from_roots(
+        pki.trusted_roots().map(|e| e.cert.clone()).collect(),
+    );
+    let report = probe(
+        &format!("localhost:{}", addr.port()),
+        &ProbeOptions {
+            trust: Some(trust),
+            timeout: Duration::from_secs(5),
+            ..ProbeOptions::default()
+        },
+    )
+    .expect("valid target");
+    h.join().unwrap();
+    assert_eq!(report.outcome, Outcome::BadSignature, "{:?}", report.detail);
+    assert!(
+        report
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("handshake signature"),
+        "{:?}",
+        report.detail
+    );
+}
+
+#[test]
+fn probe_ca_takes_der_and_crl_files_with_several_crls() {
+    let lab = common::Lab::new();
+    let good = lab.serve("good");
+    let revoked = lab.serve("revoked");
+    // The lab's root as DER.
+    let root = lab.pki.entity("root").expect("the lab's root");
+    let der = lab.path("root.test.der");
+    std::fs::write(&der, root.cert.as_ref()).unwrap();
+    let der = der.display().to_string();
+    let (code, r) = probe_json(
+        &format!("localhost:{}", good.addr().port()),
+        &["--ca", &der],
+    );
+    assert_eq!(r["outcome"], "ok", "{r}");
+    assert_eq!(code, 0);
+
+    // A CRL file holding another CA's CRL first, then the one that revokes the leaf.
+    let other_key = rcgen::KeyPair::generate().unwrap();
+    let mut other = rcgen::CertificateParams::default();
+    other
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "another CA");
+    other.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    other.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let issuer = rcgen::Issuer::new(other, other_key);
+    let now = time::OffsetDateTime::now_utc();
+    let other_crl = rcgen::CertificateRevocationListParams {
+        this_update: now - time::Duration::hours(1),
+        next_update: now + time::Duration::days(30),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .unwrap();
+    let mut crls = other_crl.pem().unwrap();
+    crls.push_str(&std::fs::read_to_string(lab.path("intermediate.crl.pem")).unwrap());
+    let crl_file = lab.path("two.test.crl.pem");
+    std::fs::write(&crl_file, crls).unwrap();
+    let crl_file = crl_file.display().to_string();
+    let ca = lab.path("ca.pem").display().to_string();
+    let target = format!("localhost:{}", revoked.addr().port());
+    let (_, r) = probe_json(&target, &["--ca", &ca]);
+    assert_eq!(
+        r["outcome"], "ok",
+        "without the CRL the leaf looks fine: {r}"
+    );
+    let (code, r) = probe_json(&target, &["--ca", &ca, "--crl", &crl_file]);
+    assert_eq!(r["outcome"], "revoked", "{r}");
+    assert_eq!(code, 1);
 }

@@ -1,15 +1,16 @@
 //! `certlab probe HOST:PORT`: connect, handshake, name the outcome, show the evidence and the
 //! fix.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use certlab::Outcome;
 use certlab::pki::scenario::TlsVersion;
+use certlab::verify::check;
 use certlab::verify::classify::TrustStore;
 use certlab::verify::probe::{ProbeOptions, ProbeReport, probe};
 use pki_types::pem::PemObject;
-use pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
+use pki_types::{PrivateKeyDer, UnixTime};
 
 use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
 
@@ -24,7 +25,7 @@ use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
 pub struct Args {
     /// The endpoint: HOST:PORT or [IPv6]:PORT.
     pub target: String,
-    /// Trust the certificates in this PEM bundle (default: the system's roots).
+    /// Trust the certificates in this PEM bundle or DER certificate (default: the system's roots).
     #[arg(long, value_name = "FILE", conflicts_with = "pki")]
     pub ca: Option<PathBuf>,
     /// Trust a certlab PKI directory: its ca.pem, and its intermediates and CRLs as known
@@ -50,7 +51,7 @@ pub struct Args {
     /// alpn-mismatch, as a gRPC client that offers h2 sees it.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub alpn: Vec<String>,
-    /// Check revocation against this CRL (PEM or DER); repeatable.
+    /// Check revocation against the CRLs in this file (PEM, every block; or DER); repeatable.
     #[arg(long, value_name = "FILE")]
     pub crl: Vec<PathBuf>,
     /// Budget for connect plus handshake, e.g. 5s or 300ms.
@@ -91,30 +92,6 @@ pub fn parse_timeout(text: &str) -> Result<Duration, Failure> {
     Ok(d)
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-    if certs.is_empty() {
-        return Err(Failure::input(format!(
-            "{}: no CERTIFICATE block",
-            path.display()
-        )));
-    }
-    Ok(certs)
-}
-
-fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, Failure> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-    if bytes.starts_with(b"-----") {
-        CertificateRevocationListDer::from_pem_slice(&bytes)
-            .map_err(|e| Failure::input(format!("{}: no X509 CRL block ({e})", path.display())))
-    } else {
-        Ok(CertificateRevocationListDer::from(bytes))
-    }
-}
-
 /// The trust store of `--ca` / `--pki` (with `--crl`s), or `None` for the system roots.
 fn trust(args: &Args) -> Result<Option<TrustStore>, Failure> {
     let mut store = if let Some(dir) = &args.pki {
@@ -126,18 +103,9 @@ fn trust(args: &Args) -> Result<Option<TrustStore>, Failure> {
                 certlab::pki::manifest::MANIFEST_FILE
             )));
         }
-        let pki = certlab::pki::store::load(dir).map_err(Failure::input)?;
-        Some(TrustStore {
-            roots: pki.trusted_roots().map(|e| e.cert.clone()).collect(),
-            known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
-            crls: pki.crls().cloned().collect(),
-        })
+        Some(check::trust_from_pki(dir)?.0)
     } else if let Some(ca) = &args.ca {
-        Some(TrustStore {
-            roots: read_certs(ca)?,
-            known_intermediates: Vec::new(),
-            crls: Vec::new(),
-        })
+        Some(check::trust_from_ca_file(ca)?)
     } else {
         None
     };
@@ -148,7 +116,7 @@ fn trust(args: &Args) -> Result<Option<TrustStore>, Failure> {
             ));
         };
         for path in &args.crl {
-            s.crls.push(read_crl(path)?);
+            s.crls.extend(check::read_crls(path)?);
         }
     }
     Ok(store)
@@ -174,7 +142,7 @@ pub fn run(args: Args) -> CmdResult {
     };
     let client_cert = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
-            let chain = read_certs(cert)?;
+            let chain = check::read_certs(cert)?;
             let key = PrivateKeyDer::from_pem_file(key)
                 .map_err(|e| Failure::input(format!("{}: {e}", key.display())))?;
             Some((chain, key))

@@ -33,7 +33,6 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::outcome::Outcome;
-use crate::pki::manifest::CA_BUNDLE_FILE;
 use crate::pki::{Pki, Role, San, store};
 use crate::verify::classify::{TrustStore, Usage, classify_chain, unix_time};
 use crate::verify::inspect::{CertSummary, Lint, lint_chain, summarize, summarize_chain};
@@ -285,17 +284,11 @@ pub fn trust_from_ca_file(path: &Path) -> Result<TrustStore, CheckError> {
     Ok(TrustStore::from_roots(roots))
 }
 
-/// The trust of `--pki DIR`: `ca.pem` as roots, the PKI's intermediates as known
-/// intermediates, its CRLs. Returns the loaded PKI too.
+/// The trust of `--pki DIR`: [`TrustStore::from_pki`] (its trusted roots, which `ca.pem`
+/// holds; its intermediates as known intermediates; its CRLs). Returns the loaded PKI too.
 pub fn trust_from_pki(dir: &Path) -> Result<(TrustStore, Pki), CheckError> {
     let pki = store::load(dir)?;
-    let roots = read_certs(&dir.join(CA_BUNDLE_FILE))?;
-    let trust = TrustStore {
-        roots,
-        known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
-        crls: pki.crls().cloned().collect(),
-    };
-    Ok((trust, pki))
+    Ok((TrustStore::from_pki(&pki), pki))
 }
 
 /// One entity's line of [`check_pki`].

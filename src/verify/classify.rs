@@ -82,6 +82,16 @@ pub struct TrustStore {
 }
 
 impl TrustStore {
+    /// What a client given this PKI has: its trusted roots (what `ca.pem` holds), every
+    /// intermediate it issued as known, and all its CRLs.
+    pub fn from_pki(pki: &crate::pki::Pki) -> Self {
+        TrustStore {
+            roots: pki.trusted_roots().map(|e| e.cert.clone()).collect(),
+            known_intermediates: pki.intermediates().map(|e| e.cert.clone()).collect(),
+            crls: pki.crls().cloned().collect(),
+        }
+    }
+
     /// A store that trusts these roots and knows nothing else.
     pub fn from_roots(roots: Vec<CertificateDer<'static>>) -> Self {
         TrustStore {
@@ -256,6 +266,13 @@ impl<'a> Facts<'a> {
                 }
                 _ => None,
             })
+    }
+
+    /// The DER of the SubjectPublicKeyInfo.
+    fn spki(&self) -> Option<&'a [u8]> {
+        self.cert
+            .as_ref()
+            .map(|c| c.tbs_certificate.subject_pki.raw)
     }
 
     fn has_san(&self) -> bool {
@@ -467,6 +484,25 @@ impl Ctx<'_> {
     }
 
     fn bad_signature(&self) -> Verdict {
+        // A self-issued certificate sent in the chain with a trust anchor's name but another key
+        // is a foreign root, whatever webpki tried to verify with it.
+        for cert in self.chain.iter().filter(|f| f.self_issued()) {
+            if let Some(root) = self.roots.iter().find(|r| {
+                r.subject().is_some() && r.subject() == cert.subject() && r.spki() != cert.spki()
+            }) && !self
+                .roots
+                .iter()
+                .any(|r| r.subject() == cert.subject() && r.spki() == cert.spki())
+            {
+                return Verdict::new(
+                    Outcome::UnknownCa,
+                    format!(
+                        "the chain was sent with another root named {}: same subject as your root, different key",
+                        root.name()
+                    ),
+                );
+            }
+        }
         for (i, cert) in self.chain.iter().enumerate() {
             if cert.cert.is_none() {
                 continue;
@@ -864,17 +900,34 @@ pub fn classify_chain(
         Err(e) => return ctx.classify_error(e, name),
     };
 
-    // webpki ignores the trust anchor's own dates.
+    // webpki ignores the trust anchor's own dates. Several root certificates can make the same
+    // anchor (a renewed root beside its old copy): it is out of date only if all of them are.
     if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]]) {
-        if let Some(t) = root.not_after()
-            && t < now_dt
-        {
-            return ctx.expired(unix_time(t));
-        }
-        if let Some(t) = root.not_before()
-            && t > now_dt
-        {
-            return ctx.not_yet_valid(unix_time(t));
+        let copies: Vec<&Facts<'_>> = ctx
+            .roots
+            .iter()
+            .filter(|r| r.subject() == root.subject() && r.spki() == root.spki())
+            .collect();
+        let in_date = |r: &&Facts<'_>| {
+            r.not_after().is_none_or(|t| t >= now_dt) && r.not_before().is_none_or(|t| t <= now_dt)
+        };
+        if !copies.iter().any(in_date) {
+            if let Some(t) = copies
+                .iter()
+                .filter_map(|r| r.not_after())
+                .filter(|t| *t < now_dt)
+                .max()
+            {
+                return ctx.expired(unix_time(t));
+            }
+            if let Some(t) = copies
+                .iter()
+                .filter_map(|r| r.not_before())
+                .filter(|t| *t > now_dt)
+                .min()
+            {
+                return ctx.not_yet_valid(unix_time(t));
+            }
         }
     }
 
@@ -1064,5 +1117,82 @@ mod tests {
             outcome_of_webpki_error(&webpki::Error::EndEntityUsedAsCa),
             Outcome::InvalidCa
         );
+    }
+
+    #[test]
+    fn same_name_foreign_root_sent_in_the_chain_is_unknown_ca() {
+        let pki = lab();
+        let trust = TrustStore::from_roots(roots(&pki));
+        let leaf = pki.entity("unknown-ca").unwrap();
+        let foreign = pki.entity("unknown-ca-root").unwrap();
+        let mut chain = leaf.chain.clone();
+        chain.push(foreign.cert.clone());
+        let name = ServerName::try_from("localhost").unwrap();
+        let v = classify_chain(&chain, &trust, Some(&name), Usage::Server, unix_time(NOW));
+        assert_eq!(v.outcome, Outcome::UnknownCa, "{:?}", v.detail);
+        let d = v.detail.unwrap();
+        assert!(
+            d.contains("same subject as your root, different key"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn a_root_is_out_of_date_only_if_every_copy_of_it_is() {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let key = KeyPair::generate().unwrap();
+        let root = |not_before: OffsetDateTime, not_after: OffsetDateTime| {
+            let mut p = CertificateParams::default();
+            p.distinguished_name
+                .push(DnType::CommonName, "renewed root");
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.not_before = not_before;
+            p.not_after = not_after;
+            (p.self_signed(&key).unwrap().der().clone(), p)
+        };
+        let (old, _) = root(
+            NOW - time::Duration::days(800),
+            NOW - time::Duration::days(10),
+        );
+        let (renewed, renewed_params) = root(
+            NOW - time::Duration::days(20),
+            NOW + time::Duration::days(800),
+        );
+        let (future, _) = root(
+            NOW + time::Duration::days(5),
+            NOW + time::Duration::days(900),
+        );
+        let issuer = Issuer::new(renewed_params, &key);
+        let leaf_key = KeyPair::generate().unwrap();
+        let mut lp = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        lp.not_before = NOW - time::Duration::days(1);
+        lp.not_after = NOW + time::Duration::days(30);
+        let leaf = lp.signed_by(&leaf_key, &issuer).unwrap().der().clone();
+        let name = ServerName::try_from("localhost").unwrap();
+        let check = |roots: Vec<CertificateDer<'static>>| {
+            let trust = TrustStore::from_roots(roots);
+            classify_chain(
+                std::slice::from_ref(&leaf),
+                &trust,
+                Some(&name),
+                Usage::Server,
+                unix_time(NOW),
+            )
+        };
+        // The expired copy first: webpki's anchor matches it as well as the renewed one.
+        assert_eq!(
+            check(vec![old.clone(), renewed.clone()]).outcome,
+            Outcome::Ok
+        );
+        assert_eq!(
+            check(vec![renewed.clone(), old.clone()]).outcome,
+            Outcome::Ok
+        );
+        assert_eq!(check(vec![old.clone()]).outcome, Outcome::Expired);
+        assert_eq!(
+            check(vec![old.clone(), future.clone()]).outcome,
+            Outcome::Expired
+        );
+        assert_eq!(check(vec![future]).outcome, Outcome::NotYetValid);
     }
 }

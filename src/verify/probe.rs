@@ -53,7 +53,7 @@ use rustls::{
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::classify::{TrustStore, Usage, Verdict, classify_chain};
+use super::classify::{TrustStore, Usage, Verdict, classify_chain, outcome_of_rustls_error};
 use super::inspect::{CertSummary, Lint, lint_chain, summarize_chain};
 use crate::outcome::Outcome;
 use crate::pki::scenario::TlsVersion;
@@ -246,33 +246,38 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
     };
     let captured = Arc::new(Mutex::new(Captured::default()));
     let config = client_config(options, trust, name.to_owned(), &captured)?;
-    let addrs: Vec<SocketAddr> = match options.address {
-        Some(a) => vec![a],
-        None => (host.as_str(), port)
-            .to_socket_addrs()
-            .map_err(|e| ProbeError::Resolve {
-                host: host.clone(),
-                message: e.to_string(),
-            })?
-            .collect(),
+    let start = Instant::now();
+    let deadline = start + options.timeout;
+    let addrs: Option<Vec<SocketAddr>> = match options.address {
+        Some(a) => Some(vec![a]),
+        None => resolve(&host, port, deadline)?,
     };
-    if addrs.is_empty() {
+    if addrs.as_ref().is_some_and(Vec::is_empty) {
         return Err(ProbeError::Resolve {
             host,
             message: "no addresses".to_string(),
         });
     }
 
-    let start = Instant::now();
     let mut session = Session {
-        deadline: start + options.timeout,
+        deadline,
         address: None,
         tls: None,
         http: None,
         first_bytes: Vec::new(),
         captured: captured.clone(),
     };
-    let (outcome, detail) = match session.run(&addrs, config, name.to_owned(), &host, options) {
+    let result = match &addrs {
+        Some(addrs) => session.run(addrs, config, name.to_owned(), &host, options),
+        None => Err(Stop::new(
+            Outcome::Timeout,
+            format!(
+                "the name {host} did not resolve within {} ms",
+                options.timeout.as_millis()
+            ),
+        )),
+    };
+    let (outcome, detail) = match result {
         Ok(()) => (Outcome::Ok, None),
         Err(Stop { outcome, detail }) => (outcome, detail),
     };
@@ -313,6 +318,46 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
         elapsed_ms,
         presented: cap.chain.clone(),
     })
+}
+
+/// Resolves `host` on a thread and waits for it until `deadline` at most: `Ok(None)` when the
+/// resolver did not answer in time (the thread is left to finish on its own).
+fn resolve(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+) -> Result<Option<Vec<SocketAddr>>, ProbeError> {
+    let name = host.to_string();
+    resolve_within(host, deadline, move || {
+        (name.as_str(), port).to_socket_addrs().map(|a| a.collect())
+    })
+}
+
+/// Runs `lookup` on a thread and waits for its answer until `deadline` at most.
+fn resolve_within(
+    host: &str,
+    deadline: Instant,
+    lookup: impl FnOnce() -> io::Result<Vec<SocketAddr>> + Send + 'static,
+) -> Result<Option<Vec<SocketAddr>>, ProbeError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("certlab-resolve".to_string())
+        .spawn(move || {
+            let _ = tx.send(lookup());
+        })
+        .map_err(|e| ProbeError::Resolve {
+            host: host.to_string(),
+            message: format!("cannot start the resolver thread: {e}"),
+        })?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    match rx.recv_timeout(left) {
+        Ok(Ok(addrs)) => Ok(Some(addrs)),
+        Ok(Err(e)) => Err(ProbeError::Resolve {
+            host: host.to_string(),
+            message: e.to_string(),
+        }),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Splits `host:port`, `[v6]:port` or `v4:port` into host (without brackets) and port.
@@ -670,6 +715,12 @@ impl Session {
             match TcpStream::connect_timeout(addr, left) {
                 Ok(s) => {
                     let _ = s.set_nodelay(true);
+                    // Every socket has a timeout (DESIGN.md section 7): the rest of the budget,
+                    // renewed before each read and write.
+                    let left = self.deadline.saturating_duration_since(Instant::now());
+                    let left = left.max(Duration::from_millis(1));
+                    let _ = s.set_read_timeout(Some(left));
+                    let _ = s.set_write_timeout(Some(left));
                     return Ok(s);
                 }
                 Err(e) => last = Some(e),
@@ -849,6 +900,14 @@ impl Session {
         sock: &mut TcpStream,
         until: Instant,
     ) -> Pumped {
+        // Writes may block too (a peer that does not read): they get what is left of the budget.
+        let write_left = until
+            .max(self.deadline)
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        if let Err(e) = sock.set_write_timeout(Some(write_left)) {
+            return Pumped::Io(e);
+        }
         if let Err(e) = flush(conn, sock) {
             return Pumped::Io(e);
         }
@@ -885,6 +944,19 @@ impl Session {
             }
             if let Err(e) = conn.process_new_packets() {
                 let _ = flush(conn, sock);
+                // Garbage where the ServerHello should be: whatever answered is not a TLS server
+                // (alerts, such as 40 and 70, are `AlertReceived` and stay with `tls_error`).
+                if conn.protocol_version().is_none()
+                    && matches!(
+                        e,
+                        rustls::Error::InvalidMessage(_) | rustls::Error::PeerMisbehaved(_)
+                    )
+                {
+                    return Pumped::NotTls(format!(
+                        "the peer's answer is not valid TLS (rustls: {e}); first bytes: `{}`",
+                        printable(&String::from_utf8_lossy(&self.first_bytes), 60)
+                    ));
+                }
                 return Pumped::Tls(e);
             }
         }
@@ -938,8 +1010,18 @@ impl Session {
                 };
                 Stop::new(outcome, format!("rustls: {p:?}"))
             }
-            rustls::Error::InvalidCertificate(c) => {
-                Stop::new(Outcome::BadCertificate, format!("rustls: {c:?}"))
+            // Our verifier's own verdicts are handled above; what is left comes from rustls
+            // itself, mostly the server's handshake signature not verifying with the key of
+            // its certificate (a server with the wrong key file).
+            e @ rustls::Error::InvalidCertificate(_) => {
+                let outcome = outcome_of_rustls_error(&e).unwrap_or(Outcome::BadCertificate);
+                let detail = match &e {
+                    rustls::Error::InvalidCertificate(CertificateError::BadSignature) => format!(
+                        "the server's handshake signature does not verify with the key of its certificate (rustls: {e})"
+                    ),
+                    _ => format!("rustls: {e}"),
+                };
+                Stop::new(outcome, detail)
             }
             rustls::Error::NoCertificatesPresented => Stop::new(
                 Outcome::BadCertificate,
@@ -1241,5 +1323,34 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn a_slow_resolver_is_waited_for_only_until_the_deadline() {
+        let started = Instant::now();
+        let got = resolve_within("slow.example", started + Duration::from_millis(100), || {
+            std::thread::sleep(Duration::from_secs(3));
+            Ok(vec!["127.0.0.1:1".parse().unwrap()])
+        })
+        .unwrap();
+        assert!(got.is_none(), "{got:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let got = resolve_within(
+            "fast.example",
+            Instant::now() + Duration::from_secs(5),
+            || Ok(vec!["127.0.0.1:1".parse().unwrap()]),
+        )
+        .unwrap();
+        assert_eq!(got.unwrap().len(), 1);
+        let err = resolve_within(
+            "bad.example",
+            Instant::now() + Duration::from_secs(5),
+            || Err(io::Error::other("no such host")),
+        );
+        assert!(matches!(err, Err(ProbeError::Resolve { .. })));
     }
 }
