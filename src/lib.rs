@@ -15,5 +15,6 @@ pub use verify::probe::{ProbeOptions, ProbeReport, probe};
 pub mod fixture;
 pub mod lab;
 pub mod serve;
+pub mod tls_names;
 pub mod trust;
 pub mod verify;

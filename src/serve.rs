@@ -564,7 +564,9 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
             .iter()
             .map(|want| {
                 all.iter()
-                    .find(|s| suite_name(s.suite()).eq_ignore_ascii_case(want.trim()))
+                    .find(|s| {
+                        crate::tls_names::suite_name(s.suite()).eq_ignore_ascii_case(want.trim())
+                    })
                     .copied()
                     .ok_or_else(|| ServeError::UnknownCipher(want.clone()))
             })
@@ -624,20 +626,6 @@ impl rustls::time_provider::TimeProvider for FixedClock {
     fn current_time(&self) -> Option<UnixTime> {
         Some(self.0)
     }
-}
-
-/// The rustls name of a cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
-pub fn suite_name(suite: rustls::CipherSuite) -> String {
-    format!("{suite:?}")
-}
-
-/// The names of every cipher suite the provider supports (what `ciphers` may name).
-pub fn supported_cipher_names() -> Vec<String> {
-    rustls::crypto::aws_lc_rs::default_provider()
-        .cipher_suites
-        .iter()
-        .map(|s| suite_name(s.suite()))
-        .collect()
 }
 
 fn certified_key(
@@ -923,7 +911,7 @@ fn tls(
     log.version = conn.protocol_version().map(|v| format!("{v:?}"));
     log.cipher = conn
         .negotiated_cipher_suite()
-        .map(|s| suite_name(s.suite()));
+        .map(|s| crate::tls_names::suite_name(s.suite()));
     log.alpn = conn
         .alpn_protocol()
         .map(|p| String::from_utf8_lossy(p).into_owned());
@@ -1043,19 +1031,11 @@ fn alert_for(err: &rustls::Error) -> Option<AlertDescription> {
 }
 
 fn alert_text(alert: AlertDescription) -> String {
-    let code = u8::from(alert);
-    let name = format!("{alert:?}");
-    // CamelCase → snake_case, as in the RFC.
-    let mut snake = String::new();
-    let mut prev_lower = false;
-    for ch in name.chars() {
-        if ch.is_ascii_uppercase() && prev_lower {
-            snake.push('_');
-        }
-        prev_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
-        snake.push(ch.to_ascii_lowercase());
-    }
-    format!("{snake} ({code})")
+    format!(
+        "{} ({})",
+        crate::tls_names::alert_name(alert),
+        u8::from(alert)
+    )
 }
 
 #[cfg(test)]

@@ -407,27 +407,15 @@ pub fn system_trust() -> Result<TrustStore, ProbeError> {
     })
 }
 
-/// The rustls names of every cipher suite the probe can offer.
-pub fn cipher_suite_names() -> Vec<String> {
-    rustls::crypto::aws_lc_rs::ALL_CIPHER_SUITES
-        .iter()
-        .map(|s| format!("{:?}", s.suite()))
-        .collect()
-}
-
 /// The cipher suites with these rustls names (case-insensitive).
 fn select_suites(names: &[String]) -> Result<Vec<rustls::SupportedCipherSuite>, ProbeError> {
     names
         .iter()
         .map(|n| {
-            rustls::crypto::aws_lc_rs::ALL_CIPHER_SUITES
-                .iter()
-                .find(|s| format!("{:?}", s.suite()).eq_ignore_ascii_case(n.trim()))
-                .copied()
-                .ok_or_else(|| ProbeError::UnknownCipher {
-                    name: n.clone(),
-                    known: cipher_suite_names().join(", "),
-                })
+            crate::tls_names::find_suite(n).ok_or_else(|| ProbeError::UnknownCipher {
+                name: n.clone(),
+                known: crate::tls_names::cipher_suite_names().join(", "),
+            })
         })
         .collect()
 }
@@ -1036,7 +1024,11 @@ impl Session {
 /// certificate and whether one was sent.
 fn classify_alert(a: AlertDescription, requested: bool, sent: bool) -> Stop {
     use AlertDescription as A;
-    let detail = format!("the server sent alert {} ({})", u8::from(a), alert_name(a));
+    let detail = format!(
+        "the server sent alert {} ({})",
+        u8::from(a),
+        crate::tls_names::alert_name(a)
+    );
     let about_client_cert = || {
         if sent {
             Outcome::ClientCertRejected
@@ -1063,42 +1055,6 @@ fn classify_alert(a: AlertDescription, requested: bool, sent: bool) -> Stop {
         _ => Outcome::HandshakeFailure,
     };
     Stop::new(outcome, detail)
-}
-
-/// The RFC 8446 name of an alert.
-pub fn alert_name(a: AlertDescription) -> String {
-    use AlertDescription as A;
-    let name = match a {
-        A::CloseNotify => "close_notify",
-        A::UnexpectedMessage => "unexpected_message",
-        A::BadRecordMac => "bad_record_mac",
-        A::RecordOverflow => "record_overflow",
-        A::HandshakeFailure => "handshake_failure",
-        A::BadCertificate => "bad_certificate",
-        A::UnsupportedCertificate => "unsupported_certificate",
-        A::CertificateRevoked => "certificate_revoked",
-        A::CertificateExpired => "certificate_expired",
-        A::CertificateUnknown => "certificate_unknown",
-        A::IllegalParameter => "illegal_parameter",
-        A::UnknownCA => "unknown_ca",
-        A::AccessDenied => "access_denied",
-        A::DecodeError => "decode_error",
-        A::DecryptError => "decrypt_error",
-        A::ProtocolVersion => "protocol_version",
-        A::InsufficientSecurity => "insufficient_security",
-        A::InternalError => "internal_error",
-        A::InappropriateFallback => "inappropriate_fallback",
-        A::UserCanceled => "user_canceled",
-        A::MissingExtension => "missing_extension",
-        A::UnsupportedExtension => "unsupported_extension",
-        A::UnrecognisedName => "unrecognized_name",
-        A::BadCertificateStatusResponse => "bad_certificate_status_response",
-        A::UnknownPSKIdentity => "unknown_psk_identity",
-        A::CertificateRequired => "certificate_required",
-        A::NoApplicationProtocol => "no_application_protocol",
-        other => return format!("{other:?}"),
-    };
-    name.to_string()
 }
 
 fn flush(conn: &mut ClientConnection, sock: &mut TcpStream) -> io::Result<()> {
