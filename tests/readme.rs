@@ -8,6 +8,24 @@ fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
 }
 
+/// The subcommands `certlab --help` lists (without `help`).
+fn subcommands() -> Vec<String> {
+    let help = assert_cmd::Command::cargo_bin("certlab")
+        .unwrap()
+        .arg("--help")
+        .output()
+        .unwrap();
+    String::from_utf8(help.stdout)
+        .unwrap()
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect()
+}
+
 #[test]
 fn the_readme_names_every_outcome_and_fault() {
     let text = readme();
@@ -27,21 +45,8 @@ fn the_readme_names_every_outcome_and_fault() {
 
 #[test]
 fn the_readme_names_every_subcommand() {
-    let help = assert_cmd::Command::cargo_bin("certlab")
-        .unwrap()
-        .arg("--help")
-        .output()
-        .unwrap();
-    let help = String::from_utf8(help.stdout).unwrap();
     let text = readme();
-    let commands: Vec<&str> = help
-        .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| l.starts_with("  "))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|c| *c != "help")
-        .collect();
+    let commands = subcommands();
     assert!(commands.len() >= 10, "{commands:?}");
     for c in commands {
         assert!(
@@ -65,21 +70,7 @@ fn the_two_set_up_commands_are_the_ones_that_run() {
 
 #[test]
 fn every_subcommand_help_has_examples() {
-    let help = assert_cmd::Command::cargo_bin("certlab")
-        .unwrap()
-        .arg("--help")
-        .output()
-        .unwrap();
-    let help = String::from_utf8(help.stdout).unwrap();
-    let commands: Vec<String> = help
-        .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| l.starts_with("  "))
-        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
-        .filter(|c| c != "help")
-        .collect();
-    for c in commands {
+    for c in subcommands() {
         let out = assert_cmd::Command::cargo_bin("certlab")
             .unwrap()
             .args([c.as_str(), "--help"])
