@@ -603,3 +603,37 @@ fn quiet_prints_nothing_on_stdout_and_keeps_exit_codes_and_errors() {
         .stdout("")
         .stderr(contains("unknown template"));
 }
+
+#[test]
+fn force_removes_the_files_of_entities_the_spec_dropped() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "--template", "otel", "-o"])
+        .arg(&dir)
+        .assert()
+        .success();
+    assert!(dir.join("exporter.key").is_file());
+    certlab()
+        .args(["generate", "--template", "dev", "--force", "-o"])
+        .arg(&dir)
+        .assert()
+        .success();
+    for stale in [
+        "exporter.key",
+        "exporter.pem",
+        "exporter.chain.pem",
+        "issuing.key",
+        "otel-collector.key",
+    ] {
+        assert!(!dir.join(stale).exists(), "{stale} was left behind");
+    }
+    assert!(dir.join("localhost.key").is_file());
+    // Regenerating the same spec keeps everything the manifest names.
+    certlab()
+        .args(["generate", "-o"])
+        .arg(&dir)
+        .assert()
+        .success();
+    assert!(dir.join("root.key").is_file() && dir.join("client.key").is_file());
+}

@@ -126,6 +126,9 @@ pub fn generate(
     };
     let pki = build_keeping(spec, now, &keep)?;
     let files = write(&pki, dir)?;
+    if let Some(old) = &existing {
+        remove_stale_files(old, &pki, dir)?;
+    }
     Ok(Generated {
         kept: keep.into_iter().map(|e| e.name).collect(),
         pki,
@@ -143,6 +146,32 @@ pub fn load_existing(dir: &Path) -> Result<Option<Pki>, StoreError> {
         return Err(StoreError::NotAPkiDir(dir.to_path_buf()));
     }
     Ok(None)
+}
+
+/// Removes the files of entities the old PKI had and the new one does not (keys included), so
+/// a regenerated directory holds exactly what its manifest names.
+fn remove_stale_files(old: &Pki, new: &Pki, dir: &Path) -> Result<(), StoreError> {
+    for e in old
+        .entities
+        .iter()
+        .filter(|e| new.entity(&e.name).is_none())
+    {
+        for file in [
+            cert_file(&e.name),
+            key_file(&e.name),
+            chain_file(&e.name),
+            crl_file(&e.name),
+        ] {
+            let path = dir.join(file);
+            match fs::remove_file(&path) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(StoreError::Io { path, source: err });
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The CAs of an existing PKI that a regeneration keeps. Every CA the old spec made (not the

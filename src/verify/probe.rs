@@ -1135,7 +1135,7 @@ fn fix_for(outcome: Outcome, ctx: &FixContext<'_>) -> String {
         Outcome::NotTls => "the port speaks plain text: give the server `tls: cert_file` + `key_file`, or talk to it without TLS on purpose (http://, `tls: insecure: true`, OTEL_EXPORTER_OTLP_INSECURE=true)".to_string(),
         Outcome::UnknownCa => "give the client the CA that issued the server's chain: `tls: ca_file: ca.pem` / OTEL_EXPORTER_OTLP_CERTIFICATE=ca.pem (certlab: `certlab probe --pki DIR`); if the server should have sent an intermediate, serve NAME.chain.pem as its cert_file".to_string(),
         Outcome::SelfSigned => format!(
-            "trust that certificate itself (`tls: ca_file` / OTEL_EXPORTER_OTLP_CERTIFICATE = the server's certificate), or issue it from a CA the clients trust: `certlab cert {name}` (local CA; give clients its rootCA.pem)",
+            "trust that certificate itself (`tls: ca_file` / OTEL_EXPORTER_OTLP_CERTIFICATE = the server's certificate), or issue it from a CA the clients trust: `certlab cert {name}` (local CA; clients trust its ca.pem)",
             name = ctx.name
         ),
         Outcome::IncompleteChain => "serve the full chain: the server's `tls: cert_file` must hold the leaf then the intermediates (NAME.chain.pem, not NAME.pem)".to_string(),
