@@ -377,3 +377,32 @@ fn same_name_foreign_root_sent_in_the_chain_is_unknown_ca() {
         );
     }
 }
+
+/// The fix is in the user's terms: for a hostname mismatch it names the SANs the certificate
+/// has, the name that was checked, the collector key and the certlab command.
+#[test]
+fn the_fix_names_the_host_and_the_sans() {
+    let lab = Lab::new();
+    let chain = lab.file("wrong-host.chain.pem");
+    let json = json_of(
+        &mut lab.check(&[
+            p(&chain),
+            "--pki",
+            p(&lab.dir),
+            "--host",
+            "api.test",
+            "--json",
+        ]),
+        1,
+    );
+    assert_eq!(json["outcome"], "hostname-mismatch");
+    let fix = json["fix"].as_str().unwrap();
+    for part in [
+        "DNS:wrong-host.certlab.invalid",
+        "`api.test`",
+        "server_name_override",
+        "certlab cert api.test",
+    ] {
+        assert!(fix.contains(part), "{part} missing from: {fix}");
+    }
+}

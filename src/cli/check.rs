@@ -173,7 +173,7 @@ fn print_report(r: &CheckReport) {
     }
     if !r.outcome.is_ok() {
         row("clients say", r.client_says);
-        row("fix", r.fix);
+        row("fix", &r.fix);
     }
     row(
         "checked",

@@ -115,8 +115,9 @@ pub struct CheckReport {
     pub detail: Option<String>,
     /// What OpenSSL / curl print for it.
     pub client_says: &'static str,
-    /// The usual fix.
-    pub fix: &'static str,
+    /// The fix in the user's terms (collector `tls:` keys, `OTEL_EXPORTER_OTLP_*`, the certlab
+    /// command that makes the missing piece).
+    pub fix: String,
     /// The name checked, if any.
     pub host: Option<String>,
     /// `server` or `client`.
@@ -141,6 +142,17 @@ impl CheckReport {
     pub fn passed(&self) -> bool {
         self.outcome == self.expected.unwrap_or(Outcome::Ok) && !self.warn_tripped
     }
+}
+
+/// The fix for a server certificate's outcome names the host it was checked for (or `NAME`);
+/// client certificates get the outcome's general fix.
+fn fix_text(outcome: Outcome, options: &CheckOptions, chain: &[CertificateDer<'_>]) -> String {
+    let name = options.host.as_deref().unwrap_or("NAME");
+    match options.usage {
+        Usage::Server => super::fix::certificate_fix(outcome, name, chain),
+        Usage::Client => None,
+    }
+    .unwrap_or_else(|| outcome.fix().to_string())
 }
 
 /// Parses `--host` into the name webpki checks.
@@ -179,7 +191,7 @@ pub fn check(
         explanation: o.explanation(),
         detail: verdict.detail,
         client_says: o.client_says(),
-        fix: o.fix(),
+        fix: fix_text(o, options, chain),
         host: options.host.clone(),
         usage: options.usage.name(),
         now: options.now,

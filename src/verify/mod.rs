@@ -5,5 +5,6 @@
 
 pub mod check;
 pub mod classify;
+pub mod fix;
 pub mod inspect;
 pub mod probe;

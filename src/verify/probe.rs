@@ -37,7 +37,7 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -1121,7 +1121,6 @@ struct FixContext<'a> {
 /// The fix for an outcome, in the user's terms: the collector's `tls:` keys, the
 /// `OTEL_EXPORTER_OTLP_*` variables, the certlab command that makes the missing piece.
 fn fix_for(outcome: Outcome, ctx: &FixContext<'_>) -> String {
-    let is_ip = ctx.name.parse::<IpAddr>().is_ok();
     match outcome {
         Outcome::Ok => "-".to_string(),
         Outcome::Refused => format!(
@@ -1133,25 +1132,6 @@ fn fix_for(outcome: Outcome, ctx: &FixContext<'_>) -> String {
             ctx.host, ctx.port
         ),
         Outcome::NotTls => "the port speaks plain text: give the server `tls: cert_file` + `key_file`, or talk to it without TLS on purpose (http://, `tls: insecure: true`, OTEL_EXPORTER_OTLP_INSECURE=true)".to_string(),
-        Outcome::UnknownCa => "give the client the CA that issued the server's chain: `tls: ca_file: ca.pem` / OTEL_EXPORTER_OTLP_CERTIFICATE=ca.pem (certlab: `certlab probe --pki DIR`); if the server should have sent an intermediate, serve NAME.chain.pem as its cert_file".to_string(),
-        Outcome::SelfSigned => format!(
-            "trust that certificate itself (`tls: ca_file` / OTEL_EXPORTER_OTLP_CERTIFICATE = the server's certificate), or issue it from a CA the clients trust: `certlab cert {name}` (local CA; clients trust its ca.pem)",
-            name = ctx.name
-        ),
-        Outcome::IncompleteChain => "serve the full chain: the server's `tls: cert_file` must hold the leaf then the intermediates (NAME.chain.pem, not NAME.pem)".to_string(),
-        Outcome::HostnameMismatch => {
-            let sans = leaf_sans(ctx.chain);
-            let covered = if sans.is_empty() {
-                "no SAN at all (a name only in the CN does not count)".to_string()
-            } else {
-                sans.join(", ")
-            };
-            format!(
-                "the certificate covers {covered}, not {kind} `{name}`: connect by a name it has, set `tls: server_name_override` to one of them, or re-issue it with {kind} `{name}` as a SAN (`certlab cert {name} --ca-cert ISSUER.pem --ca-key ISSUER.key`)",
-                kind = if is_ip { "IP" } else { "DNS name" },
-                name = ctx.name
-            )
-        }
         Outcome::ProtocolMismatch => {
             let ours = ctx
                 .tls
@@ -1172,30 +1152,9 @@ fn fix_for(outcome: Outcome, ctx: &FixContext<'_>) -> String {
                 "enable h2 (HTTP/2) on the server's TLS listener (negotiated: {got}); gRPC exporters need h2"
             )
         }
-        Outcome::Expired => format!(
-            "renew the certificate the detail names; a fresh server certificate: `certlab cert {name} --ca-cert ISSUER.pem --ca-key ISSUER.key`",
-            name = ctx.name
-        ),
-        Outcome::NotYetValid => format!(
-            "check the clocks of both sides (this one included), or re-issue with a notBefore in the past: `certlab cert {name} --ca-cert ISSUER.pem --ca-key ISSUER.key` backdates it by an hour",
-            name = ctx.name
-        ),
-        Outcome::WrongUsage => format!(
-            "the server's certificate must allow serverAuth: re-issue it with `certlab cert {name} --ca-cert ISSUER.pem --ca-key ISSUER.key` (server certificates by default)",
-            name = ctx.name
-        ),
-        other => other.fix().to_string(),
+        other => super::fix::certificate_fix(other, ctx.name, ctx.chain)
+            .unwrap_or_else(|| other.fix().to_string()),
     }
-}
-
-/// The leaf's SANs as `DNS:x` / `IP:y` text.
-fn leaf_sans(chain: &[CertificateDer<'static>]) -> Vec<String> {
-    use x509_parser::prelude::{FromDer, X509Certificate};
-    chain
-        .first()
-        .and_then(|leaf| X509Certificate::from_der(leaf).ok())
-        .map(|(_, cert)| super::classify::san_strings(&cert))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
