@@ -1131,7 +1131,7 @@ fn fix_for(outcome: Outcome, ctx: &FixContext<'_>) -> String {
             "{}:{} does not answer: check firewalls, and that this is the TLS port",
             ctx.host, ctx.port
         ),
-        Outcome::NotTls => "the port speaks plain text: give the server `tls: cert_file` + `key_file`, or talk to it without TLS on purpose (http://, `tls: insecure: true`, OTEL_EXPORTER_OTLP_INSECURE=true)".to_string(),
+        Outcome::NotTls => "the port does not speak TLS (plain HTTP or gRPC, or another protocol): give the server `tls: cert_file` + `key_file`, or talk to it without TLS on purpose (http://, `tls: insecure: true`, OTEL_EXPORTER_OTLP_INSECURE=true)".to_string(),
         Outcome::ProtocolMismatch => {
             let ours = ctx
                 .tls
