@@ -193,21 +193,18 @@ fn placeholder_key() -> PrivateKeyDer<'static> {
     PrivateKeyDer::Pkcs8(Vec::new().into())
 }
 
-/// Reads every `CERTIFICATE` block of a PEM file (at least one).
+/// Reads the certificates of a PEM or DER file (at least one), as
+/// [`store::read_certs`](crate::pki::store::read_certs) does for every command.
 pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, ServeError> {
-    let blocks = read_pem(path)?;
-    let certs: Vec<_> = blocks
-        .into_iter()
-        .filter(|p| p.tag() == "CERTIFICATE")
-        .map(|p| CertificateDer::from(p.into_contents()))
-        .collect();
-    if certs.is_empty() {
-        return Err(ServeError::Malformed {
+    use crate::pki::store::StoreError;
+    crate::pki::store::read_certs(path).map_err(|e| match e {
+        StoreError::Io { path, source } => ServeError::Unreadable { path, source },
+        StoreError::Malformed { path, message } => ServeError::Malformed { path, message },
+        other => ServeError::Malformed {
             path: path.to_path_buf(),
-            message: "no CERTIFICATE block".into(),
-        });
-    }
-    Ok(certs)
+            message: other.to_string(),
+        },
+    })
 }
 
 /// Reads the first private key of a PEM file (`PRIVATE KEY`, `EC PRIVATE KEY` or

@@ -56,20 +56,16 @@ fn read(path: &Path) -> Result<Vec<u8>, CsrError> {
     })
 }
 
-/// The first certificate of a PEM or DER file.
+/// The first certificate of a PEM or DER file ([`store::read_certs`](super::store::read_certs)).
 pub fn read_cert(path: &Path) -> Result<CertificateDer<'static>, CsrError> {
-    let bytes = read(path)?;
-    let der = match pem::parse_many(&bytes) {
-        Ok(blocks) if !blocks.is_empty() => blocks
-            .into_iter()
-            .find(|b| b.tag() == "CERTIFICATE")
-            .ok_or_else(|| invalid(format!("{}: no CERTIFICATE block", path.display())))?
-            .into_contents(),
-        _ => bytes,
-    };
-    x509_parser::parse_x509_certificate(&der)
-        .map_err(|e| invalid(format!("{}: not a certificate: {e}", path.display())))?;
-    Ok(CertificateDer::from(der))
+    match super::store::read_certs(path) {
+        Ok(mut certs) => Ok(certs.remove(0)),
+        Err(super::store::StoreError::Io { source, .. }) => Err(CsrError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
+        Err(other) => Err(invalid(other.to_string())),
+    }
 }
 
 /// Loads a CA certificate and its key (PKCS#8, SEC1 or PKCS#1; PEM or DER; encrypted PKCS#8

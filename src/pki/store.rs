@@ -291,6 +291,79 @@ pub fn read_pem_blocks(path: &Path, tag: Option<&str>) -> Result<Vec<Vec<u8>>, S
         .collect())
 }
 
+fn is_pem(bytes: &[u8]) -> bool {
+    bytes
+        .windows(b"-----BEGIN ".len())
+        .any(|w| w == b"-----BEGIN ")
+}
+
+/// Reads the certificates of a PEM file (every `CERTIFICATE` block, in order) or a single DER
+/// certificate. No certificate is an error.
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let certs: Vec<CertificateDer<'static>> = if is_pem(&bytes) {
+        pem::parse_many(&bytes)
+            .map_err(|e| malformed(path, format!("not valid PEM: {e}")))?
+            .into_iter()
+            .filter(|p| p.tag() == "CERTIFICATE")
+            .map(|p| CertificateDer::from(p.into_contents()))
+            .collect()
+    } else if bytes.is_empty() {
+        return Err(malformed(path, "the file is empty"));
+    } else if x509_parser::parse_x509_certificate(&bytes).is_ok() {
+        vec![CertificateDer::from(bytes)]
+    } else {
+        return Err(malformed(
+            path,
+            "neither PEM nor a DER certificate (no certificate in the file)",
+        ));
+    };
+    if certs.is_empty() {
+        return Err(malformed(path, "no certificate in the file"));
+    }
+    for (i, c) in certs.iter().enumerate() {
+        if let Err(e) = x509_parser::parse_x509_certificate(c) {
+            return Err(malformed(
+                path,
+                format!("certificate {} is not valid X.509: {e}", i + 1),
+            ));
+        }
+    }
+    Ok(certs)
+}
+
+/// Reads the CRLs of a PEM (`X509 CRL` blocks) or DER file; each must parse.
+pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, StoreError> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let crls: Vec<Vec<u8>> = if is_pem(&bytes) {
+        pem::parse_many(&bytes)
+            .map_err(|e| malformed(path, format!("not valid PEM: {e}")))?
+            .into_iter()
+            .filter(|p| p.tag() == "X509 CRL")
+            .map(|p| p.into_contents())
+            .collect()
+    } else {
+        vec![bytes]
+    };
+    if crls.is_empty() {
+        return Err(malformed(path, "no CRL in the file"));
+    }
+    crls.into_iter()
+        .map(|der| {
+            webpki::BorrowedCertRevocationList::from_der(&der)
+                .map_err(|e| malformed(path, format!("not a CRL certlab can use: {e:?}")))?;
+            Ok(CertificateRevocationListDer::from(der))
+        })
+        .collect()
+}
+
+fn malformed(path: &Path, message: impl Into<String>) -> StoreError {
+    StoreError::Malformed {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
 /// Loads a PKI directory written by [`write`]: the manifest and every file it names.
 pub fn load(dir: &Path) -> Result<Pki, StoreError> {
     let manifest_path = dir.join(MANIFEST_FILE);

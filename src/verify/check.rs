@@ -202,13 +202,6 @@ pub fn check(
     })
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckError + '_ {
-    move |source| CheckError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 fn malformed(path: &Path, message: impl Into<String>) -> CheckError {
     CheckError::Malformed {
         path: path.to_path_buf(),
@@ -216,70 +209,14 @@ fn malformed(path: &Path, message: impl Into<String>) -> CheckError {
     }
 }
 
-fn is_pem(bytes: &[u8]) -> bool {
-    bytes
-        .windows(b"-----BEGIN ".len())
-        .any(|w| w == b"-----BEGIN ")
-}
-
-/// Reads the certificates of a PEM file (every `CERTIFICATE` block, in order) or a single DER
-/// certificate. No certificate is an error.
+/// Reads the certificates of a PEM or DER file ([`store::read_certs`]).
 pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, CheckError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    let certs: Vec<CertificateDer<'static>> = if is_pem(&bytes) {
-        pem::parse_many(&bytes)
-            .map_err(|e| malformed(path, format!("not valid PEM: {e}")))?
-            .into_iter()
-            .filter(|p| p.tag() == "CERTIFICATE")
-            .map(|p| CertificateDer::from(p.into_contents()))
-            .collect()
-    } else if bytes.is_empty() {
-        return Err(malformed(path, "the file is empty"));
-    } else if x509_parser::parse_x509_certificate(&bytes).is_ok() {
-        vec![CertificateDer::from(bytes)]
-    } else {
-        return Err(malformed(
-            path,
-            "neither PEM nor a DER certificate (no certificate in the file)",
-        ));
-    };
-    if certs.is_empty() {
-        return Err(malformed(path, "no certificate in the file"));
-    }
-    for (i, c) in certs.iter().enumerate() {
-        if let Err(e) = x509_parser::parse_x509_certificate(c) {
-            return Err(malformed(
-                path,
-                format!("certificate {} is not valid X.509: {e}", i + 1),
-            ));
-        }
-    }
-    Ok(certs)
+    Ok(store::read_certs(path)?)
 }
 
-/// Reads the CRLs of a PEM (`X509 CRL` blocks) or DER file; each must parse.
+/// Reads the CRLs of a PEM or DER file ([`store::read_crls`]).
 pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, CheckError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    let crls: Vec<Vec<u8>> = if is_pem(&bytes) {
-        pem::parse_many(&bytes)
-            .map_err(|e| malformed(path, format!("not valid PEM: {e}")))?
-            .into_iter()
-            .filter(|p| p.tag() == "X509 CRL")
-            .map(|p| p.into_contents())
-            .collect()
-    } else {
-        vec![bytes]
-    };
-    if crls.is_empty() {
-        return Err(malformed(path, "no CRL in the file"));
-    }
-    crls.into_iter()
-        .map(|der| {
-            webpki::BorrowedCertRevocationList::from_der(&der)
-                .map_err(|e| malformed(path, format!("not a CRL certlab can use: {e:?}")))?;
-            Ok(CertificateRevocationListDer::from(der))
-        })
-        .collect()
+    Ok(store::read_crls(path)?)
 }
 
 /// The trust of `--ca BUNDLE.pem`: its certificates as roots, nothing else known.
