@@ -64,7 +64,7 @@ const fn p(
 
 use Outcome as O;
 
-/// Every known message, in one place. Tested message by message in `tests/explain.rs`.
+/// Every known message, in one place. Tested message by message in `tests/it/explain.rs`.
 pub static PATTERNS: &[Pattern] = &[
     // ---- OpenSSL (s_client, verify, and everything built on it) ----
     p(

@@ -158,17 +158,17 @@ impl Fault {
     pub fn expected_by_client(self) -> &'static [(&'static str, Outcome)] {
         match self {
             // OpenSSL (s_client, and curl on it) still falls back to the subject CN.
-            // Asserted by tests/serve_openssl.rs, tests/serve_curl.rs and tests/check_openssl.rs.
+            // Asserted by tests/it/serve_openssl.rs, tests/it/serve_curl.rs and tests/it/check_openssl.rs.
             Fault::CnOnly => &[("curl", Outcome::Ok), ("openssl", Outcome::Ok)],
             // OpenSSL takes the first certificate served (the intermediate) for the leaf and
             // finds no serverAuth purpose on it: error 26, "unsuitable certificate purpose".
-            // Asserted by tests/serve_openssl.rs, tests/serve_curl.rs and tests/check_openssl.rs.
+            // Asserted by tests/it/serve_openssl.rs, tests/it/serve_curl.rs and tests/it/check_openssl.rs.
             Fault::ReversedChain => &[
                 ("curl", Outcome::WrongUsage),
                 ("openssl", Outcome::WrongUsage),
             ],
             // rustls-webpki does not check a trust anchor's own dates; certlab does.
-            // Asserted by tests/fixture_live.rs.
+            // Asserted by tests/it/fixture_live.rs.
             Fault::ExpiredRoot => &[("rustls", Outcome::Ok)],
             _ => &[],
         }

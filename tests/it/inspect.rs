@@ -3,7 +3,7 @@
 //! spec; keys are matched to certificates (PKCS#8, and SEC1 / PKCS#1 converted by OpenSSL);
 //! bad files fail with one line and exit 2.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

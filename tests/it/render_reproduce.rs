@@ -3,7 +3,7 @@
 //! valid bash, and run for real against `certlab serve` it makes curl and OpenSSL fail the way
 //! the scenario says (checked through `certlab explain`).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;

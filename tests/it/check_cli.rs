@@ -1,7 +1,7 @@
 //! `certlab check` through the binary: trust from `--ca` versus `--pki`, `--crl`, DER input,
 //! `--json`, `--warn-days`, the whole-PKI mode, and every bad-input path (message + exit 2).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -5,7 +5,7 @@
 //! `install`, `curl https://localhost:PORT` with no `--cacert` trusts a rustls server; after
 //! `uninstall` it fails again with exit 60.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

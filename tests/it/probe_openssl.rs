@@ -6,7 +6,7 @@
 //! they fail. Loopback only; s_server listens on port 0 (its `ACCEPT` line gives the port),
 //! serves one connection (`-naccept 1`) and is killed when the test ends.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

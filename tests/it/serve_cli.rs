@@ -1,7 +1,7 @@
 //! `certlab serve` on the command line: the first line gives the address, connections are
 //! logged on stderr, SIGTERM stops it, and errors are one line with the right exit code.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -5,7 +5,7 @@
 //! Needs `openssl` and `curl`: without them the test is skipped loudly, and under `CI=true` it
 //! fails. Loopback only; the lab is stopped with SIGTERM at the end.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

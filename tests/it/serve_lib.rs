@@ -1,7 +1,7 @@
 //! The `certlab::serve` library on its own (no external tools): chains presented as given,
 //! key checks, errors, client certificates and session tickets, plaintext, limits, stopping.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

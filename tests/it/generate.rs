@@ -1,7 +1,7 @@
 //! `certlab generate`, `new` and `cert` end to end through the binary: files, manifest,
 //! permissions, reuse of CA keys, `--force`, refusal to clobber, spec errors.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! certificate passes `openssl verify` for its purpose and every SAN, and a real
 //! `openssl s_client` handshake against a rustls server with a generated chain verifies.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

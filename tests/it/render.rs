@@ -4,7 +4,7 @@
 //! bash, and a live mTLS handshake: a rustls server configured only from the collector config's
 //! `tls:` paths, and curl configured only from the env file's variables.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -1,7 +1,7 @@
 //! The lab end to end: every scenario of the `lab` template served by `certlab::serve` and
 //! probed by `certlab::verify::probe`, through the library and through the binary.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -67,7 +67,7 @@ fn every_scenario_observes_its_expected_outcome() {
         .filter_map(|r| r.observed_outcome())
         .collect();
     // Every outcome but the three only a broken network gives (no server, no answer, a
-    // dropped connection: tests/probe_peers.rs makes those).
+    // dropped connection: tests/it/probe_peers.rs makes those).
     let network_only = [Outcome::Refused, Outcome::Timeout, Outcome::Reset];
     for o in certlab::outcome::ALL_OUTCOMES
         .into_iter()
@@ -131,7 +131,7 @@ fn lab_reports_carry_the_evidence() {
     // The server's alert is the detail of a rejected client certificate (DESIGN.md section 3).
     // client-unknown-ca is issued by a foreign root with the same name as the trusted one:
     // webpki on the server matches the issuer by name and finds a bad signature, so rustls
-    // answers decrypt_error (OpenSSL's s_server says unknown_ca: see tests/probe_openssl.rs).
+    // answers decrypt_error (OpenSSL's s_server says unknown_ca: see tests/it/probe_openssl.rs).
     for (name, alert) in [
         ("client-unknown-ca", "51 (decrypt_error)"),
         ("client-expired", "45 (certificate_expired)"),

@@ -2,7 +2,6 @@
 //! missing, a failure under `CI=true`), running the certlab binary and other programs (with a
 //! timeout where a child may hang), the lab PKI on disk (served in-process where a test needs
 //! it), and what OpenSSL's verify texts mean as outcomes.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! settings), each failing (or succeeding) the way DESIGN.md section 3 and the scenario's
 //! `expected_by_client` say.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};

@@ -6,7 +6,7 @@
 //! Needs `openssl` on PATH: without it the OpenSSL half is skipped loudly, and under `CI=true`
 //! it fails.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -97,7 +97,7 @@ fn certlab_check(dir: &Path, e: &ManifestEntity, extra: &[&str]) -> (Outcome, i3
         .parse()
         .expect("known outcome");
     assert_eq!(json["explanation"], outcome.explanation());
-    // The fix is the outcome's own, or the user-terms one (tests/check_cli.rs checks its parts).
+    // The fix is the outcome's own, or the user-terms one (tests/it/check_cli.rs checks its parts).
     let fix = json["fix"].as_str().expect("fix");
     assert!(
         fix == outcome.fix()

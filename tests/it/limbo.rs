@@ -11,12 +11,12 @@
 //! cases run and count like any other.
 //!
 //! The agreement numbers are printed; a floor (measured) makes regressions fail. The cases that
-//! disagree, with the reason, are in `tests/limbo-disagreements.md`; a test keeps that file in
+//! disagree, with the reason, are in `tests/it/limbo-disagreements.md`; a test keeps that file in
 //! step with what this run measures.
 //!
 //! Missing suite file: loud skip; under `CI=true`, failure.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -288,13 +288,13 @@ fn limbo_agreement_and_named_outcomes() {
     }
 }
 
-/// `tests/limbo-disagreements.md` lists exactly the cases that disagree in this run.
+/// `tests/it/limbo-disagreements.md` lists exactly the cases that disagree in this run.
 #[test]
 fn disagreements_file_is_current() {
     let Some(suite) = load_suite() else { return };
     let t = tally(&suite);
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/limbo-disagreements.md");
-    let text = std::fs::read_to_string(&path).expect("tests/limbo-disagreements.md exists");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/limbo-disagreements.md");
+    let text = std::fs::read_to_string(&path).expect("tests/it/limbo-disagreements.md exists");
     let listed: Vec<String> = text
         .lines()
         .filter_map(|l| l.strip_prefix("| `"))
@@ -304,6 +304,6 @@ fn disagreements_file_is_current() {
     let measured: Vec<String> = t.disagree.keys().cloned().collect();
     assert_eq!(
         listed, measured,
-        "update tests/limbo-disagreements.md (sorted by id)"
+        "update tests/it/limbo-disagreements.md (sorted by id)"
     );
 }

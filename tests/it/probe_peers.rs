@@ -2,7 +2,7 @@
 //! a closed port, a server that hangs up, one that says nothing — and its bad-input paths.
 //! Loopback only, port 0, every socket with a timeout.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -3,7 +3,7 @@
 //! Python's `ssl` and a rustls client connect, and their error text, fed to `explain`, must
 //! give the scenario's expected outcome (or name it among the alternatives, for generic texts).
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

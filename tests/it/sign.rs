@@ -3,7 +3,7 @@
 //! `openssl verify` for the host name and the purpose; bad CSRs, bad SANs, non-CA
 //! certificates and foreign keys are refused with exit 2.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 //! exit codes. The live tests in `explain_live.rs` feed it what real curl, OpenSSL, Python and
 //! rustls print.
 
-mod common;
+use crate::common;
 
 use certlab::Outcome;
 use certlab::explain::{self, Explained, PATTERNS};
@@ -142,7 +142,7 @@ const MESSAGES: &[(&str, Outcome, &str)] = &[
         HandshakeFailure,
         "openssl",
     ),
-    // seen live (tests/explain_live.rs): curl against a leaf with a flipped signature byte
+    // seen live (tests/it/explain_live.rs): curl against a leaf with a flipped signature byte
     (
         "curl: (35) OpenSSL/3.0.19: error:06880006:asn1 encoding routines::EVP lib",
         BadSignature,
@@ -372,7 +372,7 @@ const MESSAGES: &[(&str, Outcome, &str)] = &[
         ClientCertRequired,
         "java",
     ),
-    // seen live (tests/explain_live.rs): Java's HttpsURLConnection
+    // seen live (tests/it/explain_live.rs): Java's HttpsURLConnection
     (
         "javax.net.ssl.SSLHandshakeException: PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed",
         Expired,

@@ -1,7 +1,7 @@
 //! Cross-validation of `certlab::serve` with curl: every certificate scenario of the lab,
 //! client certificates, version and cipher settings, and plaintext.
 
-mod common;
+use crate::common;
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! kinds; the zsh and fish scripts name every subcommand (and pass `zsh -n` / `fish -n` where
 //! those shells are installed).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

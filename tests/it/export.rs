@@ -3,7 +3,7 @@
 //! Java's keytool reads them as a key store and a trust store, OpenSSL reads the DER files and
 //! every key format, and the keys it reads are the certificates' keys.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,0 +1,32 @@
+//! certlab's integration tests: one test binary with one module per area (linking one
+//! binary instead of many is most of `cargo test`'s build time).
+
+#[allow(dead_code)]
+mod common;
+
+mod check_cli;
+mod check_openssl;
+mod completions;
+mod explain;
+mod explain_live;
+mod export;
+mod fixture_examples;
+mod fixture_live;
+mod generate;
+mod inspect;
+mod lab;
+mod lab_serve;
+mod limbo;
+mod openssl_generate;
+mod probe_openssl;
+mod probe_peers;
+mod readback;
+mod readme;
+mod render;
+mod render_reproduce;
+mod serve_cli;
+mod serve_curl;
+mod serve_lib;
+mod serve_openssl;
+mod sign;
+mod trust;
