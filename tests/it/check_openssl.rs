@@ -187,6 +187,7 @@ fn openssl_verify(dir: &Path, m: &Manifest, e: &ManifestEntity, attime: i64) -> 
 }
 
 #[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
 fn openssl_verify_agrees_or_the_table_says_how_it_differs() {
     if !have_tool("openssl") {
         return;

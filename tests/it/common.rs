@@ -1,7 +1,7 @@
-//! Helpers shared by the integration tests: finding outside tools (a loud skip when one is
-//! missing, a failure under `CI=true`), running the certlab binary and other programs (with a
-//! timeout where a child may hang), the lab PKI on disk (served in-process where a test needs
-//! it), and what OpenSSL's verify texts mean as outcomes.
+//! Helpers shared by the integration tests: finding outside tools (a test that needs one is
+//! `#[ignore = "needs TOOL"]`, and fails when it is run without the tool), running the certlab
+//! binary and other programs (with a timeout where a child may hang), the lab PKI on disk
+//! (served in-process where a test needs it), and what OpenSSL's verify texts mean as outcomes.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,29 +13,24 @@ use certlab::pki::manifest::Manifest;
 use certlab::pki::{Pki, Scenario, spec, store};
 use certlab::serve::{Endpoint, ServeSettings, serve};
 
-// ----- skipping ---------------------------------------------------------------------------
+// ----- outside tools ----------------------------------------------------------------------
 
-/// Whether the tests run under CI (`CI=true`), where nothing may be skipped.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// The loud line a skipped test prints on stderr.
+/// The loud line a test prints when it cannot do a part of its work here (IPv6 loopback
+/// missing, not Linux): for conditions of the machine, never for a missing tool.
 pub fn skip(reason: &str) {
     eprintln!("\n!!! SKIPPED: {reason}; this test proves nothing here !!!\n");
 }
 
-/// Something the test needs is missing (`reason` says what): a failure under `CI=true`
-/// (where nothing may be skipped; .ci/run installs the outside tools), a loud skip otherwise.
+/// Something the test needs is missing (`reason` says what): always a failure. Tests that
+/// need an outside tool or data are `#[ignore = "needs …"]`, so a plain `cargo test` lists
+/// them as ignored; running them (`--include-ignored`, as .ci/run does) without what they
+/// need must fail, never pass having tested nothing.
 pub fn missing(reason: &str) {
-    if in_ci() {
-        panic!("{reason}, and under CI=true nothing may be skipped (see .ci/run)");
-    }
-    skip(reason);
+    panic!("{reason}: this test needs it (.ci/run installs the outside tools)");
 }
 
-/// Whether an outside tool is installed (an executable of that name on `PATH`). Missing: a
-/// loud skip on a laptop, a failure under CI.
+/// Whether an outside tool is installed (an executable of that name on `PATH`); a missing one
+/// fails the test (see [`missing`]), so the answer is `true` whenever the test goes on.
 pub fn have_tool(tool: &str) -> bool {
     use std::os::unix::fs::PermissionsExt;
     let found = std::env::var_os("PATH").is_some_and(|paths| {

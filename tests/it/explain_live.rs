@@ -203,6 +203,7 @@ fn host_of(s: &Scenario) -> &str {
 }
 
 #[test]
+#[ignore = "needs curl (installed by .ci/run)"]
 fn curl_messages_explain_to_the_lab_outcomes() {
     if !have_tool("curl") {
         return;
@@ -273,6 +274,7 @@ fn curl_messages_explain_to_the_lab_outcomes() {
 
 /// `openssl s_client -verify_return_error` for the certificate scenarios.
 #[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
 fn openssl_s_client_messages_explain_to_the_lab_outcomes() {
     if !have_tool("openssl") {
         return;
@@ -339,6 +341,7 @@ except Exception as e:
 /// Python's ssl module for the hostname, IP, CA and date scenarios and a missing client
 /// certificate.
 #[test]
+#[ignore = "needs python3 (installed by .ci/run)"]
 fn python_ssl_messages_explain_to_the_lab_outcomes() {
     let python = "python3";
     if !have_tool(python) {
@@ -455,6 +458,7 @@ public class Client {
 
 /// Java's JSSE (HttpsURLConnection with a PKCS#12 truststore made by keytool from `ca.pem`).
 #[test]
+#[ignore = "needs java and keytool (installed by .ci/run)"]
 fn java_messages_explain_to_the_lab_outcomes() {
     if !have_tool("java") || !have_tool("keytool") {
         return;

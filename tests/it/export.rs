@@ -38,6 +38,7 @@ fn key_pubkey(key: &Path, extra: &[&str]) -> String {
 }
 
 #[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
 fn p12_is_read_by_openssl_3_without_legacy_with_the_alias_and_the_right_key() {
     if !have_tool("openssl") {
         return;
@@ -118,6 +119,7 @@ fn p12_is_read_by_openssl_3_without_legacy_with_the_alias_and_the_right_key() {
 }
 
 #[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
 fn p12_default_password_and_trust_store_open_in_openssl() {
     if !have_tool("openssl") {
         return;
@@ -159,6 +161,7 @@ fn p12_default_password_and_trust_store_open_in_openssl() {
 }
 
 #[test]
+#[ignore = "needs keytool (installed by .ci/run)"]
 fn java_keytool_reads_the_key_store_and_the_trust_store() {
     if !have_tool("keytool") {
         return;
@@ -197,6 +200,7 @@ fn java_keytool_reads_the_key_store_and_the_trust_store() {
 }
 
 #[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
 fn der_files_are_the_same_certificates_and_keys() {
     if !have_tool("openssl") {
         return;
@@ -245,6 +249,7 @@ fn der_files_are_the_same_certificates_and_keys() {
 }
 
 #[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
 fn key_formats_sec1_pkcs1_and_encrypted_pkcs8_read_back_in_openssl() {
     if !have_tool("openssl") {
         return;
@@ -334,6 +339,7 @@ fn key_formats_sec1_pkcs1_and_encrypted_pkcs8_read_back_in_openssl() {
 }
 
 #[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
 fn combined_pem_holds_the_served_chain_then_the_matching_key() {
     if !have_tool("openssl") {
         return;
@@ -356,6 +362,7 @@ fn combined_pem_holds_the_served_chain_then_the_matching_key() {
 }
 
 #[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
 fn generate_and_cert_take_format_options() {
     if !have_tool("openssl") {
         return;
@@ -439,6 +446,7 @@ fn bad_export_requests_exit_2_with_one_line() {
 /// A real server reads the combined file: `openssl s_server` takes the key, the leaf and the
 /// chain from it, and curl trusting only `ca.pem` completes a verified request to it.
 #[test]
+#[ignore = "needs openssl and curl (installed by .ci/run)"]
 fn openssl_s_server_serves_the_combined_pem_and_curl_verifies_it() {
     use std::io::BufRead;
     use std::process::Stdio;

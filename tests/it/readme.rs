@@ -60,11 +60,18 @@ fn the_readme_names_every_subcommand() {
 fn the_two_set_up_commands_are_the_ones_that_run() {
     let text = readme();
     assert!(text.contains("cargo run --release -- lab"));
-    assert!(text.contains("\ncargo test "));
+    assert!(
+        text.contains("\nbash .ci/run "),
+        "the README's test command is `bash .ci/run`"
+    );
     let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
     assert!(
-        ci.contains("\ncargo test --locked"),
-        "CI must run the README's test command"
+        ci.contains("\ncargo test --locked -- --include-ignored\n"),
+        "CI must run the tests that need outside tools too"
+    );
+    assert!(
+        ci.contains("apt-get install"),
+        "CI installs the outside tools"
     );
 }
 

@@ -60,6 +60,7 @@ fn trust(args: &[&str], pki: &Path, extra: &[&Path]) -> std::process::Output {
 }
 
 #[test]
+#[ignore = "needs openssl and update-ca-certificates (installed by .ci/run)"]
 fn system_store_on_a_scratch_tree_install_status_uninstall() {
     if !have_tool("openssl") || !have_tool("update-ca-certificates") {
         return;
@@ -154,6 +155,7 @@ fn system_store_on_a_scratch_tree_install_status_uninstall() {
 }
 
 #[test]
+#[ignore = "needs certutil (installed by .ci/run)"]
 fn nss_database_trusts_the_chain_after_install_and_not_after_uninstall() {
     if !have_tool("certutil") {
         return;
@@ -208,6 +210,7 @@ fn nss_database_trusts_the_chain_after_install_and_not_after_uninstall() {
 }
 
 #[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
 fn bundle_file_gets_our_block_once_and_loses_only_it() {
     if !have_tool("openssl") {
         return;
@@ -345,6 +348,7 @@ fn curl(port: u16) -> (Option<i32>, String) {
 }
 
 #[test]
+#[ignore = "needs root, curl and update-ca-certificates (.ci/run runs as root and installs them)"]
 fn real_system_store_makes_curl_trust_the_server_until_uninstall() {
     if !cfg!(target_os = "linux") {
         common::skip("the real system-store test runs on Linux only");
