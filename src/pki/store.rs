@@ -364,7 +364,7 @@ fn malformed(path: &Path, message: impl Into<String>) -> StoreError {
     }
 }
 
-/// Loads a PKI directory written by [`write`]: the manifest and every file it names.
+/// Loads a PKI directory written by [`write()`]: the manifest and every file it names.
 pub fn load(dir: &Path) -> Result<Pki, StoreError> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let manifest: Manifest =
