@@ -71,9 +71,9 @@ pub mod outcome;
 pub mod pki;
 pub mod render;
 
+pub use fixture::TestPki;
 pub use outcome::Outcome;
 pub use pki::{Entity, Fault, KeyAlg, Pki, Role, San};
-pub use fixture::TestPki;
 pub use verify::probe::{ProbeOptions, ProbeReport, probe};
 pub mod fixture;
 pub mod lab;

@@ -78,7 +78,10 @@ pub enum Validity {
 }
 
 mod duration_seconds {
-    pub(super) fn serialize<S: serde::Serializer>(d: &time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: serde::Serializer>(
+        d: &time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_i64(d.whole_seconds())
     }
 }

@@ -1,0 +1,149 @@
+//! A plain PEM bundle file (for `SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`,
+//! `CURL_CA_BUNDLE`): our block is appended, or removed with its comment line.
+
+use std::path::Path;
+
+use super::{Step, Target, TrustError, TrustOptions, TrustedCa, io_err};
+use crate::pki::store;
+
+/// Returns a PEM bundle's text with every certificate block equal to one of `ders` (and the
+/// certlab comment line just above it) removed, every other line kept; and how many were
+/// removed.
+fn strip_from_bundle(text: &str, ders: &[&[u8]]) -> (String, usize) {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut out: Vec<&str> = Vec::new();
+    let mut removed = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        let end = (lines[i].trim_end() == "-----BEGIN CERTIFICATE-----")
+            .then(|| (i..lines.len()).find(|&j| lines[j].trim_end() == "-----END CERTIFICATE-----"))
+            .flatten();
+        if let Some(end) = end {
+            let block: String = lines[i..=end].concat();
+            let ours = pem::parse(&block)
+                .map(|p| ders.contains(&p.contents()))
+                .unwrap_or(false);
+            if ours {
+                if out.last().is_some_and(|l| l.starts_with("# certlab-")) {
+                    out.pop();
+                }
+                removed += 1;
+                i = end + 1;
+                continue;
+            }
+        }
+        out.push(lines[i]);
+        i += 1;
+    }
+    (out.concat(), removed)
+}
+
+pub(super) fn bundle_has(path: &Path, ca: &TrustedCa) -> bool {
+    store::read_pem_blocks(path, Some("CERTIFICATE"))
+        .map(|blocks| blocks.iter().any(|b| b[..] == ca.cert[..]))
+        .unwrap_or(false)
+}
+
+/// Appends `cas` to the bundle file `path` (or plans it), appending the steps.
+pub(super) fn install(
+    path: &Path,
+    cas: &[TrustedCa],
+    opts: &TrustOptions,
+    steps: &mut Vec<Step>,
+) -> Result<(), TrustError> {
+    let target = Target::Bundle(path.to_path_buf());
+    let old = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mut text = old.clone();
+    for ca in cas {
+        if bundle_has(path, ca) {
+            steps.push(Step {
+                target: target.clone(),
+                done: format!("already in {} ({})", path.display(), ca.subject),
+                undo: String::new(),
+                manual: false,
+            });
+            continue;
+        }
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "# {}: {} (added by certlab; remove: certlab trust uninstall --bundle {})\n{}",
+            ca.label(),
+            ca.subject,
+            path.display(),
+            ca.pem()
+        ));
+        steps.push(Step {
+            target: target.clone(),
+            done: format!("appended {} to {}", ca.subject, path.display()),
+            undo: format!(
+                "certlab trust uninstall --bundle {} (or delete the block under `# {}`)",
+                path.display(),
+                ca.label()
+            ),
+            manual: false,
+        });
+    }
+    if !opts.dry_run && text != old {
+        store::write_atomic(path, text.as_bytes(), false)?;
+    }
+    Ok(())
+}
+
+/// Removes `cas` from the bundle file `path` (or plans it), appending the steps.
+pub(super) fn uninstall(
+    path: &Path,
+    cas: &[TrustedCa],
+    opts: &TrustOptions,
+    steps: &mut Vec<Step>,
+) -> Result<(), TrustError> {
+    let target = Target::Bundle(path.to_path_buf());
+    let old = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let ders: Vec<&[u8]> = cas.iter().map(|c| &c.cert[..]).collect();
+    let (text, removed) = strip_from_bundle(&old, &ders);
+    if removed > 0 {
+        if !opts.dry_run {
+            store::write_atomic(path, text.as_bytes(), false)?;
+        }
+        steps.push(Step {
+            target: target.clone(),
+            done: format!("removed {removed} certificate(s) from {}", path.display()),
+            undo: "certlab trust install".into(),
+            manual: false,
+        });
+    }
+    Ok(())
+}
+
+/// Whether `ca` is in the bundle file `path`, and the file.
+pub(super) fn status(path: &Path, ca: &TrustedCa) -> (bool, String) {
+    (bundle_has(path, ca), path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripping_a_bundle_removes_only_our_block_and_its_comment() {
+        let a = crate::fixture::TestPki::new().ca_der();
+        let b = crate::fixture::TestPki::new().ca_der();
+        let pem_a = store::pem_certs([&a]);
+        let pem_b = store::pem_certs([&b]);
+        let text = format!("# someone else's\n{pem_b}# certlab-0011: x\n{pem_a}tail\n");
+        let (out, n) = strip_from_bundle(&text, &[&a[..]]);
+        assert_eq!(n, 1);
+        assert_eq!(out, format!("# someone else's\n{pem_b}tail\n"));
+        let (same, n) = strip_from_bundle(&out, &[&a[..]]);
+        assert_eq!((same, n), (out, 0));
+    }
+}
