@@ -312,7 +312,7 @@ impl LeafRequest<'_> {
     /// Issues the leaf.
     pub fn issue(self) -> Result<Issued, IssueError> {
         let entity = self.pki.builder.add_leaf(&self.spec)?.clone();
-        if entity.fault == Fault::Revoked {
+        if crate::pki::fault::leaf_plan(entity.fault).revoked {
             self.pki.builder.sign_crls()?;
         }
         Ok(Issued {

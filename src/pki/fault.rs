@@ -293,6 +293,75 @@ pub fn corrupt_signature(der: &mut [u8]) {
     }
 }
 
+/// Who signs a leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signer {
+    /// Its issuing CA (the spec's issuer, or the last helper CA of the fault).
+    Issuer,
+    /// The leaf itself (`self-signed`).
+    Itself,
+}
+
+/// Which private key is written beside a leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyChoice {
+    /// The leaf's own key.
+    Own,
+    /// A fresh key of the same algorithm that belongs to no certificate (`key-mismatch`).
+    Another,
+}
+
+/// A change to a leaf's DER after it is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterSigning {
+    /// [`corrupt_signature`]: one bit of the signature flipped (`bad-signature`).
+    CorruptSignature,
+}
+
+impl AfterSigning {
+    /// Applies the change to the signed DER.
+    pub fn apply(self, der: &mut [u8]) {
+        match self {
+            AfterSigning::CorruptSignature => corrupt_signature(der),
+        }
+    }
+}
+
+/// What the builder does for a leaf with a fault, besides the parameter changes of
+/// [`apply_to_leaf`] and the helper CAs of [`helper_cas`]: who signs it, what happens to the
+/// signed bytes, whether its issuer revokes it, which key goes beside it. The served chain is
+/// [`served_chain`]. The builder follows the plan and never asks which fault it is, so a new
+/// fault changes this file alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeafPlan {
+    /// Who signs the leaf.
+    pub signer: Signer,
+    /// A change to the signed DER.
+    pub after_signing: Option<AfterSigning>,
+    /// Whether the issuer lists the leaf's serial in its CRL.
+    pub revoked: bool,
+    /// Which key is written beside the certificate.
+    pub key: KeyChoice,
+}
+
+/// The builder's plan for a leaf with `fault`.
+pub fn leaf_plan(fault: Fault) -> LeafPlan {
+    LeafPlan {
+        signer: if fault == Fault::SelfSigned {
+            Signer::Itself
+        } else {
+            Signer::Issuer
+        },
+        after_signing: (fault == Fault::BadSignature).then_some(AfterSigning::CorruptSignature),
+        revoked: fault == Fault::Revoked,
+        key: if fault == Fault::KeyMismatch {
+            KeyChoice::Another
+        } else {
+            KeyChoice::Own
+        },
+    }
+}
+
 /// What a server sends for a leaf with this fault: normally `leaf` then `intermediates`
 /// (nearest first); `missing-intermediate` sends the leaf alone, `reversed-chain` the
 /// intermediates first and the leaf last, `self-signed` only itself.
@@ -428,6 +497,36 @@ mod tests {
     fn every_fault_but_key_mismatch_has_an_outcome() {
         for f in ALL_FAULTS {
             assert_eq!(f.expected().is_none(), f == Fault::KeyMismatch, "{f}");
+        }
+    }
+
+    #[test]
+    fn plans_differ_from_the_plain_leaf_only_where_the_fault_acts() {
+        let plain = leaf_plan(Fault::None);
+        assert_eq!(plain.signer, Signer::Issuer);
+        assert_eq!(plain.key, KeyChoice::Own);
+        assert!(!plain.revoked && plain.after_signing.is_none());
+        assert_eq!(leaf_plan(Fault::SelfSigned).signer, Signer::Itself);
+        assert_eq!(leaf_plan(Fault::KeyMismatch).key, KeyChoice::Another);
+        assert!(leaf_plan(Fault::Revoked).revoked);
+        let mut der = vec![0u8, 0];
+        leaf_plan(Fault::BadSignature)
+            .after_signing
+            .unwrap()
+            .apply(&mut der);
+        assert_eq!(der, [0, 1]);
+        for f in ALL_FAULTS {
+            let special = [
+                Fault::SelfSigned,
+                Fault::KeyMismatch,
+                Fault::Revoked,
+                Fault::BadSignature,
+            ];
+            if !special.contains(&f) {
+                let p = leaf_plan(f);
+                assert!(p.signer == Signer::Issuer && p.key == KeyChoice::Own, "{f}");
+                assert!(!p.revoked && p.after_signing.is_none(), "{f}");
+            }
         }
     }
 

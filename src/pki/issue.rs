@@ -16,7 +16,7 @@ use rcgen::{
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use super::fault::{self, Fault};
+use super::fault::{self, Fault, KeyChoice, Signer};
 use super::{Entity, KeyAlg, Pki, Role, San, SecretKey};
 
 /// Default validity of a CA: 10 years, long enough that test fixtures do not silently expire.
@@ -412,8 +412,9 @@ impl Builder {
             source,
         };
         let host = spec.host();
+        let plan = fault::leaf_plan(spec.fault);
         let mut issuer_name = spec.issuer.clone();
-        if !matches!(spec.fault, Fault::SelfSigned) {
+        if plan.signer == Signer::Issuer {
             let root = self
                 .root_of(&spec.issuer)
                 .ok_or_else(|| IssueError::UnknownIssuer {
@@ -459,20 +460,21 @@ impl Builder {
         fault::apply_to_leaf(spec.fault, &mut params, self.now, &host);
 
         let key = spec.key.generate().map_err(err)?;
-        let cert = if spec.fault == Fault::SelfSigned {
-            issuer_name = spec.name.clone();
-            params.self_signed(&key).map_err(err)?
-        } else {
-            params
+        let cert = match plan.signer {
+            Signer::Itself => {
+                issuer_name = spec.name.clone();
+                params.self_signed(&key).map_err(err)?
+            }
+            Signer::Issuer => params
                 .signed_by(&key, self.issuer(&spec.name, &issuer_name)?)
-                .map_err(err)?
+                .map_err(err)?,
         };
         let mut der = cert.der().to_vec();
-        if spec.fault == Fault::BadSignature {
-            fault::corrupt_signature(&mut der);
+        if let Some(change) = plan.after_signing {
+            change.apply(&mut der);
         }
         let cert = CertificateDer::from(der);
-        if spec.fault == Fault::Revoked {
+        if plan.revoked {
             let serial = params
                 .serial_number
                 .clone()
@@ -482,13 +484,12 @@ impl Builder {
                 .or_default()
                 .push(serial);
         }
-        let key_der = if spec.fault == Fault::KeyMismatch {
-            spec.key.generate().map_err(err)?.serialize_der()
-        } else {
-            key.serialize_der()
+        let key_der = match plan.key {
+            KeyChoice::Another => spec.key.generate().map_err(err)?.serialize_der(),
+            KeyChoice::Own => key.serialize_der(),
         };
 
-        let intermediates: Vec<CertificateDer<'static>> = if spec.fault == Fault::SelfSigned {
+        let intermediates: Vec<CertificateDer<'static>> = if plan.signer == Signer::Itself {
             vec![]
         } else {
             let mut ints = vec![self.pki.entity(&issuer_name).expect("issuer exists")];
