@@ -19,7 +19,7 @@
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -29,8 +29,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::outcome::Outcome;
-use crate::pki::manifest::{CA_BUNDLE_FILE, cert_file, chain_file, crl_file, key_file};
-use crate::pki::scenario::{Scenario, TlsVersion};
+use crate::pki::scenario::Scenario;
 use crate::pki::store::{self, StoreError};
 use crate::pki::{Pki, spec};
 use crate::serve::{Endpoint, ServeError, ServeSettings, serve};
@@ -262,170 +261,6 @@ pub fn serve_error_name(e: &ServeError) -> &'static str {
         ServeError::KeyMismatch(_) => "key-mismatch",
         _ => "serve-error",
     }
-}
-
-/// Ready-to-paste commands that reproduce a scenario with real clients against an endpoint at
-/// `addr` whose PKI files are in `dir`: `openssl s_client`, `curl`, and the environment of an
-/// OpenTelemetry OTLP exporter.
-///
-/// ```
-/// use certlab::lab::reproduce_commands;
-/// use certlab::pki::scenario::{ClientSide, Scenario, ServerSide};
-///
-/// let scenario = Scenario {
-///     name: "expired".into(),
-///     server: ServerSide { entity: Some("expired".into()), ..Default::default() },
-///     client: ClientSide::default(),
-///     expected: Some(certlab::Outcome::Expired),
-///     expected_by_client: Default::default(),
-///     serve_error: None,
-/// };
-/// let lines = reproduce_commands(&scenario, "/tmp/lab".as_ref(), "127.0.0.1:4433".parse().unwrap());
-/// assert!(lines[0].contains("openssl s_client -connect 127.0.0.1:4433 -servername localhost"));
-/// assert!(lines.iter().any(|l| l == "curl --cacert /tmp/lab/ca.pem https://localhost:4433/"));
-/// assert!(lines.iter().any(|l| l == "OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4433"));
-/// ```
-pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> Vec<String> {
-    let client = &scenario.client;
-    let host = client.host();
-    let name = client.servername.as_deref().unwrap_or(host);
-    let name_is_ip = name.parse::<IpAddr>().is_ok();
-    let port = addr.port();
-    let file = |f: String| dir.join(f).display().to_string();
-    let ca = file(CA_BUNDLE_FILE.to_string());
-
-    // A request on stdin, and -ign_eof: s_client then reads until the server answers or
-    // closes, so an alert the server sends after a TLS 1.3 handshake (client certificates) is
-    // printed too. No single quotes: scripts quote these lines with them.
-    let mut openssl =
-        format!("printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | openssl s_client -connect {addr}");
-    if !name_is_ip {
-        openssl.push_str(&format!(" -servername {name}"));
-    }
-    openssl.push_str(&format!(" -CAfile {ca} -verify_return_error"));
-    if name_is_ip {
-        openssl.push_str(&format!(" -verify_ip {name}"));
-    } else {
-        openssl.push_str(&format!(" -verify_hostname {name}"));
-    }
-    match client.tls {
-        Some(TlsVersion::Tls12) => openssl.push_str(" -tls1_2"),
-        Some(TlsVersion::Tls13) => openssl.push_str(" -tls1_3"),
-        None => {}
-    }
-    let (tls13, tls12) = openssl_suites(&client.ciphers);
-    if !tls13.is_empty() {
-        openssl.push_str(&format!(" -ciphersuites {}", tls13.join(":")));
-    }
-    if !tls12.is_empty() {
-        openssl.push_str(&format!(" -cipher {}", tls12.join(":")));
-    }
-    if !client.alpn.is_empty() {
-        openssl.push_str(&format!(" -alpn {}", client.alpn.join(",")));
-    }
-    if let Some(cert) = &client.cert {
-        openssl.push_str(&format!(
-            " -cert {} -key {} -cert_chain {}",
-            file(cert_file(cert)),
-            file(key_file(cert)),
-            file(chain_file(cert))
-        ));
-    }
-    for issuer in &client.crl {
-        openssl.push_str(&format!(" -CRL {} -crl_check", file(crl_file(issuer))));
-    }
-    openssl.push_str(" -ign_eof");
-
-    let url_host = if name.contains(':') {
-        format!("[{name}]")
-    } else {
-        name.to_string()
-    };
-    let mut curl = format!("curl --cacert {ca}");
-    let resolves_there =
-        name == addr.ip().to_string() || (name == "localhost" && addr.ip().is_loopback());
-    if !resolves_there {
-        curl.push_str(&format!(" --connect-to {url_host}:{port}:{}", addr.ip()));
-    }
-    match client.tls {
-        Some(TlsVersion::Tls12) => curl.push_str(" --tlsv1.2 --tls-max 1.2"),
-        Some(TlsVersion::Tls13) => curl.push_str(" --tlsv1.3"),
-        None => {}
-    }
-    if !tls13.is_empty() {
-        curl.push_str(&format!(" --tls13-ciphers {}", tls13.join(":")));
-    }
-    if !tls12.is_empty() {
-        curl.push_str(&format!(" --ciphers {}", tls12.join(":")));
-    }
-    if let Some(cert) = &client.cert {
-        curl.push_str(&format!(
-            " --cert {} --key {}",
-            file(chain_file(cert)),
-            file(key_file(cert))
-        ));
-    }
-    // curl checks the CRL of every certificate of the chain once given one, and the lab's
-    // root publishes none: only the scenario about revocation gets the CRL.
-    if scenario.expected == Some(Outcome::Revoked) {
-        for issuer in &client.crl {
-            curl.push_str(&format!(" --crlfile {}", file(crl_file(issuer))));
-        }
-    }
-    curl.push_str(&format!(" https://{url_host}:{port}/"));
-    if client.alpn.iter().any(|p| p == "h2") && scenario.expected == Some(Outcome::AlpnMismatch) {
-        // curl offers http/1.1 beside h2 and succeeds; a gRPC client offers only h2.
-        curl.push_str(" # succeeds: curl also offers http/1.1; gRPC clients offer only h2");
-    }
-
-    let mut lines = vec![
-        openssl,
-        curl,
-        format!("OTEL_EXPORTER_OTLP_ENDPOINT=https://{url_host}:{port}"),
-        format!("OTEL_EXPORTER_OTLP_CERTIFICATE={ca}"),
-    ];
-    if let Some(cert) = &client.cert {
-        lines.push(format!(
-            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE={}",
-            file(chain_file(cert))
-        ));
-        lines.push(format!(
-            "OTEL_EXPORTER_OTLP_CLIENT_KEY={}",
-            file(key_file(cert))
-        ));
-    }
-    lines
-}
-
-/// rustls cipher-suite names as OpenSSL (and curl on it) spell them: (TLS 1.3 suites for
-/// `-ciphersuites`, TLS 1.2 suites for `-cipher`). `TLS13_AES_128_GCM_SHA256` is
-/// `TLS_AES_128_GCM_SHA256`; `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256` is
-/// `ECDHE-ECDSA-AES128-GCM-SHA256`. Unknown names are passed through.
-pub fn openssl_suites(rustls_names: &[String]) -> (Vec<String>, Vec<String>) {
-    let mut tls13 = Vec::new();
-    let mut tls12 = Vec::new();
-    for name in rustls_names {
-        if let Some(rest) = name.strip_prefix("TLS13_") {
-            tls13.push(format!("TLS_{rest}"));
-            continue;
-        }
-        let Some(rest) = name.strip_prefix("TLS_") else {
-            tls12.push(name.clone());
-            continue;
-        };
-        // TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 -> ECDHE-ECDSA-AES128-GCM-SHA256
-        let Some((kx, cipher)) = rest.split_once("_WITH_") else {
-            tls12.push(name.clone());
-            continue;
-        };
-        let cipher = cipher
-            .replace("AES_128", "AES128")
-            .replace("AES_256", "AES256")
-            .replace("CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305")
-            .replace('_', "-");
-        tls12.push(format!("{}-{cipher}", kx.replace('_', "-")));
-    }
-    (tls13, tls12)
 }
 
 /// What a real client prints for an outcome, with the manifest's per-client differences.

@@ -65,6 +65,37 @@ pub fn alert_name(a: AlertDescription) -> String {
     name.to_string()
 }
 
+/// rustls cipher-suite names as OpenSSL (and curl on it) spell them: (TLS 1.3 suites for
+/// `-ciphersuites`, TLS 1.2 suites for `-cipher`). `TLS13_AES_128_GCM_SHA256` is
+/// `TLS_AES_128_GCM_SHA256`; `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256` is
+/// `ECDHE-ECDSA-AES128-GCM-SHA256`. Unknown names are passed through.
+pub fn openssl_suites(rustls_names: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut tls13 = Vec::new();
+    let mut tls12 = Vec::new();
+    for name in rustls_names {
+        if let Some(rest) = name.strip_prefix("TLS13_") {
+            tls13.push(format!("TLS_{rest}"));
+            continue;
+        }
+        let Some(rest) = name.strip_prefix("TLS_") else {
+            tls12.push(name.clone());
+            continue;
+        };
+        // TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 -> ECDHE-ECDSA-AES128-GCM-SHA256
+        let Some((kx, cipher)) = rest.split_once("_WITH_") else {
+            tls12.push(name.clone());
+            continue;
+        };
+        let cipher = cipher
+            .replace("AES_128", "AES128")
+            .replace("AES_256", "AES256")
+            .replace("CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305")
+            .replace('_', "-");
+        tls12.push(format!("{}-{cipher}", kx.replace('_', "-")));
+    }
+    (tls13, tls12)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

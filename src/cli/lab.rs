@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use certlab::Outcome;
-use certlab::lab::{LabError, LabOptions, LabReport, reproduce_commands, run as run_lab};
+use certlab::lab::{LabError, LabOptions, LabReport, run as run_lab};
+use certlab::render::reproduce::reproduce_commands;
 
 use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
 

@@ -20,6 +20,8 @@
 //! assert!(env.contains("OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4317"));
 //! ```
 
+pub mod reproduce;
+
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -52,7 +54,7 @@ pub enum Kind {
     /// A `kubernetes.io/tls` Secret per certificate and a ConfigMap with the CA bundle.
     K8sSecret,
     /// A bash script that serves each scenario of the PKI with `certlab serve` and runs the
-    /// `openssl s_client` / `curl` commands of [`crate::lab::reproduce_commands`] against it.
+    /// `openssl s_client` / `curl` commands of [`reproduce::reproduce_commands`] against it.
     Reproduce,
 }
 
@@ -570,7 +572,7 @@ struct ReproScenario {
     /// The IP the script waits on.
     host: String,
     port: u16,
-    /// The openssl / curl commands of `lab::reproduce_commands`.
+    /// The openssl / curl commands of `reproduce::reproduce_commands`.
     commands: Vec<String>,
     /// Its `OTEL_EXPORTER_OTLP_*` lines.
     env: Vec<String>,
@@ -592,7 +594,7 @@ impl ReproduceContext {
             .map(|s| {
                 let mut addr = crate::lab::listen_addr(&s);
                 addr.set_port(port);
-                let (env, commands) = crate::lab::reproduce_commands(&s, &abs, addr)
+                let (env, commands) = reproduce::reproduce_commands(&s, &abs, addr)
                     .into_iter()
                     .partition(|line| line.starts_with("OTEL_"));
                 ReproScenario {

@@ -394,7 +394,11 @@ fn keep_writes_a_pki_directory_the_cli_can_probe_with() {
     }
 
     // The reproduce commands name files that exist.
-    let lines = certlab::lab::reproduce_commands(&report.scenarios[0].scenario, &kept, ep.addr());
+    let lines = certlab::render::reproduce::reproduce_commands(
+        &report.scenarios[0].scenario,
+        &kept,
+        ep.addr(),
+    );
     assert!(lines[0].contains(&format!("| openssl s_client -connect {}", ep.addr())));
     for line in &lines {
         // `certlab render reproduce` quotes each line in single quotes.

@@ -1,5 +1,5 @@
 //! `certlab render reproduce`: the script holds, for every scenario of the PKI, exactly the
-//! commands of `certlab::lab::reproduce_commands` (the code behind `certlab lab --serve`), is
+//! commands of `certlab::render::reproduce::reproduce_commands` (the code behind `certlab lab --serve`), is
 //! valid bash, and run for real against `certlab serve` it makes curl and OpenSSL fail the way
 //! the scenario says (checked through `certlab explain`).
 
@@ -71,7 +71,7 @@ fn reproduce_script_runs_the_lab_commands_against_certlab_serve() {
             "{} missing",
             s.name
         );
-        for line in certlab::lab::reproduce_commands(&s, &abs, addr) {
+        for line in certlab::render::reproduce::reproduce_commands(&s, &abs, addr) {
             let expected = if line.starts_with("OTEL_") {
                 format!("#   {line}\n")
             } else {

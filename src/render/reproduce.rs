@@ -1,0 +1,144 @@
+//! The commands that reproduce a scenario with real clients (`openssl s_client`, `curl`, an
+//! OpenTelemetry exporter's environment): what `certlab lab --serve` prints and the reproduce
+//! script runs.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use crate::outcome::Outcome;
+use crate::pki::manifest::{CA_BUNDLE_FILE, cert_file, chain_file, crl_file, key_file};
+use crate::pki::scenario::{Scenario, TlsVersion};
+use crate::tls_names;
+
+/// Ready-to-paste commands that reproduce a scenario with real clients against an endpoint at
+/// `addr` whose PKI files are in `dir`: `openssl s_client`, `curl`, and the environment of an
+/// OpenTelemetry OTLP exporter.
+///
+/// ```
+/// use certlab::render::reproduce::reproduce_commands;
+/// use certlab::pki::scenario::{ClientSide, Scenario, ServerSide};
+///
+/// let scenario = Scenario {
+///     name: "expired".into(),
+///     server: ServerSide { entity: Some("expired".into()), ..Default::default() },
+///     client: ClientSide::default(),
+///     expected: Some(certlab::Outcome::Expired),
+///     expected_by_client: Default::default(),
+///     serve_error: None,
+/// };
+/// let lines = reproduce_commands(&scenario, "/tmp/lab".as_ref(), "127.0.0.1:4433".parse().unwrap());
+/// assert!(lines[0].contains("openssl s_client -connect 127.0.0.1:4433 -servername localhost"));
+/// assert!(lines.iter().any(|l| l == "curl --cacert /tmp/lab/ca.pem https://localhost:4433/"));
+/// assert!(lines.iter().any(|l| l == "OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4433"));
+/// ```
+pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> Vec<String> {
+    let client = &scenario.client;
+    let host = client.host();
+    let name = client.servername.as_deref().unwrap_or(host);
+    let name_is_ip = name.parse::<IpAddr>().is_ok();
+    let port = addr.port();
+    let file = |f: String| dir.join(f).display().to_string();
+    let ca = file(CA_BUNDLE_FILE.to_string());
+
+    // A request on stdin, and -ign_eof: s_client then reads until the server answers or
+    // closes, so an alert the server sends after a TLS 1.3 handshake (client certificates) is
+    // printed too. No single quotes: scripts quote these lines with them.
+    let mut openssl =
+        format!("printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | openssl s_client -connect {addr}");
+    if !name_is_ip {
+        openssl.push_str(&format!(" -servername {name}"));
+    }
+    openssl.push_str(&format!(" -CAfile {ca} -verify_return_error"));
+    if name_is_ip {
+        openssl.push_str(&format!(" -verify_ip {name}"));
+    } else {
+        openssl.push_str(&format!(" -verify_hostname {name}"));
+    }
+    match client.tls {
+        Some(TlsVersion::Tls12) => openssl.push_str(" -tls1_2"),
+        Some(TlsVersion::Tls13) => openssl.push_str(" -tls1_3"),
+        None => {}
+    }
+    let (tls13, tls12) = tls_names::openssl_suites(&client.ciphers);
+    if !tls13.is_empty() {
+        openssl.push_str(&format!(" -ciphersuites {}", tls13.join(":")));
+    }
+    if !tls12.is_empty() {
+        openssl.push_str(&format!(" -cipher {}", tls12.join(":")));
+    }
+    if !client.alpn.is_empty() {
+        openssl.push_str(&format!(" -alpn {}", client.alpn.join(",")));
+    }
+    if let Some(cert) = &client.cert {
+        openssl.push_str(&format!(
+            " -cert {} -key {} -cert_chain {}",
+            file(cert_file(cert)),
+            file(key_file(cert)),
+            file(chain_file(cert))
+        ));
+    }
+    for issuer in &client.crl {
+        openssl.push_str(&format!(" -CRL {} -crl_check", file(crl_file(issuer))));
+    }
+    openssl.push_str(" -ign_eof");
+
+    let url_host = if name.contains(':') {
+        format!("[{name}]")
+    } else {
+        name.to_string()
+    };
+    let mut curl = format!("curl --cacert {ca}");
+    let resolves_there =
+        name == addr.ip().to_string() || (name == "localhost" && addr.ip().is_loopback());
+    if !resolves_there {
+        curl.push_str(&format!(" --connect-to {url_host}:{port}:{}", addr.ip()));
+    }
+    match client.tls {
+        Some(TlsVersion::Tls12) => curl.push_str(" --tlsv1.2 --tls-max 1.2"),
+        Some(TlsVersion::Tls13) => curl.push_str(" --tlsv1.3"),
+        None => {}
+    }
+    if !tls13.is_empty() {
+        curl.push_str(&format!(" --tls13-ciphers {}", tls13.join(":")));
+    }
+    if !tls12.is_empty() {
+        curl.push_str(&format!(" --ciphers {}", tls12.join(":")));
+    }
+    if let Some(cert) = &client.cert {
+        curl.push_str(&format!(
+            " --cert {} --key {}",
+            file(chain_file(cert)),
+            file(key_file(cert))
+        ));
+    }
+    // curl checks the CRL of every certificate of the chain once given one, and the lab's
+    // root publishes none: only the scenario about revocation gets the CRL.
+    if scenario.expected == Some(Outcome::Revoked) {
+        for issuer in &client.crl {
+            curl.push_str(&format!(" --crlfile {}", file(crl_file(issuer))));
+        }
+    }
+    curl.push_str(&format!(" https://{url_host}:{port}/"));
+    if client.alpn.iter().any(|p| p == "h2") && scenario.expected == Some(Outcome::AlpnMismatch) {
+        // curl offers http/1.1 beside h2 and succeeds; a gRPC client offers only h2.
+        curl.push_str(" # succeeds: curl also offers http/1.1; gRPC clients offer only h2");
+    }
+
+    let mut lines = vec![
+        openssl,
+        curl,
+        format!("OTEL_EXPORTER_OTLP_ENDPOINT=https://{url_host}:{port}"),
+        format!("OTEL_EXPORTER_OTLP_CERTIFICATE={ca}"),
+    ];
+    if let Some(cert) = &client.cert {
+        lines.push(format!(
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE={}",
+            file(chain_file(cert))
+        ));
+        lines.push(format!(
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY={}",
+            file(key_file(cert))
+        ));
+    }
+    lines
+}
