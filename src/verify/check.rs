@@ -35,7 +35,7 @@ use time::OffsetDateTime;
 use crate::outcome::Outcome;
 use crate::pki::{Pki, Role, San, store};
 use crate::verify::classify::{TrustStore, Usage, classify_chain, unix_time};
-use crate::verify::inspect::{CertSummary, Lint, lint_chain, summarize, summarize_chain};
+use crate::verify::inspect::{CertSummary, Lint, LintCode, lint_chain, summarize, summarize_chain};
 
 /// The JSON report format version.
 pub const REPORT_VERSION: u32 = 1;
@@ -183,7 +183,7 @@ pub fn check(
         options.usage == Usage::Server,
     );
     let warn_tripped =
-        options.warn_days.is_some() && warnings.iter().any(|w| w.code == "expires-soon");
+        options.warn_days.is_some() && warnings.iter().any(|w| w.code == LintCode::ExpiresSoon);
     let o = verdict.outcome;
     Ok(CheckReport {
         version: REPORT_VERSION,
@@ -326,7 +326,7 @@ pub fn check_pki(
                 .map(|s| {
                     lint_chain(&[s], now, warn_days, false)
                         .into_iter()
-                        .filter(|l| l.code == "expires-soon")
+                        .filter(|l| l.code == LintCode::ExpiresSoon)
                         .collect()
                 })
                 .unwrap_or_default();
@@ -355,7 +355,7 @@ pub fn check_pki(
                 Err(err) => (Outcome::BadCertificate, Some(err.to_string()), vec![]),
             }
         };
-        if outcome != Outcome::Ok || warnings.iter().any(|w| w.code == "expires-soon") {
+        if outcome != Outcome::Ok || warnings.iter().any(|w| w.code == LintCode::ExpiresSoon) {
             failed += 1;
         }
         // The certificate's own notAfter (whole seconds), not the manifest's copy.
@@ -414,7 +414,7 @@ mod tests {
         assert!(!r.passed());
         let g = r.entities.iter().find(|e| e.name == "good").unwrap();
         assert_eq!(g.outcome, Outcome::Ok);
-        assert!(g.warnings.iter().any(|w| w.code == "expires-soon"));
+        assert!(g.warnings.iter().any(|w| w.code == LintCode::ExpiresSoon));
         let r = check_pki(&pki, &trust, good.not_after + time::Duration::days(1), 30);
         let g = r.entities.iter().find(|e| e.name == "good").unwrap();
         assert_eq!(g.outcome, Outcome::Expired);

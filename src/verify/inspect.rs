@@ -513,12 +513,59 @@ pub fn inspect_files(paths: &[String], now: OffsetDateTime) -> Result<Inspection
     Ok(Inspection { version: 1, files })
 }
 
+/// What a [`Lint`] is about: one stable kebab-case code per kind of warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum LintCode {
+    /// `expires-soon`: A certificate expires within the warning window.
+    ExpiresSoon,
+    /// `weak-rsa`: An RSA key under 2048 bits.
+    WeakRsa,
+    /// `missing-ski`: No subject key identifier.
+    MissingSki,
+    /// `missing-aki`: No authority key identifier (on a certificate that is not self-issued).
+    MissingAki,
+    /// `root-included`: A self-issued CA certificate is sent in the chain after the leaf.
+    RootIncluded,
+    /// `chain-order`: A certificate does not issue the one before it.
+    ChainOrder,
+    /// `cn-only`: A server leaf names its host only in the subject CN, with no SAN.
+    CnOnly,
+    /// `no-san`: A server leaf has no subjectAltName extension.
+    NoSan,
+    /// `long-validity`: A server leaf is valid for longer than the 398 days browsers accept.
+    LongValidity,
+}
+
+impl LintCode {
+    /// The stable kebab-case code.
+    pub fn name(self) -> &'static str {
+        match self {
+            LintCode::ExpiresSoon => "expires-soon",
+            LintCode::WeakRsa => "weak-rsa",
+            LintCode::MissingSki => "missing-ski",
+            LintCode::MissingAki => "missing-aki",
+            LintCode::RootIncluded => "root-included",
+            LintCode::ChainOrder => "chain-order",
+            LintCode::CnOnly => "cn-only",
+            LintCode::NoSan => "no-san",
+            LintCode::LongValidity => "long-validity",
+        }
+    }
+}
+
+impl fmt::Display for LintCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A chain lint: a warning about a certificate that does not make verification fail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lint {
-    /// Stable kebab-case code: `expires-soon`, `no-san`, `cn-only`, `weak-rsa`,
-    /// `long-validity`, `missing-ski`, `missing-aki`, `chain-order`, `root-included`.
-    pub code: &'static str,
+    /// What it is about.
+    pub code: LintCode,
     /// Position in the chain (0: the first certificate presented).
     pub index: usize,
     /// One line for people.
@@ -556,7 +603,7 @@ pub fn lint_chain(
         let name = c.short_name();
         if c.not_after > now && c.not_after - now < Duration::days(warn_days) {
             push(
-                "expires-soon",
+                LintCode::ExpiresSoon,
                 i,
                 format!(
                     "{name} expires in {} days (within {warn_days})",
@@ -566,35 +613,35 @@ pub fn lint_chain(
         }
         if c.key_algorithm.starts_with("rsa") && c.key_bits > 0 && c.key_bits < 2048 {
             push(
-                "weak-rsa",
+                LintCode::WeakRsa,
                 i,
                 format!("{name} has a {}-bit RSA key (under 2048)", c.key_bits),
             );
         }
         if c.ski.is_none() && !c.key_algorithm.is_empty() {
             push(
-                "missing-ski",
+                LintCode::MissingSki,
                 i,
                 format!("{name} has no subject key identifier"),
             );
         }
         if c.aki.is_none() && !c.self_issued && !c.key_algorithm.is_empty() {
             push(
-                "missing-aki",
+                LintCode::MissingAki,
                 i,
                 format!("{name} has no authority key identifier"),
             );
         }
         if i > 0 && c.self_issued && c.is_ca() {
             push(
-                "root-included",
+                LintCode::RootIncluded,
                 i,
                 format!("the root {name} is sent in the chain; clients ignore it, leave it out"),
             );
         }
         if i > 0 && chain[i - 1].issuer != c.subject && !chain[i - 1].self_issued {
             push(
-                "chain-order",
+                LintCode::ChainOrder,
                 i,
                 format!(
                     "{name} does not issue the certificate before it ({}); send leaf, then its issuer, and so on",
@@ -609,12 +656,12 @@ pub fn lint_chain(
             let cn = leaf.subject.split(", ").find_map(|p| p.strip_prefix("CN="));
             match cn {
                 Some(cn) if looks_like_host(cn) => push(
-                    "cn-only",
+                    LintCode::CnOnly,
                     0,
                     format!("{name}: the host `{cn}` is only in the CN; modern clients need a SAN"),
                 ),
                 _ => push(
-                    "no-san",
+                    LintCode::NoSan,
                     0,
                     format!("{name} has no subjectAltName extension"),
                 ),
@@ -623,7 +670,7 @@ pub fn lint_chain(
         let validity = leaf.not_after - leaf.not_before;
         if server && validity > Duration::days(MAX_SERVER_VALIDITY_DAYS) {
             push(
-                "long-validity",
+                LintCode::LongValidity,
                 0,
                 format!(
                     "{name} is valid for {} days; clients such as Safari and Chrome refuse server certificates valid for over {MAX_SERVER_VALIDITY_DAYS}",
@@ -695,9 +742,9 @@ mod tests {
                 .map(|l| l.code)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(lints("good"), Vec::<&str>::new());
-        assert_eq!(lints("cn-only"), ["cn-only"]);
-        assert_eq!(lints("reversed-chain"), ["chain-order"]);
+        assert_eq!(lints("good"), Vec::<LintCode>::new());
+        assert_eq!(lints("cn-only"), [LintCode::CnOnly]);
+        assert_eq!(lints("reversed-chain"), [LintCode::ChainOrder]);
         let soon = lint_chain(
             &summarize_chain(&pki.entity("good").unwrap().chain, NOW),
             NOW + Duration::days(380),
@@ -705,7 +752,7 @@ mod tests {
             true,
         );
         assert_eq!(soon.len(), 1, "{soon:?}");
-        assert_eq!(soon[0].code, "expires-soon");
+        assert_eq!(soon[0].code, LintCode::ExpiresSoon);
     }
 
     #[test]
@@ -722,26 +769,26 @@ mod tests {
         };
         let mut with_root = chain();
         with_root.push(summarize(&root.cert, NOW).unwrap());
-        assert_eq!(codes(&with_root, true), [("root-included", 2)]);
+        assert_eq!(codes(&with_root, true), [(LintCode::RootIncluded, 2)]);
         let mut long = chain();
         long[0].not_after = long[0].not_before + Duration::days(399);
-        assert_eq!(codes(&long, true), [("long-validity", 0)]);
+        assert_eq!(codes(&long, true), [(LintCode::LongValidity, 0)]);
         assert_eq!(codes(&long, false), []);
         let mut weak = chain();
         weak[1].key_algorithm = "rsa-1024".into();
         weak[1].key_bits = 1024;
-        assert_eq!(codes(&weak, true), [("weak-rsa", 1)]);
+        assert_eq!(codes(&weak, true), [(LintCode::WeakRsa, 1)]);
         let mut no_ids = chain();
         no_ids[0].ski = None;
         no_ids[1].aki = None;
         assert_eq!(
             codes(&no_ids, true),
-            [("missing-ski", 0), ("missing-aki", 1)]
+            [(LintCode::MissingSki, 0), (LintCode::MissingAki, 1)]
         );
         let mut no_san = chain();
         no_san[0].sans.clear();
         no_san[0].subject = "O=certlab, CN=certlab web server".into();
-        assert_eq!(codes(&no_san, true), [("no-san", 0)]);
+        assert_eq!(codes(&no_san, true), [(LintCode::NoSan, 0)]);
         assert_eq!(codes(&no_san, false), []);
     }
 
