@@ -58,17 +58,13 @@ fn permission_hint(e: &std::io::Error) -> &'static str {
     }
 }
 
-impl TrustError {
-    /// Whether the error is the user's input (exit 2) rather than a failure to work (exit 3).
-    pub fn is_bad_input(&self) -> bool {
-        matches!(self, TrustError::Invalid(_))
-    }
-}
-
 impl From<StoreError> for TrustError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Io { path, source } => TrustError::Io { path, source },
+            StoreError::Unreadable { path, source } => {
+                TrustError::Invalid(format!("{}: {source}", path.display()))
+            }
             other => TrustError::Invalid(other.to_string()),
         }
     }
@@ -448,6 +444,28 @@ fn strip_from_bundle(text: &str, ders: &[&[u8]]) -> (String, usize) {
     (out.concat(), removed)
 }
 
+/// The text of a bundle file, `None` when it does not exist yet. A directory or a file that is
+/// not text (a DER certificate, a PKCS#12 file ...) is the user's mistake, not a file to append
+/// PEM to.
+fn read_bundle(path: &Path) -> Result<Option<String>, TrustError> {
+    if path.is_dir() {
+        return Err(TrustError::Invalid(format!(
+            "--bundle {}: is a directory; give the PEM bundle file (e.g. {}/ca-bundle.pem)",
+            path.display(),
+            path.display()
+        )));
+    }
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(TrustError::Invalid(format!(
+            "--bundle {}: not a PEM bundle (binary data): certlab appends PEM certificates to a text file",
+            path.display()
+        ))),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
 fn bundle_has(path: &Path, ca: &TrustedCa) -> bool {
     store::read_pem_blocks(path, Some("CERTIFICATE"))
         .map(|blocks| blocks.iter().any(|b| b[..] == ca.cert[..]))
@@ -536,11 +554,7 @@ pub fn install(
                 }
             }
             Target::Bundle(path) => {
-                let old = match std::fs::read_to_string(path) {
-                    Ok(t) => t,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                    Err(e) => return Err(io_err(path)(e)),
-                };
+                let old = read_bundle(path)?.unwrap_or_default();
                 let mut text = old.clone();
                 for ca in cas {
                     if bundle_has(path, ca) {
@@ -646,10 +660,8 @@ pub fn uninstall(
                 }
             }
             Target::Bundle(path) => {
-                let old = match std::fs::read_to_string(path) {
-                    Ok(t) => t,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io_err(path)(e)),
+                let Some(old) = read_bundle(path)? else {
+                    continue;
                 };
                 let ders: Vec<&[u8]> = cas.iter().map(|c| &c.cert[..]).collect();
                 let (text, removed) = strip_from_bundle(&old, &ders);

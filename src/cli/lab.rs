@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use certlab::Outcome;
-use certlab::lab::{LabError, LabOptions, LabReport, reproduce_commands, run as run_lab};
+use certlab::lab::{LabOptions, LabReport, reproduce_commands, run as run_lab};
 
-use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
+use super::{CmdResult, EXIT_OK, EXIT_OUTCOME};
 
 /// Arguments of `certlab lab`.
 #[derive(Debug, clap::Args)]
@@ -34,16 +34,6 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-impl From<LabError> for Failure {
-    fn from(e: LabError) -> Self {
-        if e.is_bad_input() {
-            Failure::input(e)
-        } else {
-            Failure::internal(e)
-        }
-    }
 }
 
 /// Runs `certlab lab`.
