@@ -59,6 +59,7 @@ pub struct Args {
 /// Runs `certlab cert`.
 pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
+    super::output_dir(&args.out)?;
     let sans = args
         .names
         .iter()

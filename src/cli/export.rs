@@ -111,6 +111,7 @@ pub struct Args {
 pub fn run(args: Args) -> CmdResult {
     let pki = super::load_pki(&args.pki)?;
     let out = args.out.clone().unwrap_or_else(|| args.pki.clone());
+    super::output_dir(&out)?;
     let files = export::export(&pki, &args.entity, &out, &args.format.options())?;
     print_written(&files, &args.format);
     Ok(EXIT_OK)

@@ -65,6 +65,7 @@ pub fn load_spec(template: &str, spec_path: Option<&PathBuf>) -> Result<Spec, Fa
 /// Runs `certlab generate`.
 pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
+    super::output_dir(&args.out)?;
     let spec = load_spec(&args.template, args.spec.as_ref())?;
     let mut generated = store::generate(&spec, &args.out, now, args.force)?;
     let configs = args.spec.is_none() && CONFIG_TEMPLATES.contains(&args.template.as_str());

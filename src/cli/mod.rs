@@ -265,6 +265,18 @@ pub fn require_pki_dir(dir: &std::path::Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Refuses an output directory (`-o`) that exists and is not a directory: the user named a
+/// file where certlab writes several (exit 2, before anything is written).
+pub fn output_dir(dir: &std::path::Path) -> Result<(), Failure> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Failure::input(format!(
+            "-o {}: exists and is not a directory; give a directory to write the files into",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// What a subcommand returns.
 pub type CmdResult = Result<u8, Failure>;
 

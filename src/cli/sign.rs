@@ -44,6 +44,7 @@ pub struct Args {
 /// Runs `certlab sign`.
 pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
+    super::output_dir(&args.out)?;
     let ca = csr::load_ca(&args.ca_cert, &args.ca_key, args.ca_key_password.as_deref())?;
     let request = std::fs::read(&args.csr)
         .map_err(|e| Failure::input(format!("{}: {e}", args.csr.display())))?;

@@ -7,6 +7,7 @@ mod common;
 mod check_cli;
 mod check_openssl;
 mod completions;
+mod exit_codes;
 mod explain;
 mod explain_live;
 mod export;
