@@ -289,6 +289,37 @@ mod tests {
     }
 
     #[test]
+    fn generated_keys_are_supported_and_their_kind_is_told() {
+        for alg in ALL_KEY_ALGS {
+            let key = alg.generate().unwrap();
+            let kind = KeyKind::of_pkcs8(&key.serialize_der()).unwrap();
+            assert_eq!(kind.unsupported(), None, "{alg}: {kind}");
+            let spki = KeyKind::of_spki(&rcgen::PublicKeyData::subject_public_key_info(&key));
+            assert_eq!(spki, Some(kind.clone()), "{alg}");
+            if alg == KeyAlg::Rsa3072 {
+                assert_eq!(kind, KeyKind::Rsa(3072));
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_kinds_say_so_with_the_supported_list() {
+        for kind in [
+            KeyKind::Rsa(1024),
+            KeyKind::RsaPss(2048),
+            KeyKind::Ec("secp256k1".into()),
+            KeyKind::Ed448,
+        ] {
+            let msg = kind.unsupported().expect("unsupported");
+            assert!(
+                msg.starts_with(&format!("unsupported: {kind} key"))
+                    && msg.contains(SUPPORTED_KEYS),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_name_is_rejected_with_the_list() {
         let err = "rsa-1024".parse::<KeyAlg>().unwrap_err();
         assert!(

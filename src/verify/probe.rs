@@ -1326,6 +1326,46 @@ mod tests {
     }
 
     #[test]
+    fn no_route_to_host_is_not_refused() {
+        let addr = "192.0.2.1:443";
+        for e in [
+            io::Error::from_raw_os_error(libc::EHOSTUNREACH),
+            io::Error::from_raw_os_error(libc::ENETUNREACH),
+            io::Error::from(io::ErrorKind::HostUnreachable),
+            io::Error::from(io::ErrorKind::NetworkUnreachable),
+        ] {
+            let stop = connect_error(&e, addr);
+            let detail = stop.detail.unwrap_or_default();
+            assert_eq!(stop.outcome, Outcome::Timeout, "{e}: {detail}");
+            assert!(
+                detail.contains(addr)
+                    && (detail.contains("unreachable") || detail.contains("no route")),
+                "{detail}"
+            );
+        }
+        let refused = connect_error(&io::Error::from_raw_os_error(libc::ECONNREFUSED), addr);
+        assert_eq!(refused.outcome, Outcome::Refused);
+        let timed_out = connect_error(&io::Error::from_raw_os_error(libc::ETIMEDOUT), addr);
+        assert_eq!(timed_out.outcome, Outcome::Timeout);
+    }
+
+    #[test]
+    fn empty_or_oversized_alpn_names_are_refused() {
+        assert!(check_alpn(&["h2".into(), "http/1.1".into()]).is_ok());
+        assert!(check_alpn(&[]).is_ok());
+        for bad in [
+            vec![String::new()],
+            vec!["h2".into(), String::new()],
+            vec!["x".repeat(256)],
+        ] {
+            assert!(
+                matches!(check_alpn(&bad), Err(ProbeError::Config(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_cipher_is_bad_input() {
         let err = select_suites(&["TLS_NOPE".to_string()]).unwrap_err();
         assert!(err.to_string().contains("TLS13_AES_256_GCM_SHA384"));

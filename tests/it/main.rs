@@ -19,6 +19,7 @@ mod lab;
 mod lab_serve;
 mod limbo;
 mod openssl_generate;
+mod probe_limits;
 mod probe_openssl;
 mod probe_peers;
 mod readback;
