@@ -626,7 +626,9 @@ fn certified_key(
         .load_private_key(settings.key.clone_key())
         .map_err(|e| ServeError::BadKey {
             name: name.clone(),
-            message: e.to_string(),
+            message: crate::pki::keys::KeyKind::of_private_key(&settings.key)
+                .and_then(|k| k.unsupported())
+                .unwrap_or_else(|| e.to_string()),
         })?;
     // The certificates' SPKIs, read with x509-parser (lenient: a corrupted signature or an
     // unknown critical extension still parses, where webpki would refuse the certificate).

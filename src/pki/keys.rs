@@ -221,6 +221,26 @@ impl KeyKind {
         Some(Self::from_algorithm(&oid, curve, || rsa_bits(inner, 1)))
     }
 
+    /// The kind of any private key certlab reads: PKCS#8, SEC1 (`EC PRIVATE KEY`, its named
+    /// curve) or PKCS#1 (`RSA PRIVATE KEY`).
+    pub fn of_private_key(key: &pki_types::PrivateKeyDer<'_>) -> Option<KeyKind> {
+        use pki_types::PrivateKeyDer as K;
+        match key {
+            K::Pkcs8(der) => Self::of_pkcs8(der.secret_pkcs8_der()),
+            K::Sec1(der) => {
+                use sec1::der::Decode;
+                let ec = sec1::EcPrivateKey::from_der(der.secret_sec1_der()).ok()?;
+                let curve = ec
+                    .parameters
+                    .and_then(|p| p.named_curve())
+                    .map(|o| o.to_string());
+                Some(Self::from_algorithm(OID_EC, curve, || 0))
+            }
+            K::Pkcs1(der) => Some(KeyKind::Rsa(rsa_bits(der.secret_pkcs1_der(), 1))),
+            _ => None,
+        }
+    }
+
     /// The kind of a DER SubjectPublicKeyInfo (a certificate's or a CSR's key).
     pub fn of_spki(der: &[u8]) -> Option<KeyKind> {
         use x509_parser::prelude::FromDer;

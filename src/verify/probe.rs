@@ -650,13 +650,8 @@ fn client_key(
         .key_provider
         .load_private_key(key.clone_key())
         .map_err(|e| {
-            let unsupported = match key {
-                PrivateKeyDer::Pkcs8(der) => {
-                    crate::pki::keys::KeyKind::of_pkcs8(der.secret_pkcs8_der())
-                        .and_then(|k| k.unsupported())
-                }
-                _ => None,
-            };
+            let unsupported =
+                crate::pki::keys::KeyKind::of_private_key(key).and_then(|k| k.unsupported());
             ProbeError::ClientCert(unsupported.unwrap_or_else(|| format!("unusable key: {e}")))
         })?;
     let cert_spki = x509_parser::parse_x509_certificate(leaf)

@@ -774,6 +774,36 @@ fn unsupported_keys_and_csrs_are_named_not_called_corrupt() {
             what,
         );
     }
+    // A server key rustls cannot sign with, given to serve (it stops before listening).
+    for ca in ["rsa-pss", "secp256k1"] {
+        check(
+            vec![
+                "serve".into(),
+                "--cert".into(),
+                unsupported(&format!("{ca}-ca.pem")),
+                "--key".into(),
+                unsupported(&format!("{ca}-ca.key")),
+            ],
+            if ca == "rsa-pss" {
+                "RSA-PSS"
+            } else {
+                "secp256k1"
+            },
+        );
+    }
+    // inspect describes such keys (valid files) instead of refusing them as unreadable.
+    for (key, what) in [
+        ("rsa-pss-ca.key", "RSA-PSS (id-RSASSA-PSS) 2048-bit"),
+        ("secp256k1-ca.key", "EC secp256k1"),
+        ("rsa1024-ca.key", "RSA 1024-bit"),
+    ] {
+        certlab()
+            .arg("inspect")
+            .arg(unsupported(key))
+            .assert()
+            .code(0)
+            .stdout(predicates::str::contains(format!("{what} (unsupported")));
+    }
     // A client key rustls cannot sign with, given to probe.
     check(
         vec![
