@@ -40,6 +40,16 @@ pub fn backdated(now: OffsetDateTime) -> OffsetDateTime {
     }
 }
 
+/// Refuses validity dates before the Unix epoch (see [`IssueError::BeforeEpoch`]).
+fn not_before_epoch(name: &str, params: &rcgen::CertificateParams) -> Result<(), IssueError> {
+    if params.not_before < OffsetDateTime::UNIX_EPOCH
+        || params.not_after < OffsetDateTime::UNIX_EPOCH
+    {
+        return Err(IssueError::BeforeEpoch(name.to_string()));
+    }
+    Ok(())
+}
+
 /// Subject distinguished-name fields (all optional; the CN defaults to the entity's name or host).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Subject {
@@ -283,6 +293,11 @@ pub enum IssueError {
     /// Two entities with one name.
     #[error("two entities are named `{0}`")]
     DuplicateName(String),
+    /// A date before the Unix epoch, which verifiers (webpki among them) cannot represent.
+    #[error(
+        "`{0}`: its validity would reach back before 1970-01-01T00:00:00Z, which verifiers cannot represent (the `expired` faults end a day before --now): give a --now of 1970-01-02T00:00:00Z or later"
+    )]
+    BeforeEpoch(String),
 }
 
 /// Issues entities one after the other into a [`Pki`].
@@ -355,6 +370,7 @@ impl Builder {
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         params.name_constraints = spec.name_constraints.to_rcgen();
         fault::apply_to_ca(spec.fault, &mut params, self.now);
+        not_before_epoch(&spec.name, &params)?;
         let key = spec.key.generate().map_err(err)?;
         // Pin the subject key identifier so the Issuer below and the certificate agree.
         params.key_identifier_method = KeyIdMethod::PreSpecified(params.key_identifier(&key));
@@ -466,6 +482,7 @@ impl Builder {
                 .push(ExtendedKeyUsagePurpose::ClientAuth);
         }
         fault::apply_to_leaf(spec.fault, &mut params, self.now, &host);
+        not_before_epoch(&spec.name, &params)?;
 
         let key = spec.key.generate().map_err(err)?;
         let cert = if spec.fault == Fault::SelfSigned {

@@ -506,6 +506,10 @@ fn bad_input_is_exit_2_in_every_subcommand() {
         &["render", "k8s-secret", "--pki", "@missing-dir"],
         &["render", "k8s-secret", "--pki", "@nokey"],
         &["render", "otel-env", "--pki", "@P", "--server", "nobody"],
+        // new, completions
+        &["new", "--template", "nope", "@spec.toml"],
+        &["new", "@garbage.pem"],
+        &["completions", "tcsh"],
         // lab, explain
         &["lab", "--only", "nope"],
         &["lab", "--now", "then"],
@@ -859,6 +863,26 @@ fn a_pki_generated_at_the_unix_epoch_checks_ok_then() {
         .args(["check", "--pki"])
         .arg(&pki)
         .args(["--now", "1970-01-01T01:00:00Z"])
+        .assert()
+        .code(0);
+    // Faults that date a certificate before `--now` cannot exist at the epoch: refused with the
+    // first time that works, before anything is written; from then on the lab matches.
+    let lab = dir.path().join("lab");
+    let out = certlab()
+        .args(["generate", "--template", "lab", "--now", epoch, "-o"])
+        .arg(&lab)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("before 1970-01-01") && err.contains("1970-01-02T00:00:00Z"),
+        "{err}"
+    );
+    assert!(!lab.exists(), "nothing written");
+    certlab()
+        .args(["lab", "--now", "1970-01-02T00:00:00Z"])
         .assert()
         .code(0);
     // `sign` back-dates the same way.
