@@ -129,6 +129,7 @@ fn bad_input_is_exit_2_in_every_subcommand() {
         &["generate", "--spec", "@missing.toml", "-o", "@out1"],
         &["generate", "--template", "nope", "-o", "@out1"],
         &["generate", "-o", "@notpki"],
+        &["generate", "-o", "@nokey", "--now", NOW],
         &["generate", "-o", "@mismatch/certlab.json"],
         &["generate", "--now", "yesterday", "-o", "@out1"],
         &["generate", "--now", "1969-12-31T23:00:00Z", "-o", "@out1"],
