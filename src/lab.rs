@@ -97,17 +97,6 @@ pub enum LabError {
     TempDir(std::io::Error),
 }
 
-impl LabError {
-    /// Whether the error is the user's input (exit 2) rather than certlab failing (exit 3).
-    pub fn is_bad_input(&self) -> bool {
-        match self {
-            LabError::UnknownScenario { .. } => true,
-            LabError::Store(e) => e.is_bad_input(),
-            LabError::Build(_) | LabError::TempDir(_) => false,
-        }
-    }
-}
-
 /// One scenario of the lab: what was expected, what was observed.
 #[derive(Debug, Serialize)]
 pub struct ScenarioResult {

@@ -198,7 +198,9 @@ fn placeholder_key() -> PrivateKeyDer<'static> {
 pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, ServeError> {
     use crate::pki::store::StoreError;
     crate::pki::store::read_certs(path).map_err(|e| match e {
-        StoreError::Io { path, source } => ServeError::Unreadable { path, source },
+        StoreError::Io { path, source } | StoreError::Unreadable { path, source } => {
+            ServeError::Unreadable { path, source }
+        }
         StoreError::Malformed { path, message } => ServeError::Malformed { path, message },
         other => ServeError::Malformed {
             path: path.to_path_buf(),
@@ -313,20 +315,6 @@ pub enum ServeError {
     /// Starting a thread or another system call failed.
     #[error("cannot start the endpoint: {0}")]
     Io(#[from] io::Error),
-}
-
-impl ServeError {
-    /// Whether the error is the user's input (exit 2) rather than certlab failing to work (exit
-    /// 3: key mismatch, unreadable file, address in use, ...).
-    pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            ServeError::UnknownCipher(_)
-                | ServeError::UnknownEntity { .. }
-                | ServeError::NoEntity(_)
-                | ServeError::Config { .. }
-        )
-    }
 }
 
 /// What the server saw of a client certificate.
@@ -638,7 +626,9 @@ fn certified_key(
         .load_private_key(settings.key.clone_key())
         .map_err(|e| ServeError::BadKey {
             name: name.clone(),
-            message: e.to_string(),
+            message: crate::pki::keys::KeyKind::of_private_key(&settings.key)
+                .and_then(|k| k.unsupported())
+                .unwrap_or_else(|| e.to_string()),
         })?;
     // The certificates' SPKIs, read with x509-parser (lenient: a corrupted signature or an
     // unknown critical extension still parses, where webpki would refuse the certificate).

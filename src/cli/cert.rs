@@ -59,12 +59,12 @@ pub struct Args {
 /// Runs `certlab cert`.
 pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
+    super::output_dir(&args.out)?;
     let sans = args
         .names
         .iter()
         .map(|n| names::classify(n))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::input)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let role = if args.client {
         Role::Client
     } else {
@@ -78,9 +78,8 @@ pub fn run(args: Args) -> CmdResult {
     spec.key = args.key;
     let (leaf, ca_note) = match (&args.ca_cert, &args.ca_key) {
         (Some(cert), Some(key)) => {
-            let ca = csr::load_ca(cert, key, args.ca_key_password.as_deref())
-                .map_err(super::sign::failure)?;
-            let signed = csr::issue_from(ca, &spec, now).map_err(super::sign::failure)?;
+            let ca = csr::load_ca(cert, key, args.ca_key_password.as_deref())?;
+            let signed = csr::issue_from(ca, &spec, now)?;
             for w in &signed.warnings {
                 eprintln!("warning: {w}");
             }

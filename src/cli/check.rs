@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use certlab::Outcome;
-use certlab::verify::check::{
-    self, CheckError, CheckOptions, CheckReport, DEFAULT_WARN_DAYS, PkiCheckReport,
-};
+use certlab::verify::check::{self, CheckOptions, CheckReport, DEFAULT_WARN_DAYS, PkiCheckReport};
 use certlab::verify::classify::Usage;
 
 use super::{
@@ -66,14 +64,6 @@ pub struct Args {
     pub json: bool,
 }
 
-impl From<CheckError> for Failure {
-    /// Everything `check` reads is the user's input: an unreadable file or PKI directory is
-    /// exit 2, not certlab failing.
-    fn from(e: CheckError) -> Self {
-        Failure::input(e)
-    }
-}
-
 /// Runs `certlab check`.
 pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
@@ -88,6 +78,7 @@ pub fn run(args: Args) -> CmdResult {
     let (mut trust, pki) = match (&args.ca, &args.pki) {
         (Some(ca), None) => (check::trust_from_ca_file(ca)?, None),
         (None, Some(dir)) => {
+            super::require_pki_dir(dir)?;
             let (trust, pki) = check::trust_from_pki(dir)?;
             (trust, Some(pki))
         }

@@ -3,10 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use certlab::pki::export::{
-    self, DEFAULT_P12_PASSWORD, ExportError, ExportOptions, Format, KeyFormat,
-};
-use certlab::pki::{Pki, store};
+use certlab::pki::Pki;
+use certlab::pki::export::{self, DEFAULT_P12_PASSWORD, ExportOptions, Format, KeyFormat};
 
 use super::{CmdResult, EXIT_OK, Failure};
 
@@ -61,20 +59,11 @@ impl FormatArgs {
         if !self.wants_extra() {
             return Ok(());
         }
-        let files = export::export(pki, only, dir, &self.options()).map_err(failure)?;
+        let files = export::export(pki, only, dir, &self.options())?;
         if print {
             print_written(&files, self);
         }
         Ok(())
-    }
-}
-
-/// A failure of the export library as a CLI failure (bad input 2, I/O 3).
-pub fn failure(e: ExportError) -> Failure {
-    if e.is_bad_input() {
-        Failure::input(e)
-    } else {
-        Failure::internal(e)
     }
 }
 
@@ -120,10 +109,10 @@ pub struct Args {
 
 /// Runs `certlab export`.
 pub fn run(args: Args) -> CmdResult {
-    let pki = store::load(&args.pki)?;
+    let pki = super::load_pki(&args.pki)?;
     let out = args.out.clone().unwrap_or_else(|| args.pki.clone());
-    let files =
-        export::export(&pki, &args.entity, &out, &args.format.options()).map_err(failure)?;
+    super::output_dir(&out)?;
+    let files = export::export(&pki, &args.entity, &out, &args.format.options())?;
     print_written(&files, &args.format);
     Ok(EXIT_OK)
 }

@@ -47,7 +47,7 @@ pub fn load_spec(template: &str, spec_path: Option<&PathBuf>) -> Result<Spec, Fa
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-            spec::parse(&path.display().to_string(), &text).map_err(Failure::input)
+            spec::parse(&path.display().to_string(), &text).map_err(Failure::from)
         }
         None => {
             let t = spec::template(template).ok_or_else(|| {
@@ -57,7 +57,7 @@ pub fn load_spec(template: &str, spec_path: Option<&PathBuf>) -> Result<Spec, Fa
                     names.join(", ")
                 ))
             })?;
-            spec::parse(&format!("<template {}>", t.name), t.text).map_err(Failure::input)
+            spec::parse(&format!("<template {}>", t.name), t.text).map_err(Failure::from)
         }
     }
 }
@@ -65,6 +65,7 @@ pub fn load_spec(template: &str, spec_path: Option<&PathBuf>) -> Result<Spec, Fa
 /// Runs `certlab generate`.
 pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
+    super::output_dir(&args.out)?;
     let spec = load_spec(&args.template, args.spec.as_ref())?;
     let mut generated = store::generate(&spec, &args.out, now, args.force)?;
     let configs = args.spec.is_none() && CONFIG_TEMPLATES.contains(&args.template.as_str());

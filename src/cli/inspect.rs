@@ -1,8 +1,8 @@
 //! `certlab inspect`: what is in certificate and key files.
 
-use certlab::verify::inspect::{self, CertSummary, InspectError, KeySummary};
+use certlab::verify::inspect::{self, CertSummary, KeySummary};
 
-use super::{CmdResult, EXIT_OK, Failure, parse_now, print_json, relative_expiry, rfc3339};
+use super::{CmdResult, EXIT_OK, parse_now, print_json, relative_expiry, rfc3339};
 
 /// Arguments of `certlab inspect`.
 #[derive(Debug, clap::Args)]
@@ -20,12 +20,6 @@ pub struct Args {
     /// Compute "expires in N days" as of this time (RFC 3339).
     #[arg(long)]
     pub now: Option<String>,
-}
-
-impl From<InspectError> for Failure {
-    fn from(e: InspectError) -> Self {
-        Failure::input(e)
-    }
 }
 
 /// Runs `certlab inspect`.

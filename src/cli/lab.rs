@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use certlab::Outcome;
-use certlab::lab::{LabError, LabOptions, LabReport, run as run_lab};
+use certlab::lab::{LabOptions, LabReport, run as run_lab};
 use certlab::render::reproduce::reproduce_commands;
 
-use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
+use super::{CmdResult, EXIT_OK, EXIT_OUTCOME};
 
 /// Arguments of `certlab lab`.
 #[derive(Debug, clap::Args)]
@@ -35,16 +35,6 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-impl From<LabError> for Failure {
-    fn from(e: LabError) -> Self {
-        if e.is_bad_input() {
-            Failure::input(e)
-        } else {
-            Failure::internal(e)
-        }
-    }
 }
 
 /// Runs `certlab lab`.

@@ -103,14 +103,178 @@ impl Failure {
     }
 }
 
-impl From<certlab::pki::store::StoreError> for Failure {
-    fn from(e: certlab::pki::store::StoreError) -> Self {
-        if e.is_bad_input() {
-            Failure::input(e)
-        } else {
-            Failure::internal(e)
+/// The exit code of a library error: the one place where certlab's errors meet exit codes
+/// (like nextest's `process_exit_code`). Every subcommand returns library errors with `?`
+/// and gets the code from here: [`EXIT_INPUT`] for anything wrong with what the user gave
+/// (a file that is missing, unreadable, empty, not PEM, not a certificate, a key that does
+/// not match, a directory that is not a PKI, an unsupported algorithm ...), [`EXIT_INTERNAL`]
+/// only when certlab itself could not work (cannot write the output, cannot bind, cannot start
+/// a thread).
+pub trait ProcessExitCode {
+    /// The process exit code for this error.
+    fn process_exit_code(&self) -> u8;
+}
+
+impl<E: ProcessExitCode + std::error::Error> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: e.process_exit_code(),
+            message: e.to_string(),
         }
     }
+}
+
+impl ProcessExitCode for certlab::pki::store::StoreError {
+    fn process_exit_code(&self) -> u8 {
+        use certlab::pki::store::StoreError as E;
+        match self {
+            E::Io { .. } => EXIT_INTERNAL,
+            E::Issue(e) => e.process_exit_code(),
+            _ => EXIT_INPUT,
+        }
+    }
+}
+
+impl ProcessExitCode for certlab::pki::issue::IssueError {
+    fn process_exit_code(&self) -> u8 {
+        use certlab::pki::issue::IssueError as E;
+        match self {
+            // The crypto library failing to make a key is certlab's problem, not the user's.
+            E::Rcgen {
+                source:
+                    rcgen::Error::KeyGenerationUnavailable
+                    | rcgen::Error::RingUnspecified
+                    | rcgen::Error::RemoteKeyError,
+                ..
+            } => EXIT_INTERNAL,
+            _ => EXIT_INPUT,
+        }
+    }
+}
+
+impl ProcessExitCode for certlab::pki::spec::SpecError {
+    fn process_exit_code(&self) -> u8 {
+        EXIT_INPUT
+    }
+}
+
+impl ProcessExitCode for certlab::pki::names::NameError {
+    fn process_exit_code(&self) -> u8 {
+        EXIT_INPUT
+    }
+}
+
+impl ProcessExitCode for certlab::pki::csr::CsrError {
+    fn process_exit_code(&self) -> u8 {
+        // It only reads: a CA file or a CSR that cannot be read is the user's input.
+        EXIT_INPUT
+    }
+}
+
+impl ProcessExitCode for certlab::pki::export::ExportError {
+    fn process_exit_code(&self) -> u8 {
+        use certlab::pki::export::ExportError as E;
+        match self {
+            E::Store(e) => e.process_exit_code(),
+            _ => EXIT_INPUT,
+        }
+    }
+}
+
+impl ProcessExitCode for certlab::serve::ServeError {
+    fn process_exit_code(&self) -> u8 {
+        use certlab::serve::ServeError as E;
+        match self {
+            E::Bind { .. } | E::Io(_) => EXIT_INTERNAL,
+            _ => EXIT_INPUT,
+        }
+    }
+}
+
+impl ProcessExitCode for certlab::render::RenderError {
+    fn process_exit_code(&self) -> u8 {
+        use certlab::render::RenderError as E;
+        match self {
+            E::Store(e) => e.process_exit_code(),
+            E::Template { .. } => EXIT_INTERNAL,
+            _ => EXIT_INPUT,
+        }
+    }
+}
+
+impl ProcessExitCode for certlab::trust::TrustError {
+    fn process_exit_code(&self) -> u8 {
+        use certlab::trust::TrustError as E;
+        match self {
+            E::Invalid(_) => EXIT_INPUT,
+            E::Io { .. } | E::Command { .. } => EXIT_INTERNAL,
+        }
+    }
+}
+
+impl ProcessExitCode for certlab::lab::LabError {
+    fn process_exit_code(&self) -> u8 {
+        use certlab::lab::LabError as E;
+        match self {
+            E::UnknownScenario { .. } => EXIT_INPUT,
+            E::Store(e) => e.process_exit_code(),
+            E::Build(_) | E::TempDir(_) => EXIT_INTERNAL,
+        }
+    }
+}
+
+impl ProcessExitCode for certlab::verify::check::CheckError {
+    fn process_exit_code(&self) -> u8 {
+        // Everything `check` reads is the user's input.
+        EXIT_INPUT
+    }
+}
+
+impl ProcessExitCode for certlab::verify::inspect::InspectError {
+    fn process_exit_code(&self) -> u8 {
+        EXIT_INPUT
+    }
+}
+
+impl ProcessExitCode for certlab::verify::probe::ProbeError {
+    fn process_exit_code(&self) -> u8 {
+        // A probe that could not start: the target, the name or the client's own settings.
+        EXIT_INPUT
+    }
+}
+
+/// Loads a PKI directory given with `--pki`; a directory without a manifest (or no directory)
+/// is bad input (exit 2) with the command that makes one.
+pub fn load_pki(dir: &std::path::Path) -> Result<certlab::Pki, Failure> {
+    require_pki_dir(dir)?;
+    Ok(certlab::pki::store::load(dir)?)
+}
+
+/// Refuses a `--pki` that is not a certlab PKI directory (no manifest): exit 2 with the command
+/// that makes one.
+pub fn require_pki_dir(dir: &std::path::Path) -> Result<(), Failure> {
+    let manifest = dir.join(certlab::pki::manifest::MANIFEST_FILE);
+    if !manifest.is_file() {
+        return Err(Failure::input(format!(
+            "{} is not a certlab PKI directory (no {}): make one with `certlab generate -o {}`",
+            dir.display(),
+            certlab::pki::manifest::MANIFEST_FILE,
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses an output directory (`-o`) that exists and is not a directory: the user named a
+/// file where certlab writes several (exit 2, before anything is written).
+pub fn output_dir(dir: &std::path::Path) -> Result<(), Failure> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Failure::input(format!(
+            "-o {}: exists and is not a directory; give a directory to write the files into",
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// What a subcommand returns.

@@ -9,8 +9,7 @@ use certlab::pki::scenario::TlsVersion;
 use certlab::verify::check;
 use certlab::verify::classify::TrustStore;
 use certlab::verify::probe::{ProbeOptions, ProbeReport, probe};
-use pki_types::pem::PemObject;
-use pki_types::{PrivateKeyDer, UnixTime};
+use pki_types::UnixTime;
 
 use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
 
@@ -95,14 +94,7 @@ pub fn parse_timeout(text: &str) -> Result<Duration, Failure> {
 /// The trust store of `--ca` / `--pki` (with `--crl`s), or `None` for the system roots.
 fn trust(args: &Args) -> Result<Option<TrustStore>, Failure> {
     let mut store = if let Some(dir) = &args.pki {
-        let manifest = dir.join(certlab::pki::manifest::MANIFEST_FILE);
-        if !manifest.is_file() {
-            return Err(Failure::input(format!(
-                "{} is not a certlab PKI directory (no {})",
-                dir.display(),
-                certlab::pki::manifest::MANIFEST_FILE
-            )));
-        }
+        super::require_pki_dir(dir)?;
         Some(check::trust_from_pki(dir)?.0)
     } else if let Some(ca) = &args.ca {
         Some(check::trust_from_ca_file(ca)?)
@@ -122,8 +114,26 @@ fn trust(args: &Args) -> Result<Option<TrustStore>, Failure> {
     Ok(store)
 }
 
-/// Runs `certlab probe`.
+/// Runs `certlab probe`. With `--json`, a probe that cannot run (bad target, a name that does
+/// not resolve, unusable client settings) prints a JSON document too:
+/// `{"version": 1, "target", "outcome": null, "error", "exit_code"}`.
 pub fn run(args: Args) -> CmdResult {
+    let json = args.json;
+    let target = args.target.clone();
+    let result = run_probe(args);
+    if json && let Err(f) = &result {
+        super::print_json(&serde_json::json!({
+            "version": certlab::verify::probe::REPORT_VERSION,
+            "target": target,
+            "outcome": null,
+            "error": f.message,
+            "exit_code": f.code,
+        }));
+    }
+    result
+}
+
+fn run_probe(args: Args) -> CmdResult {
     let expect = args
         .expect
         .as_deref()
@@ -143,9 +153,11 @@ pub fn run(args: Args) -> CmdResult {
     let client_cert = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
             let chain = check::read_certs(cert)?;
-            let key = PrivateKeyDer::from_pem_file(key)
+            let bytes = std::fs::read(key)
                 .map_err(|e| Failure::input(format!("{}: {e}", key.display())))?;
-            Some((chain, key))
+            let key = certlab::pki::export::read_key(&bytes, None)
+                .map_err(|e| Failure::input(format!("{}: {e}", key.display())))?;
+            Some((chain, key.to_private_key_der()))
         }
         _ => None,
     };
@@ -161,7 +173,7 @@ pub fn run(args: Args) -> CmdResult {
         now,
         ..ProbeOptions::default()
     };
-    let report = probe(&args.target, &options).map_err(Failure::input)?;
+    let report = probe(&args.target, &options)?;
     if args.json {
         super::print_json(&serde_json::to_value(&report).expect("serialisable"));
     } else {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use certlab::pki::store;
-use certlab::render::{self, Kind, Options, RenderError};
+use certlab::render::{self, Kind, Options};
 
 use super::{CmdResult, EXIT_OK, Failure};
 
@@ -58,33 +58,9 @@ fn kind_parser() -> impl clap::builder::TypedValueParser<Value = Kind> {
         .try_map(|s| s.parse::<Kind>())
 }
 
-impl From<RenderError> for Failure {
-    fn from(e: RenderError) -> Self {
-        if e.is_bad_input() {
-            Failure::input(e)
-        } else {
-            Failure::internal(e)
-        }
-    }
-}
-
-/// Loads a PKI directory; a directory without a manifest is bad input (exit 2).
-pub fn load_pki(dir: &std::path::Path) -> Result<certlab::Pki, Failure> {
-    let manifest = dir.join(certlab::pki::manifest::MANIFEST_FILE);
-    if !manifest.is_file() {
-        return Err(Failure::input(format!(
-            "{} is not a certlab PKI directory (no {}): make one with `certlab generate -o {}`",
-            dir.display(),
-            certlab::pki::manifest::MANIFEST_FILE,
-            dir.display()
-        )));
-    }
-    Ok(store::load(dir)?)
-}
-
 /// Runs `certlab render`.
 pub fn run(args: Args) -> CmdResult {
-    let pki = load_pki(&args.pki)?;
+    let pki = super::load_pki(&args.pki)?;
     let options = Options {
         server: args.server,
         client: args.client,
@@ -95,8 +71,7 @@ pub fn run(args: Args) -> CmdResult {
     match &args.out {
         None => print!("{text}"),
         Some(path) => {
-            store::write_atomic(path, text.as_bytes(), args.kind.is_secret())
-                .map_err(Failure::internal)?;
+            store::write_atomic(path, text.as_bytes(), args.kind.is_secret())?;
             #[cfg(unix)]
             if args.kind == Kind::Reproduce {
                 use std::os::unix::fs::PermissionsExt;

@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use certlab::pki::scenario::{ClientAuth, TlsVersion};
-use certlab::pki::store;
-use certlab::serve::{ConnectionLog, Endpoint, ServeError, ServeSettings, read_certs};
+use certlab::serve::{ConnectionLog, Endpoint, ServeSettings, read_certs};
 
 use super::{CmdResult, EXIT_OK, Failure, print_json};
 
@@ -69,14 +68,6 @@ pub struct Args {
     pub json: bool,
 }
 
-fn serve_failure(e: ServeError) -> Failure {
-    if e.is_bad_input() {
-        Failure::input(e)
-    } else {
-        Failure::internal(e)
-    }
-}
-
 fn list(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
@@ -106,7 +97,7 @@ pub fn run(args: Args) -> CmdResult {
         None => None,
     };
     let endpoints = if let Some(dir) = &args.pki {
-        let pki = store::load(dir)?;
+        let pki = super::load_pki(dir)?;
         let scenarios = pki.all_scenarios();
         if args.all {
             let listen = SocketAddr::new(args.listen.ip(), 0);
@@ -148,8 +139,7 @@ pub fn run(args: Args) -> CmdResult {
                     names.join(", ")
                 )));
             };
-            let mut settings =
-                ServeSettings::from_scenario(&pki, scenario).map_err(serve_failure)?;
+            let mut settings = ServeSettings::from_scenario(&pki, scenario)?;
             settings.now = now;
             vec![start_one(settings, &args)?]
         }
@@ -168,8 +158,7 @@ pub fn run(args: Args) -> CmdResult {
 
 fn start_one(settings: ServeSettings, args: &Args) -> Result<Endpoint, Failure> {
     let name = settings.name.clone();
-    let ep = certlab::serve::serve_observed(settings, args.listen, Some(printer(&name)))
-        .map_err(serve_failure)?;
+    let ep = certlab::serve::serve_observed(settings, args.listen, Some(printer(&name)))?;
     if args.json {
         print_endpoints(&[(name, Ok(ep.addr()))], true);
     } else {
@@ -188,7 +177,7 @@ fn files_settings(args: &Args) -> Result<ServeSettings, Failure> {
                     .trim_end_matches(".chain")
                     .to_string()
             });
-            ServeSettings::from_files(name, cert, key).map_err(serve_failure)?
+            ServeSettings::from_files(name, cert, key)?
         }
         _ if args.plaintext => {
             ServeSettings::plaintext(args.name.clone().unwrap_or_else(|| "plaintext".into()))
@@ -208,7 +197,7 @@ fn files_settings(args: &Args) -> Result<ServeSettings, Failure> {
         settings.alpn = Some(list(a));
     }
     if let Some(ca) = &args.client_ca {
-        settings.client_roots = read_certs(ca).map_err(serve_failure)?;
+        settings.client_roots = read_certs(ca)?;
         settings.client_auth = match args.client_auth.as_deref() {
             Some("optional") => ClientAuth::Optional,
             _ => ClientAuth::Required,

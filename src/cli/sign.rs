@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use certlab::pki::csr::{self, CsrError};
+use certlab::pki::csr;
 use certlab::pki::{Role, store};
 
 use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};
@@ -41,20 +41,11 @@ pub struct Args {
     pub now: Option<String>,
 }
 
-/// A CSR/CA failure as a CLI failure.
-pub fn failure(e: CsrError) -> Failure {
-    if e.is_bad_input() {
-        Failure::input(e)
-    } else {
-        Failure::internal(e)
-    }
-}
-
 /// Runs `certlab sign`.
 pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
-    let ca = csr::load_ca(&args.ca_cert, &args.ca_key, args.ca_key_password.as_deref())
-        .map_err(failure)?;
+    super::output_dir(&args.out)?;
+    let ca = csr::load_ca(&args.ca_cert, &args.ca_key, args.ca_key_password.as_deref())?;
     let request = std::fs::read(&args.csr)
         .map_err(|e| Failure::input(format!("{}: {e}", args.csr.display())))?;
     let role = if args.client {
@@ -62,7 +53,7 @@ pub fn run(args: Args) -> CmdResult {
     } else {
         Role::Server
     };
-    let signed = csr::sign_csr(&request, &ca, role, now).map_err(failure)?;
+    let signed = csr::sign_csr(&request, &ca, role, now)?;
     let leaf = signed.leaf;
     let name = args.name.unwrap_or_else(|| leaf.name.clone());
     std::fs::create_dir_all(&args.out)

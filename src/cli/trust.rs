@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use certlab::pki::local_ca::default_ca_dir;
 use certlab::pki::manifest::CA_BUNDLE_FILE;
-use certlab::trust::{self, Target, TrustError, TrustOptions};
+use certlab::trust::{self, Target, TrustOptions};
 
 use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
 
@@ -64,14 +64,6 @@ pub struct Args {
     pub json: bool,
 }
 
-fn failure(e: TrustError) -> Failure {
-    if e.is_bad_input() {
-        Failure::input(e)
-    } else {
-        Failure::internal(e)
-    }
-}
-
 /// Runs `certlab trust`.
 pub fn run(args: Args) -> CmdResult {
     let (ca_file, how) = match (&args.pki, &args.ca_dir, &args.ca_cert) {
@@ -94,7 +86,7 @@ pub fn run(args: Args) -> CmdResult {
             ca_file.display()
         )));
     }
-    let cas = trust::read_cas(&ca_file).map_err(failure)?;
+    let cas = trust::read_cas(&ca_file)?;
     let mut targets: Vec<Target> = Vec::new();
     if args.system || (args.nss.is_empty() && args.bundle.is_empty()) {
         targets.push(Target::System);
@@ -168,8 +160,7 @@ pub fn run(args: Args) -> CmdResult {
                 trust::install(&cas, &ca_file, &targets, &opts)
             } else {
                 trust::uninstall(&cas, &ca_file, &targets, &opts)
-            }
-            .map_err(failure)?;
+            }?;
             let verb = match (install, args.dry_run) {
                 (true, false) => "installed",
                 (true, true) => "would install",

@@ -16,7 +16,8 @@ use rcgen::{
 };
 use time::OffsetDateTime;
 
-use super::issue::{BACKDATE, Builder, DEFAULT_LEAF_VALIDITY, LeafSpec, random_serial};
+use super::issue::{Builder, DEFAULT_LEAF_VALIDITY, LeafSpec, backdated, random_serial};
+use super::keys::KeyKind;
 use super::{Entity, Fault, KeyAlg, Role, San, export, names};
 
 /// The entity name an existing CA gets inside certlab.
@@ -36,13 +37,63 @@ pub enum CsrError {
     /// The input is unusable (not a CA, key does not match, bad CSR, bad SAN ...).
     #[error("{0}")]
     Invalid(String),
+    /// The input is valid but uses an algorithm certlab does not support (an RSA-PSS or
+    /// secp256k1 key, RSA under 2048 bits, a SHA-1 signature): `unsupported: X (supported: ...)`.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
-impl CsrError {
-    /// Whether the error is the user's input (exit 2) rather than certlab failing (exit 3).
-    pub fn is_bad_input(&self) -> bool {
-        matches!(self, CsrError::Invalid(_))
+/// The signature algorithms certlab accepts on a CSR, by OID.
+const CSR_SIGNATURES: [(&str, &str); 6] = [
+    ("1.2.840.113549.1.1.11", "sha256WithRSAEncryption"),
+    ("1.2.840.113549.1.1.12", "sha384WithRSAEncryption"),
+    ("1.2.840.113549.1.1.13", "sha512WithRSAEncryption"),
+    ("1.2.840.10045.4.3.2", "ecdsa-with-SHA256"),
+    ("1.2.840.10045.4.3.3", "ecdsa-with-SHA384"),
+    ("1.3.101.112", "Ed25519"),
+];
+
+/// Names of signature algorithms certlab does not accept, for the message.
+fn signature_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption".to_string(),
+        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption (SHA-1)".to_string(),
+        "1.2.840.113549.1.1.14" => "sha224WithRSAEncryption".to_string(),
+        "1.2.840.113549.1.1.10" => "RSASSA-PSS".to_string(),
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1 (SHA-1)".to_string(),
+        "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224".to_string(),
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512".to_string(),
+        "1.3.101.113" => "Ed448".to_string(),
+        other => CSR_SIGNATURES
+            .iter()
+            .find(|(o, _)| *o == other)
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_else(|| format!("signature algorithm {other}")),
     }
+}
+
+/// Refuses a CSR that is well formed but uses a key or a signature algorithm certlab does not
+/// support, naming it (rcgen would only say that the signature does not verify).
+fn check_csr_algorithms(der: &[u8]) -> Result<(), CsrError> {
+    use x509_parser::prelude::FromDer;
+    let Ok((_, req)) = x509_parser::certification_request::X509CertificationRequest::from_der(der)
+    else {
+        return Ok(()); // malformed: rcgen says so
+    };
+    let spki = req.certification_request_info.subject_pki.raw;
+    if let Some(msg) = KeyKind::of_spki(spki).and_then(|k| k.unsupported_in(" in the CSR")) {
+        return Err(CsrError::Unsupported(msg));
+    }
+    let oid = req.signature_algorithm.algorithm.to_id_string();
+    if !CSR_SIGNATURES.iter().any(|(o, _)| *o == oid) {
+        let supported: Vec<_> = CSR_SIGNATURES.iter().map(|(_, n)| *n).collect();
+        return Err(CsrError::Unsupported(format!(
+            "unsupported: a CSR signed with {} (supported: {}); make the request again, e.g. openssl req -new -sha256 ...",
+            signature_name(&oid),
+            supported.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 fn invalid(msg: impl Into<String>) -> CsrError {
@@ -60,7 +111,10 @@ fn read(path: &Path) -> Result<Vec<u8>, CsrError> {
 pub fn read_cert(path: &Path) -> Result<CertificateDer<'static>, CsrError> {
     match super::store::read_certs(path) {
         Ok(mut certs) => Ok(certs.remove(0)),
-        Err(super::store::StoreError::Io { source, .. }) => Err(CsrError::Io {
+        Err(
+            super::store::StoreError::Io { source, .. }
+            | super::store::StoreError::Unreadable { source, .. },
+        ) => Err(CsrError::Io {
             path: path.display().to_string(),
             source,
         }),
@@ -79,6 +133,12 @@ pub fn load_ca(
     let cert = read_cert(cert_path)?;
     let key = export::read_key(&read(key_path)?, key_password)
         .map_err(|e| invalid(format!("{}: {e}", key_path.display())))?;
+    if let Some(msg) = KeyKind::of_pkcs8(key.pkcs8_der()).and_then(|k| k.unsupported()) {
+        return Err(CsrError::Unsupported(format!(
+            "{}: {msg}",
+            key_path.display()
+        )));
+    }
     let pair = key
         .to_key_pair()
         .map_err(|e| invalid(format!("{}: unusable key: {e}", key_path.display())))?;
@@ -188,13 +248,17 @@ pub fn sign_csr(
     role: Role,
     now: OffsetDateTime,
 ) -> Result<Signed, CsrError> {
-    let parsed = match std::str::from_utf8(csr)
+    let der = match std::str::from_utf8(csr)
         .ok()
         .filter(|t| t.contains("-----BEGIN"))
     {
-        Some(text) => CertificateSigningRequestParams::from_pem(text),
-        None => CertificateSigningRequestParams::from_der(&csr.to_vec().into()),
+        Some(_) => pem::parse(csr)
+            .map_err(|e| invalid(format!("not a valid certificate signing request: {e}")))?
+            .into_contents(),
+        None => csr.to_vec(),
     };
+    check_csr_algorithms(&der)?;
+    let parsed = CertificateSigningRequestParams::from_der(&der.into());
     let mut req = parsed.map_err(|e| match e {
         rcgen::Error::InvalidCertificationRequestSignature => {
             invalid("the CSR's signature does not verify (altered or corrupt request)")
@@ -232,7 +296,7 @@ pub fn sign_csr(
         KeyAlg::EcdsaP256
     };
     let p = &mut req.params;
-    p.not_before = now - BACKDATE;
+    p.not_before = backdated(now);
     p.not_after = now + DEFAULT_LEAF_VALIDITY;
     p.serial_number = Some(random_serial());
     p.is_ca = IsCa::ExplicitNoCa;

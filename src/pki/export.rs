@@ -69,16 +69,6 @@ pub enum ExportError {
     Store(#[from] StoreError),
 }
 
-impl ExportError {
-    /// Whether the error is the user's input (exit 2) rather than certlab failing (exit 3).
-    pub fn is_bad_input(&self) -> bool {
-        match self {
-            ExportError::Store(e) => e.is_bad_input(),
-            _ => true,
-        }
-    }
-}
-
 fn enc(what: &str) -> impl FnOnce(pkcs8::der::Error) -> ExportError + '_ {
     move |e| ExportError::Encoding(format!("{what}: {e}"))
 }

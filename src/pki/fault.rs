@@ -219,9 +219,10 @@ impl FromStr for Fault {
     }
 }
 
-/// `expired`: valid from 90 days ago until yesterday.
+/// `expired`: valid from 90 days ago (but not before the Unix epoch, which verifiers cannot
+/// represent) until yesterday.
 pub fn expired(params: &mut CertificateParams, now: OffsetDateTime) {
-    params.not_before = now - Duration::days(90);
+    params.not_before = (now - Duration::days(90)).max(OffsetDateTime::UNIX_EPOCH);
     params.not_after = now - Duration::days(1);
 }
 

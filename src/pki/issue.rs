@@ -28,6 +28,28 @@ pub const LATEST_NOT_AFTER: OffsetDateTime = time::macros::datetime!(9999-12-31 
 /// How far back a new certificate's notBefore is set, to tolerate clock skew between hosts.
 pub const BACKDATE: Duration = Duration::hours(1);
 
+/// `now` less [`BACKDATE`], but never before the Unix epoch: verifiers (webpki among them)
+/// count time in seconds since 1970 and refuse a certificate dated earlier, so a PKI issued at
+/// `--now 1970-01-01T00:00:00Z` starts at that instant instead of an hour before it.
+pub fn backdated(now: OffsetDateTime) -> OffsetDateTime {
+    let back = now.checked_sub(BACKDATE).unwrap_or(now);
+    if now >= OffsetDateTime::UNIX_EPOCH {
+        back.max(OffsetDateTime::UNIX_EPOCH)
+    } else {
+        back
+    }
+}
+
+/// Refuses validity dates before the Unix epoch (see [`IssueError::BeforeEpoch`]).
+fn not_before_epoch(name: &str, params: &rcgen::CertificateParams) -> Result<(), IssueError> {
+    if params.not_before < OffsetDateTime::UNIX_EPOCH
+        || params.not_after < OffsetDateTime::UNIX_EPOCH
+    {
+        return Err(IssueError::BeforeEpoch(name.to_string()));
+    }
+    Ok(())
+}
+
 /// Subject distinguished-name fields (all optional; the CN defaults to the entity's name or host).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Subject {
@@ -68,7 +90,7 @@ impl Subject {
 /// How long a certificate is valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Validity {
-    /// From now (less [`BACKDATE`]) for this long.
+    /// From now (less [`BACKDATE`], see [`backdated`]) for this long.
     For(#[serde(with = "duration_seconds")] Duration),
     /// Between two absolute times.
     Between(
@@ -92,7 +114,7 @@ impl Validity {
     /// [`LATEST_NOT_AFTER`] (the last time X.509 can encode).
     pub fn at(self, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetDateTime)> {
         let (start, end) = match self {
-            Validity::For(d) => (now.checked_sub(BACKDATE)?, now.checked_add(d)?),
+            Validity::For(d) => (backdated(now), now.checked_add(d)?),
             Validity::Between(a, b) => (a, b),
         };
         (end <= LATEST_NOT_AFTER).then_some((start, end))
@@ -274,6 +296,11 @@ pub enum IssueError {
     /// Two entities with one name.
     #[error("two entities are named `{0}`")]
     DuplicateName(String),
+    /// A date before the Unix epoch, which verifiers (webpki among them) cannot represent.
+    #[error(
+        "`{0}`: its validity would reach back before 1970-01-01T00:00:00Z, which verifiers cannot represent (the `expired` faults end a day before --now): give a --now of 1970-01-02T00:00:00Z or later"
+    )]
+    BeforeEpoch(String),
 }
 
 /// Issues entities one after the other into a [`Pki`].
@@ -346,6 +373,7 @@ impl Builder {
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         params.name_constraints = spec.name_constraints.to_rcgen();
         fault::apply_to_ca(spec.fault, &mut params, self.now);
+        not_before_epoch(&spec.name, &params)?;
         let key = spec.key.generate().map_err(err)?;
         // Pin the subject key identifier so the Issuer below and the certificate agree.
         params.key_identifier_method = KeyIdMethod::PreSpecified(params.key_identifier(&key));
@@ -458,6 +486,7 @@ impl Builder {
                 .push(ExtendedKeyUsagePurpose::ClientAuth);
         }
         fault::apply_to_leaf(spec.fault, &mut params, self.now, &host);
+        not_before_epoch(&spec.name, &params)?;
 
         let key = spec.key.generate().map_err(err)?;
         let cert = match plan.signer {
@@ -542,7 +571,7 @@ impl Builder {
                 source,
             };
             let params = CertificateRevocationListParams {
-                this_update: self.now - BACKDATE,
+                this_update: backdated(self.now),
                 next_update: self.now + DEFAULT_LEAF_VALIDITY,
                 crl_number: SerialNumber::from(1u64),
                 issuing_distribution_point: None,
@@ -550,7 +579,7 @@ impl Builder {
                     .iter()
                     .map(|serial_number| RevokedCertParams {
                         serial_number: serial_number.clone(),
-                        revocation_time: self.now - BACKDATE,
+                        revocation_time: backdated(self.now),
                         reason_code: Some(rcgen::RevocationReason::KeyCompromise),
                         invalidity_date: None,
                     })

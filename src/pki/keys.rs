@@ -120,6 +120,181 @@ impl FromStr for KeyAlg {
     }
 }
 
+/// What certlab can sign with and use as a TLS key, for "unsupported: X (supported: ...)"
+/// messages.
+pub const SUPPORTED_KEYS: &str =
+    "ECDSA P-256 or P-384, Ed25519, RSA (rsaEncryption) of 2048 to 8192 bits";
+
+/// The kind of a key certlab was given, told from its algorithm identifier (a PKCS#8 private
+/// key or a SubjectPublicKeyInfo), so that a key it cannot use is named rather than called
+/// unreadable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyKind {
+    /// rsaEncryption, with the modulus size in bits (0 when unknown).
+    Rsa(usize),
+    /// id-RSASSA-PSS (a key restricted to PSS signatures), with the modulus size in bits.
+    RsaPss(usize),
+    /// id-ecPublicKey on a named curve (`P-256`, `secp256k1`, ... or the curve's OID).
+    Ec(String),
+    /// Ed25519.
+    Ed25519,
+    /// Ed448.
+    Ed448,
+    /// Another algorithm (its OID).
+    Other(String),
+}
+
+const OID_RSA: &str = "1.2.840.113549.1.1.1";
+const OID_RSA_PSS: &str = "1.2.840.113549.1.1.10";
+const OID_EC: &str = "1.2.840.10045.2.1";
+const OID_ED25519: &str = "1.3.101.112";
+const OID_ED448: &str = "1.3.101.113";
+
+fn curve_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.10045.3.1.7" => "P-256",
+        "1.3.132.0.34" => "P-384",
+        "1.3.132.0.35" => "P-521",
+        "1.3.132.0.10" => "secp256k1",
+        "1.2.840.10045.3.1.1" => "P-192",
+        "1.3.132.0.33" => "P-224",
+        "1.3.36.3.3.2.8.1.1.7" => "brainpoolP256r1",
+        "1.3.36.3.3.2.8.1.1.11" => "brainpoolP384r1",
+        "1.3.36.3.3.2.8.1.1.13" => "brainpoolP512r1",
+        other => return format!("curve {other}"),
+    }
+    .to_string()
+}
+
+/// The bit length of a DER INTEGER's big-endian bytes (an RSA modulus).
+fn modulus_bits(bytes: &[u8]) -> usize {
+    match bytes.iter().position(|b| *b != 0) {
+        Some(i) => (bytes.len() - i) * 8 - bytes[i].leading_zeros() as usize,
+        None => 0,
+    }
+}
+
+/// The modulus of a DER SEQUENCE whose `index`-th element is the modulus INTEGER
+/// (RSAPrivateKey: index 1; RSAPublicKey: index 0).
+fn rsa_bits(der: &[u8], index: usize) -> usize {
+    use x509_parser::der_parser::ber::BerObjectContent;
+    use x509_parser::der_parser::der::parse_der_sequence;
+    let Ok((_, seq)) = parse_der_sequence(der) else {
+        return 0;
+    };
+    match seq.as_sequence().ok().and_then(|items| items.get(index)) {
+        Some(item) => match &item.content {
+            BerObjectContent::Integer(bytes) => modulus_bits(bytes),
+            _ => 0,
+        },
+        None => 0,
+    }
+}
+
+impl KeyKind {
+    fn from_algorithm(oid: &str, curve: Option<String>, rsa_bits: impl FnOnce() -> usize) -> Self {
+        match oid {
+            OID_RSA => KeyKind::Rsa(rsa_bits()),
+            OID_RSA_PSS => KeyKind::RsaPss(rsa_bits()),
+            OID_EC => KeyKind::Ec(
+                curve
+                    .map(|c| curve_name(&c))
+                    .unwrap_or_else(|| "explicit curve parameters".to_string()),
+            ),
+            OID_ED25519 => KeyKind::Ed25519,
+            OID_ED448 => KeyKind::Ed448,
+            other => KeyKind::Other(other.to_string()),
+        }
+    }
+
+    /// The kind of a PKCS#8 private key (`None` when it is not PKCS#8 at all).
+    pub fn of_pkcs8(der: &[u8]) -> Option<KeyKind> {
+        use pkcs8::der::Decode;
+        let info = pkcs8::PrivateKeyInfoRef::from_der(der).ok()?;
+        let oid = info.algorithm.oid.to_string();
+        let curve = info
+            .algorithm
+            .parameters
+            .and_then(|p| p.decode_as::<pkcs8::ObjectIdentifier>().ok())
+            .map(|o| o.to_string());
+        let inner = info.private_key.as_bytes();
+        Some(Self::from_algorithm(&oid, curve, || rsa_bits(inner, 1)))
+    }
+
+    /// The kind of any private key certlab reads: PKCS#8, SEC1 (`EC PRIVATE KEY`, its named
+    /// curve) or PKCS#1 (`RSA PRIVATE KEY`).
+    pub fn of_private_key(key: &pki_types::PrivateKeyDer<'_>) -> Option<KeyKind> {
+        use pki_types::PrivateKeyDer as K;
+        match key {
+            K::Pkcs8(der) => Self::of_pkcs8(der.secret_pkcs8_der()),
+            K::Sec1(der) => {
+                use sec1::der::Decode;
+                let ec = sec1::EcPrivateKey::from_der(der.secret_sec1_der()).ok()?;
+                let curve = ec
+                    .parameters
+                    .and_then(|p| p.named_curve())
+                    .map(|o| o.to_string());
+                Some(Self::from_algorithm(OID_EC, curve, || 0))
+            }
+            K::Pkcs1(der) => Some(KeyKind::Rsa(rsa_bits(der.secret_pkcs1_der(), 1))),
+            _ => None,
+        }
+    }
+
+    /// The kind of a DER SubjectPublicKeyInfo (a certificate's or a CSR's key).
+    pub fn of_spki(der: &[u8]) -> Option<KeyKind> {
+        use x509_parser::prelude::FromDer;
+        let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(der).ok()?;
+        let oid = spki.algorithm.algorithm.to_id_string();
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .map(|o| o.to_id_string());
+        let key = spki.subject_public_key.data.clone();
+        Some(Self::from_algorithm(&oid, curve, || rsa_bits(&key, 0)))
+    }
+
+    /// `None` when certlab can sign with such a key (and rustls can use it in a handshake);
+    /// otherwise the message `unsupported: X key (supported: ...)`.
+    pub fn unsupported(&self) -> Option<String> {
+        self.unsupported_in("")
+    }
+
+    /// [`unsupported`](Self::unsupported) with where the key is, e.g. ` in the CSR`:
+    /// `unsupported: X key in the CSR (supported: ...)`.
+    pub fn unsupported_in(&self, place: &str) -> Option<String> {
+        let usable = match self {
+            KeyKind::Rsa(bits) => (2048..=8192).contains(bits),
+            KeyKind::Ec(curve) => curve == "P-256" || curve == "P-384",
+            KeyKind::Ed25519 => true,
+            KeyKind::RsaPss(_) | KeyKind::Ed448 | KeyKind::Other(_) => false,
+        };
+        (!usable).then(|| format!("unsupported: {self} key{place} (supported: {SUPPORTED_KEYS})"))
+    }
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bits = |b: &usize| {
+            if *b == 0 {
+                String::new()
+            } else {
+                format!(" {b}-bit")
+            }
+        };
+        match self {
+            KeyKind::Rsa(b) => write!(f, "RSA{}", bits(b)),
+            KeyKind::RsaPss(b) => write!(f, "RSA-PSS (id-RSASSA-PSS){}", bits(b)),
+            KeyKind::Ec(curve) => write!(f, "EC {curve}"),
+            KeyKind::Ed25519 => f.write_str("Ed25519"),
+            KeyKind::Ed448 => f.write_str("Ed448"),
+            KeyKind::Other(oid) => write!(f, "algorithm {oid}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +305,37 @@ mod tests {
             let key = alg.generate().unwrap();
             assert_eq!(KeyAlg::of(&key), Some(alg), "{alg}");
             assert_eq!(alg.name().parse::<KeyAlg>().unwrap(), alg);
+        }
+    }
+
+    #[test]
+    fn generated_keys_are_supported_and_their_kind_is_told() {
+        for alg in ALL_KEY_ALGS {
+            let key = alg.generate().unwrap();
+            let kind = KeyKind::of_pkcs8(&key.serialize_der()).unwrap();
+            assert_eq!(kind.unsupported(), None, "{alg}: {kind}");
+            let spki = KeyKind::of_spki(&rcgen::PublicKeyData::subject_public_key_info(&key));
+            assert_eq!(spki, Some(kind.clone()), "{alg}");
+            if alg == KeyAlg::Rsa3072 {
+                assert_eq!(kind, KeyKind::Rsa(3072));
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_kinds_say_so_with_the_supported_list() {
+        for kind in [
+            KeyKind::Rsa(1024),
+            KeyKind::RsaPss(2048),
+            KeyKind::Ec("secp256k1".into()),
+            KeyKind::Ed448,
+        ] {
+            let msg = kind.unsupported().expect("unsupported");
+            assert!(
+                msg.starts_with(&format!("unsupported: {kind} key"))
+                    && msg.contains(SUPPORTED_KEYS),
+                "{msg}"
+            );
         }
     }
 

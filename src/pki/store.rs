@@ -20,9 +20,17 @@ use super::{Entity, Fault, Pki, SecretKey};
 /// Why reading or writing a PKI directory failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A file could not be read or written.
+    /// A file could not be written (or a directory created, a file removed).
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file given to certlab (or one a PKI directory should hold) could not be read.
+    #[error("{}: {source}", path.display())]
+    Unreadable {
         /// The file.
         path: PathBuf,
         /// The I/O error.
@@ -59,15 +67,15 @@ pub enum StoreError {
     Issue(#[from] IssueError),
 }
 
-impl StoreError {
-    /// Whether the error is the user's input (exit 2) rather than certlab failing (exit 3).
-    pub fn is_bad_input(&self) -> bool {
-        !matches!(self, StoreError::Io { .. })
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
+fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Unreadable {
         path: path.to_path_buf(),
         source,
     }
@@ -142,7 +150,7 @@ pub fn load_existing(dir: &Path) -> Result<Option<Pki>, StoreError> {
     if dir.join(MANIFEST_FILE).exists() {
         return load(dir).map(Some);
     }
-    if dir.is_dir() && fs::read_dir(dir).map_err(io_err(dir))?.next().is_some() {
+    if dir.is_dir() && fs::read_dir(dir).map_err(read_err(dir))?.next().is_some() {
         return Err(StoreError::NotAPkiDir(dir.to_path_buf()));
     }
     Ok(None)
@@ -274,12 +282,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), Store
 
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>, StoreError> {
     let path = dir.join(name);
-    fs::read(&path).map_err(io_err(&path))
+    fs::read(&path).map_err(read_err(&path))
 }
 
 /// Reads every PEM block of a file (`tag` filters; `None` keeps all).
 pub fn read_pem_blocks(path: &Path, tag: Option<&str>) -> Result<Vec<Vec<u8>>, StoreError> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
+    let bytes = fs::read(path).map_err(read_err(path))?;
     let blocks = pem::parse_many(&bytes).map_err(|e| StoreError::Malformed {
         path: path.to_path_buf(),
         message: format!("not valid PEM: {e}"),
@@ -300,7 +308,7 @@ fn is_pem(bytes: &[u8]) -> bool {
 /// Reads the certificates of a PEM file (every `CERTIFICATE` block, in order) or a single DER
 /// certificate. No certificate is an error.
 pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, StoreError> {
-    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let bytes = std::fs::read(path).map_err(read_err(path))?;
     let certs: Vec<CertificateDer<'static>> = if is_pem(&bytes) {
         pem::parse_many(&bytes)
             .map_err(|e| malformed(path, format!("not valid PEM: {e}")))?
@@ -334,7 +342,7 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, StoreErro
 
 /// Reads the CRLs of a PEM (`X509 CRL` blocks) or DER file; each must parse.
 pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, StoreError> {
-    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let bytes = std::fs::read(path).map_err(read_err(path))?;
     let crls: Vec<Vec<u8>> = if is_pem(&bytes) {
         pem::parse_many(&bytes)
             .map_err(|e| malformed(path, format!("not valid PEM: {e}")))?

@@ -169,17 +169,6 @@ pub enum RenderError {
     },
 }
 
-impl RenderError {
-    /// Whether the error is the user's input (exit 2) rather than certlab failing (exit 3).
-    pub fn is_bad_input(&self) -> bool {
-        match self {
-            RenderError::Store(e) => e.is_bad_input(),
-            RenderError::Template { .. } => false,
-            _ => true,
-        }
-    }
-}
-
 /// What to render for: the server and client certificates, and where clients connect.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
@@ -515,7 +504,7 @@ impl Context {
         let read = |file: &str| -> Result<Vec<u8>, RenderError> {
             let path = abs.join(file);
             std::fs::read(&path)
-                .map_err(|source| RenderError::Store(StoreError::Io { path, source }))
+                .map_err(|source| RenderError::Store(StoreError::Unreadable { path, source }))
         };
         let (mut secrets, mut ca_b64, mut ca_pem) = (Vec::new(), String::new(), String::new());
         if kind == Kind::K8sSecret {

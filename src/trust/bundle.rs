@@ -38,6 +38,28 @@ fn strip_from_bundle(text: &str, ders: &[&[u8]]) -> (String, usize) {
     (out.concat(), removed)
 }
 
+/// The text of a bundle file, `None` when it does not exist yet. A directory or a file that is
+/// not text (a DER certificate, a PKCS#12 file ...) is the user's mistake, not a file to append
+/// PEM to.
+fn read_bundle(path: &Path) -> Result<Option<String>, TrustError> {
+    if path.is_dir() {
+        return Err(TrustError::Invalid(format!(
+            "--bundle {}: is a directory; give the PEM bundle file (e.g. {}/ca-bundle.pem)",
+            path.display(),
+            path.display()
+        )));
+    }
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(TrustError::Invalid(format!(
+            "--bundle {}: not a PEM bundle (binary data): certlab appends PEM certificates to a text file",
+            path.display()
+        ))),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
 pub(super) fn bundle_has(path: &Path, ca: &TrustedCa) -> bool {
     store::read_pem_blocks(path, Some("CERTIFICATE"))
         .map(|blocks| blocks.iter().any(|b| b[..] == ca.cert[..]))
@@ -52,11 +74,7 @@ pub(super) fn install(
     steps: &mut Vec<Step>,
 ) -> Result<(), TrustError> {
     let target = Target::Bundle(path.to_path_buf());
-    let old = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(io_err(path)(e)),
-    };
+    let old = read_bundle(path)?.unwrap_or_default();
     let mut text = old.clone();
     for ca in cas {
         if bundle_has(path, ca) {
@@ -103,10 +121,8 @@ pub(super) fn uninstall(
     steps: &mut Vec<Step>,
 ) -> Result<(), TrustError> {
     let target = Target::Bundle(path.to_path_buf());
-    let old = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io_err(path)(e)),
+    let Some(old) = read_bundle(path)? else {
+        return Ok(());
     };
     let ders: Vec<&[u8]> = cas.iter().map(|c| &c.cert[..]).collect();
     let (text, removed) = strip_from_bundle(&old, &ders);

@@ -63,17 +63,13 @@ fn permission_hint(e: &std::io::Error) -> &'static str {
     }
 }
 
-impl TrustError {
-    /// Whether the error is the user's input (exit 2) rather than a failure to work (exit 3).
-    pub fn is_bad_input(&self) -> bool {
-        matches!(self, TrustError::Invalid(_))
-    }
-}
-
 impl From<StoreError> for TrustError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Io { path, source } => TrustError::Io { path, source },
+            StoreError::Unreadable { path, source } => {
+                TrustError::Invalid(format!("{}: {source}", path.display()))
+            }
             other => TrustError::Invalid(other.to_string()),
         }
     }

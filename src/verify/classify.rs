@@ -127,6 +127,10 @@ impl Verdict {
     }
 }
 
+/// The most intermediates rustls-webpki puts in a path (`MAX_SUB_CA_COUNT` in its
+/// `verify_cert.rs`); a longer chain fails with `MaximumPathDepthExceeded`.
+pub const WEBPKI_MAX_INTERMEDIATES: usize = 6;
+
 /// A time as webpki wants it. Times before 1970 become the epoch.
 pub fn unix_time(t: OffsetDateTime) -> UnixTime {
     UnixTime::since_unix_epoch(std::time::Duration::from_secs(
@@ -151,7 +155,10 @@ pub fn outcome_of_webpki_error(error: &webpki::Error) -> Outcome {
             Outcome::WrongUsage
         }
         E::CaUsedAsEndEntity | E::EndEntityUsedAsCa => Outcome::InvalidCa,
-        E::PathLenConstraintViolated | E::MaximumPathDepthExceeded => Outcome::PathLenExceeded,
+        E::PathLenConstraintViolated => Outcome::PathLenExceeded,
+        // webpki's own limit, not a constraint in the chain: OpenSSL and curl accept such a
+        // chain, so it is not `path-len-exceeded` but something this client cannot process.
+        E::MaximumPathDepthExceeded => Outcome::BadCertificate,
         E::NameConstraintViolation => Outcome::NameConstraintViolation,
         E::CertRevoked => Outcome::Revoked,
         E::InvalidSignatureForPublicKey | E::SignatureAlgorithmMismatch => Outcome::BadSignature,
@@ -653,10 +660,20 @@ impl Ctx<'_> {
                     format!("the path below {which} is longer than its pathLen constraint allows"),
                 )
             }
-            E::MaximumPathDepthExceeded => Verdict::new(
-                Outcome::PathLenExceeded,
-                "the chain is deeper than the verifier allows",
-            ),
+            E::MaximumPathDepthExceeded => {
+                let intermediates = self
+                    .chain
+                    .iter()
+                    .skip(1)
+                    .filter(|f| !f.self_issued())
+                    .count();
+                Verdict::new(
+                    Outcome::BadCertificate,
+                    format!(
+                        "the chain has {intermediates} intermediates; rustls-webpki (certlab's verifier, and every rustls client) builds paths through at most {WEBPKI_MAX_INTERMEDIATES} (its MaximumPathDepthExceeded error); no pathLen constraint is exceeded, and OpenSSL and curl accept it: shorten the chain for rustls clients"
+                    ),
+                )
+            }
             E::NameConstraintViolation => {
                 let which = self
                     .describe(|f| {

@@ -372,8 +372,26 @@ pub fn summarize_key(key: &PrivateKeyDer<'_>) -> Result<KeySummary, String> {
         PrivateKeyDer::Pkcs1(_) => "PKCS#1",
         _ => "unknown",
     };
-    let kp = rcgen::KeyPair::try_from(key)
-        .map_err(|e| format!("not a private key certlab can read ({format}): {e}"))?;
+    let kp = match rcgen::KeyPair::try_from(key) {
+        Ok(kp) => kp,
+        Err(e) => {
+            // A valid key of a kind certlab cannot use (RSA-PSS, secp256k1, RSA-1024 ...) is
+            // described as such, not called unreadable.
+            return match crate::pki::keys::KeyKind::of_private_key(key)
+                .filter(|k| k.unsupported().is_some())
+            {
+                Some(kind) => Ok(KeySummary {
+                    format: format.to_string(),
+                    key_algorithm: format!("{kind} (unsupported: certlab cannot sign with it)"),
+                    matches: vec![],
+                    public_key: vec![],
+                }),
+                None => Err(format!(
+                    "not a private key certlab can read ({format}): {e}"
+                )),
+            };
+        }
+    };
     let key_algorithm = KeyAlg::of(&kp)
         .map(|a| a.name().to_string())
         .unwrap_or_else(|| format!("{:?}", kp.algorithm()));

@@ -48,7 +48,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::sign::CertifiedKey;
 use rustls::{
     AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
-    PeerIncompatible, ProtocolVersion, SignatureScheme,
+    InvalidMessage, PeerIncompatible, ProtocolVersion, SignatureScheme,
 };
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -589,18 +589,10 @@ fn client_config(
         Some(TlsVersion::Tls12) => &[&rustls::version::TLS12],
         Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
     };
+    check_alpn(&options.alpn)?;
     let key = match &options.client_cert {
         None => None,
-        Some((chain, key)) => {
-            if chain.is_empty() {
-                return Err(ProbeError::ClientCert("no certificate given".to_string()));
-            }
-            let signing = provider
-                .key_provider
-                .load_private_key(key.clone_key())
-                .map_err(|e| ProbeError::ClientCert(format!("unusable key: {e}")))?;
-            Some(Arc::new(CertifiedKey::new(chain.clone(), signing)))
-        }
+        Some((chain, key)) => Some(Arc::new(client_key(&provider, chain, key)?)),
     };
     let verifier = Arc::new(RecordingVerifier {
         trust,
@@ -621,6 +613,58 @@ fn client_config(
         .with_client_cert_resolver(resolver);
     config.alpn_protocols = options.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     Ok(Arc::new(config))
+}
+
+/// Refuses ALPN protocol names that cannot be sent: empty (`--alpn ""`, `--alpn h2,`) or
+/// longer than 255 bytes. rustls would send them and the server would answer with an alert that
+/// looks like the server's fault.
+fn check_alpn(alpn: &[String]) -> Result<(), ProbeError> {
+    for p in alpn {
+        if p.is_empty() {
+            return Err(ProbeError::Config(
+                "an ALPN protocol name is empty: give names such as h2 or http/1.1".to_string(),
+            ));
+        }
+        if p.len() > 255 {
+            return Err(ProbeError::Config(format!(
+                "the ALPN protocol name `{}…` is longer than 255 bytes",
+                p.chars().take(20).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The client's certificate and key, checked before connecting: a key rustls cannot sign with
+/// or one that is not the certificate's would make the server reject the client, and the
+/// report blame the server.
+fn client_key(
+    provider: &CryptoProvider,
+    chain: &[CertificateDer<'static>],
+    key: &PrivateKeyDer<'static>,
+) -> Result<CertifiedKey, ProbeError> {
+    let Some(leaf) = chain.first() else {
+        return Err(ProbeError::ClientCert("no certificate given".to_string()));
+    };
+    let signing = provider
+        .key_provider
+        .load_private_key(key.clone_key())
+        .map_err(|e| {
+            let unsupported =
+                crate::pki::keys::KeyKind::of_private_key(key).and_then(|k| k.unsupported());
+            ProbeError::ClientCert(unsupported.unwrap_or_else(|| format!("unusable key: {e}")))
+        })?;
+    let cert_spki = x509_parser::parse_x509_certificate(leaf)
+        .map(|(_, c)| c.tbs_certificate.subject_pki.raw.to_vec())
+        .map_err(|e| ProbeError::ClientCert(format!("the certificate cannot be parsed: {e}")))?;
+    if let Some(key_spki) = signing.public_key()
+        && key_spki.as_ref() != cert_spki.as_slice()
+    {
+        return Err(ProbeError::ClientCert(
+            "the private key is not the key of the certificate (their public keys differ): give the key of the first certificate of the chain".to_string(),
+        ));
+    }
+    Ok(CertifiedKey::new(chain.to_vec(), signing))
 }
 
 /// Why a probe stopped before a clean `ok`.
@@ -715,18 +759,7 @@ impl Session {
             }
         }
         Err(match last {
-            Some(e) if e.kind() == io::ErrorKind::ConnectionRefused => Stop::new(
-                Outcome::Refused,
-                format!("connection refused by {}", self.addr()),
-            ),
-            Some(e) if is_timeout(&e) => Stop::new(
-                Outcome::Timeout,
-                format!("no answer to the TCP connect to {}", self.addr()),
-            ),
-            Some(e) => Stop::new(
-                Outcome::Refused,
-                format!("cannot connect to {}: {e}", self.addr()),
-            ),
+            Some(e) => connect_error(&e, &self.addr()),
             None => Stop::new(Outcome::Timeout, "no time left to connect"),
         })
     }
@@ -928,6 +961,13 @@ impl Session {
         let mut data = &buf[..n];
         while !data.is_empty() {
             if let Err(e) = conn.read_tls(&mut data) {
+                // rustls refuses to buffer more than one maximal handshake message: not the
+                // socket's fault.
+                if e.kind() == io::ErrorKind::InvalidData && conn.is_handshaking() {
+                    return Pumped::Tls(rustls::Error::InvalidMessage(
+                        InvalidMessage::HandshakePayloadTooLarge,
+                    ));
+                }
                 return Pumped::Io(e);
             }
             if let Err(e) = conn.process_new_packets() {
@@ -1015,8 +1055,46 @@ impl Session {
                 Outcome::BadCertificate,
                 "the server presented no certificate",
             ),
+            rustls::Error::InvalidMessage(
+                InvalidMessage::HandshakePayloadTooLarge | InvalidMessage::MessageTooLarge,
+            ) => too_large(),
             other => Stop::new(Outcome::HandshakeFailure, format!("rustls: {other}")),
         }
+    }
+}
+
+/// The outcome of a failed TCP connect. Only a refusal (the host answered with a reset: it is up
+/// and nothing listens on the port) is `refused`. "No route to host" and "network unreachable"
+/// mean no answer came from the host at all (it is down, or a router or firewall said so), which
+/// is `timeout`'s meaning ("no answer to connect") and fix (firewalls, the network), not
+/// `refused`'s ("start the server").
+fn connect_error(e: &io::Error, addr: &str) -> Stop {
+    let raw = e.raw_os_error();
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            Stop::new(Outcome::Refused, format!("connection refused by {addr}"))
+        }
+        _ if is_timeout(e) => Stop::new(
+            Outcome::Timeout,
+            format!("no answer to the TCP connect to {addr}"),
+        ),
+        io::ErrorKind::HostUnreachable => Stop::new(
+            Outcome::Timeout,
+            format!(
+                "no route to host {addr} (host unreachable: {e}): the host is down or a router or firewall rejects the path; nothing answered on the port"
+            ),
+        ),
+        io::ErrorKind::NetworkUnreachable => Stop::new(
+            Outcome::Timeout,
+            format!(
+                "network unreachable for {addr} ({e}): this machine has no route to that network (VPN, routing, IPv6 connectivity); nothing answered on the port"
+            ),
+        ),
+        _ if raw == Some(libc::EHOSTUNREACH) || raw == Some(libc::ENETUNREACH) => Stop::new(
+            Outcome::Timeout,
+            format!("no route to {addr} ({e}); nothing answered on the port"),
+        ),
+        _ => Stop::new(Outcome::Refused, format!("cannot connect to {addr}: {e}")),
     }
 }
 
@@ -1055,6 +1133,20 @@ fn classify_alert(a: AlertDescription, requested: bool, sent: bool) -> Stop {
         _ => Outcome::HandshakeFailure,
     };
     Stop::new(outcome, detail)
+}
+
+/// The largest handshake message a rustls client accepts (`MAX_HANDSHAKE_SIZE` in rustls's
+/// deframer: 0xffff bytes), which limits the Certificate message, so the whole chain.
+pub const RUSTLS_MAX_HANDSHAKE_MESSAGE: usize = 0xffff;
+
+/// A handshake message over rustls's limit: in practice the server's certificate chain.
+fn too_large() -> Stop {
+    Stop::new(
+        Outcome::BadCertificate,
+        format!(
+            "a handshake message from the server (its Certificate message, so the chain) is larger than {RUSTLS_MAX_HANDSHAKE_MESSAGE} bytes, the most rustls clients accept (OpenSSL accepts up to 100 KiB, its default max_cert_list): serve a smaller certificate and chain (fewer SANs, no large extensions)"
+        ),
+    )
 }
 
 fn flush(conn: &mut ClientConnection, sock: &mut TcpStream) -> io::Result<()> {
@@ -1226,6 +1318,46 @@ mod tests {
             d.as_deref(),
             Some("the server sent alert 43 (unsupported_certificate)")
         );
+    }
+
+    #[test]
+    fn no_route_to_host_is_not_refused() {
+        let addr = "192.0.2.1:443";
+        for e in [
+            io::Error::from_raw_os_error(libc::EHOSTUNREACH),
+            io::Error::from_raw_os_error(libc::ENETUNREACH),
+            io::Error::from(io::ErrorKind::HostUnreachable),
+            io::Error::from(io::ErrorKind::NetworkUnreachable),
+        ] {
+            let stop = connect_error(&e, addr);
+            let detail = stop.detail.unwrap_or_default();
+            assert_eq!(stop.outcome, Outcome::Timeout, "{e}: {detail}");
+            assert!(
+                detail.contains(addr)
+                    && (detail.contains("unreachable") || detail.contains("no route")),
+                "{detail}"
+            );
+        }
+        let refused = connect_error(&io::Error::from_raw_os_error(libc::ECONNREFUSED), addr);
+        assert_eq!(refused.outcome, Outcome::Refused);
+        let timed_out = connect_error(&io::Error::from_raw_os_error(libc::ETIMEDOUT), addr);
+        assert_eq!(timed_out.outcome, Outcome::Timeout);
+    }
+
+    #[test]
+    fn empty_or_oversized_alpn_names_are_refused() {
+        assert!(check_alpn(&["h2".into(), "http/1.1".into()]).is_ok());
+        assert!(check_alpn(&[]).is_ok());
+        for bad in [
+            vec![String::new()],
+            vec!["h2".into(), String::new()],
+            vec!["x".repeat(256)],
+        ] {
+            assert!(
+                matches!(check_alpn(&bad), Err(ProbeError::Config(_))),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

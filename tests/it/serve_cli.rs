@@ -195,7 +195,7 @@ fn all_lists_every_scenario_in_json() {
 }
 
 #[test]
-fn key_mismatch_is_one_line_and_exit_3() {
+fn key_mismatch_is_one_line_and_exit_2() {
     let lab = Lab::new();
     let (code, out, err) = run_fails(&[
         "serve",
@@ -204,7 +204,7 @@ fn key_mismatch_is_one_line_and_exit_3() {
         "--scenario",
         "key-mismatch",
     ]);
-    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(code, Some(2), "{err}");
     assert!(out.is_empty(), "{out}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: key-mismatch"), "{err}");
@@ -216,12 +216,12 @@ fn key_mismatch_is_one_line_and_exit_3() {
         "--key",
         &s(&lab.path("key-mismatch.key")),
     ]);
-    assert_eq!(code, Some(3));
+    assert_eq!(code, Some(2));
     assert!(err.starts_with("error: key-mismatch"), "{err}");
 }
 
 #[test]
-fn address_in_use_and_unreadable_files_exit_3() {
+fn address_in_use_exits_3_and_unreadable_files_exit_2() {
     let lab = Lab::new();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
@@ -247,7 +247,7 @@ fn address_in_use_and_unreadable_files_exit_3() {
         "--key",
         &s(&lab.path("good.key")),
     ]);
-    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.starts_with("error: cannot read"), "{err}");
 }
 

@@ -272,7 +272,6 @@ fn a_key_that_does_not_match_the_leaf_stops_serve() {
     let err = serve(settings, any_port()).unwrap_err();
     assert!(matches!(err, ServeError::KeyMismatch(_)), "{err:?}");
     assert!(err.to_string().starts_with("key-mismatch"), "{err}");
-    assert!(!err.is_bad_input());
     // Another certificate's (matching) key is fine; the good leaf with the client's key is not.
     let good = lab.pki.entity("good").unwrap();
     let client = lab.pki.entity("client").unwrap();
@@ -291,13 +290,11 @@ fn errors_for_bad_settings_and_files() {
     // Address in use.
     let err = serve(good(), ep.addr()).unwrap_err();
     assert!(matches!(err, ServeError::Bind { .. }), "{err:?}");
-    assert!(!err.is_bad_input());
     // Unknown cipher suite.
     let mut s = good();
     s.ciphers = vec!["TLS13_NOPE".into()];
     let err = serve(s, any_port()).unwrap_err();
     assert!(matches!(err, ServeError::UnknownCipher(ref c) if c == "TLS13_NOPE"));
-    assert!(err.is_bad_input());
     // TLS 1.2 with TLS 1.3 suites only: nothing left to offer.
     let mut s = good();
     s.tls = Some(TlsVersion::Tls12);
@@ -551,5 +548,5 @@ fn serve_scenario_serves_or_refuses() {
     let mut broken = lab.scenario("good");
     broken.server.entity = Some("nobody".into());
     let err = certlab::serve::serve_scenario(&lab.pki, &broken, any).unwrap_err();
-    assert!(matches!(err, ServeError::UnknownEntity { .. }) && err.is_bad_input());
+    assert!(matches!(err, ServeError::UnknownEntity { .. }));
 }
