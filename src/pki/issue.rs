@@ -271,6 +271,9 @@ pub enum IssueError {
     /// Two entities with one name.
     #[error("two entities are named `{0}`")]
     DuplicateName(String),
+    /// A name that cannot be a file name in the output directory.
+    #[error(transparent)]
+    BadName(#[from] super::names::NameError),
 }
 
 /// Issues entities one after the other into a [`Pki`].
@@ -317,6 +320,7 @@ impl Builder {
     }
 
     fn check_new_name(&self, name: &str) -> Result<(), IssueError> {
+        super::names::entity_name(name)?;
         if self.pki.entity(name).is_some() {
             return Err(IssueError::DuplicateName(name.to_string()));
         }

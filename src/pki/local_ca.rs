@@ -120,7 +120,16 @@ pub fn leaf_file_name(sans: &[San], client: bool) -> String {
     let first = match sans.first() {
         Some(San::Dns(d)) => d.replace('*', "_wildcard"),
         Some(San::Ip(ip)) => ip.to_string().replace(':', "_"),
-        Some(San::Email(e)) => e.clone(),
+        Some(San::Email(e)) => e
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-+@".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect(),
         Some(San::Uri(u)) => u
             .chars()
             .map(|c| {

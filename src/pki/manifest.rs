@@ -115,6 +115,29 @@ pub fn crl_file(name: &str) -> String {
     format!("{name}.crl.pem")
 }
 
+/// Files of the whole PKI, not of an entity: the trust bundle in each format, the manifest,
+/// the configurations directory.
+pub const PKI_FILES: [&str; 5] = ["ca.pem", "ca.der", "ca.p12", "certlab.json", "configs"];
+
+/// Every file an entity named `name` may own: its PEM files and every derived format
+/// (`NAME.der`, `NAME.key.der`, `NAME.p12`, `NAME.combined.pem`, keys as `NAME.ec.key`,
+/// `NAME.rsa.key`, `NAME.enc.key` and their `.der`). Two entities must not share one.
+pub fn files_of(name: &str) -> Vec<String> {
+    let mut out = vec![
+        cert_file(name),
+        chain_file(name),
+        crl_file(name),
+        format!("{name}.der"),
+        format!("{name}.p12"),
+        format!("{name}.combined.pem"),
+    ];
+    for infix in ["", ".enc", ".ec", ".rsa"] {
+        out.push(format!("{name}{infix}.key"));
+        out.push(format!("{name}{infix}.key.der"));
+    }
+    out
+}
+
 impl ManifestEntity {
     /// The manifest entry of an entity.
     pub fn of(e: &Entity) -> Self {

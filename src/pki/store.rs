@@ -570,6 +570,119 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), Store
     Ok(())
 }
 
+/// The files of one leaf written outside a PKI (`certlab cert`, `certlab sign`).
+#[derive(Debug, Clone)]
+pub struct LeafFiles {
+    /// `NAME.pem`.
+    pub cert: PathBuf,
+    /// `NAME.chain.pem`.
+    pub chain: PathBuf,
+    /// `NAME.key` (mode 0600).
+    pub key: PathBuf,
+}
+
+/// Writes a leaf's `NAME.pem`, `NAME.chain.pem` and `NAME.key` (0600) into `dir`: all three or
+/// none. An existing file is not replaced unless `force`, and never a file that the manifest
+/// of a PKI in `dir` names (that would break the PKI). `name` must be an
+/// [entity name](super::names::entity_name), so no file lands outside `dir`.
+pub fn write_leaf_files(
+    dir: &Path,
+    name: &str,
+    leaf: &Entity,
+    force: bool,
+) -> Result<LeafFiles, StoreError> {
+    let files = check_leaf_files(dir, name, force)?;
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let contents = [
+        (&files.cert, pem_certs([&leaf.cert]), false),
+        (&files.chain, pem_certs(&leaf.chain), false),
+        (&files.key, leaf.key.to_pem(), true),
+    ];
+    let mut temps = Vec::new();
+    for (path, text, secret) in &contents {
+        temps.push((*path, temp_file(path, text.as_bytes(), *secret)?));
+    }
+    let mut done: Vec<&PathBuf> = Vec::new();
+    for (path, tmp) in temps {
+        let result = if force {
+            tmp.persist(path).map(|_| ())
+        } else {
+            tmp.persist_noclobber(path).map(|_| ())
+        };
+        if let Err(e) = result {
+            for p in done {
+                let _ = fs::remove_file(p);
+            }
+            return Err(if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                StoreError::Exists(path.clone())
+            } else {
+                StoreError::Io {
+                    path: path.clone(),
+                    source: e.error,
+                }
+            });
+        }
+        done.push(path);
+    }
+    Ok(files)
+}
+
+/// The paths [`write_leaf_files`] would write, checked: a valid name, no file of a PKI's
+/// manifest, no existing file unless `force`. Call it before issuing to fail early.
+pub fn check_leaf_files(dir: &Path, name: &str, force: bool) -> Result<LeafFiles, StoreError> {
+    super::names::entity_name(name).map_err(IssueError::from)?;
+    let files = LeafFiles {
+        cert: dir.join(cert_file(name)),
+        chain: dir.join(chain_file(name)),
+        key: dir.join(key_file(name)),
+    };
+    let named = match View::open(dir) {
+        Ok(Some(view)) => parse_manifest(&view)
+            .map(|m| m.named_files())
+            .unwrap_or_default(),
+        _ => BTreeSet::new(),
+    };
+    for (rel, path) in [
+        (cert_file(name), &files.cert),
+        (chain_file(name), &files.chain),
+        (key_file(name), &files.key),
+    ] {
+        if named.contains(&rel) {
+            return Err(StoreError::PkiFile {
+                path: path.clone(),
+                dir: dir.to_path_buf(),
+            });
+        }
+        if !force && fs::symlink_metadata(path).is_ok() {
+            return Err(StoreError::Exists(path.clone()));
+        }
+    }
+    Ok(files)
+}
+
+fn temp_file(
+    path: &Path,
+    bytes: &[u8],
+    secret: bool,
+) -> Result<tempfile::NamedTempFile, StoreError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(txn::TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(io_err(dir))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if secret { 0o600 } else { 0o644 };
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(io_err(path))?;
+    }
+    tmp.write_all(bytes).map_err(io_err(path))?;
+    tmp.as_file().sync_all().map_err(io_err(path))?;
+    Ok(tmp)
+}
+
 /// Reads every PEM block of a file (`tag` filters; `None` keeps all).
 pub fn read_pem_blocks(path: &Path, tag: Option<&str>) -> Result<Vec<Vec<u8>>, StoreError> {
     let bytes = fs::read(path).map_err(io_err(path))?;
@@ -695,9 +808,9 @@ fn read_checked(view: &View, manifest: &Manifest, rel: &str) -> Result<Vec<u8>, 
         let actual = sha256_hex(&bytes);
         if *expected != actual {
             return Err(StoreError::Mismatch {
-                dir: view.path(""),
+                dir: view.dir().to_path_buf(),
                 path,
-                message: format!("its SHA-256 is {actual}, the manifest says {expected}"),
+                message: "not the file the manifest records (its SHA-256 differs)".into(),
             });
         }
     }
@@ -739,7 +852,7 @@ fn read_entity(view: &View, manifest: &Manifest, m: &ManifestEntity) -> Result<E
     if actual != m.sha256 {
         return Err(StoreError::Mismatch {
             path: view.path(&m.cert),
-            dir: view.path(""),
+            dir: view.dir().to_path_buf(),
             message: format!(
                 "the certificate's SHA-256 is {actual}, the manifest says {}",
                 m.sha256
@@ -1007,7 +1120,20 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
         let (Some(e), Some(chain_rel)) = (pki.entity(&m.name), &m.chain) else {
             continue;
         };
-        if e.fault != Fault::None || e.issuer == e.name {
+        // Only where every issuer could be read (an unreadable one is a problem already).
+        let mut issuer = m.issuer.as_str();
+        let mut all_read = true;
+        for _ in 0..manifest.entities.len() {
+            match pki.entity(issuer) {
+                None => {
+                    all_read = false;
+                    break;
+                }
+                Some(i) if i.issuer == i.name => break,
+                Some(i) => issuer = i.issuer.as_str(),
+            }
+        }
+        if e.fault != Fault::None || e.issuer == e.name || !all_read {
             continue;
         }
         let Some(last) = e.chain.last() else {

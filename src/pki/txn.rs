@@ -340,6 +340,11 @@ impl View {
         self.staged
     }
 
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The path a file of the PKI is known by (`DIR/rel`), for messages.
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.join(rel)
