@@ -37,16 +37,41 @@ pub const MAX_NAME_LEN: usize = 64;
 /// (`certlab.json`), `configs` (the rendered configurations).
 pub const RESERVED_NAMES: [&str; 3] = ["ca", "certlab", "configs"];
 
-/// Validates an entity name, which becomes file names in the output directory: 1 to
+/// Validates a name that becomes file names in an output directory: an [`entity_name`] that
+/// is not one of [`RESERVED_NAMES`].
+///
+/// ```
+/// use certlab::pki::names::file_name;
+/// assert!(file_name("localhost+2").is_ok());
+/// assert!(file_name("ca").is_err());
+/// ```
+pub fn file_name(name: &str) -> Result<(), NameError> {
+    entity_name(name)?;
+    if RESERVED_NAMES.contains(&name) {
+        return Err(NameError::Entity(
+            name.to_string(),
+            format!(
+                "`{name}` is reserved for certlab's own files ({})",
+                match name {
+                    "ca" => "ca.pem, ca.der, ca.p12",
+                    "certlab" => "certlab.json",
+                    _ => "configs/",
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates an entity name (its files are `NAME.pem`, `NAME.key`, ...): 1 to
 /// [`MAX_NAME_LEN`] characters among letters, digits, `.`, `_`, `-`, `+` and `@` (the last two
-/// for mkcert-style names such as `localhost+2`), not starting with `.`, not one of
-/// [`RESERVED_NAMES`]. No such name leaves the directory (no `/`, no `..`).
+/// for mkcert-style names such as `localhost+2`), not starting with `.`. No such name leaves
+/// a directory (no `/`, no `..`). Where it names files in a PKI, see [`file_name`].
 ///
 /// ```
 /// use certlab::pki::names::entity_name;
 /// assert!(entity_name("localhost+2").is_ok());
 /// assert!(entity_name("../x").is_err());
-/// assert!(entity_name("ca").is_err());
 /// assert!(entity_name(&"a".repeat(300)).is_err());
 /// ```
 pub fn entity_name(name: &str) -> Result<(), NameError> {
@@ -71,16 +96,6 @@ pub fn entity_name(name: &str) -> Result<(), NameError> {
     }
     if name.starts_with('.') {
         return bad("it must not start with `.` (certlab's own files do)".into());
-    }
-    if RESERVED_NAMES.contains(&name) {
-        return bad(format!(
-            "`{name}` is reserved for certlab's own files ({})",
-            match name {
-                "ca" => "ca.pem, ca.der, ca.p12",
-                "certlab" => "certlab.json",
-                _ => "configs/",
-            }
-        ));
     }
     Ok(())
 }

@@ -349,7 +349,7 @@ fn check_file_collisions<'a>(
 
 fn check_entity_name(src: &Source, name: &S<String>) -> Result<(), SpecError> {
     let n = name.get_ref();
-    if let Err(e @ names::NameError::Entity(..)) = names::entity_name(n)
+    if let Err(e @ names::NameError::Entity(..)) = names::file_name(n)
         && (n.chars().count() > names::MAX_NAME_LEN || names::RESERVED_NAMES.contains(&n.as_str()))
     {
         return Err(src.at(name, e.to_string()));

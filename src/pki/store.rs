@@ -583,8 +583,8 @@ pub struct LeafFiles {
 
 /// Writes a leaf's `NAME.pem`, `NAME.chain.pem` and `NAME.key` (0600) into `dir`: all three or
 /// none. An existing file is not replaced unless `force`, and never a file that the manifest
-/// of a PKI in `dir` names (that would break the PKI). `name` must be an
-/// [entity name](super::names::entity_name), so no file lands outside `dir`.
+/// of a PKI in `dir` names (that would break the PKI). `name` must be a
+/// [file name](super::names::file_name), so no file lands outside `dir`.
 pub fn write_leaf_files(
     dir: &Path,
     name: &str,
@@ -630,7 +630,7 @@ pub fn write_leaf_files(
 /// The paths [`write_leaf_files`] would write, checked: a valid name, no file of a PKI's
 /// manifest, no existing file unless `force`. Call it before issuing to fail early.
 pub fn check_leaf_files(dir: &Path, name: &str, force: bool) -> Result<LeafFiles, StoreError> {
-    super::names::entity_name(name).map_err(IssueError::from)?;
+    super::names::file_name(name).map_err(IssueError::from)?;
     let files = LeafFiles {
         cert: dir.join(cert_file(name)),
         chain: dir.join(chain_file(name)),
