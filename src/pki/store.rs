@@ -996,17 +996,17 @@ pub struct Audit {
 /// excepted), derived files are not stale, and the PKI is not empty. An error only when there
 /// is no readable manifest.
 pub fn audit(dir: &Path) -> Result<Audit, StoreError> {
-    read_consistent(dir, |view| {
-        let a = audit_view(view)?;
+    let mut attempt = 0;
+    loop {
+        let view = View::open(dir)?.ok_or_else(|| StoreError::NoManifest(dir.to_path_buf()))?;
+        let audit = audit_view(&view)?;
         // A reader that raced a commit sees problems that are not there: read again.
-        if !a.problems.is_empty() && view.is_stale() {
-            return Err(StoreError::Malformed {
-                path: view.path(MANIFEST_FILE),
-                message: "changed while reading".into(),
-            });
+        if audit.problems.is_empty() || attempt + 1 >= READ_ATTEMPTS || !view.is_stale() {
+            return Ok(audit);
         }
-        Ok(a)
-    })
+        attempt += 1;
+        std::thread::sleep(READ_PAUSE);
+    }
 }
 
 fn audit_view(view: &View) -> Result<Audit, StoreError> {

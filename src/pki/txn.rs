@@ -367,12 +367,10 @@ impl View {
         fs::read(self.dir.join(rel))
     }
 
-    /// Whether a transaction is in flight or the manifest changed since this view was opened
-    /// (a reader that saw a mismatch then reads again).
+    /// Whether the committed state changed since this view was opened (a writer committed or
+    /// finished rolling forward): a reader that saw a mismatch then reads again. A staging
+    /// directory left by a dead writer does not change anything.
     pub fn is_stale(&self) -> bool {
-        if self.dir.join(TXN_DIR).exists() {
-            return true;
-        }
         match View::open(&self.dir) {
             Ok(Some(now)) => now.manifest != self.manifest || now.staged != self.staged,
             _ => true,

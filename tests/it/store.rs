@@ -387,7 +387,7 @@ fn kill_at_random_points(iterations: usize) {
 
 #[test]
 fn kill_9_at_random_points_never_leaves_a_mixed_pki() {
-    kill_at_random_points(45);
+    kill_at_random_points(36);
 }
 
 #[test]

@@ -130,3 +130,57 @@ fn recovery_discards_uncommitted_and_rolls_committed_forward() {
     common::generate(&dir, &[]);
     assert!(!Path::new(&dir.join(".certlab-Ab12Cd")).exists());
 }
+
+/// A writer killed after its commit point (the staged manifest written) and halfway through
+/// moving the files into place: readers see the new PKI, and the next writer's recovery
+/// finishes the move.
+#[test]
+fn a_commit_interrupted_halfway_reads_as_the_new_pki_and_rolls_forward() {
+    use certlab::pki::txn::{self, TXN_DIR};
+    let tmp = tempdir();
+    let (old, new) = (tmp.path().join("old"), tmp.path().join("new"));
+    common::generate(&old, &[]);
+    common::generate(&new, &[]);
+    // `old` mid-roll-forward to `new`: every file of `new` staged, half of them moved.
+    let staging = old.join(TXN_DIR);
+    std::fs::create_dir(&staging).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&new)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pem") || n.ends_with(".key"))
+        .collect();
+    names.sort();
+    for (i, n) in names.iter().enumerate() {
+        let to = if i % 2 == 0 { &old } else { &staging };
+        std::fs::copy(new.join(n), to.join(n)).unwrap();
+    }
+    for server in std::fs::read_dir(new.join("configs")).unwrap() {
+        let server = server.unwrap().path();
+        let rel = server.strip_prefix(&new).unwrap();
+        if server.is_dir() {
+            std::fs::create_dir_all(staging.join(rel)).unwrap();
+            for f in std::fs::read_dir(&server).unwrap() {
+                let f = f.unwrap().path();
+                std::fs::copy(&f, staging.join(f.strip_prefix(&new).unwrap())).unwrap();
+            }
+        } else {
+            std::fs::copy(&server, old.join(rel)).unwrap();
+        }
+    }
+    std::fs::copy(new.join("certlab.json"), staging.join("certlab.json")).unwrap();
+    let want = store::load(&new).unwrap();
+    let seen = store::load(&old).unwrap();
+    for (a, b) in want.entities.iter().zip(&seen.entities) {
+        assert_eq!(a.cert, b.cert, "{}", a.name);
+    }
+    certlab().args(["check", "--pki"]).arg(&old).assert().success();
+    let lock = DirLock::acquire(&old, Duration::from_secs(1)).unwrap();
+    assert!(txn::recover(&old, &lock).unwrap().rolled_forward);
+    drop(lock);
+    assert!(!staging.exists());
+    assert_eq!(
+        std::fs::read(old.join("certlab.json")).unwrap(),
+        std::fs::read(new.join("certlab.json")).unwrap()
+    );
+    assert!(store::audit(&old).unwrap().problems.is_empty());
+}
