@@ -136,8 +136,7 @@ pub fn run(args: Args) -> CmdResult {
     };
     let files = if into_pki {
         // Recorded in the PKI's manifest, so a regenerate rewrites or removes them.
-        export::export_into_pki(&args.pki, &args.entity, &args.format.options())
-            .map_err(failure)?
+        export::export_into_pki(&args.pki, &args.entity, &args.format.options()).map_err(failure)?
     } else {
         let pki = store::load(&args.pki)?;
         let out = args.out.clone().unwrap_or_else(|| args.pki.clone());

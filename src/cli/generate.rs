@@ -83,8 +83,7 @@ pub fn run(args: Args) -> CmdResult {
         super::export::print_written(&extra_files, &args.formats);
     }
     if args.json {
-        let manifest = certlab::pki::manifest::Manifest::of(&generated.pki);
-        super::print_json(&serde_json::to_value(manifest).expect("serialisable"));
+        super::print_json(&serde_json::to_value(&generated.manifest).expect("serialisable"));
         return Ok(EXIT_OK);
     }
     let dir = args.out.display();

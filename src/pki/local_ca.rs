@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use super::issue::{Builder, CaSpec, LeafSpec, Subject};
+use super::lock::LockError;
 use super::manifest::{MANIFEST_FILE, cert_file, key_file};
 use super::store::{self, StoreError};
 use super::{Entity, KeyAlg, Role, San};
@@ -43,8 +44,18 @@ impl LocalCa {
     pub fn open_or_create(dir: &Path, now: OffsetDateTime) -> Result<LocalCa, StoreError> {
         let mut builder = Builder::new(now);
         let mut created = false;
-        let mut generation = store::Generation::of_pki(Default::default(), dir)?;
-        let existing = generation.existing().is_some();
+        let mut generation = match store::Generation::of_pki(Default::default(), dir) {
+            Ok(g) => Some(g),
+            // A CA directory this user may read but not write (a shared CAROOT): use it as
+            // it is, read through its manifest like any reader.
+            Err(StoreError::Lock(LockError::Io { source, .. }))
+                if read_only(&source) && dir.join(MANIFEST_FILE).is_file() =>
+            {
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let existing = generation.as_ref().is_none_or(|g| g.existing().is_some());
         if existing {
             let pki = store::load(dir)?;
             let root = pki
@@ -75,6 +86,7 @@ impl LocalCa {
                 },
                 ..CaSpec::default()
             })?;
+            let mut generation = generation.take().expect("a writable directory");
             generation.replace_pki(builder.pki().clone());
             generation.commit()?;
             created = true;
@@ -106,6 +118,10 @@ impl LocalCa {
         spec.key = key;
         Ok(self.builder.add_leaf(&spec)?.clone())
     }
+}
+
+fn read_only(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EROFS)
 }
 
 /// mkcert's file naming: the first name (`*` as `_wildcard`), `+N` for N more names, and

@@ -235,7 +235,13 @@ pub fn parse(origin: &str, text: &str) -> Result<Spec, SpecError> {
             return Err(src.at(name, format!("duplicate name `{}`", name.get_ref())));
         }
     }
-    check_file_collisions(&src, raw.ca.iter().map(|c| &c.name).chain(raw.leaf.iter().map(|l| &l.name)))?;
+    check_file_collisions(
+        &src,
+        raw.ca
+            .iter()
+            .map(|c| &c.name)
+            .chain(raw.leaf.iter().map(|l| &l.name)),
+    )?;
     if raw.ca.is_empty() && raw.leaf.is_empty() {
         return Err(src.error(
             0..0,
@@ -338,7 +344,9 @@ fn check_file_collisions<'a>(
                 };
                 return Err(src.at(
                     name,
-                    format!("name `{n}` collides: its file `{file}` is {whose}; choose another name"),
+                    format!(
+                        "name `{n}` collides: its file `{file}` is {whose}; choose another name"
+                    ),
                 ));
             }
             owner.insert(file, n);

@@ -443,7 +443,11 @@ fn primary_files(pki: &Pki) -> Vec<(String, Vec<u8>, u32)> {
         }
     }
     let roots: Vec<_> = pki.trusted_roots().map(|e| &e.cert).collect();
-    out.push((CA_BUNDLE_FILE.to_string(), pem_certs(roots).into_bytes(), 0o644));
+    out.push((
+        CA_BUNDLE_FILE.to_string(),
+        pem_certs(roots).into_bytes(),
+        0o644,
+    ));
     out
 }
 
@@ -770,7 +774,6 @@ fn malformed(path: &Path, message: impl Into<String>) -> StoreError {
     }
 }
 
-
 fn parse_manifest(view: &View) -> Result<Manifest, StoreError> {
     let path = view.path(MANIFEST_FILE);
     let manifest: Manifest =
@@ -818,7 +821,8 @@ fn read_checked(view: &View, manifest: &Manifest, rel: &str) -> Result<Vec<u8>, 
 }
 
 fn pem_blocks(path: &Path, bytes: &[u8], tag: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-    let blocks = pem::parse_many(bytes).map_err(|e| malformed(path, format!("not valid PEM: {e}")))?;
+    let blocks =
+        pem::parse_many(bytes).map_err(|e| malformed(path, format!("not valid PEM: {e}")))?;
     Ok(blocks
         .into_iter()
         .filter(|p| p.tag() == tag)
@@ -837,10 +841,14 @@ fn read_entity(view: &View, manifest: &Manifest, m: &ManifestEntity) -> Result<E
             .ok_or_else(|| malformed(&path, format!("no {tag} block")))
     };
     let chain = match &m.chain {
-        Some(f) => pem_blocks(&view.path(f), &read_checked(view, manifest, f)?, "CERTIFICATE")?
-            .into_iter()
-            .map(CertificateDer::from)
-            .collect(),
+        Some(f) => pem_blocks(
+            &view.path(f),
+            &read_checked(view, manifest, f)?,
+            "CERTIFICATE",
+        )?
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect(),
         None => vec![],
     };
     let crl = match &m.crl {
@@ -931,7 +939,9 @@ pub fn load(dir: &Path) -> Result<Pki, StoreError> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
     /// The manifest has no entities.
-    #[error("the PKI is empty: its manifest names no certificate (regenerate it: certlab generate -o DIR)")]
+    #[error(
+        "the PKI is empty: its manifest names no certificate (regenerate it: certlab generate -o DIR)"
+    )]
     Empty,
     /// A file the manifest names is missing.
     #[error("{0}: missing (the manifest names it)")]
@@ -1016,8 +1026,8 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
         problems.push(Problem::Empty);
     }
     let mut reported = BTreeSet::new();
-    let check_file = |rel: &str, expected: Option<&String>, problems: &mut Vec<Problem>| {
-        match view.read(rel) {
+    let check_file =
+        |rel: &str, expected: Option<&String>, problems: &mut Vec<Problem>| match view.read(rel) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 problems.push(Problem::Missing(rel.to_string()));
                 false
@@ -1039,8 +1049,7 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
                 }
                 _ => true,
             },
-        }
-    };
+        };
     let mut bad_files = BTreeSet::new();
     for (rel, sha) in &manifest.files {
         if !check_file(rel, Some(sha), &mut problems) {
@@ -1061,7 +1070,12 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
     }
     let mut entities = Vec::new();
     for m in &manifest.entities {
-        let files = [Some(&m.cert), Some(&m.key), m.chain.as_ref(), m.crl.as_ref()];
+        let files = [
+            Some(&m.cert),
+            Some(&m.key),
+            m.chain.as_ref(),
+            m.crl.as_ref(),
+        ];
         if files.iter().flatten().any(|f| bad_files.contains(*f)) {
             continue; // already reported
         }
@@ -1071,7 +1085,10 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
                 let rel = files
                     .iter()
                     .flatten()
-                    .find(|f| err.to_string().starts_with(&view.path(f).display().to_string()))
+                    .find(|f| {
+                        err.to_string()
+                            .starts_with(&view.path(f).display().to_string())
+                    })
                     .map(|f| f.to_string())
                     .unwrap_or_else(|| m.name.clone());
                 let message = err.to_string();
@@ -1085,10 +1102,9 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
                     {
                         problems.push(Problem::Missing(rel))
                     }
-                    StoreError::Mismatch { .. } => problems.push(Problem::HashMismatch {
-                        path: rel,
-                        message,
-                    }),
+                    StoreError::Mismatch { .. } => {
+                        problems.push(Problem::HashMismatch { path: rel, message })
+                    }
                     _ => problems.push(Problem::Unreadable { path: rel, message }),
                 }
                 continue;

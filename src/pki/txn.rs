@@ -66,9 +66,7 @@ pub fn is_safe_relative(rel: &str) -> bool {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), TxnError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
 /// A transaction in progress: files staged in `DIR/.certlab.txn/`, not yet part of the PKI.

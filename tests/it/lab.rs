@@ -343,11 +343,11 @@ fn binary_exits_1_when_an_outcome_differs() {
     // A root replaced with the manifest updated to match (a consistent directory whose CA
     // is not the one clients trust): the outcome differs.
     let path = lab.join("certlab.json");
-    let mut m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     for ext in ["pem", "key"] {
         let file = format!("root.{ext}");
-        m["files"][&file] = certlab::pki::sha256_hex(&std::fs::read(lab.join(&file)).unwrap()).into();
+        m["files"][&file] =
+            certlab::pki::sha256_hex(&std::fs::read(lab.join(&file)).unwrap()).into();
     }
     let der = pem::parse(std::fs::read(lab.join("root.pem")).unwrap()).unwrap();
     for e in m["entities"].as_array_mut().unwrap() {

@@ -9,7 +9,7 @@ use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use certlab::Outcome;
@@ -215,11 +215,15 @@ fn five_writers_at_once_leave_one_whole_pki() {
 }
 
 fn leaf_passes(ca_dir: &Path, chain_file: &Path, host: &str) -> Result<(), String> {
-    let roots = certlab::pki::store::read_certs(&ca_dir.join("ca.pem")).map_err(|e| e.to_string())?;
+    let roots =
+        certlab::pki::store::read_certs(&ca_dir.join("ca.pem")).map_err(|e| e.to_string())?;
     let chain = certlab::pki::store::read_certs(chain_file).map_err(|e| e.to_string())?;
     let options = CheckOptions {
         host: Some(host.into()),
-        ..CheckOptions::new(TrustStore::from_roots(roots), time::OffsetDateTime::now_utc())
+        ..CheckOptions::new(
+            TrustStore::from_roots(roots),
+            time::OffsetDateTime::now_utc(),
+        )
     };
     let report = check(&chain, &options).map_err(|e| e.to_string())?;
     if report.outcome == Outcome::Ok {
@@ -323,7 +327,11 @@ impl Rng {
 fn timed_run(args: &[&str], dir: &Path) -> Duration {
     let start = Instant::now();
     let out = spawn(args, dir).wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     start.elapsed()
 }
 
@@ -378,7 +386,9 @@ fn kill_at_random_points(iterations: usize) {
             let _ = fs::remove_dir_all(&dir);
         }
     }
-    eprintln!("{iterations} kills: {interrupted} interrupted a run, {checked_pki} left a PKI to check");
+    eprintln!(
+        "{iterations} kills: {interrupted} interrupted a run, {checked_pki} left a PKI to check"
+    );
     assert!(
         interrupted * 3 >= iterations,
         "too few kills landed inside a run ({interrupted} of {iterations}): the window is wrong"
@@ -455,7 +465,11 @@ fn spec_fails(body: &str, message: &str) {
     fs::write(&spec, body).unwrap();
     let out = tmp.path().join("out");
     common::fails_with(
-        certlab().args(["generate", "--spec"]).arg(&spec).arg("-o").arg(&out),
+        certlab()
+            .args(["generate", "--spec"])
+            .arg(&spec)
+            .arg("-o")
+            .arg(&out),
         message,
     );
     assert!(!out.exists(), "created {} for a bad spec", out.display());
@@ -481,7 +495,10 @@ fn colliding_escaping_and_overlong_names_are_spec_errors() {
         &format!("{ROOT}{}{}", leaf("a"), leaf("a.key")),
         "name `a.key` collides",
     );
-    spec_fails(&format!("{ROOT}{}", leaf("ca")), ":5:8: invalid name `ca`: `ca` is reserved");
+    spec_fails(
+        &format!("{ROOT}{}", leaf("ca")),
+        ":5:8: invalid name `ca`: `ca` is reserved",
+    );
     for reserved in ["certlab", "configs"] {
         spec_fails(&format!("{ROOT}{}", leaf(reserved)), "is reserved");
     }
@@ -508,10 +525,17 @@ fn cert_never_clobbers_and_never_escapes() {
     let caroot = tmp.path().join("caroot");
     let cert = |args: &[&str], out: &Path| {
         let mut c = certlab();
-        c.arg("cert").args(args).arg("-o").arg(out).env("CERTLAB_CAROOT", &caroot);
+        c.arg("cert")
+            .args(args)
+            .arg("-o")
+            .arg(out)
+            .env("CERTLAB_CAROOT", &caroot);
         c
     };
-    common::fails_with(&mut cert(&["localhost", "--name", "localhost"], &pki), "belongs to the PKI");
+    common::fails_with(
+        &mut cert(&["localhost", "--name", "localhost"], &pki),
+        "belongs to the PKI",
+    );
     common::fails_with(
         &mut cert(&["localhost", "--name", "localhost", "--force"], &pki),
         "belongs to the PKI",
@@ -519,11 +543,20 @@ fn cert_never_clobbers_and_never_escapes() {
     assert_eq!(fs::read(pki.join("localhost.key")).unwrap(), key);
     assert_eq!(consistent(&pki), Ok(Some(4)));
 
-    common::fails_with(&mut cert(&["localhost", "--name", "../x"], &pki), "invalid name `../x`");
+    common::fails_with(
+        &mut cert(&["localhost", "--name", "../x"], &pki),
+        "invalid name `../x`",
+    );
     assert!(!tmp.path().join("x.pem").exists() && !tmp.path().join("x.key").exists());
     let long = "n".repeat(300);
-    common::fails_with(&mut cert(&["localhost", "--name", &long], &tmp.path().join("new")), "invalid name");
-    assert!(!tmp.path().join("new").exists() && !caroot.exists(), "created before refusing");
+    common::fails_with(
+        &mut cert(&["localhost", "--name", &long], &tmp.path().join("new")),
+        "invalid name",
+    );
+    assert!(
+        !tmp.path().join("new").exists() && !caroot.exists(),
+        "created before refusing"
+    );
 
     // Outside a PKI: the second run refuses, --force replaces.
     let out = tmp.path().join("out");
@@ -534,7 +567,9 @@ fn cert_never_clobbers_and_never_escapes() {
     cert(&["web.test", "--force"], &out).assert().success();
     assert_ne!(fs::read(out.join("web.test.key")).unwrap(), first);
     // An email with a path in its local part still makes a file inside -o.
-    cert(&["--client", "a/../../b@example.test"], &out).assert().success();
+    cert(&["--client", "a/../../b@example.test"], &out)
+        .assert()
+        .success();
     assert!(out.join("a_.._.._b@example.test-client.pem").is_file());
 }
 
@@ -580,9 +615,16 @@ fn regenerating_leaves_no_stale_derived_file() {
 
     // Regenerate: CAs kept, leaves new.
     common::generate(&dir, &[]);
-    assert!(!dir.join("localhost.p12").exists(), "stale localhost.p12 kept");
+    assert!(
+        !dir.join("localhost.p12").exists(),
+        "stale localhost.p12 kept"
+    );
     assert!(!dir.join("localhost.combined.pem").exists());
-    assert_eq!(fs::read(dir.join("ca.p12")).unwrap(), ca_p12, "ca.p12 of the kept root");
+    assert_eq!(
+        fs::read(dir.join("ca.p12")).unwrap(),
+        ca_p12,
+        "ca.p12 of the kept root"
+    );
     assert_ne!(
         fs::read(dir.join("configs/localhost/k8s-secret.yaml")).unwrap(),
         secret,
@@ -602,11 +644,21 @@ fn regenerating_leaves_no_stale_derived_file() {
         assert!(!dir.join(stale).exists(), "stale {stale} kept");
     }
     assert_eq!(unnamed_files(&dir), Vec::<String>::new());
-    certlab().args(["check", "--pki"]).arg(&dir).assert().success();
+    certlab()
+        .args(["check", "--pki"])
+        .arg(&dir)
+        .assert()
+        .success();
     // generate --format writes its formats with the PKI, recorded too.
     common::generate(&dir, &["--format", "der"]);
     let m: Value = serde_json::from_slice(&fs::read(dir.join("certlab.json")).unwrap()).unwrap();
-    assert!(m["derived"].as_array().unwrap().iter().any(|d| d["path"] == "localhost.der"));
+    assert!(
+        m["derived"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["path"] == "localhost.der")
+    );
     assert_eq!(consistent(&dir), Ok(Some(4)));
 }
 
@@ -623,7 +675,11 @@ fn check_pki_fails_on_a_broken_directory() {
         dir
     };
     let problems = |dir: &Path| -> Vec<String> {
-        let out = certlab().args(["check", "--pki"]).arg(dir).output().unwrap();
+        let out = certlab()
+            .args(["check", "--pki"])
+            .arg(dir)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
         String::from_utf8_lossy(&out.stdout)
             .lines()
@@ -644,9 +700,16 @@ fn check_pki_fails_on_a_broken_directory() {
     assert_eq!(p, ["problem: client.key: missing (the manifest names it)"]);
 
     let dir = fresh("hash");
-    fs::write(dir.join("localhost.chain.pem"), fs::read(dir.join("client.chain.pem")).unwrap()).unwrap();
+    fs::write(
+        dir.join("localhost.chain.pem"),
+        fs::read(dir.join("client.chain.pem")).unwrap(),
+    )
+    .unwrap();
     let p = problems(&dir);
-    assert!(p.len() == 1 && p[0].contains("localhost.chain.pem: does not match the manifest"), "{p:?}");
+    assert!(
+        p.len() == 1 && p[0].contains("localhost.chain.pem: does not match the manifest"),
+        "{p:?}"
+    );
 
     // Manifests without hashes (older certlab): the content itself is checked.
     let dir = fresh("key");
@@ -665,12 +728,14 @@ fn check_pki_fails_on_a_broken_directory() {
     fs::write(dir.join("localhost.chain.pem"), chain).unwrap();
     let p = problems(&dir);
     assert!(
-        p.iter().any(|l| l.contains("localhost.chain.pem: does not chain")),
+        p.iter()
+            .any(|l| l.contains("localhost.chain.pem: does not chain")),
         "{p:?}"
     );
 
     let dir = fresh("empty");
-    let mut m: Value = serde_json::from_slice(&fs::read(dir.join("certlab.json")).unwrap()).unwrap();
+    let mut m: Value =
+        serde_json::from_slice(&fs::read(dir.join("certlab.json")).unwrap()).unwrap();
     m["entities"] = serde_json::json!([]);
     m["scenarios"] = serde_json::json!([]);
     fs::write(dir.join("certlab.json"), serde_json::to_vec(&m).unwrap()).unwrap();
@@ -679,10 +744,21 @@ fn check_pki_fails_on_a_broken_directory() {
 
     // A sound directory passes, and JSON carries the problems.
     let dir = fresh("sound");
-    certlab().args(["check", "--pki"]).arg(&dir).assert().success();
+    certlab()
+        .args(["check", "--pki"])
+        .arg(&dir)
+        .assert()
+        .success();
     fs::remove_file(dir.join("root.pem")).unwrap();
-    let out = certlab().args(["check", "--json", "--pki"]).arg(&dir).output().unwrap();
+    let out = certlab()
+        .args(["check", "--json", "--pki"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["problems"][0], "root.pem: missing (the manifest names it)");
+    assert_eq!(
+        report["problems"][0],
+        "root.pem: missing (the manifest names it)"
+    );
 }

@@ -29,8 +29,13 @@ fn a_second_writer_waits_then_fails_busy() {
         .env("CERTLAB_LOCK_TIMEOUT", "0.5")
         .assert()
         .code(3)
-        .stderr(contains(format!("{} is busy", dir.display())).and(contains("another certlab process")));
-    assert!(start.elapsed() >= Duration::from_millis(500), "did not wait");
+        .stderr(
+            contains(format!("{} is busy", dir.display())).and(contains("another certlab process")),
+        );
+    assert!(
+        start.elapsed() >= Duration::from_millis(500),
+        "did not wait"
+    );
     assert_eq!(std::fs::read(dir.join("certlab.json")).unwrap(), manifest);
     // The local CA directory too.
     let caroot = tmp.path().join("caroot");
@@ -54,7 +59,10 @@ fn a_second_writer_waits_then_fails_busy() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    assert!(child.try_wait().unwrap().is_none(), "did not wait for the lock");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "did not wait for the lock"
+    );
     drop(held);
     assert!(child.wait().unwrap().success());
     assert_ne!(std::fs::read(dir.join("certlab.json")).unwrap(), manifest);
@@ -100,7 +108,11 @@ fn readers_never_see_a_mixed_pki_while_a_writer_commits() {
             }
         }
         let audit = store::audit(&dir).unwrap();
-        assert!(audit.problems.is_empty(), "read {reads}: {:?}", audit.problems);
+        assert!(
+            audit.problems.is_empty(),
+            "read {reads}: {:?}",
+            audit.problems
+        );
         reads += 1;
     }
     writer.join().unwrap();
@@ -121,7 +133,10 @@ fn recovery_discards_uncommitted_and_rolls_committed_forward() {
     let mut t = Txn::begin(&dir, &lock).unwrap();
     t.put("localhost.pem", b"garbage", 0o644).unwrap();
     std::mem::forget(t);
-    assert_eq!(store::load(&dir).unwrap().entities[0].cert, before.entities[0].cert);
+    assert_eq!(
+        store::load(&dir).unwrap().entities[0].cert,
+        before.entities[0].cert
+    );
     let done = txn::recover(&dir, &lock).unwrap();
     assert!(done.discarded && !dir.join(TXN_DIR).exists());
     drop(lock);
@@ -173,7 +188,11 @@ fn a_commit_interrupted_halfway_reads_as_the_new_pki_and_rolls_forward() {
     for (a, b) in want.entities.iter().zip(&seen.entities) {
         assert_eq!(a.cert, b.cert, "{}", a.name);
     }
-    certlab().args(["check", "--pki"]).arg(&old).assert().success();
+    certlab()
+        .args(["check", "--pki"])
+        .arg(&old)
+        .assert()
+        .success();
     let lock = DirLock::acquire(&old, Duration::from_secs(1)).unwrap();
     assert!(txn::recover(&old, &lock).unwrap().rolled_forward);
     drop(lock);
