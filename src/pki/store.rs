@@ -242,10 +242,7 @@ impl Generation {
     ) -> Result<Generation, StoreError> {
         Generation::start(dir, |old, dir| {
             let keep = match (old, force) {
-                (Some(_), false) => {
-                    let old_pki = load(dir)?;
-                    cas_to_keep(&old_pki, spec, now, dir)?
-                }
+                (Some(_), false) => cas_to_keep(&load_cas(dir)?, spec, now, dir)?,
                 _ => Vec::new(),
             };
             let pki = build_keeping(spec, now, &keep)?;
@@ -476,6 +473,25 @@ pub fn load_existing(dir: &Path) -> Result<Option<Pki>, StoreError> {
         Some(_) => load(dir).map(Some),
         None => Ok(None),
     }
+}
+
+/// The CAs of the PKI in `dir` (not the helper CAs of faults), their files checked against
+/// the manifest: what a regeneration may keep. Leaves are issued anew, so their files are not
+/// read (a damaged leaf does not stop a regenerate, which replaces it).
+fn load_cas(dir: &Path) -> Result<Pki, StoreError> {
+    read_consistent(dir, |view| {
+        let manifest = parse_manifest(view)?;
+        let entities = manifest
+            .entities
+            .iter()
+            .filter(|m| m.role.is_ca() && m.fault == Fault::None)
+            .map(|m| read_entity(view, &manifest, m))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Pki {
+            entities,
+            scenarios: vec![],
+        })
+    })
 }
 
 /// The CAs of an existing PKI that a regeneration keeps. Every CA the old spec made (not the

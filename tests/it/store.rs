@@ -455,6 +455,10 @@ fn a_replaced_ca_key_is_refused_with_the_file_and_the_fix() {
 
     common::generate(&dir, &["--force"]);
     assert_eq!(consistent(&dir), Ok(Some(4)));
+    // A damaged leaf does not stop a regenerate, which issues it anew.
+    fs::write(dir.join("localhost.key"), "damaged").unwrap();
+    common::generate(&dir, &[]);
+    assert_eq!(consistent(&dir), Ok(Some(4)));
 }
 
 // ----- names ------------------------------------------------------------------------------
