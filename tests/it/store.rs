@@ -351,7 +351,7 @@ fn kill_at_random_points(iterations: usize) {
     let regen_time = timed_run(&lab, &regen).max(timed_run(&lab_force, &regen));
     eprintln!("generate --template lab: new {fresh_time:?}, regenerate {regen_time:?}");
     let mut rng = Rng::new();
-    let (mut interrupted, mut checked_pki) = (0, 0);
+    let (mut interrupted, mut checked_pki, mut mid_commit, mut uncommitted) = (0, 0, 0, 0);
     for i in 0..iterations {
         let fresh = i % 3 == 0;
         let (dir, args, window): (PathBuf, &[&str], Duration) = if fresh {
@@ -368,6 +368,13 @@ fn kill_at_random_points(iterations: usize) {
         let status = child.wait().unwrap();
         if !status.success() {
             interrupted += 1;
+        }
+        // Where the kill landed: after the commit point, before the end of the roll-forward
+        // (a staged manifest), or while staging (a staging directory without one).
+        if dir.join(".certlab.txn/certlab.json").exists() {
+            mid_commit += 1;
+        } else if dir.join(".certlab.txn").exists() {
+            uncommitted += 1;
         }
         match consistent(&dir) {
             Ok(Some(_)) => checked_pki += 1,
@@ -387,7 +394,7 @@ fn kill_at_random_points(iterations: usize) {
         }
     }
     eprintln!(
-        "{iterations} kills: {interrupted} interrupted a run, {checked_pki} left a PKI to check"
+        "{iterations} kills: {interrupted} interrupted a run ({uncommitted} while staging, {mid_commit} while committing), {checked_pki} left a PKI to check"
     );
     assert!(
         interrupted * 3 >= iterations,
