@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use certlab::pki::csr;
 use certlab::pki::issue::LeafSpec;
 use certlab::pki::local_ca::{LOCAL_CA_NAME, LocalCa, default_ca_dir, leaf_file_name};
-use certlab::pki::manifest::{chain_file, key_file};
 use certlab::pki::{KeyAlg, Role, names, store};
 
 use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};
@@ -51,6 +50,9 @@ pub struct Args {
     /// Issue as if it were this time (RFC 3339).
     #[arg(long)]
     pub now: Option<String>,
+    /// Replace existing files of the same name in -o (never the files of a PKI there).
+    #[arg(long)]
+    pub force: bool,
     /// Extra formats (PEM files are always written).
     #[command(flatten)]
     pub formats: super::export::FormatArgs,
@@ -74,6 +76,13 @@ pub fn run(args: Args) -> CmdResult {
         .name
         .clone()
         .unwrap_or_else(|| leaf_file_name(&sans, args.client));
+    // Before anything is created (the local CA included): a valid file name, nothing replaced.
+    store::check_leaf_files(&args.out, &name, args.force).map_err(|e| match args.name {
+        None if matches!(e, store::StoreError::Issue(_)) => {
+            Failure::input(format!("{e}; choose a file name with --name"))
+        }
+        _ => Failure::from(e),
+    })?;
     let mut spec = LeafSpec::new(&name, LOCAL_CA_NAME, role, sans);
     spec.key = args.key;
     let (leaf, ca_note) = match (&args.ca_cert, &args.ca_key) {
@@ -106,14 +115,8 @@ pub fn run(args: Args) -> CmdResult {
             )
         }
     };
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| Failure::internal(format!("{}: {e}", args.out.display())))?;
-    let cert_path = args.out.join(format!("{name}.pem"));
-    let key_path = args.out.join(key_file(&name));
-    let chain_path = args.out.join(chain_file(&name));
-    store::write_atomic(&cert_path, store::pem_certs([&leaf.cert]).as_bytes(), false)?;
-    store::write_atomic(&chain_path, store::pem_certs(&leaf.chain).as_bytes(), false)?;
-    store::write_atomic(&key_path, leaf.key.to_pem().as_bytes(), true)?;
+    let files = store::write_leaf_files(&args.out, &name, &leaf, args.force)?;
+    let (cert_path, chain_path, key_path) = (files.cert, files.chain, files.key);
 
     let sans: Vec<_> = leaf.sans.iter().map(|s| s.to_string()).collect();
     println!("issued {} certificate for {}", role.name(), sans.join(", "));

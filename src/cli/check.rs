@@ -75,6 +75,29 @@ pub fn run(args: Args) -> CmdResult {
         .transpose()
         .map_err(|e| Failure::input(format!("--expect: {e}")))?;
     let warn_days = args.warn_days.map(i64::from);
+    if let (None, None, Some(dir)) = (&args.cert, &args.ca, &args.pki) {
+        if expect.is_some() || args.host.is_some() {
+            return Err(Failure::input(
+                "--expect and --host need a certificate to check",
+            ));
+        }
+        let mut crls = Vec::new();
+        for crl in &args.crl {
+            crls.extend(check::read_crls(crl)?);
+        }
+        let days = warn_days.unwrap_or(DEFAULT_WARN_DAYS);
+        let report = check::check_pki_dir(dir, crls, now, days)?;
+        if args.json {
+            print_json(&serde_json::to_value(&report).expect("serialisable"));
+        } else {
+            print_pki_report(&report);
+        }
+        return Ok(if report.passed() {
+            EXIT_OK
+        } else {
+            EXIT_OUTCOME
+        });
+    }
     let (mut trust, pki) = match (&args.ca, &args.pki) {
         (Some(ca), None) => (check::trust_from_ca_file(ca)?, None),
         (None, Some(dir)) => {
@@ -226,11 +249,15 @@ fn print_pki_report(r: &PkiCheckReport) {
             println!("{:<width$}  warning: {w}", "");
         }
     }
+    for p in &r.problems {
+        println!("problem: {p}");
+    }
     println!(
-        "{} checked, {} failed (not ok or expiring within {} days), {} skipped (faults on purpose)",
+        "{} checked, {} failed (not ok or expiring within {} days), {} skipped (faults on purpose), {} problems in the directory",
         r.entities.len(),
         r.failed,
         r.warn_days,
-        r.skipped.len()
+        r.skipped.len(),
+        r.problems.len()
     );
 }

@@ -47,6 +47,15 @@ impl FormatArgs {
         }
     }
 
+    /// The extra files of `pki` in the asked format, in memory (none for plain PEM with
+    /// PKCS#8 keys, already written).
+    pub fn outputs(&self, pki: &Pki) -> Result<Vec<certlab::pki::store::Output>, Failure> {
+        if !self.wants_extra() {
+            return Ok(vec![]);
+        }
+        export::outputs(pki, &[], &self.options()).map_err(Failure::from)
+    }
+
     /// Writes `only` (all when empty) of `pki` into `dir` in the asked format and prints the
     /// files (when `print`); does nothing for plain PEM with PKCS#8 keys (already written).
     pub fn write_extra(
@@ -67,7 +76,8 @@ impl FormatArgs {
     }
 }
 
-fn print_written(files: &[PathBuf], args: &FormatArgs) {
+/// Prints the files an export wrote.
+pub fn print_written(files: &[PathBuf], args: &FormatArgs) {
     println!("wrote {} {} files:", files.len(), args.format);
     for f in files {
         println!("  {}", f.display());
@@ -109,10 +119,28 @@ pub struct Args {
 
 /// Runs `certlab export`.
 pub fn run(args: Args) -> CmdResult {
-    let pki = super::load_pki(&args.pki)?;
-    let out = args.out.clone().unwrap_or_else(|| args.pki.clone());
-    super::output_dir(&out)?;
-    let files = export::export(&pki, &args.entity, &out, &args.format.options())?;
+    let into_pki = match &args.out {
+        None => true,
+        Some(out) => same_dir(out, &args.pki),
+    };
+    let files = if into_pki {
+        // Recorded in the PKI's manifest, so a regenerate rewrites or removes them.
+        super::require_pki_dir(&args.pki)?;
+        export::export_into_pki(&args.pki, &args.entity, &args.format.options())?
+    } else {
+        let pki = super::load_pki(&args.pki)?;
+        let out = args.out.clone().unwrap_or_else(|| args.pki.clone());
+        super::output_dir(&out)?;
+        export::export(&pki, &args.entity, &out, &args.format.options())?
+    };
     print_written(&files, &args.format);
     Ok(EXIT_OK)
+}
+
+/// Whether two paths name the same existing directory.
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }

@@ -67,17 +67,24 @@ pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
     super::output_dir(&args.out)?;
     let spec = load_spec(&args.template, args.spec.as_ref())?;
-    let mut generated = store::generate(&spec, &args.out, now, args.force)?;
+    // One transaction: the PKI, its configs and extra formats (derived files) all or nothing.
+    let mut generation = store::Generation::begin(&spec, &args.out, now, args.force)?;
     let configs = args.spec.is_none() && CONFIG_TEMPLATES.contains(&args.template.as_str());
     if configs {
-        let written = certlab::render::write_configs(&generated.pki, &args.out)?;
-        generated.files.extend(written);
+        generation.derive(certlab::render::config_outputs(
+            generation.pki(),
+            &args.out,
+        )?);
     }
-    args.formats
-        .write_extra(&generated.pki, &[], &args.out, !args.json)?;
+    let extra = args.formats.outputs(generation.pki())?;
+    let extra_files: Vec<_> = extra.iter().map(|o| args.out.join(&o.path)).collect();
+    generation.derive(extra);
+    let generated = generation.commit()?;
+    if !args.json && args.formats.wants_extra() {
+        super::export::print_written(&extra_files, &args.formats);
+    }
     if args.json {
-        let manifest = certlab::pki::manifest::Manifest::of(&generated.pki);
-        super::print_json(&serde_json::to_value(manifest).expect("serialisable"));
+        super::print_json(&serde_json::to_value(&generated.manifest).expect("serialisable"));
         return Ok(EXIT_OK);
     }
     let dir = args.out.display();

@@ -127,10 +127,23 @@ impl<E: ProcessExitCode + std::error::Error> From<E> for Failure {
 impl ProcessExitCode for certlab::pki::store::StoreError {
     fn process_exit_code(&self) -> u8 {
         use certlab::pki::store::StoreError as E;
+        // Exhaustive on purpose: a new variant must say whose fault it is.
         match self {
-            E::Io { .. } => EXIT_INTERNAL,
+            // Cannot write, or another writer holds the directory (busy: nothing is wrong
+            // with the input, the run could not go ahead).
+            E::Io { .. } | E::Lock(_) => EXIT_INTERNAL,
             E::Issue(e) => e.process_exit_code(),
-            _ => EXIT_INPUT,
+            E::Unreadable { .. }
+            | E::NotAPkiDir(_)
+            | E::NoManifest(_)
+            | E::ChangedCa(_)
+            | E::DroppedCa(_)
+            | E::CaNotValidAt(_)
+            | E::Malformed { .. }
+            | E::Mismatch { .. }
+            | E::CaKeyMismatch { .. }
+            | E::Exists(_)
+            | E::PkiFile { .. } => EXIT_INPUT,
         }
     }
 }

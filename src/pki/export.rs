@@ -502,7 +502,42 @@ pub fn key_file_name(name: &str, format: KeyFormat, encrypted: bool) -> String {
 }
 
 /// Writes the entities named in `only` (every entity when empty) of `pki` into `dir` in
-/// `opts.format`. Keys are written 0600, every file atomically. Returns the files written.
+/// `opts.format` ([`outputs`]). Keys are written 0600, every file atomically. Returns the files
+/// written. To write into the PKI's own directory, recorded in its manifest, use
+/// [`export_into_pki`].
+pub fn export(
+    pki: &Pki,
+    only: &[String],
+    dir: &Path,
+    opts: &ExportOptions,
+) -> Result<Vec<PathBuf>, ExportError> {
+    let files = outputs(pki, only, opts)?;
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for o in files {
+        let path = dir.join(&o.path);
+        store::write_atomic(&path, &o.bytes, o.mode & 0o077 == 0)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Exports into the PKI directory `dir` itself, as one transaction: the files are recorded in
+/// its manifest as derived files, rewritten or removed when a regenerate changes their
+/// sources. Files identical to the PKI's own (`NAME.pem`, `NAME.key`) are not written again.
+pub fn export_into_pki(
+    dir: &Path,
+    only: &[String],
+    opts: &ExportOptions,
+) -> Result<Vec<PathBuf>, ExportError> {
+    let written = store::add_derived(dir, |pki| outputs(pki, only, opts))?;
+    Ok(written.into_iter().map(|f| dir.join(f)).collect())
+}
+
+/// The files [`export`] writes, in memory (paths relative to the output directory):
 ///
 /// - `pem`: `NAME.pem`, `NAME.chain.pem` (leaves), the key (see [`key_file_name`]).
 /// - `der`: `NAME.der`, `NAME.key.der` (or `.ec.key.der`, ...), and `ca.der` when the PKI has
@@ -510,12 +545,11 @@ pub fn key_file_name(name: &str, format: KeyFormat, encrypted: bool) -> String {
 /// - `p12`: `NAME.p12` per leaf (key + the chain of `NAME.chain.pem`) and `ca.p12`, a trust
 ///   store of the trusted roots.
 /// - `combined`: `NAME.combined.pem` per leaf (see [`combined_pem`]).
-pub fn export(
+pub fn outputs(
     pki: &Pki,
     only: &[String],
-    dir: &Path,
     opts: &ExportOptions,
-) -> Result<Vec<PathBuf>, ExportError> {
+) -> Result<Vec<store::Output>, ExportError> {
     for name in only {
         if pki.entity(name).is_none() {
             return Err(ExportError::UnknownEntity(name.clone()));
@@ -532,19 +566,20 @@ pub fn export(
             "--alias names one key entry: choose one entity with --entity".into(),
         ));
     }
-    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
     let pw = opts.key_password.as_deref();
     let mut written = Vec::new();
-    let mut put = |name: String, bytes: &[u8], secret: bool| -> Result<(), ExportError> {
-        let path = dir.join(name);
-        store::write_atomic(&path, bytes, secret)?;
-        written.push(path);
-        Ok(())
+    let mut put = |path: String, bytes: &[u8], secret: bool, kind: &str, source: Vec<String>| {
+        written.push(store::Output {
+            path,
+            bytes: bytes.to_vec(),
+            mode: if secret { 0o600 } else { 0o644 },
+            kind: kind.to_string(),
+            source,
+        });
     };
     let roots: Vec<&Entity> = pki.trusted_roots().collect();
+    let root_names = || roots.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    let of = |e: &Entity| vec![e.name.clone()];
     match opts.format {
         Format::Pem => {
             for e in &selected {
@@ -552,25 +587,31 @@ pub fn export(
                     format!("{}.pem", e.name),
                     store::pem_certs([&e.cert]).as_bytes(),
                     false,
-                )?;
+                    "pem",
+                    of(e),
+                );
                 if !e.is_ca() {
                     put(
                         format!("{}.chain.pem", e.name),
                         store::pem_certs(&e.chain).as_bytes(),
                         false,
-                    )?;
+                        "pem",
+                        of(e),
+                    );
                 }
                 let key = key_pem(&e.key, opts.key_format, pw)?;
                 put(
                     key_file_name(&e.name, opts.key_format, pw.is_some()),
                     key.as_bytes(),
                     true,
-                )?;
+                    "key",
+                    of(e),
+                );
             }
         }
         Format::Der => {
             for e in &selected {
-                put(format!("{}.der", e.name), &e.cert, false)?;
+                put(format!("{}.der", e.name), &e.cert, false, "der", of(e));
                 let key = key_der(&e.key, opts.key_format, pw)?;
                 put(
                     format!(
@@ -579,10 +620,12 @@ pub fn export(
                     ),
                     &key,
                     true,
-                )?;
+                    "der",
+                    of(e),
+                );
             }
             if all && roots.len() == 1 {
-                put("ca.der".into(), &roots[0].cert, false)?;
+                put("ca.der".into(), &roots[0].cert, false, "der", root_names());
             }
         }
         Format::P12 => {
@@ -598,7 +641,9 @@ pub fn export(
                     format!("{}.p12", e.name),
                     &pkcs12(&chain, &e.key, alias, password)?,
                     true,
-                )?;
+                    "p12",
+                    of(e),
+                );
             }
             if all && !roots.is_empty() {
                 let certs: Vec<_> = roots
@@ -610,7 +655,9 @@ pub fn export(
                     format!("{bundle}.p12"),
                     &pkcs12_truststore(&certs, password)?,
                     false,
-                )?;
+                    "p12",
+                    root_names(),
+                );
             }
         }
         Format::Combined => {
@@ -619,7 +666,9 @@ pub fn export(
                     format!("{}.combined.pem", e.name),
                     combined_pem(e, opts.key_format, pw)?.as_bytes(),
                     true,
-                )?;
+                    "combined",
+                    of(e),
+                );
             }
         }
     }

@@ -301,6 +301,9 @@ pub enum IssueError {
         "`{0}`: its validity would reach back before 1970-01-01T00:00:00Z, which verifiers cannot represent (the `expired` faults end a day before --now): give a --now of 1970-01-02T00:00:00Z or later"
     )]
     BeforeEpoch(String),
+    /// A name that cannot be a file name in the output directory.
+    #[error(transparent)]
+    BadName(#[from] super::names::NameError),
 }
 
 /// Issues entities one after the other into a [`Pki`].
@@ -347,6 +350,7 @@ impl Builder {
     }
 
     fn check_new_name(&self, name: &str) -> Result<(), IssueError> {
+        super::names::entity_name(name)?;
         if self.pki.entity(name).is_some() {
             return Err(IssueError::DuplicateName(name.to_string()));
         }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use super::issue::{Builder, CaSpec, LeafSpec, Subject};
-use super::manifest::MANIFEST_FILE;
+use super::lock::LockError;
+use super::manifest::{MANIFEST_FILE, cert_file, key_file};
 use super::store::{self, StoreError};
 use super::{Entity, KeyAlg, Role, San};
 
@@ -37,10 +38,26 @@ pub struct LocalCa {
 
 impl LocalCa {
     /// Loads the CA of `dir`, or creates it if `dir` has no manifest (an existing directory with
-    /// other files and no manifest is refused, as for `generate`).
+    /// other files and no manifest is refused, as for `generate`). Holds the directory's lock
+    /// meanwhile, so concurrent first uses create one CA, not one each. The CA's files are
+    /// checked against the manifest and its key against its certificate.
     pub fn open_or_create(dir: &Path, now: OffsetDateTime) -> Result<LocalCa, StoreError> {
         let mut builder = Builder::new(now);
-        let created = if let Some(pki) = store::load_existing(dir)? {
+        let mut created = false;
+        let mut generation = match store::Generation::of_pki(Default::default(), dir) {
+            Ok(g) => Some(g),
+            // A CA directory this user may read but not write (a shared CAROOT): use it as
+            // it is, read through its manifest like any reader.
+            Err(StoreError::Lock(LockError::Io { source, .. }))
+                if read_only(&source) && dir.join(MANIFEST_FILE).is_file() =>
+            {
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let existing = generation.as_ref().is_none_or(|g| g.existing().is_some());
+        if existing {
+            let pki = store::load(dir)?;
             let root = pki
                 .entities
                 .into_iter()
@@ -49,8 +66,14 @@ impl LocalCa {
                     path: dir.join(MANIFEST_FILE),
                     message: format!("no root named `{LOCAL_CA_NAME}`: not a certlab CA directory"),
                 })?;
+            if !store::key_matches_cert(&root.key, &root.cert).unwrap_or(false) {
+                return Err(StoreError::CaKeyMismatch {
+                    key: dir.join(key_file(LOCAL_CA_NAME)),
+                    cert: dir.join(cert_file(LOCAL_CA_NAME)),
+                    dir: dir.to_path_buf(),
+                });
+            }
             builder.add_existing_ca(root)?;
-            false
         } else {
             let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
             let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
@@ -63,9 +86,11 @@ impl LocalCa {
                 },
                 ..CaSpec::default()
             })?;
-            store::write(builder.pki(), dir)?;
-            true
-        };
+            let mut generation = generation.take().expect("a writable directory");
+            generation.replace_pki(builder.pki().clone());
+            generation.commit()?;
+            created = true;
+        }
         Ok(LocalCa {
             builder,
             created,
@@ -95,6 +120,10 @@ impl LocalCa {
     }
 }
 
+fn read_only(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EROFS)
+}
+
 /// mkcert's file naming: the first name (`*` as `_wildcard`), `+N` for N more names, and
 /// `-client` for client certificates.
 ///
@@ -107,7 +136,16 @@ pub fn leaf_file_name(sans: &[San], client: bool) -> String {
     let first = match sans.first() {
         Some(San::Dns(d)) => d.replace('*', "_wildcard"),
         Some(San::Ip(ip)) => ip.to_string().replace(':', "_"),
-        Some(San::Email(e)) => e.clone(),
+        Some(San::Email(e)) => e
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-+@".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect(),
         Some(San::Uri(u)) => u
             .chars()
             .map(|c| {

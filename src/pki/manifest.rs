@@ -28,6 +28,30 @@ pub struct Manifest {
     pub entities: Vec<ManifestEntity>,
     /// Every scenario, explicit and implicit.
     pub scenarios: Vec<Scenario>,
+    /// SHA-256 (lowercase hex) of every file of the PKI but the manifest, by relative path:
+    /// what a reader checks each file against. Absent in manifests of older versions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
+    /// Files derived from the PKI's files (other formats, rendered configs), rewritten or
+    /// removed whenever their sources change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derived: Vec<Derived>,
+}
+
+/// A file derived from entities of the PKI: `export` formats and `configs/*`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Derived {
+    /// Relative path.
+    pub path: String,
+    /// What it is: `der`, `p12`, `combined`, `key` (another key format) or `config`.
+    pub kind: String,
+    /// The entities it was made from (`*`: the whole PKI).
+    pub source: Vec<String>,
+    /// The digest of its sources when it was made ([`Manifest::source_digest`]): a derived
+    /// file whose sources now digest differently is stale.
+    pub source_sha256: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
 }
 
 /// One entity of the manifest; paths are relative to the directory.
@@ -91,6 +115,29 @@ pub fn crl_file(name: &str) -> String {
     format!("{name}.crl.pem")
 }
 
+/// Files of the whole PKI, not of an entity: the trust bundle in each format, the manifest,
+/// the configurations directory.
+pub const PKI_FILES: [&str; 5] = ["ca.pem", "ca.der", "ca.p12", "certlab.json", "configs"];
+
+/// Every file an entity named `name` may own: its PEM files and every derived format
+/// (`NAME.der`, `NAME.key.der`, `NAME.p12`, `NAME.combined.pem`, keys as `NAME.ec.key`,
+/// `NAME.rsa.key`, `NAME.enc.key` and their `.der`). Two entities must not share one.
+pub fn files_of(name: &str) -> Vec<String> {
+    let mut out = vec![
+        cert_file(name),
+        chain_file(name),
+        crl_file(name),
+        format!("{name}.der"),
+        format!("{name}.p12"),
+        format!("{name}.combined.pem"),
+    ];
+    for infix in ["", ".enc", ".ec", ".rsa"] {
+        out.push(format!("{name}{infix}.key"));
+        out.push(format!("{name}{infix}.key.der"));
+    }
+    out
+}
+
 impl ManifestEntity {
     /// The manifest entry of an entity.
     pub fn of(e: &Entity) -> Self {
@@ -123,6 +170,38 @@ impl Manifest {
             version: MANIFEST_VERSION,
             entities: pki.entities.iter().map(ManifestEntity::of).collect(),
             scenarios: pki.all_scenarios(),
+            files: BTreeMap::new(),
+            derived: Vec::new(),
         }
+    }
+
+    /// Every file the manifest names, but itself: the entities' files, `ca.pem`, the derived
+    /// files (and any file of [`Manifest::files`]).
+    pub fn named_files(&self) -> std::collections::BTreeSet<String> {
+        let mut all: std::collections::BTreeSet<String> = self.files.keys().cloned().collect();
+        for e in &self.entities {
+            all.insert(e.cert.clone());
+            all.insert(e.key.clone());
+            all.extend(e.chain.iter().cloned());
+            all.extend(e.crl.iter().cloned());
+        }
+        if !self.entities.is_empty() {
+            all.insert(CA_BUNDLE_FILE.to_string());
+        }
+        all.extend(self.derived.iter().map(|d| d.path.clone()));
+        all
+    }
+
+    /// The digest of some entities (`*`: all) as this manifest records them: SHA-256 over
+    /// their names and certificate hashes. Unknown names count as absent.
+    pub fn source_digest(&self, source: &[String]) -> String {
+        let all = source.iter().any(|s| s == "*");
+        let text: String = self
+            .entities
+            .iter()
+            .filter(|e| all || source.contains(&e.name))
+            .map(|e| format!("{}={}\n", e.name, e.sha256))
+            .collect();
+        super::sha256_hex(text.as_bytes())
     }
 }

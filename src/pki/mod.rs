@@ -10,11 +10,13 @@ pub mod fault;
 pub mod issue;
 pub mod keys;
 pub mod local_ca;
+pub mod lock;
 pub mod manifest;
 pub mod names;
 pub mod scenario;
 pub mod spec;
 pub mod store;
+pub mod txn;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -25,6 +25,88 @@ pub enum NameError {
     /// Not an absolute URI.
     #[error("invalid URI `{0}`: expected scheme:rest, e.g. spiffe://example.org/service")]
     Uri(String),
+    /// Not usable as an entity name (it becomes file names).
+    #[error("invalid name `{0}`: {1}")]
+    Entity(String, String),
+}
+
+/// The longest entity name (it becomes file names such as `NAME.combined.pem`).
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Names certlab keeps for its own files: `ca` (`ca.pem`, `ca.der`, `ca.p12`), `certlab`
+/// (`certlab.json`), `configs` (the rendered configurations).
+pub const RESERVED_NAMES: [&str; 3] = ["ca", "certlab", "configs"];
+
+/// Validates a name that becomes file names in an output directory: an [`entity_name`] that
+/// is not one of [`RESERVED_NAMES`].
+///
+/// ```
+/// use certlab::pki::names::file_name;
+/// assert!(file_name("localhost+2").is_ok());
+/// assert!(file_name("ca").is_err());
+/// ```
+pub fn file_name(name: &str) -> Result<(), NameError> {
+    entity_name(name)?;
+    if RESERVED_NAMES.contains(&name) {
+        return Err(NameError::Entity(
+            name.to_string(),
+            format!(
+                "`{name}` is reserved for certlab's own files ({})",
+                match name {
+                    "ca" => "ca.pem, ca.der, ca.p12",
+                    "certlab" => "certlab.json",
+                    _ => "configs/",
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates an entity name (its files are `NAME.pem`, `NAME.key`, ...): 1 to
+/// [`MAX_NAME_LEN`] characters among letters, digits, `.`, `_`, `-`, `+` and `@` (the last two
+/// for mkcert-style names such as `localhost+2`), not starting with `.`. No such name leaves
+/// a directory (no `/`, no `..`). Where it names files in a PKI, see [`file_name`].
+///
+/// ```
+/// use certlab::pki::names::entity_name;
+/// assert!(entity_name("localhost+2").is_ok());
+/// assert!(entity_name("../x").is_err());
+/// assert!(entity_name(&"a".repeat(300)).is_err());
+/// ```
+pub fn entity_name(name: &str) -> Result<(), NameError> {
+    let bad = |why: String| Err(NameError::Entity(shorten(name), why));
+    if name.is_empty() {
+        return bad("it is empty".into());
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return bad(format!(
+            "{} characters, more than {MAX_NAME_LEN} (it becomes file names)",
+            name.chars().count()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._-+@".contains(*c)))
+    {
+        return bad(format!(
+            "`{}` is not allowed: use letters, digits, `.`, `_`, `-`, `+`, `@` (it becomes a file name)",
+            c.escape_default()
+        ));
+    }
+    if name.starts_with('.') {
+        return bad("it must not start with `.` (certlab's own files do)".into());
+    }
+    Ok(())
+}
+
+/// A name cut for an error message (a 300-character name is not echoed whole).
+fn shorten(name: &str) -> String {
+    if name.chars().count() <= MAX_NAME_LEN + 8 {
+        name.to_string()
+    } else {
+        format!("{}…", name.chars().take(MAX_NAME_LEN).collect::<String>())
+    }
 }
 
 /// Classifies one argument: an IP address, an email (`a@b`), a URI (`scheme://...`), else a DNS

@@ -235,6 +235,19 @@ pub fn parse(origin: &str, text: &str) -> Result<Spec, SpecError> {
             return Err(src.at(name, format!("duplicate name `{}`", name.get_ref())));
         }
     }
+    check_file_collisions(
+        &src,
+        raw.ca
+            .iter()
+            .map(|c| &c.name)
+            .chain(raw.leaf.iter().map(|l| &l.name)),
+    )?;
+    if raw.ca.is_empty() && raw.leaf.is_empty() {
+        return Err(src.error(
+            0..0,
+            "the spec is empty: give at least one [[ca]] (and [[leaf]]s it issues); `certlab new` writes a commented one",
+        ));
+    }
     let leaf_names: HashSet<&str> = raw.leaf.iter().map(|l| l.name.get_ref().as_str()).collect();
     let ca_names: HashSet<&str> = raw.ca.iter().map(|c| c.name.get_ref().as_str()).collect();
     let check_issuer = |issuer: &S<String>| -> Result<(), SpecError> {
@@ -309,8 +322,46 @@ pub fn parse(origin: &str, text: &str) -> Result<Spec, SpecError> {
     })
 }
 
+/// Names become file names: two entities must not write one file (`web` and `web.chain` both
+/// own `web.chain.pem`), and no entity a file of the whole PKI (`ca.pem`, `certlab.json`).
+fn check_file_collisions<'a>(
+    src: &Source,
+    names: impl Iterator<Item = &'a S<String>>,
+) -> Result<(), SpecError> {
+    use super::manifest::{PKI_FILES, files_of};
+    let mut owner: HashMap<String, &str> = PKI_FILES
+        .iter()
+        .map(|f| (f.to_string(), "certlab"))
+        .collect();
+    for name in names {
+        let n = name.get_ref().as_str();
+        for file in files_of(n) {
+            if let Some(other) = owner.get(&file) {
+                let whose = if *other == "certlab" {
+                    "certlab's own file".to_string()
+                } else {
+                    format!("a file of `{other}`")
+                };
+                return Err(src.at(
+                    name,
+                    format!(
+                        "name `{n}` collides: its file `{file}` is {whose}; choose another name"
+                    ),
+                ));
+            }
+            owner.insert(file, n);
+        }
+    }
+    Ok(())
+}
+
 fn check_entity_name(src: &Source, name: &S<String>) -> Result<(), SpecError> {
     let n = name.get_ref();
+    if let Err(e @ names::NameError::Entity(..)) = names::file_name(n)
+        && (n.chars().count() > names::MAX_NAME_LEN || names::RESERVED_NAMES.contains(&n.as_str()))
+    {
+        return Err(src.at(name, e.to_string()));
+    }
     if n.is_empty()
         || !n
             .chars()

@@ -1,7 +1,8 @@
-//! Files: write a [`Pki`] to a directory (atomic writes, 0600 keys, no clobbering of CAs) and
-//! read it back.
+//! Files: write a [`Pki`] to a directory as one transaction (all-old or all-new, see
+//! [`super::txn`]), one writer at a time ([`super::lock`]), 0600 keys, no clobbering of CAs;
+//! read it back through its manifest, each file checked against the manifest's SHA-256.
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,12 +11,14 @@ use pki_types::{CertificateDer, CertificateRevocationListDer};
 use time::OffsetDateTime;
 
 use super::issue::{Builder, IssueError};
+use super::lock::{DirLock, LockError, lock_timeout};
 use super::manifest::{
-    CA_BUNDLE_FILE, MANIFEST_FILE, MANIFEST_VERSION, Manifest, cert_file, chain_file, crl_file,
-    key_file,
+    CA_BUNDLE_FILE, Derived, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntity, cert_file,
+    chain_file, crl_file, key_file,
 };
 use super::spec::Spec;
-use super::{Entity, Fault, Pki, SecretKey};
+use super::txn::{self, Txn, TxnError, View};
+use super::{Entity, Fault, Pki, SecretKey, sha256_hex};
 
 /// Why reading or writing a PKI directory failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,9 @@ pub enum StoreError {
     /// The directory holds other files and no manifest.
     #[error("{} holds files but no {MANIFEST_FILE}: refusing to write a PKI into it (choose an empty or new directory)", .0.display())]
     NotAPkiDir(PathBuf),
+    /// The directory has no manifest (nothing to read).
+    #[error("{} is not a certlab PKI directory (no {MANIFEST_FILE}): make one with `certlab generate -o {}`", .0.display(), .0.display())]
+    NoManifest(PathBuf),
     /// A kept CA's spec changed.
     #[error(
         "CA `{0}` in the spec differs from the one already generated; use --force to replace the whole PKI (clients trusting the old CA must be updated)"
@@ -62,9 +68,67 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// A file of the PKI is not the one its manifest names (changed, replaced or truncated
+    /// after certlab wrote it).
+    #[error("{}: {message}; it changed after certlab wrote it: restore it, or replace the whole PKI with `certlab generate --force -o {}` (new CA keys)", path.display(), dir.display())]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// The PKI directory.
+        dir: PathBuf,
+        /// What does not match.
+        message: String,
+    },
+    /// A kept CA's key is not the key of its certificate.
+    #[error("{} does not match {} (not the CA certificate's key): restore the CA's key, or replace the whole PKI with `certlab generate --force -o {}` (new CA keys)", key.display(), cert.display(), dir.display())]
+    CaKeyMismatch {
+        /// The key file.
+        key: PathBuf,
+        /// The certificate file.
+        cert: PathBuf,
+        /// The PKI directory.
+        dir: PathBuf,
+    },
+    /// A file certlab would write exists and `--force` was not given.
+    #[error("{} exists: refusing to replace it (use --force, or choose another --name or -o)", .0.display())]
+    Exists(PathBuf),
+    /// The file belongs to a PKI directory's manifest: replacing it would break that PKI.
+    #[error("{} belongs to the PKI in {} (its manifest names it): choose another --name or -o", path.display(), dir.display())]
+    PkiFile {
+        /// The file.
+        path: PathBuf,
+        /// The PKI directory.
+        dir: PathBuf,
+    },
+    /// Another writer holds the directory's lock.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// Issuing failed.
     #[error(transparent)]
     Issue(#[from] IssueError),
+}
+
+impl StoreError {
+    /// Whether the error may come from a writer that committed while this process read (a
+    /// missing or changed file): such a read is tried again.
+    fn is_inconsistency(&self) -> bool {
+        match self {
+            StoreError::Mismatch { .. } | StoreError::Malformed { .. } => true,
+            StoreError::Io { source, .. } | StoreError::Unreadable { source, .. } => {
+                source.kind() == std::io::ErrorKind::NotFound
+            }
+            _ => false,
+        }
+    }
+}
+
+impl From<TxnError> for StoreError {
+    fn from(e: TxnError) -> Self {
+        StoreError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -115,78 +179,342 @@ pub struct Generated {
     pub kept: Vec<String>,
     /// Every file written, relative to the directory.
     pub files: Vec<String>,
+    /// The manifest written.
+    pub manifest: Manifest,
 }
 
-/// Generates the PKI of a spec into `dir`. An existing PKI there keeps its CAs (and issues new
-/// leaves from them) unless `force`; a kept CA whose spec changed is an error; a directory with
-/// other files and no manifest is refused. Nothing is written when an error is returned before
-/// issuing.
+/// A file derived from a PKI (another format, a rendered config), written with it in one
+/// transaction and recorded in the manifest's `derived`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Path relative to the PKI directory.
+    pub path: String,
+    /// Its content.
+    pub bytes: Vec<u8>,
+    /// Its mode (0600 for anything holding a key).
+    pub mode: u32,
+    /// What it is (`der`, `p12`, `combined`, `key`, `config`).
+    pub kind: String,
+    /// The entities it is made from (`*`: the whole PKI).
+    pub source: Vec<String>,
+}
+
+/// Generates the PKI of a spec into `dir` ([`Generation::begin`] then
+/// [`Generation::commit`]).
 pub fn generate(
     spec: &Spec,
     dir: &Path,
     now: OffsetDateTime,
     force: bool,
 ) -> Result<Generated, StoreError> {
-    let existing = load_existing(dir)?;
-    let keep = match (&existing, force) {
-        (Some(old), false) => cas_to_keep(old, spec, now)?,
-        _ => Vec::new(),
-    };
-    let pki = build_keeping(spec, now, &keep)?;
-    let files = write(&pki, dir)?;
-    if let Some(old) = &existing {
-        remove_stale_files(old, &pki, dir)?;
+    Generation::begin(spec, dir, now, force)?.commit()
+}
+
+/// A generation in progress: `dir` locked, the PKI built, nothing written yet. Add derived
+/// files with [`Generation::derive`], then [`Generation::commit`]; dropping it writes nothing
+/// (and removes `dir` if this generation created it).
+#[derive(Debug)]
+pub struct Generation {
+    dir: PathBuf,
+    lock: Option<DirLock>,
+    created: bool,
+    old: Option<Manifest>,
+    pki: Pki,
+    kept: Vec<String>,
+    outputs: Vec<Output>,
+}
+
+/// Creates `dir` if needed and locks it; returns the lock and whether `dir` was created.
+fn lock_dir(dir: &Path) -> Result<(DirLock, bool), StoreError> {
+    let created = !dir.exists();
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    match DirLock::acquire(dir, lock_timeout()) {
+        Ok(lock) => Ok((lock, created)),
+        Err(e) => {
+            if created {
+                let _ = fs::remove_dir(dir);
+            }
+            Err(e.into())
+        }
     }
-    Ok(Generated {
-        kept: keep.into_iter().map(|e| e.name).collect(),
-        pki,
-        files,
-    })
+}
+
+impl Generation {
+    /// Locks `dir` (waiting for another writer up to [`lock_timeout`]), repairs what an
+    /// interrupted writer left ([`txn::recover`]), and builds the PKI of `spec`. An existing
+    /// PKI there keeps its CAs (verified: files as the manifest says, key matching
+    /// certificate) unless `force`; a kept CA whose spec changed is an error; a directory with
+    /// other files and no manifest is refused.
+    pub fn begin(
+        spec: &Spec,
+        dir: &Path,
+        now: OffsetDateTime,
+        force: bool,
+    ) -> Result<Generation, StoreError> {
+        Generation::start(dir, |old, dir| {
+            let keep = match (old, force) {
+                (Some(_), false) => cas_to_keep(&load_cas(dir)?, spec, now, dir)?,
+                _ => Vec::new(),
+            };
+            let pki = build_keeping(spec, now, &keep)?;
+            Ok((pki, keep.into_iter().map(|e| e.name).collect()))
+        })
+    }
+
+    /// Writes a PKI built elsewhere into `dir` (replacing what is there, CAs included).
+    pub fn of_pki(pki: Pki, dir: &Path) -> Result<Generation, StoreError> {
+        Generation::start(dir, |_, _| Ok((pki, vec![])))
+    }
+
+    fn start(
+        dir: &Path,
+        make: impl FnOnce(Option<&Manifest>, &Path) -> Result<(Pki, Vec<String>), StoreError>,
+    ) -> Result<Generation, StoreError> {
+        let (lock, created) = lock_dir(dir)?;
+        let result = (|| {
+            txn::recover(dir, &lock)?;
+            let old = existing_manifest(dir)?;
+            let (pki, kept) = make(old.as_ref(), dir)?;
+            Ok((old, pki, kept))
+        })();
+        match result {
+            Ok((old, pki, kept)) => Ok(Generation {
+                dir: dir.to_path_buf(),
+                lock: Some(lock),
+                created,
+                old,
+                pki,
+                kept,
+                outputs: Vec::new(),
+            }),
+            Err(e) => {
+                drop(lock);
+                if created {
+                    let _ = fs::remove_dir(dir);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The PKI that will be written.
+    pub fn pki(&self) -> &Pki {
+        &self.pki
+    }
+
+    /// The manifest of the PKI already in the directory, if any.
+    pub fn existing(&self) -> Option<&Manifest> {
+        self.old.as_ref()
+    }
+
+    /// Replaces the PKI to write (for a caller that builds it after looking at
+    /// [`Generation::existing`] under the lock).
+    pub fn replace_pki(&mut self, pki: Pki) {
+        self.pki = pki;
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Adds derived files, written in the same transaction.
+    pub fn derive(&mut self, outputs: impl IntoIterator<Item = Output>) {
+        self.outputs.extend(outputs);
+    }
+
+    /// Writes the PKI as one transaction: every file staged, the manifest committed last, the
+    /// files of the old PKI that the new one does not name removed, and derived files whose
+    /// sources changed removed unless this generation wrote them again.
+    pub fn commit(mut self) -> Result<Generated, StoreError> {
+        let lock = self.lock.take().expect("locked until commit");
+        let mut txn = Txn::begin(&self.dir, &lock)?;
+        let mut manifest = Manifest::of(&self.pki);
+        for (name, bytes, mode) in primary_files(&self.pki) {
+            let sha = txn.put(&name, &bytes, mode)?;
+            manifest.files.insert(name, sha);
+        }
+        stage_outputs(&mut txn, &mut manifest, &self.outputs, &self.dir)?;
+        if let Some(old) = &self.old {
+            for d in &old.derived {
+                let taken = manifest.derived.iter().any(|n| n.path == d.path)
+                    || manifest.files.contains_key(&d.path);
+                if !taken && old.source_digest(&d.source) == manifest.source_digest(&d.source) {
+                    manifest.derived.push(d.clone());
+                }
+            }
+        }
+        let remove: BTreeSet<String> = match &self.old {
+            Some(old) => old
+                .named_files()
+                .difference(&manifest.named_files())
+                .cloned()
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        let files: Vec<String> = txn.staged().keys().cloned().collect();
+        txn.commit(&manifest_bytes(&manifest), &remove)?;
+        drop(lock);
+        self.created = false;
+        Ok(Generated {
+            pki: std::mem::take(&mut self.pki),
+            kept: std::mem::take(&mut self.kept),
+            files,
+            manifest,
+        })
+    }
+}
+
+impl Drop for Generation {
+    fn drop(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            drop(lock);
+            if self.created {
+                let _ = fs::remove_dir(&self.dir);
+            }
+        }
+    }
+}
+
+fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
+    (serde_json::to_string_pretty(manifest).expect("serialisable") + "\n").into_bytes()
+}
+
+/// Stages derived outputs and records them in `manifest.derived` (an output at the path of a
+/// primary file is dropped when it has the same content, refused otherwise).
+fn stage_outputs(
+    txn: &mut Txn<'_>,
+    manifest: &mut Manifest,
+    outputs: &[Output],
+    dir: &Path,
+) -> Result<(), StoreError> {
+    for o in outputs {
+        if let Some(sha) = manifest.files.get(&o.path) {
+            if *sha == sha256_hex(&o.bytes) {
+                continue;
+            }
+            return Err(StoreError::PkiFile {
+                path: dir.join(&o.path),
+                dir: dir.to_path_buf(),
+            });
+        }
+        let sha = txn.put(&o.path, &o.bytes, o.mode)?;
+        let source_sha256 = manifest.source_digest(&o.source);
+        manifest.derived.retain(|d| d.path != o.path);
+        manifest.derived.push(Derived {
+            path: o.path.clone(),
+            kind: o.kind.clone(),
+            source: o.source.clone(),
+            source_sha256,
+            sha256: sha,
+        });
+    }
+    Ok(())
+}
+
+/// Adds derived files to the PKI in `dir` (e.g. `certlab export` into the PKI directory) as
+/// one transaction: `make` gets the PKI as loaded (each file checked against the manifest);
+/// its outputs are written and recorded in the manifest's `derived`. Returns the paths
+/// written (relative).
+pub fn add_derived<E: From<StoreError>>(
+    dir: &Path,
+    make: impl FnOnce(&Pki) -> Result<Vec<Output>, E>,
+) -> Result<Vec<String>, E> {
+    if View::open(dir).map_err(StoreError::from)?.is_none() {
+        return Err(StoreError::NoManifest(dir.to_path_buf()).into());
+    }
+    let lock = DirLock::acquire(dir, lock_timeout()).map_err(StoreError::from)?;
+    txn::recover(dir, &lock).map_err(StoreError::from)?;
+    let (pki, mut manifest) = load_with_manifest(dir)?;
+    let outputs = make(&pki)?;
+    let mut txn = Txn::begin(dir, &lock).map_err(StoreError::from)?;
+    stage_outputs(&mut txn, &mut manifest, &outputs, dir)?;
+    let written: Vec<String> = txn.staged().keys().cloned().collect();
+    txn.commit(&manifest_bytes(&manifest), &BTreeSet::new())
+        .map_err(StoreError::from)?;
+    Ok(written)
+}
+
+/// The files of a PKI with their modes: per entity `NAME.pem`, `NAME.key` (0600),
+/// `NAME.chain.pem` (leaves), `NAME.crl.pem` (issuers with revocations); then `ca.pem`.
+fn primary_files(pki: &Pki) -> Vec<(String, Vec<u8>, u32)> {
+    let mut out = Vec::new();
+    for e in &pki.entities {
+        out.push((cert_file(&e.name), pem_certs([&e.cert]).into_bytes(), 0o644));
+        out.push((key_file(&e.name), e.key.to_pem().into_bytes(), 0o600));
+        if !e.role.is_ca() {
+            out.push((chain_file(&e.name), pem_certs(&e.chain).into_bytes(), 0o644));
+        }
+        if let Some(crl) = &e.crl {
+            let text = pem::encode(&pem::Pem::new("X509 CRL", crl.to_vec()));
+            out.push((crl_file(&e.name), text.into_bytes(), 0o644));
+        }
+    }
+    let roots: Vec<_> = pki.trusted_roots().map(|e| &e.cert).collect();
+    out.push((
+        CA_BUNDLE_FILE.to_string(),
+        pem_certs(roots).into_bytes(),
+        0o644,
+    ));
+    out
+}
+
+/// The manifest of the PKI in `dir` (`None` for a missing or empty directory); an error for
+/// a directory that holds other files and no manifest. certlab's own bookkeeping files (lock,
+/// staging directory, temporaries) do not count.
+fn existing_manifest(dir: &Path) -> Result<Option<Manifest>, StoreError> {
+    if let Some(view) = View::open(dir)? {
+        return parse_manifest(&view).map(Some);
+    }
+    if dir.is_dir() {
+        for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+            let entry = entry.map_err(io_err(dir))?;
+            if !txn::is_bookkeeping(&entry.file_name().to_string_lossy()) {
+                return Err(StoreError::NotAPkiDir(dir.to_path_buf()));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The PKI already in `dir`: `None` for a missing or empty directory; an error for a
 /// directory that holds other files and no manifest.
 pub fn load_existing(dir: &Path) -> Result<Option<Pki>, StoreError> {
-    if dir.join(MANIFEST_FILE).exists() {
-        return load(dir).map(Some);
+    match existing_manifest(dir)? {
+        Some(_) => load(dir).map(Some),
+        None => Ok(None),
     }
-    if dir.is_dir() && fs::read_dir(dir).map_err(read_err(dir))?.next().is_some() {
-        return Err(StoreError::NotAPkiDir(dir.to_path_buf()));
-    }
-    Ok(None)
 }
 
-/// Removes the files of entities the old PKI had and the new one does not (keys included), so
-/// a regenerated directory holds exactly what its manifest names.
-fn remove_stale_files(old: &Pki, new: &Pki, dir: &Path) -> Result<(), StoreError> {
-    for e in old
-        .entities
-        .iter()
-        .filter(|e| new.entity(&e.name).is_none())
-    {
-        for file in [
-            cert_file(&e.name),
-            key_file(&e.name),
-            chain_file(&e.name),
-            crl_file(&e.name),
-        ] {
-            let path = dir.join(file);
-            match fs::remove_file(&path) {
-                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(StoreError::Io { path, source: err });
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(())
+/// The CAs of the PKI in `dir` (not the helper CAs of faults), their files checked against
+/// the manifest: what a regeneration may keep. Leaves are issued anew, so their files are not
+/// read (a damaged leaf does not stop a regenerate, which replaces it).
+fn load_cas(dir: &Path) -> Result<Pki, StoreError> {
+    read_consistent(dir, |view| {
+        let manifest = parse_manifest(view)?;
+        let entities = manifest
+            .entities
+            .iter()
+            .filter(|m| m.role.is_ca() && m.fault == Fault::None)
+            .map(|m| read_entity(view, &manifest, m))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Pki {
+            entities,
+            scenarios: vec![],
+        })
+    })
 }
 
 /// The CAs of an existing PKI that a regeneration keeps. Every CA the old spec made (not the
-/// helper CAs of faults, which are issued anew) must still be in the spec, unchanged and valid
-/// at `now`; otherwise regenerating would replace a CA key that clients trust, which only
-/// `--force` may do.
-fn cas_to_keep(old: &Pki, spec: &Spec, now: OffsetDateTime) -> Result<Vec<Entity>, StoreError> {
+/// helper CAs of faults, which are issued anew) must still be in the spec, unchanged, valid
+/// at `now`, and its key must be its certificate's; otherwise regenerating would replace a CA
+/// key that clients trust (which only `--force` may do) or issue leaves no client accepts.
+fn cas_to_keep(
+    old: &Pki,
+    spec: &Spec,
+    now: OffsetDateTime,
+    dir: &Path,
+) -> Result<Vec<Entity>, StoreError> {
     let mut keep = Vec::new();
     for e in old
         .entities
@@ -196,6 +524,13 @@ fn cas_to_keep(old: &Pki, spec: &Spec, now: OffsetDateTime) -> Result<Vec<Entity
         let Some(ca) = spec.cas.iter().find(|c| c.name == e.name) else {
             return Err(StoreError::DroppedCa(e.name.clone()));
         };
+        if !key_matches_cert(&e.key, &e.cert).unwrap_or(false) {
+            return Err(StoreError::CaKeyMismatch {
+                key: dir.join(key_file(&e.name)),
+                cert: dir.join(cert_file(&e.name)),
+                dir: dir.to_path_buf(),
+            });
+        }
         if e.spec_digest.as_deref() != Some(ca.digest().as_str()) {
             return Err(StoreError::ChangedCa(ca.name.clone()));
         }
@@ -207,36 +542,22 @@ fn cas_to_keep(old: &Pki, spec: &Spec, now: OffsetDateTime) -> Result<Vec<Entity
     Ok(keep)
 }
 
-/// Writes every file of a PKI into `dir` (created if needed), each through a temporary file
-/// and a rename; keys get mode 0600. Returns the files written.
+/// Whether a private key is the key of a certificate (same public key). An unreadable key or
+/// certificate is an error.
+pub fn key_matches_cert(key: &SecretKey, cert: &CertificateDer<'_>) -> Result<bool, String> {
+    let pair = key
+        .to_key_pair()
+        .map_err(|e| format!("not a private key certlab can read: {e}"))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert)
+        .map_err(|e| format!("not a valid certificate: {e}"))?;
+    Ok(parsed.public_key().subject_public_key.data.as_ref() == pair.public_key_raw())
+}
+
+/// Writes every file of a PKI into `dir` (created if needed) as one transaction (see
+/// [`super::txn`]); keys get mode 0600. A PKI already there is replaced, and its files that
+/// the new one does not name are removed. Returns the files written.
 pub fn write(pki: &Pki, dir: &Path) -> Result<Vec<String>, StoreError> {
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let mut files = Vec::new();
-    let mut put = |name: String, bytes: &[u8], secret: bool| -> Result<(), StoreError> {
-        write_atomic(&dir.join(&name), bytes, secret)?;
-        files.push(name);
-        Ok(())
-    };
-    for e in &pki.entities {
-        put(cert_file(&e.name), pem_certs([&e.cert]).as_bytes(), false)?;
-        put(key_file(&e.name), e.key.to_pem().as_bytes(), true)?;
-        if !e.role.is_ca() {
-            put(chain_file(&e.name), pem_certs(&e.chain).as_bytes(), false)?;
-        }
-        if let Some(crl) = &e.crl {
-            let text = pem::encode(&pem::Pem::new("X509 CRL", crl.to_vec()));
-            put(crl_file(&e.name), text.as_bytes(), false)?;
-        }
-    }
-    let roots: Vec<_> = pki.trusted_roots().map(|e| &e.cert).collect();
-    put(
-        CA_BUNDLE_FILE.to_string(),
-        pem_certs(roots).as_bytes(),
-        false,
-    )?;
-    let manifest = serde_json::to_string_pretty(&Manifest::of(pki)).expect("serialisable") + "\n";
-    put(MANIFEST_FILE.to_string(), manifest.as_bytes(), false)?;
-    Ok(files)
+    Ok(Generation::of_pki(pki.clone(), dir)?.commit()?.files)
 }
 
 /// PEM text of certificates, one block each.
@@ -280,9 +601,117 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), Store
     Ok(())
 }
 
-fn read(dir: &Path, name: &str) -> Result<Vec<u8>, StoreError> {
-    let path = dir.join(name);
-    fs::read(&path).map_err(read_err(&path))
+/// The files of one leaf written outside a PKI (`certlab cert`, `certlab sign`).
+#[derive(Debug, Clone)]
+pub struct LeafFiles {
+    /// `NAME.pem`.
+    pub cert: PathBuf,
+    /// `NAME.chain.pem`.
+    pub chain: PathBuf,
+    /// `NAME.key` (mode 0600).
+    pub key: PathBuf,
+}
+
+/// Writes a leaf's `NAME.pem`, `NAME.chain.pem` and `NAME.key` (0600) into `dir`: all three or
+/// none. An existing file is not replaced unless `force`, and never a file that the manifest
+/// of a PKI in `dir` names (that would break the PKI). `name` must be a
+/// [file name](super::names::file_name), so no file lands outside `dir`.
+pub fn write_leaf_files(
+    dir: &Path,
+    name: &str,
+    leaf: &Entity,
+    force: bool,
+) -> Result<LeafFiles, StoreError> {
+    let files = check_leaf_files(dir, name, force)?;
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let contents = [
+        (&files.cert, pem_certs([&leaf.cert]), false),
+        (&files.chain, pem_certs(&leaf.chain), false),
+        (&files.key, leaf.key.to_pem(), true),
+    ];
+    let mut temps = Vec::new();
+    for (path, text, secret) in &contents {
+        temps.push((*path, temp_file(path, text.as_bytes(), *secret)?));
+    }
+    let mut done: Vec<&PathBuf> = Vec::new();
+    for (path, tmp) in temps {
+        let result = if force {
+            tmp.persist(path).map(|_| ())
+        } else {
+            tmp.persist_noclobber(path).map(|_| ())
+        };
+        if let Err(e) = result {
+            for p in done {
+                let _ = fs::remove_file(p);
+            }
+            return Err(if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                StoreError::Exists(path.clone())
+            } else {
+                StoreError::Io {
+                    path: path.clone(),
+                    source: e.error,
+                }
+            });
+        }
+        done.push(path);
+    }
+    Ok(files)
+}
+
+/// The paths [`write_leaf_files`] would write, checked: a valid name, no file of a PKI's
+/// manifest, no existing file unless `force`. Call it before issuing to fail early.
+pub fn check_leaf_files(dir: &Path, name: &str, force: bool) -> Result<LeafFiles, StoreError> {
+    super::names::file_name(name).map_err(IssueError::from)?;
+    let files = LeafFiles {
+        cert: dir.join(cert_file(name)),
+        chain: dir.join(chain_file(name)),
+        key: dir.join(key_file(name)),
+    };
+    let named = match View::open(dir) {
+        Ok(Some(view)) => parse_manifest(&view)
+            .map(|m| m.named_files())
+            .unwrap_or_default(),
+        _ => BTreeSet::new(),
+    };
+    for (rel, path) in [
+        (cert_file(name), &files.cert),
+        (chain_file(name), &files.chain),
+        (key_file(name), &files.key),
+    ] {
+        if named.contains(&rel) {
+            return Err(StoreError::PkiFile {
+                path: path.clone(),
+                dir: dir.to_path_buf(),
+            });
+        }
+        if !force && fs::symlink_metadata(path).is_ok() {
+            return Err(StoreError::Exists(path.clone()));
+        }
+    }
+    Ok(files)
+}
+
+fn temp_file(
+    path: &Path,
+    bytes: &[u8],
+    secret: bool,
+) -> Result<tempfile::NamedTempFile, StoreError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(txn::TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(io_err(dir))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if secret { 0o600 } else { 0o644 };
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(io_err(path))?;
+    }
+    tmp.write_all(bytes).map_err(io_err(path))?;
+    tmp.as_file().sync_all().map_err(io_err(path))?;
+    Ok(tmp)
 }
 
 /// Reads every PEM block of a file (`tag` filters; `None` keeps all).
@@ -372,69 +801,436 @@ fn malformed(path: &Path, message: impl Into<String>) -> StoreError {
     }
 }
 
-/// Loads a PKI directory written by [`write()`]: the manifest and every file it names.
-pub fn load(dir: &Path) -> Result<Pki, StoreError> {
-    let manifest_path = dir.join(MANIFEST_FILE);
+fn parse_manifest(view: &View) -> Result<Manifest, StoreError> {
+    let path = view.path(MANIFEST_FILE);
     let manifest: Manifest =
-        serde_json::from_slice(&read(dir, MANIFEST_FILE)?).map_err(|e| StoreError::Malformed {
-            path: manifest_path.clone(),
+        serde_json::from_slice(&view.manifest).map_err(|e| StoreError::Malformed {
+            path: path.clone(),
             message: format!("not a certlab manifest: {e}"),
         })?;
     if manifest.version != MANIFEST_VERSION {
         return Err(StoreError::Malformed {
-            path: manifest_path,
+            path,
             message: format!(
                 "manifest version {} is not supported (expected {MANIFEST_VERSION})",
                 manifest.version
             ),
         });
     }
-    let one = |file: &str, tag: &str| -> Result<Vec<u8>, StoreError> {
-        let path = dir.join(file);
-        read_pem_blocks(&path, Some(tag))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::Malformed {
-                path: path.clone(),
-                message: format!("no {tag} block"),
-            })
-    };
-    let mut entities = Vec::new();
-    let mut by_name = HashMap::new();
-    for m in &manifest.entities {
-        let chain = match &m.chain {
-            Some(f) => read_pem_blocks(&dir.join(f), Some("CERTIFICATE"))?
-                .into_iter()
-                .map(CertificateDer::from)
-                .collect(),
-            None => vec![],
-        };
-        let crl = match &m.crl {
-            Some(f) => Some(CertificateRevocationListDer::from(one(f, "X509 CRL")?)),
-            None => None,
-        };
-        by_name.insert(m.name.clone(), entities.len());
-        entities.push(Entity {
-            name: m.name.clone(),
-            role: m.role,
-            issuer: m.issuer.clone(),
-            cert: CertificateDer::from(one(&m.cert, "CERTIFICATE")?),
-            key: SecretKey::from_pkcs8(one(&m.key, "PRIVATE KEY")?),
-            key_alg: m.key_algorithm,
-            chain,
-            crl,
-            sans: m.sans.clone(),
-            not_before: m.not_before,
-            not_after: m.not_after,
-            fault: m.fault,
-            expected: m.expected,
-            expected_by_client: m.expected_by_client.clone(),
-            trusted: m.trusted,
-            spec_digest: m.spec_digest.clone(),
+    if let Some(bad) = manifest
+        .named_files()
+        .into_iter()
+        .find(|f| !txn::is_safe_relative(f))
+    {
+        return Err(StoreError::Malformed {
+            path,
+            message: format!("names `{bad}`, a path outside the directory"),
         });
     }
-    Ok(Pki {
-        entities,
-        scenarios: manifest.scenarios,
+    Ok(manifest)
+}
+
+/// Reads one file of a view, checked against the manifest's SHA-256 when it records one.
+fn read_checked(view: &View, manifest: &Manifest, rel: &str) -> Result<Vec<u8>, StoreError> {
+    let path = view.path(rel);
+    let bytes = view.read(rel).map_err(read_err(&path))?;
+    if let Some(expected) = manifest.files.get(rel) {
+        let actual = sha256_hex(&bytes);
+        if *expected != actual {
+            return Err(StoreError::Mismatch {
+                dir: view.dir().to_path_buf(),
+                path,
+                message: "not the file the manifest records (its SHA-256 differs)".into(),
+            });
+        }
+    }
+    Ok(bytes)
+}
+
+fn pem_blocks(path: &Path, bytes: &[u8], tag: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+    let blocks =
+        pem::parse_many(bytes).map_err(|e| malformed(path, format!("not valid PEM: {e}")))?;
+    Ok(blocks
+        .into_iter()
+        .filter(|p| p.tag() == tag)
+        .map(|p| p.into_contents())
+        .collect())
+}
+
+/// Reads one entity of a view (its certificate, key, chain and CRL), each file checked.
+fn read_entity(view: &View, manifest: &Manifest, m: &ManifestEntity) -> Result<Entity, StoreError> {
+    let one = |file: &str, tag: &str| -> Result<Vec<u8>, StoreError> {
+        let bytes = read_checked(view, manifest, file)?;
+        let path = view.path(file);
+        pem_blocks(&path, &bytes, tag)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| malformed(&path, format!("no {tag} block")))
+    };
+    let chain = match &m.chain {
+        Some(f) => pem_blocks(
+            &view.path(f),
+            &read_checked(view, manifest, f)?,
+            "CERTIFICATE",
+        )?
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect(),
+        None => vec![],
+    };
+    let crl = match &m.crl {
+        Some(f) => Some(CertificateRevocationListDer::from(one(f, "X509 CRL")?)),
+        None => None,
+    };
+    let cert = CertificateDer::from(one(&m.cert, "CERTIFICATE")?);
+    let actual = sha256_hex(&cert);
+    if actual != m.sha256 {
+        return Err(StoreError::Mismatch {
+            path: view.path(&m.cert),
+            dir: view.dir().to_path_buf(),
+            message: format!(
+                "the certificate's SHA-256 is {actual}, the manifest says {}",
+                m.sha256
+            ),
+        });
+    }
+    Ok(Entity {
+        name: m.name.clone(),
+        role: m.role,
+        issuer: m.issuer.clone(),
+        cert,
+        key: SecretKey::from_pkcs8(one(&m.key, "PRIVATE KEY")?),
+        key_alg: m.key_algorithm,
+        chain,
+        crl,
+        sans: m.sans.clone(),
+        not_before: m.not_before,
+        not_after: m.not_after,
+        fault: m.fault,
+        expected: m.expected,
+        expected_by_client: m.expected_by_client.clone(),
+        trusted: m.trusted,
+        spec_digest: m.spec_digest.clone(),
     })
+}
+
+fn load_view(view: &View) -> Result<(Pki, Manifest), StoreError> {
+    let manifest = parse_manifest(view)?;
+    let entities = manifest
+        .entities
+        .iter()
+        .map(|m| read_entity(view, &manifest, m))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pki = Pki {
+        entities,
+        scenarios: manifest.scenarios.clone(),
+    };
+    Ok((pki, manifest))
+}
+
+/// How often a reader that raced a writer reads again, and how long it waits in between.
+const READ_ATTEMPTS: u32 = 100;
+const READ_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Opens the committed view of `dir` and reads it with `read`, again while a writer commits.
+fn read_consistent<T>(
+    dir: &Path,
+    read: impl Fn(&View) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut attempt = 0;
+    loop {
+        let view = View::open(dir)?.ok_or_else(|| StoreError::NoManifest(dir.to_path_buf()))?;
+        match read(&view) {
+            Err(e) if e.is_inconsistency() && attempt + 1 < READ_ATTEMPTS && view.is_stale() => {
+                attempt += 1;
+                std::thread::sleep(READ_PAUSE);
+            }
+            other => return other,
+        }
+    }
+}
+
+fn load_with_manifest(dir: &Path) -> Result<(Pki, Manifest), StoreError> {
+    read_consistent(dir, load_view)
+}
+
+/// Loads a PKI directory written by [`write`]: the manifest and every file it names for its
+/// entities, each checked against the manifest's SHA-256 (a file changed after certlab wrote
+/// it is [`StoreError::Mismatch`]). Takes no lock: a writer committing meanwhile is noticed
+/// and the directory read again, so the PKI returned is the old one or the new one.
+pub fn load(dir: &Path) -> Result<Pki, StoreError> {
+    load_with_manifest(dir).map(|(pki, _)| pki)
+}
+
+/// Something wrong in a PKI directory ([`audit`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// The manifest has no entities.
+    #[error(
+        "the PKI is empty: its manifest names no certificate (regenerate it: certlab generate -o DIR)"
+    )]
+    Empty,
+    /// A file the manifest names is missing.
+    #[error("{0}: missing (the manifest names it)")]
+    Missing(String),
+    /// A file is not what the manifest says.
+    #[error("{path}: does not match the manifest ({message})")]
+    HashMismatch {
+        /// The file (relative).
+        path: String,
+        /// What differs.
+        message: String,
+    },
+    /// A file cannot be read or parsed.
+    #[error("{path}: {message}")]
+    Unreadable {
+        /// The file (relative).
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// A key is not its certificate's.
+    #[error("{key}: does not match {cert} (not the certificate's key)")]
+    KeyMismatch {
+        /// The key file.
+        key: String,
+        /// The certificate file.
+        cert: String,
+    },
+    /// A chain file does not chain.
+    #[error("{chain}: does not chain ({message})")]
+    BrokenChain {
+        /// The chain file.
+        chain: String,
+        /// Where it breaks.
+        message: String,
+    },
+    /// A derived file is older than its sources.
+    #[error("{path}: stale: made from {sources} as they were before a regenerate")]
+    StaleDerived {
+        /// The derived file.
+        path: String,
+        /// Its sources.
+        sources: String,
+    },
+}
+
+/// What [`audit`] found: the entities that could be read, and every problem.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// The entities whose files could be read (the others are named in `problems`).
+    pub pki: Pki,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Everything wrong, one entry per problem.
+    pub problems: Vec<Problem>,
+}
+
+/// Checks a PKI directory as a whole without stopping at the first problem: every file the
+/// manifest names exists and matches its SHA-256 (derived files included), every key matches
+/// its certificate (but the `key-mismatch` faults), every chain starts with its certificate
+/// and chains (each certificate signed by the next; the faults that break chains on purpose
+/// excepted), derived files are not stale, and the PKI is not empty. An error only when there
+/// is no readable manifest.
+pub fn audit(dir: &Path) -> Result<Audit, StoreError> {
+    let mut attempt = 0;
+    loop {
+        let view = View::open(dir)?.ok_or_else(|| StoreError::NoManifest(dir.to_path_buf()))?;
+        let audit = audit_view(&view)?;
+        // A reader that raced a commit sees problems that are not there: read again.
+        if audit.problems.is_empty() || attempt + 1 >= READ_ATTEMPTS || !view.is_stale() {
+            return Ok(audit);
+        }
+        attempt += 1;
+        std::thread::sleep(READ_PAUSE);
+    }
+}
+
+fn audit_view(view: &View) -> Result<Audit, StoreError> {
+    let manifest = parse_manifest(view)?;
+    let mut problems = Vec::new();
+    if manifest.entities.is_empty() {
+        problems.push(Problem::Empty);
+    }
+    let mut reported = BTreeSet::new();
+    let check_file =
+        |rel: &str, expected: Option<&String>, problems: &mut Vec<Problem>| match view.read(rel) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                problems.push(Problem::Missing(rel.to_string()));
+                false
+            }
+            Err(e) => {
+                problems.push(Problem::Unreadable {
+                    path: rel.to_string(),
+                    message: e.to_string(),
+                });
+                false
+            }
+            Ok(bytes) => match expected {
+                Some(sha) if *sha != sha256_hex(&bytes) => {
+                    problems.push(Problem::HashMismatch {
+                        path: rel.to_string(),
+                        message: format!("SHA-256 {}, expected {sha}", sha256_hex(&bytes)),
+                    });
+                    false
+                }
+                _ => true,
+            },
+        };
+    let mut bad_files = BTreeSet::new();
+    for (rel, sha) in &manifest.files {
+        if !check_file(rel, Some(sha), &mut problems) {
+            bad_files.insert(rel.clone());
+        }
+        reported.insert(rel.clone());
+    }
+    for d in &manifest.derived {
+        if reported.insert(d.path.clone()) {
+            check_file(&d.path, Some(&d.sha256), &mut problems);
+        }
+        if manifest.source_digest(&d.source) != d.source_sha256 {
+            problems.push(Problem::StaleDerived {
+                path: d.path.clone(),
+                sources: d.source.join(", "),
+            });
+        }
+    }
+    let mut entities = Vec::new();
+    for m in &manifest.entities {
+        let files = [
+            Some(&m.cert),
+            Some(&m.key),
+            m.chain.as_ref(),
+            m.crl.as_ref(),
+        ];
+        if files.iter().flatten().any(|f| bad_files.contains(*f)) {
+            continue; // already reported
+        }
+        let e = match read_entity(view, &manifest, m) {
+            Ok(e) => e,
+            Err(err) => {
+                let rel = files
+                    .iter()
+                    .flatten()
+                    .find(|f| {
+                        err.to_string()
+                            .starts_with(&view.path(f).display().to_string())
+                    })
+                    .map(|f| f.to_string())
+                    .unwrap_or_else(|| m.name.clone());
+                let message = err.to_string();
+                let message = message
+                    .strip_prefix(&format!("{}: ", view.path(&rel).display()))
+                    .unwrap_or(&message)
+                    .to_string();
+                match &err {
+                    StoreError::Io { source, .. }
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        problems.push(Problem::Missing(rel))
+                    }
+                    StoreError::Mismatch { .. } => {
+                        problems.push(Problem::HashMismatch { path: rel, message })
+                    }
+                    _ => problems.push(Problem::Unreadable { path: rel, message }),
+                }
+                continue;
+            }
+        };
+        if e.fault != Fault::KeyMismatch && !key_matches_cert(&e.key, &e.cert).unwrap_or(false) {
+            problems.push(Problem::KeyMismatch {
+                key: m.key.clone(),
+                cert: m.cert.clone(),
+            });
+        }
+        if let Some(chain_rel) = &m.chain
+            && e.fault == Fault::None
+            && let Err(message) = chains(&e.chain, &e.cert)
+        {
+            problems.push(Problem::BrokenChain {
+                chain: chain_rel.clone(),
+                message,
+            });
+        }
+        entities.push(e);
+    }
+    // The last certificate of a chain is signed by one of the entity's issuers.
+    let pki = Pki {
+        entities,
+        scenarios: manifest.scenarios.clone(),
+    };
+    for m in &manifest.entities {
+        let (Some(e), Some(chain_rel)) = (pki.entity(&m.name), &m.chain) else {
+            continue;
+        };
+        // Only where every issuer could be read (an unreadable one is a problem already).
+        let mut issuer = m.issuer.as_str();
+        let mut all_read = true;
+        for _ in 0..manifest.entities.len() {
+            match pki.entity(issuer) {
+                None => {
+                    all_read = false;
+                    break;
+                }
+                Some(i) if i.issuer == i.name => break,
+                Some(i) => issuer = i.issuer.as_str(),
+            }
+        }
+        if e.fault != Fault::None || e.issuer == e.name || !all_read {
+            continue;
+        }
+        let Some(last) = e.chain.last() else {
+            continue;
+        };
+        if !pki
+            .issuers_of(&e.name)
+            .iter()
+            .any(|i| signed_by(last, &i.cert))
+        {
+            problems.push(Problem::BrokenChain {
+                chain: chain_rel.clone(),
+                message: format!(
+                    "its last certificate is not signed by `{}` or its issuers",
+                    e.issuer
+                ),
+            });
+        }
+    }
+    Ok(Audit {
+        pki,
+        manifest,
+        problems,
+    })
+}
+
+/// Whether `cert` carries a valid signature by `issuer`'s key.
+fn signed_by(cert: &[u8], issuer: &[u8]) -> bool {
+    let (Ok((_, c)), Ok((_, i))) = (
+        x509_parser::parse_x509_certificate(cert),
+        x509_parser::parse_x509_certificate(issuer),
+    ) else {
+        return false;
+    };
+    c.verify_signature(Some(i.public_key())).is_ok()
+}
+
+/// Whether a chain starts with `cert` and each certificate is signed by the next.
+fn chains(chain: &[CertificateDer<'_>], cert: &CertificateDer<'_>) -> Result<(), String> {
+    match chain.first() {
+        None => return Err("it holds no certificate".into()),
+        Some(first) if **first != **cert => {
+            return Err("its first certificate is not the entity's certificate".into());
+        }
+        _ => {}
+    }
+    for (i, pair) in chain.windows(2).enumerate() {
+        if !signed_by(&pair[0], &pair[1]) {
+            return Err(format!(
+                "certificate {} is not signed by certificate {}",
+                i + 1,
+                i + 2
+            ));
+        }
+    }
+    Ok(())
 }

@@ -216,47 +216,51 @@ pub fn render_with(
     }
     let server = pick_server(pki, options.server.as_deref())?;
     let client = pick_client(pki, options.client.as_deref())?;
-    let ctx = Context::new(kind, dir, server, client, options.endpoint.as_deref())?;
+    let ctx = Context::new(kind, pki, dir, server, client, options.endpoint.as_deref())?;
     render_template(kind, &ctx)
 }
 
-/// Writes `dir/configs/SERVER/{otel-collector.yaml, otel.env, k8s-secret.yaml}` for every good
-/// server certificate of the PKI (with the first good client certificate) and
-/// `dir/configs/reproduce.sh` (mode 0755), each file through a temporary file and a rename
-/// (`k8s-secret.yaml` holds keys: mode 0600). Returns the files written, relative to `dir`.
-pub fn write_configs(pki: &Pki, dir: &Path) -> Result<Vec<String>, RenderError> {
+/// The configurations of a PKI that is (or will be) in `dir`: `configs/SERVER/{otel-collector.yaml,
+/// otel.env, k8s-secret.yaml}` for every good server certificate (with the first good client
+/// certificate) and `configs/reproduce.sh` (mode 0755; `k8s-secret.yaml` holds keys: 0600),
+/// rendered from the PKI in memory, as derived files of the whole PKI (see
+/// [`store::Generation::derive`]).
+pub fn config_outputs(pki: &Pki, dir: &Path) -> Result<Vec<store::Output>, RenderError> {
     let client = pick_client(pki, None)?;
-    let mut written = Vec::new();
+    let mut out = Vec::new();
+    let output = |path: String, text: String, mode: u32| store::Output {
+        path,
+        bytes: text.into_bytes(),
+        mode,
+        kind: "config".into(),
+        source: vec!["*".into()],
+    };
     for server in pki.entities.iter().filter(|e| is_good_server(e)) {
-        let sub = Path::new(CONFIGS_DIR).join(&server.name);
-        let out = dir.join(&sub);
-        std::fs::create_dir_all(&out).map_err(|source| StoreError::Io {
-            path: out.clone(),
-            source,
-        })?;
         for kind in CONFIG_KINDS {
-            let ctx = Context::new(kind, dir, server, client, None)?;
+            let ctx = Context::new(kind, pki, dir, server, client, None)?;
             let text = render_template(kind, &ctx)?;
-            store::write_atomic(
-                &out.join(kind.file_name()),
-                text.as_bytes(),
-                kind.is_secret(),
-            )?;
-            written.push(sub.join(kind.file_name()).display().to_string());
+            let mode = if kind.is_secret() { 0o600 } else { 0o644 };
+            out.push(output(
+                format!("{CONFIGS_DIR}/{}/{}", server.name, kind.file_name()),
+                text,
+                mode,
+            ));
         }
     }
-    let script = Path::new(CONFIGS_DIR).join(Kind::Reproduce.file_name());
     let text = render_with(Kind::Reproduce, pki, dir, &Options::default())?;
-    let path = dir.join(&script);
-    store::write_atomic(&path, text.as_bytes(), false)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-            .map_err(|source| StoreError::Io { path, source })?;
-    }
-    written.push(script.display().to_string());
-    Ok(written)
+    out.push(output(
+        format!("{CONFIGS_DIR}/{}", Kind::Reproduce.file_name()),
+        text,
+        0o755,
+    ));
+    Ok(out)
+}
+
+/// Writes [`config_outputs`] into the PKI directory `dir` (which holds `pki`) as one
+/// transaction, recorded in its manifest as derived files. Returns the files written,
+/// relative to `dir`.
+pub fn write_configs(pki: &Pki, dir: &Path) -> Result<Vec<String>, RenderError> {
+    store::add_derived(dir, |_| config_outputs(pki, dir))
 }
 
 /// The kinds written once per server certificate.
@@ -494,6 +498,7 @@ struct Context {
 impl Context {
     fn new(
         kind: Kind,
+        pki: &Pki,
         dir: &Path,
         server: &Entity,
         client: Option<&Entity>,
@@ -501,14 +506,11 @@ impl Context {
     ) -> Result<Self, RenderError> {
         let abs = absolute(dir)?;
         let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
-        let read = |file: &str| -> Result<Vec<u8>, RenderError> {
-            let path = abs.join(file);
-            std::fs::read(&path)
-                .map_err(|source| RenderError::Store(StoreError::Unreadable { path, source }))
-        };
+        // The files' contents from the PKI in memory: byte for byte what `store` writes (and
+        // what a loaded PKI's files hold, checked against the manifest).
         let (mut secrets, mut ca_b64, mut ca_pem) = (Vec::new(), String::new(), String::new());
         if kind == Kind::K8sSecret {
-            let ca = read(CA_BUNDLE_FILE)?;
+            let ca = store::pem_certs(pki.trusted_roots().map(|e| &e.cert)).into_bytes();
             ca_b64 = b64(&ca);
             ca_pem = String::from_utf8_lossy(&ca).replace("\r\n", "\n");
             for e in std::iter::once(server).chain(client.filter(|c| c.name != server.name)) {
@@ -517,8 +519,8 @@ impl Context {
                     k8s_name: format!("{}-tls", k8s_name(&e.name)),
                     chain_file: chain_file(&e.name),
                     key_file: key_file(&e.name),
-                    chain_b64: b64(&read(&chain_file(&e.name))?),
-                    key_b64: b64(&read(&key_file(&e.name))?),
+                    chain_b64: b64(store::pem_certs(&e.chain).as_bytes()),
+                    key_b64: b64(e.key.to_pem().as_bytes()),
                     not_after: e
                         .not_after
                         .format(&time::format_description::well_known::Rfc3339)

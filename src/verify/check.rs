@@ -276,13 +276,36 @@ pub struct PkiCheckReport {
     pub skipped: Vec<String>,
     /// Entities whose outcome is not `ok` or that expire within `warn_days`.
     pub failed: usize,
+    /// What is broken in the directory itself ([`store::audit`]: missing files, files that do
+    /// not match the manifest, keys that do not match their certificates, chains that do not
+    /// chain, stale derived files, an empty PKI), one line each.
+    pub problems: Vec<String>,
 }
 
 impl PkiCheckReport {
-    /// Whether every checked certificate is valid and none expires within the window.
+    /// Whether the directory is sound, every checked certificate is valid and none expires
+    /// within the window.
     pub fn passed(&self) -> bool {
-        self.failed == 0
+        self.failed == 0 && self.problems.is_empty()
     }
+}
+
+/// `certlab check --pki DIR` (the CI guard): [`store::audit`] of the directory, then
+/// [`check_pki`] of every entity that could be read, with `crls` added to the PKI's own. Only
+/// a directory without a readable manifest is an error; everything else broken is a problem
+/// in the report.
+pub fn check_pki_dir(
+    dir: &Path,
+    crls: Vec<CertificateRevocationListDer<'static>>,
+    now: OffsetDateTime,
+    warn_days: i64,
+) -> Result<PkiCheckReport, CheckError> {
+    let audit = store::audit(dir)?;
+    let mut trust = TrustStore::from_pki(&audit.pki);
+    trust.crls.extend(crls);
+    let mut report = check_pki(&audit.pki, &trust, now, warn_days);
+    report.problems = audit.problems.iter().map(|p| p.to_string()).collect();
+    Ok(report)
 }
 
 fn first_host(sans: &[San]) -> Option<String> {
@@ -379,6 +402,7 @@ pub fn check_pki(
         entities,
         skipped,
         failed,
+        problems: Vec::new(),
     }
 }
 

@@ -130,7 +130,9 @@ fn bad_input_is_exit_2_in_every_subcommand() {
         &["generate", "--spec", "@missing.toml", "-o", "@out1"],
         &["generate", "--template", "nope", "-o", "@out1"],
         &["generate", "-o", "@notpki"],
-        &["generate", "-o", "@nokey", "--now", NOW],
+        // (`generate -o @nokey` is not bad input: a regenerate re-issues a leaf whose files
+        // are damaged or gone; only kept CA files are verified and refused. It would also
+        // repair @nokey for the rows below.)
         &["generate", "-o", "@mismatch/certlab.json"],
         &["generate", "--now", "yesterday", "-o", "@out1"],
         &["generate", "--now", "1969-12-31T23:00:00Z", "-o", "@out1"],

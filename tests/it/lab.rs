@@ -332,6 +332,30 @@ fn binary_exits_1_when_an_outcome_differs() {
         )
         .expect("swap the root");
     }
+    // Files swapped behind the manifest's back are refused (issue 8: a PKI directory never
+    // lies), naming the file.
+    certlab()
+        .args(["lab", "--only", "good", "--keep"])
+        .arg(&lab)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("root.pem"));
+    // A root replaced with the manifest updated to match (a consistent directory whose CA
+    // is not the one clients trust): the outcome differs.
+    let path = lab.join("certlab.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for ext in ["pem", "key"] {
+        let file = format!("root.{ext}");
+        m["files"][&file] =
+            certlab::pki::sha256_hex(&std::fs::read(lab.join(&file)).unwrap()).into();
+    }
+    let der = pem::parse(std::fs::read(lab.join("root.pem")).unwrap()).unwrap();
+    for e in m["entities"].as_array_mut().unwrap() {
+        if e["name"] == "root" {
+            e["sha256"] = certlab::pki::sha256_hex(der.contents()).into();
+        }
+    }
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
     let out = certlab()
         .args(["lab", "--json", "--only", "good,expired", "--keep"])
         .arg(&lab)

@@ -31,4 +31,6 @@ mod serve_curl;
 mod serve_lib;
 mod serve_openssl;
 mod sign;
+mod store;
+mod store_api;
 mod trust;

@@ -1,0 +1,383 @@
+//! A (re)generate is a transaction: a PKI directory is all-old or all-new, never mixed.
+//!
+//! The manifest `certlab.json` is the commit record; a file it does not name is not part of
+//! the PKI. A writer (holding the directory's [`DirLock`](super::lock::DirLock)):
+//!
+//! 1. **stages** every new file in `DIR/.certlab.txn/` (same relative paths, final modes,
+//!    each synced to disk), and the list of old files the new PKI drops (`.remove.json`);
+//! 2. **commits** by writing the new manifest as `DIR/.certlab.txn/certlab.json` (a temporary
+//!    file, synced, then renamed): from this instant the staged manifest is the PKI;
+//! 3. **rolls forward**: renames each staged file into `DIR`, removes the dropped files,
+//!    renames the staged manifest over `DIR/certlab.json` last, and removes the staging
+//!    directory.
+//!
+//! Every step of 3 is idempotent, so a writer killed at any instant leaves a directory that the
+//! next writer repairs under the lock ([`recover`]): a staging directory with a manifest is
+//! rolled forward, one without is deleted (with the `.certlab-*` temporaries of older
+//! versions). Readers take no lock; they read through a [`View`]: the staged manifest when one
+//! is committed (each file from the staging directory if it is still there, else from `DIR`,
+//! where a rename moves it atomically), else `DIR/certlab.json`. Between steps 2 and 3 the
+//! staged view is the new PKI, before 2 the old one; a reader that raced a commit sees
+//! manifest hashes that do not match and reads again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use super::lock::DirLock;
+use super::manifest::MANIFEST_FILE;
+use super::sha256_hex;
+
+/// The staging directory's name inside a PKI directory.
+pub const TXN_DIR: &str = ".certlab.txn";
+/// The list of files a staged PKI drops (inside [`TXN_DIR`]).
+const REMOVE_FILE: &str = ".remove.json";
+/// The prefix of the temporary files of [`super::store::write_atomic`].
+pub const TEMP_PREFIX: &str = ".certlab-";
+
+/// An I/O failure on a path.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct TxnError {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// The I/O error.
+    pub source: std::io::Error,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TxnError + '_ {
+    move |source| TxnError {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Whether `rel` is a plain relative path inside a directory (no `..`, no root, not empty,
+/// no component starting with `.`): what a manifest may name.
+pub fn is_safe_relative(rel: &str) -> bool {
+    let path = Path::new(rel);
+    !rel.is_empty()
+        && path.components().all(|c| match c {
+            Component::Normal(s) => !s.to_string_lossy().starts_with('.'),
+            _ => false,
+        })
+}
+
+fn sync_dir(dir: &Path) -> Result<(), TxnError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// A transaction in progress: files staged in `DIR/.certlab.txn/`, not yet part of the PKI.
+/// Dropping it without [`Txn::commit`] leaves the directory as it was (the staging directory
+/// is removed; if the process dies instead, the next writer removes it).
+#[derive(Debug)]
+pub struct Txn<'l> {
+    dir: PathBuf,
+    staging: PathBuf,
+    staged: BTreeMap<String, String>,
+    dirs: BTreeSet<PathBuf>,
+    committed: bool,
+    _lock: &'l DirLock,
+}
+
+impl<'l> Txn<'l> {
+    /// Starts a transaction on `dir` (whose lock the caller holds; run [`recover`] first).
+    pub fn begin(dir: &Path, lock: &'l DirLock) -> Result<Txn<'l>, TxnError> {
+        let staging = dir.join(TXN_DIR);
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        }
+        fs::create_dir(&staging).map_err(io(&staging))?;
+        Ok(Txn {
+            dir: dir.to_path_buf(),
+            staging,
+            staged: BTreeMap::new(),
+            dirs: BTreeSet::new(),
+            committed: false,
+            _lock: lock,
+        })
+    }
+
+    /// Stages a file at `rel` (relative to the directory) with this mode, synced to disk.
+    /// Returns its SHA-256 (lowercase hex). Staging a path twice keeps the last content.
+    pub fn put(&mut self, rel: &str, bytes: &[u8], mode: u32) -> Result<String, TxnError> {
+        if !is_safe_relative(rel) {
+            return Err(TxnError {
+                path: self.dir.join(rel),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a plain path inside the directory",
+                ),
+            });
+        }
+        let path = self.staging.join(rel);
+        if let Some(parent) = path.parent()
+            && parent != self.staging
+        {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+            self.dirs.insert(parent.to_path_buf());
+        }
+        if path.exists() {
+            fs::remove_file(&path).map_err(io(&path))?;
+        }
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&path)
+            .map_err(io(&path))?;
+        // The mode is final from creation on (a key is never readable by others), whatever
+        // the umask.
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .map_err(io(&path))?;
+        f.write_all(bytes).map_err(io(&path))?;
+        f.sync_all().map_err(io(&path))?;
+        let sha = sha256_hex(bytes);
+        self.staged.insert(rel.to_string(), sha.clone());
+        Ok(sha)
+    }
+
+    /// The files staged so far, with their SHA-256.
+    pub fn staged(&self) -> &BTreeMap<String, String> {
+        &self.staged
+    }
+
+    /// Commits: writes `manifest` (the new `certlab.json`) as the commit record, then moves
+    /// the staged files into place, removes the files of `remove` (old files the new PKI does
+    /// not name), and puts the manifest in place last.
+    pub fn commit(mut self, manifest: &[u8], remove: &BTreeSet<String>) -> Result<(), TxnError> {
+        let list = self.staging.join(REMOVE_FILE);
+        let text = serde_json::to_vec(remove).expect("serialisable");
+        write_synced(&list, &text, 0o644)?;
+        for d in &self.dirs {
+            sync_dir(d)?;
+        }
+        let tmp = self.staging.join(format!("{TEMP_PREFIX}manifest"));
+        write_synced(&tmp, manifest, 0o644)?;
+        let record = self.staging.join(MANIFEST_FILE);
+        fs::rename(&tmp, &record).map_err(io(&record))?;
+        sync_dir(&self.staging)?;
+        // Committed: from here on a crash rolls forward.
+        self.committed = true;
+        roll_forward(&self.dir)?;
+        Ok(())
+    }
+}
+
+impl Drop for Txn<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TxnError> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+/// Every regular file under `root`, relative, skipping `skip` at the top level.
+fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), TxnError> {
+    let here = root.join(rel);
+    for entry in fs::read_dir(&here).map_err(io(&here))? {
+        let entry = entry.map_err(io(&here))?;
+        let name = rel.join(entry.file_name());
+        let ty = entry.file_type().map_err(io(&here))?;
+        if ty.is_dir() {
+            walk(root, &name, out)?;
+        } else {
+            out.push(name);
+        }
+    }
+    Ok(())
+}
+
+/// Finishes a committed transaction of `dir` (idempotent): moves the staged files into place,
+/// removes the dropped ones, puts the manifest in place, removes the staging directory.
+fn roll_forward(dir: &Path) -> Result<(), TxnError> {
+    let staging = dir.join(TXN_DIR);
+    let record = staging.join(MANIFEST_FILE);
+    let mut files = Vec::new();
+    walk(&staging, Path::new(""), &mut files)?;
+    let mut touched = BTreeSet::new();
+    for rel in &files {
+        let top = rel.to_string_lossy();
+        if top == MANIFEST_FILE || top == REMOVE_FILE || top.starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        let to = dir.join(rel);
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+            touched.insert(parent.to_path_buf());
+        }
+        fs::rename(staging.join(rel), &to).map_err(io(&to))?;
+    }
+    // Dropped files: safe to remove now, since readers read the staged manifest, which does
+    // not name them.
+    let list = staging.join(REMOVE_FILE);
+    let remove: BTreeSet<String> = match fs::read(&list) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(_) => BTreeSet::new(),
+    };
+    for rel in remove.iter().filter(|r| is_safe_relative(r)) {
+        let path = dir.join(rel);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
+            _ => {}
+        }
+        // Prune the subdirectories this empties (`configs/NAME/`), never `dir` itself.
+        let mut parent = path.parent();
+        while let Some(p) = parent {
+            if p == dir || fs::remove_dir(p).is_err() {
+                break;
+            }
+            parent = p.parent();
+        }
+    }
+    for d in &touched {
+        sync_dir(d)?;
+    }
+    let to = dir.join(MANIFEST_FILE);
+    fs::rename(&record, &to).map_err(io(&to))?;
+    sync_dir(dir)?;
+    fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    Ok(())
+}
+
+/// What [`recover`] found and repaired.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// A committed transaction was finished.
+    pub rolled_forward: bool,
+    /// An uncommitted staging directory was removed.
+    pub discarded: bool,
+    /// Temporary files removed (relative paths).
+    pub temporaries: Vec<String>,
+}
+
+/// Repairs what an interrupted writer left in `dir` (the caller holds its lock): rolls a
+/// committed transaction forward, removes an uncommitted one and any `.certlab-*` temporary
+/// file in `dir` or its subdirectories.
+pub fn recover(dir: &Path, _lock: &DirLock) -> Result<Recovered, TxnError> {
+    let mut done = Recovered::default();
+    let staging = dir.join(TXN_DIR);
+    if staging.join(MANIFEST_FILE).is_file() {
+        roll_forward(dir)?;
+        done.rolled_forward = true;
+    } else if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        done.discarded = true;
+    }
+    if dir.is_dir() {
+        let mut files = Vec::new();
+        walk(dir, Path::new(""), &mut files)?;
+        for rel in files {
+            let is_temp = rel
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX));
+            if is_temp {
+                let path = dir.join(&rel);
+                fs::remove_file(&path).map_err(io(&path))?;
+                done.temporaries.push(rel.display().to_string());
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// What a reader reads: the committed manifest of a directory and its files.
+#[derive(Debug, Clone)]
+pub struct View {
+    dir: PathBuf,
+    staged: bool,
+    /// The manifest's bytes.
+    pub manifest: Vec<u8>,
+}
+
+impl View {
+    /// The committed state of `dir`: `None` when it has no manifest (not a PKI, or one whose
+    /// first generation never committed).
+    pub fn open(dir: &Path) -> Result<Option<View>, TxnError> {
+        let record = dir.join(TXN_DIR).join(MANIFEST_FILE);
+        match fs::read(&record) {
+            Ok(manifest) => {
+                return Ok(Some(View {
+                    dir: dir.to_path_buf(),
+                    staged: true,
+                    manifest,
+                }));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {}
+            Err(e) => return Err(io(&record)(e)),
+        }
+        let path = dir.join(MANIFEST_FILE);
+        match fs::read(&path) {
+            Ok(manifest) => Ok(Some(View {
+                dir: dir.to_path_buf(),
+                staged: false,
+                manifest,
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    /// Whether this view is a committed transaction still being rolled forward.
+    pub fn is_staged(&self) -> bool {
+        self.staged
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The path a file of the PKI is known by (`DIR/rel`), for messages.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// Reads a file the manifest names (refusing paths that leave the directory).
+    pub fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        if !is_safe_relative(rel) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the manifest names a path outside the directory",
+            ));
+        }
+        if self.staged {
+            match fs::read(self.dir.join(TXN_DIR).join(rel)) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                other => return other,
+            }
+        }
+        fs::read(self.dir.join(rel))
+    }
+
+    /// Whether the committed state changed since this view was opened (a writer committed or
+    /// finished rolling forward): a reader that saw a mismatch then reads again. A staging
+    /// directory left by a dead writer does not change anything.
+    pub fn is_stale(&self) -> bool {
+        match View::open(&self.dir) {
+            Ok(Some(now)) => now.manifest != self.manifest || now.staged != self.staged,
+            _ => true,
+        }
+    }
+}
+
+/// Whether a file name in a PKI directory is certlab's own bookkeeping (the lock, the staging
+/// directory, temporaries), not content.
+pub fn is_bookkeeping(name: &str) -> bool {
+    name == super::lock::LOCK_FILE || name == TXN_DIR || name.starts_with(TEMP_PREFIX)
+}
