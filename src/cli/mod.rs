@@ -110,19 +110,34 @@ impl Failure {
 /// not match, a directory that is not a PKI, an unsupported algorithm ...), [`EXIT_INTERNAL`]
 /// only when certlab itself could not work (cannot write the output, cannot bind, cannot start
 /// a thread).
+///
+/// It is also the one place for flag hints: library errors say what is wrong in data terms
+/// (a library user has no `--force`), and [`ProcessExitCode::hint`] adds what to type.
 pub trait ProcessExitCode {
     /// The process exit code for this error.
     fn process_exit_code(&self) -> u8;
+
+    /// What to do about it on the command line, appended to the message (`; HINT`).
+    fn hint(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<E: ProcessExitCode + std::error::Error> From<E> for Failure {
     fn from(e: E) -> Self {
+        let message = match e.hint() {
+            Some(hint) => format!("{e}; {hint}"),
+            None => e.to_string(),
+        };
         Failure {
             code: e.process_exit_code(),
-            message: e.to_string(),
+            message,
         }
     }
 }
+
+/// The hint for replacing a whole PKI (new CA keys).
+const FORCE_HINT: &str = "use --force to replace the whole PKI (new CA keys)";
 
 impl ProcessExitCode for certlab::pki::store::StoreError {
     fn process_exit_code(&self) -> u8 {
@@ -146,6 +161,23 @@ impl ProcessExitCode for certlab::pki::store::StoreError {
             | E::PkiFile { .. } => EXIT_INPUT,
         }
     }
+
+    fn hint(&self) -> Option<String> {
+        use certlab::pki::store::StoreError as E;
+        Some(match self {
+            E::NoManifest(dir) => format!("make one with `certlab generate -o {}`", dir.display()),
+            E::ChangedCa(_) | E::DroppedCa(_) => FORCE_HINT.to_string(),
+            E::CaNotValidAt(_) => format!("check --now, or {FORCE_HINT}"),
+            E::Mismatch { dir, .. } | E::CaKeyMismatch { dir, .. } => format!(
+                "restore it, or replace the whole PKI with `certlab generate --force -o {}` (new CA keys)",
+                dir.display()
+            ),
+            E::Exists(_) => "use --force, or choose another --name or -o".to_string(),
+            E::PkiFile { .. } => "choose another --name or -o".to_string(),
+            E::Issue(e) => return e.hint(),
+            _ => return None,
+        })
+    }
 }
 
 impl ProcessExitCode for certlab::pki::issue::IssueError {
@@ -162,6 +194,11 @@ impl ProcessExitCode for certlab::pki::issue::IssueError {
             } => EXIT_INTERNAL,
             _ => EXIT_INPUT,
         }
+    }
+
+    fn hint(&self) -> Option<String> {
+        matches!(self, certlab::pki::issue::IssueError::BeforeEpoch(_))
+            .then(|| "give a --now of 1970-01-02T00:00:00Z or later".to_string())
     }
 }
 
@@ -192,6 +229,15 @@ impl ProcessExitCode for certlab::pki::export::ExportError {
             _ => EXIT_INPUT,
         }
     }
+
+    fn hint(&self) -> Option<String> {
+        use certlab::pki::export::ExportError as E;
+        match self {
+            E::Store(e) => e.hint(),
+            E::EncryptedNeedsPkcs8(_) => Some("use --key-format pkcs8".to_string()),
+            _ => None,
+        }
+    }
 }
 
 impl ProcessExitCode for certlab::serve::ServeError {
@@ -211,6 +257,13 @@ impl ProcessExitCode for certlab::render::RenderError {
             E::Store(e) => e.process_exit_code(),
             E::Template { .. } => EXIT_INTERNAL,
             _ => EXIT_INPUT,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            certlab::render::RenderError::Store(e) => e.hint(),
+            _ => None,
         }
     }
 }
@@ -234,12 +287,26 @@ impl ProcessExitCode for certlab::lab::LabError {
             E::Build(_) | E::TempDir(_) => EXIT_INTERNAL,
         }
     }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            certlab::lab::LabError::Store(e) => e.hint(),
+            _ => None,
+        }
+    }
 }
 
 impl ProcessExitCode for certlab::verify::check::CheckError {
     fn process_exit_code(&self) -> u8 {
         // Everything `check` reads is the user's input.
         EXIT_INPUT
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            certlab::verify::check::CheckError::Store(e) => e.hint(),
+            _ => None,
+        }
     }
 }
 

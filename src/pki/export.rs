@@ -58,6 +58,9 @@ pub enum ExportError {
         /// The requested format.
         format: KeyFormat,
     },
+    /// A password was given for a key format that cannot be encrypted (only PKCS#8 can).
+    #[error("only PKCS#8 keys can be encrypted (asked for {0})")]
+    EncryptedNeedsPkcs8(KeyFormat),
     /// A key or certificate could not be parsed or encoded.
     #[error("{0}")]
     Encoding(String),
@@ -169,9 +172,7 @@ pub fn key_der(
     let der = key.pkcs8_der();
     let kind = key_kind(der)?;
     if password.is_some() && format != KeyFormat::Pkcs8 {
-        return Err(ExportError::Encoding(format!(
-            "only PKCS#8 keys can be encrypted (asked for {format}); use --key-format pkcs8"
-        )));
+        return Err(ExportError::EncryptedNeedsPkcs8(format));
     }
     let info = PrivateKeyInfoRef::from_der(der).map_err(enc("PKCS#8 key"))?;
     match (format, kind) {

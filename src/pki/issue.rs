@@ -298,7 +298,7 @@ pub enum IssueError {
     DuplicateName(String),
     /// A date before the Unix epoch, which verifiers (webpki among them) cannot represent.
     #[error(
-        "`{0}`: its validity would reach back before 1970-01-01T00:00:00Z, which verifiers cannot represent (the `expired` faults end a day before --now): give a --now of 1970-01-02T00:00:00Z or later"
+        "`{0}`: its validity would reach back before 1970-01-01T00:00:00Z, which verifiers cannot represent (the `expired` faults end a day before the time of issue; the earliest time of issue that works is 1970-01-02T00:00:00Z)"
     )]
     BeforeEpoch(String),
     /// A name that cannot be a file name in the output directory.

@@ -43,22 +43,20 @@ pub enum StoreError {
     #[error("{} holds files but no {MANIFEST_FILE}: refusing to write a PKI into it (choose an empty or new directory)", .0.display())]
     NotAPkiDir(PathBuf),
     /// The directory has no manifest (nothing to read).
-    #[error("{} is not a certlab PKI directory (no {MANIFEST_FILE}): make one with `certlab generate -o {}`", .0.display(), .0.display())]
+    #[error("{} is not a certlab PKI directory (no {MANIFEST_FILE})", .0.display())]
     NoManifest(PathBuf),
     /// A kept CA's spec changed.
     #[error(
-        "CA `{0}` in the spec differs from the one already generated; use --force to replace the whole PKI (clients trusting the old CA must be updated)"
+        "CA `{0}` in the spec differs from the one already generated (replacing it replaces the whole PKI: clients trusting the old CA must be updated)"
     )]
     ChangedCa(String),
     /// A CA of the existing PKI is not in the spec any more (or its name is now a leaf).
     #[error(
-        "CA `{0}` of the existing PKI is not a CA of the spec; use --force to replace the whole PKI (its key would be lost)"
+        "CA `{0}` of the existing PKI is not a CA of the spec (replacing the PKI would lose its key)"
     )]
     DroppedCa(String),
     /// A kept CA is not valid at the time of issue.
-    #[error(
-        "CA `{0}` of the existing PKI is not valid at the time of issue (see --now); use --force to replace the whole PKI"
-    )]
+    #[error("CA `{0}` of the existing PKI is not valid at the time of issue")]
     CaNotValidAt(String),
     /// The manifest or a PEM file is unreadable.
     #[error("{}: {message}", path.display())]
@@ -70,7 +68,7 @@ pub enum StoreError {
     },
     /// A file of the PKI is not the one its manifest names (changed, replaced or truncated
     /// after certlab wrote it).
-    #[error("{}: {message}; it changed after certlab wrote it: restore it, or replace the whole PKI with `certlab generate --force -o {}` (new CA keys)", path.display(), dir.display())]
+    #[error("{}: {message}; it changed after certlab wrote it", path.display())]
     Mismatch {
         /// The file.
         path: PathBuf,
@@ -80,7 +78,7 @@ pub enum StoreError {
         message: String,
     },
     /// A kept CA's key is not the key of its certificate.
-    #[error("{} does not match {} (not the CA certificate's key): restore the CA's key, or replace the whole PKI with `certlab generate --force -o {}` (new CA keys)", key.display(), cert.display(), dir.display())]
+    #[error("{} does not match {} (not the CA certificate's key)", key.display(), cert.display())]
     CaKeyMismatch {
         /// The key file.
         key: PathBuf,
@@ -90,10 +88,10 @@ pub enum StoreError {
         dir: PathBuf,
     },
     /// A file certlab would write exists and `--force` was not given.
-    #[error("{} exists: refusing to replace it (use --force, or choose another --name or -o)", .0.display())]
+    #[error("{} exists: refusing to replace it", .0.display())]
     Exists(PathBuf),
     /// The file belongs to a PKI directory's manifest: replacing it would break that PKI.
-    #[error("{} belongs to the PKI in {} (its manifest names it): choose another --name or -o", path.display(), dir.display())]
+    #[error("{} belongs to the PKI in {} (its manifest names it): replacing it would break that PKI", path.display(), dir.display())]
     PkiFile {
         /// The file.
         path: PathBuf,

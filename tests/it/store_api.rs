@@ -203,3 +203,22 @@ fn a_commit_interrupted_halfway_reads_as_the_new_pki_and_rolls_forward() {
     );
     assert!(store::audit(&old).unwrap().problems.is_empty());
 }
+
+/// Library errors carry data, not command-line advice: a Rust test author has no `--force`
+/// (the binary adds its flag hints itself, tested through the binary in generate.rs).
+#[test]
+fn library_errors_name_no_command_line_flags() {
+    use certlab::fixture::TestPki;
+    let dir = tempfile::tempdir().unwrap();
+    TestPki::new().write_to(dir.path()).unwrap();
+    let err = TestPki::new().write_to(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("root"), "{err}");
+    for flag in ["--force", "--now", "--name", " -o ", "certlab generate"] {
+        assert!(!err.contains(flag), "`{flag}` in a library error: {err}");
+    }
+    let err = certlab::pki::store::load(&dir.path().join("nothing"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a certlab PKI directory"), "{err}");
+    assert!(!err.contains("certlab generate"), "{err}");
+}
