@@ -147,6 +147,7 @@ impl ProcessExitCode for certlab::pki::issue::IssueError {
                     | rcgen::Error::RemoteKeyError,
                 ..
             } => EXIT_INTERNAL,
+            E::Seed(certlab::pki::seed::SeedError::Key { .. }) => EXIT_INTERNAL,
             _ => EXIT_INPUT,
         }
     }

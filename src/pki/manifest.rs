@@ -28,6 +28,18 @@ pub struct Manifest {
     pub entities: Vec<ManifestEntity>,
     /// Every scenario, explicit and implicit.
     pub scenarios: Vec<Scenario>,
+    /// Whether keys and serials were derived from a seed (the seed itself is never written:
+    /// whoever has it has every key). A seeded PKI is for tests only: `trust install` refuses it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub seeded: bool,
+    /// Seeded PKIs: the time they were issued at (`--now`), which `generate --check` needs to
+    /// reproduce them.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub issued_at: Option<OffsetDateTime>,
 }
 
 /// One entity of the manifest; paths are relative to the directory.
@@ -123,6 +135,22 @@ impl Manifest {
             version: MANIFEST_VERSION,
             entities: pki.entities.iter().map(ManifestEntity::of).collect(),
             scenarios: pki.all_scenarios(),
+            seeded: pki.seeded_at.is_some(),
+            issued_at: pki.seeded_at,
         }
     }
+}
+
+/// Whether the PKI directory `dir` holds a manifest that says it is seeded (`false` when there
+/// is no readable manifest).
+pub fn is_seeded_dir(dir: &std::path::Path) -> bool {
+    #[derive(Deserialize)]
+    struct Seeded {
+        #[serde(default)]
+        seeded: bool,
+    }
+    std::fs::read(dir.join(MANIFEST_FILE))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Seeded>(&bytes).ok())
+        .is_some_and(|m| m.seeded)
 }

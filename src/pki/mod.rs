@@ -5,6 +5,7 @@
 //! a client probes it).
 
 pub mod csr;
+pub mod drift;
 pub mod export;
 pub mod fault;
 pub mod issue;
@@ -13,6 +14,7 @@ pub mod local_ca;
 pub mod manifest;
 pub mod names;
 pub mod scenario;
+pub mod seed;
 pub mod spec;
 pub mod store;
 
@@ -206,6 +208,9 @@ pub struct Pki {
     pub entities: Vec<Entity>,
     /// Explicit scenarios from the spec (implicit ones come from [`Pki::all_scenarios`]).
     pub scenarios: Vec<Scenario>,
+    /// A seeded PKI (keys and serials from a seed, see [`seed`]): the time it was issued at,
+    /// which reproducing it needs. `None` for keys from the operating system's randomness.
+    pub seeded_at: Option<OffsetDateTime>,
 }
 
 impl Pki {

@@ -81,6 +81,11 @@ pub struct Spec {
     pub leaves: Vec<LeafSpec>,
     /// Explicit scenarios.
     pub scenarios: Vec<Scenario>,
+    /// `seed = "…"`: derive every key and serial from this seed (a reproducible, test-only
+    /// PKI; see [`super::seed`]).
+    pub seed: Option<String>,
+    /// `now = 2030-01-01T00:00:00Z`: issue as if it were this time (`--now` overrides it).
+    pub now: Option<OffsetDateTime>,
 }
 
 /// A spec error with its position.
@@ -100,6 +105,8 @@ pub struct SpecError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSpec {
+    seed: Option<S<String>>,
+    now: Option<S<RawTime>>,
     #[serde(default)]
     ca: Vec<RawCa>,
     #[serde(default)]
@@ -302,10 +309,30 @@ pub fn parse(origin: &str, text: &str) -> Result<Spec, SpecError> {
         scenarios.push(scenario.clone());
     }
 
+    let seed = match &raw.seed {
+        Some(s) if s.get_ref().is_empty() => {
+            return Err(src.at(s, "`seed` is empty: give a non-empty text"));
+        }
+        Some(s) => Some(s.get_ref().clone()),
+        None => None,
+    };
+    let now = match &raw.now {
+        Some(n) => {
+            let t = time_of(&src, n)?;
+            if !(1970..=9000).contains(&t.year()) {
+                return Err(src.at(n, "`now` is out of range: give a time between 1970 and 9000"));
+            }
+            Some(t)
+        }
+        None => None,
+    };
+
     Ok(Spec {
         cas,
         leaves,
         scenarios,
+        seed,
+        now,
     })
 }
 

@@ -65,6 +65,9 @@ pub enum StoreError {
     /// Issuing failed.
     #[error(transparent)]
     Issue(#[from] IssueError),
+    /// A seeded PKI would replace an unseeded one (or the other way round) without `--force`.
+    #[error("{0}")]
+    Seeding(String),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -89,7 +92,10 @@ pub fn build(spec: &Spec, now: OffsetDateTime) -> Result<Pki, IssueError> {
 /// Builds the PKI of a spec, reusing the given CAs (certificate and key) where the spec names
 /// them.
 fn build_keeping(spec: &Spec, now: OffsetDateTime, keep: &[Entity]) -> Result<Pki, IssueError> {
-    let mut builder = Builder::new(now);
+    let mut builder = match &spec.seed {
+        Some(seed) => Builder::seeded(now, seed)?,
+        None => Builder::new(now),
+    };
     for ca in &spec.cas {
         match keep.iter().find(|e| e.name == ca.name) {
             Some(kept) => builder.add_existing_ca(kept.clone())?,
@@ -129,7 +135,15 @@ pub fn generate(
 ) -> Result<Generated, StoreError> {
     let existing = load_existing(dir)?;
     let keep = match (&existing, force) {
-        (Some(old), false) => cas_to_keep(old, spec, now)?,
+        (Some(old), false) => {
+            check_seeding(old, spec, dir)?;
+            if spec.seed.is_some() {
+                // A seeded PKI is a function of spec, seed and time: nothing is kept.
+                Vec::new()
+            } else {
+                cas_to_keep(old, spec, now)?
+            }
+        }
         _ => Vec::new(),
     };
     let pki = build_keeping(spec, now, &keep)?;
@@ -180,6 +194,24 @@ fn remove_stale_files(old: &Pki, new: &Pki, dir: &Path) -> Result<(), StoreError
         }
     }
     Ok(())
+}
+
+/// Refuses (without `--force`) to replace an unseeded PKI's CAs by seeded ones (their keys
+/// would be lost) and to keep a seeded PKI's CAs in an unseeded one (its manifest would no
+/// longer say that whoever has the seed has the CA keys).
+fn check_seeding(old: &Pki, spec: &Spec, dir: &Path) -> Result<(), StoreError> {
+    let has_cas = old.entities.iter().any(|e| e.is_ca());
+    match (old.seeded_at.is_some(), spec.seed.is_some()) {
+        (false, true) if has_cas => Err(StoreError::Seeding(format!(
+            "{} holds a PKI generated without a seed: use --force to replace it by a seeded one (its CA keys would be lost)",
+            dir.display()
+        ))),
+        (true, false) => Err(StoreError::Seeding(format!(
+            "{} holds a seeded PKI: give the seed (--seed) to regenerate it, or --force to replace it by one with random keys",
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The CAs of an existing PKI that a regeneration keeps. Every CA the old spec made (not the
@@ -436,5 +468,6 @@ pub fn load(dir: &Path) -> Result<Pki, StoreError> {
     Ok(Pki {
         entities,
         scenarios: manifest.scenarios,
+        seeded_at: manifest.issued_at.filter(|_| manifest.seeded),
     })
 }

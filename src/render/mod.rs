@@ -225,11 +225,17 @@ pub fn render_with(
 /// `dir/configs/reproduce.sh` (mode 0755), each file through a temporary file and a rename
 /// (`k8s-secret.yaml` holds keys: mode 0600). Returns the files written, relative to `dir`.
 pub fn write_configs(pki: &Pki, dir: &Path) -> Result<Vec<String>, RenderError> {
+    write_configs_as(pki, dir, dir)
+}
+
+/// [`write_configs`] into `dest`, the configs naming the files of the PKI as in `dir` (so that
+/// `generate --check` can render into a scratch directory what `dir` should hold).
+pub fn write_configs_as(pki: &Pki, dir: &Path, dest: &Path) -> Result<Vec<String>, RenderError> {
     let client = pick_client(pki, None)?;
     let mut written = Vec::new();
     for server in pki.entities.iter().filter(|e| is_good_server(e)) {
         let sub = Path::new(CONFIGS_DIR).join(&server.name);
-        let out = dir.join(&sub);
+        let out = dest.join(&sub);
         std::fs::create_dir_all(&out).map_err(|source| StoreError::Io {
             path: out.clone(),
             source,
@@ -247,7 +253,7 @@ pub fn write_configs(pki: &Pki, dir: &Path) -> Result<Vec<String>, RenderError> 
     }
     let script = Path::new(CONFIGS_DIR).join(Kind::Reproduce.file_name());
     let text = render_with(Kind::Reproduce, pki, dir, &Options::default())?;
-    let path = dir.join(&script);
+    let path = dest.join(&script);
     store::write_atomic(&path, text.as_bytes(), false)?;
     #[cfg(unix)]
     {
