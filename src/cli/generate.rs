@@ -127,10 +127,7 @@ fn check(args: &Args, spec: &Spec) -> CmdResult {
     let now = match (&args.now, spec.now) {
         (Some(_), _) => parse_now(args.now.as_deref())?,
         (None, Some(t)) => t,
-        (None, None) => store::load(dir)
-            .ok()
-            .and_then(|p| p.seeded_at)
-            .ok_or_else(|| {
+        (None, None) => certlab::pki::manifest::seeded_issued_at(dir).ok_or_else(|| {
                 Failure::input(format!(
                     "{}: not a seeded PKI with an issue time: give --now (the time it was generated at)",
                     manifest.display()

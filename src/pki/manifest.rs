@@ -141,16 +141,28 @@ impl Manifest {
     }
 }
 
+#[derive(Deserialize)]
+struct Seeding {
+    #[serde(default)]
+    seeded: bool,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    issued_at: Option<OffsetDateTime>,
+}
+
+/// The seeding fields of `dir`'s manifest, read on their own (the other files may be missing).
+fn seeding(dir: &std::path::Path) -> Option<Seeding> {
+    let bytes = std::fs::read(dir.join(MANIFEST_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 /// Whether the PKI directory `dir` holds a manifest that says it is seeded (`false` when there
 /// is no readable manifest).
 pub fn is_seeded_dir(dir: &std::path::Path) -> bool {
-    #[derive(Deserialize)]
-    struct Seeded {
-        #[serde(default)]
-        seeded: bool,
-    }
-    std::fs::read(dir.join(MANIFEST_FILE))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Seeded>(&bytes).ok())
-        .is_some_and(|m| m.seeded)
+    seeding(dir).is_some_and(|m| m.seeded)
+}
+
+/// The time a seeded PKI in `dir` was issued at, from its manifest alone (`None` when the
+/// manifest is missing, unreadable or not seeded).
+pub fn seeded_issued_at(dir: &std::path::Path) -> Option<OffsetDateTime> {
+    seeding(dir).filter(|m| m.seeded).and_then(|m| m.issued_at)
 }

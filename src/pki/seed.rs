@@ -273,7 +273,9 @@ mod tests {
 
     #[test]
     fn rfc6979_signatures_verify() {
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, UnparsedPublicKey};
+        use aws_lc_rs::signature::{
+            ECDSA_P256_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, UnparsedPublicKey,
+        };
         let seed = Seed::new("verify").unwrap();
         for (alg, verify) in [
             (KeyAlg::EcdsaP256, &ECDSA_P256_SHA256_ASN1),

@@ -320,7 +320,10 @@ pub fn parse(origin: &str, text: &str) -> Result<Spec, SpecError> {
         Some(n) => {
             let t = time_of(&src, n)?;
             if !(1970..=9000).contains(&t.year()) {
-                return Err(src.at(n, "`now` is out of range: give a time between 1970 and 9000"));
+                return Err(src.at(
+                    n,
+                    "`now` is out of range: give a time between 1970 and 9000",
+                ));
             }
             Some(t)
         }

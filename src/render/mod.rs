@@ -216,7 +216,7 @@ pub fn render_with(
     }
     let server = pick_server(pki, options.server.as_deref())?;
     let client = pick_client(pki, options.client.as_deref())?;
-    let ctx = Context::new(kind, dir, server, client, options.endpoint.as_deref())?;
+    let ctx = Context::new(kind, dir, server, client, options.endpoint.as_deref(), dir)?;
     render_template(kind, &ctx)
 }
 
@@ -241,7 +241,7 @@ pub fn write_configs_as(pki: &Pki, dir: &Path, dest: &Path) -> Result<Vec<String
             source,
         })?;
         for kind in CONFIG_KINDS {
-            let ctx = Context::new(kind, dir, server, client, None)?;
+            let ctx = Context::new(kind, dir, server, client, None, dest)?;
             let text = render_template(kind, &ctx)?;
             store::write_atomic(
                 &out.join(kind.file_name()),
@@ -504,11 +504,13 @@ impl Context {
         server: &Entity,
         client: Option<&Entity>,
         requested_endpoint: Option<&str>,
+        read_from: &Path,
     ) -> Result<Self, RenderError> {
         let abs = absolute(dir)?;
+        let source = absolute(read_from)?;
         let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
         let read = |file: &str| -> Result<Vec<u8>, RenderError> {
-            let path = abs.join(file);
+            let path = source.join(file);
             std::fs::read(&path)
                 .map_err(|source| RenderError::Store(StoreError::Unreadable { path, source }))
         };
