@@ -289,6 +289,50 @@ mod tests {
         }
     }
 
+    /// HKDF-SHA256 written out from RFC 5869 with aws-lc's HMAC: the derivation the module
+    /// documentation (and the README) describes, checked against an independent implementation.
+    fn rfc5869(seed: &str, info: &str, len: usize) -> Vec<u8> {
+        use aws_lc_rs::hmac;
+        let prk = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, SALT), seed.as_bytes());
+        let key = hmac::Key::new(hmac::HMAC_SHA256, prk.as_ref());
+        let (mut out, mut t) = (Vec::new(), Vec::new());
+        for i in 1u8.. {
+            if out.len() >= len {
+                break;
+            }
+            let mut msg = t.clone();
+            msg.extend_from_slice(info.as_bytes());
+            msg.push(i);
+            t = hmac::sign(&key, &msg).as_ref().to_vec();
+            out.extend_from_slice(&t);
+        }
+        out.truncate(len);
+        out
+    }
+
+    #[test]
+    fn the_documented_derivation_is_the_one_used() {
+        let seed = Seed::new("readme").unwrap();
+        let ed = seed.key(KeyAlg::Ed25519, "root").unwrap().serialize_der();
+        assert_eq!(
+            ed[..16],
+            [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
+        );
+        assert_eq!(ed[16..], rfc5869("readme", "certlab v1 key ed25519 root 0", 32));
+
+        use p256::pkcs8::DecodePrivateKey;
+        let der = seed.key(KeyAlg::EcdsaP256, "web").unwrap().serialize_der();
+        let scalar = p256::SecretKey::from_pkcs8_der(&der).unwrap().to_bytes();
+        assert_eq!(scalar[..], rfc5869("readme", "certlab v1 key ecdsa-p256 web 0", 32));
+        let der = seed.key(KeyAlg::EcdsaP384, "web").unwrap().serialize_der();
+        let scalar = p384::SecretKey::from_pkcs8_der(&der).unwrap().to_bytes();
+        assert_eq!(scalar[..], rfc5869("readme", "certlab v1 key ecdsa-p384 web 0", 48));
+
+        let mut serial = rfc5869("readme", "certlab v1 serial web", 16);
+        serial[0] = (serial[0] & 0x7f) | 0x40;
+        assert_eq!(seed.serial("web").to_bytes(), serial);
+    }
+
     #[test]
     fn empty_seed_is_refused() {
         assert!(matches!(Seed::new(""), Err(SeedError::Empty)));

@@ -672,6 +672,38 @@ mod tests {
     }
 
     #[test]
+    fn seed_and_now_at_the_top() {
+        let spec = parse(
+            "t.toml",
+            &format!("seed = \"ci\"\nnow = 2030-01-01T00:00:00Z\n{HEAD}"),
+        )
+        .unwrap();
+        assert_eq!(spec.seed.as_deref(), Some("ci"));
+        assert_eq!(
+            spec.now,
+            Some(time::macros::datetime!(2030-01-01 00:00 UTC))
+        );
+        let quoted = parse("t.toml", &format!("now = \"2031-05-06T07:08:09Z\"\n{HEAD}")).unwrap();
+        assert_eq!(quoted.now.map(|t| t.year()), Some(2031));
+        assert_eq!(quoted.seed, None);
+        let e = |text: &str| {
+            let e = parse("t.toml", &format!("{text}{HEAD}")).expect_err("must fail");
+            format!("{}:{}: {}", e.line, e.column, e.message)
+        };
+        assert_eq!(e("seed = \"\"\n"), "1:8: `seed` is empty: give a non-empty text");
+        assert!(e("seed = 3\n").starts_with("1:8: invalid type"), "{}", e("seed = 3\n"));
+        assert!(
+            e("now = \"tomorrow\"\n").starts_with("1:7: invalid time `tomorrow`"),
+            "{}",
+            e("now = \"tomorrow\"\n")
+        );
+        assert_eq!(
+            e("now = 1900-01-01T00:00:00Z\n"),
+            "1:7: `now` is out of range: give a time between 1970 and 9000"
+        );
+    }
+
+    #[test]
     fn unknown_issuer() {
         assert_eq!(
             err("[[leaf]]\nname = \"a\"\nissuer = \"nope\"\ndns = [\"a.test\"]\n"),
