@@ -316,17 +316,29 @@ mod tests {
         let ed = seed.key(KeyAlg::Ed25519, "root").unwrap().serialize_der();
         assert_eq!(
             ed[..16],
-            [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
+            [
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20
+            ]
         );
-        assert_eq!(ed[16..], rfc5869("readme", "certlab v1 key ed25519 root 0", 32));
+        assert_eq!(
+            ed[16..],
+            rfc5869("readme", "certlab v1 key ed25519 root 0", 32)
+        );
 
         use p256::pkcs8::DecodePrivateKey;
         let der = seed.key(KeyAlg::EcdsaP256, "web").unwrap().serialize_der();
         let scalar = p256::SecretKey::from_pkcs8_der(&der).unwrap().to_bytes();
-        assert_eq!(scalar[..], rfc5869("readme", "certlab v1 key ecdsa-p256 web 0", 32));
+        assert_eq!(
+            scalar[..],
+            rfc5869("readme", "certlab v1 key ecdsa-p256 web 0", 32)
+        );
         let der = seed.key(KeyAlg::EcdsaP384, "web").unwrap().serialize_der();
         let scalar = p384::SecretKey::from_pkcs8_der(&der).unwrap().to_bytes();
-        assert_eq!(scalar[..], rfc5869("readme", "certlab v1 key ecdsa-p384 web 0", 48));
+        assert_eq!(
+            scalar[..],
+            rfc5869("readme", "certlab v1 key ecdsa-p384 web 0", 48)
+        );
 
         let mut serial = rfc5869("readme", "certlab v1 serial web", 16);
         serial[0] = (serial[0] & 0x7f) | 0x40;

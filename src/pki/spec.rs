@@ -690,8 +690,15 @@ mod tests {
             let e = parse("t.toml", &format!("{text}{HEAD}")).expect_err("must fail");
             format!("{}:{}: {}", e.line, e.column, e.message)
         };
-        assert_eq!(e("seed = \"\"\n"), "1:8: `seed` is empty: give a non-empty text");
-        assert!(e("seed = 3\n").starts_with("1:8: invalid type"), "{}", e("seed = 3\n"));
+        assert_eq!(
+            e("seed = \"\"\n"),
+            "1:8: `seed` is empty: give a non-empty text"
+        );
+        assert!(
+            e("seed = 3\n").starts_with("1:8: invalid type"),
+            "{}",
+            e("seed = 3\n")
+        );
         assert!(
             e("now = \"tomorrow\"\n").starts_with("1:7: invalid time `tomorrow`"),
             "{}",
