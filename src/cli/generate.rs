@@ -115,6 +115,13 @@ fn check(args: &Args, spec: &Spec) -> CmdResult {
             "--check needs a seed (--seed S or `seed = \"…\"` in the spec): without one every generation makes new keys",
         ));
     }
+    if args.formats.format == certlab::pki::export::Format::P12
+        || args.formats.key_password.is_some()
+    {
+        return Err(Failure::input(
+            "--check compares files that a seed reproduces: PKCS#12 and encrypted keys get fresh salts on every run (check the PEM, DER or combined files instead)",
+        ));
+    }
     let dir = &args.out;
     let manifest = dir.join(certlab::pki::manifest::MANIFEST_FILE);
     if !manifest.is_file() {

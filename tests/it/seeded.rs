@@ -559,3 +559,20 @@ fn openssl_verifies_the_seeded_dev_pki_and_reads_every_seeded_key() {
         "the seeded CRL revokes it: {out}"
     );
 }
+
+#[test]
+fn check_covers_der_files_and_refuses_formats_with_fresh_salts() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("pki");
+    common::generate(&dir, &["--seed", "ci", "--now", NOW, "--format", "der"]);
+    assert!(dir.join("localhost.der").exists());
+    let (code, out) = check(&dir, &["--seed", "ci", "--format", "der"]);
+    assert_eq!(code, 0, "DER files are reproduced too: {out}");
+    fs::write(dir.join("localhost.der"), b"x").unwrap();
+    let (code, out) = check(&dir, &["--seed", "ci", "--format", "der"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("changed  localhost.der"), "{out}");
+    let (code, out) = check(&dir, &["--seed", "ci", "--format", "p12"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("fresh salts"), "{out}");
+}
