@@ -209,7 +209,7 @@ fn every_template_seeded_is_byte_identical_across_processes_directories_and_time
 }
 
 #[test]
-fn every_key_algorithm_seeded_is_byte_identical_and_the_spec_seed_and_now_are_used() {
+fn every_key_algorithm_seeded_is_byte_identical() {
     let tmp = tempdir();
     let spec = tmp.path().join("all.toml");
     fs::write(
@@ -245,27 +245,6 @@ fn every_key_algorithm_seeded_is_byte_identical_and_the_spec_seed_and_now_are_us
         manifest["issued_at"], NOW,
         "the spec's `now` pins the clock"
     );
-
-    // The same spec without `seed`/`now` lines, given them as flags, makes the same files.
-    let bare = tmp.path().join("bare.toml");
-    fs::write(&bare, ALL_KEYS_SPEC).unwrap();
-    let out = tmp.path().join("flags");
-    certlab()
-        .args([
-            "generate",
-            "--spec",
-            p(&bare),
-            "--seed",
-            "keys",
-            "--now",
-            NOW,
-            "-o",
-        ])
-        .arg(&out)
-        .assert()
-        .success()
-        .stdout(contains("seeded"));
-    assert_eq!(files, self::files(&out), "spec seed/now == --seed/--now");
 }
 
 #[test]
@@ -348,6 +327,30 @@ fn seeded_and_unseeded_do_not_replace_each_other_without_force() {
         .stderr(contains("holds a seeded PKI"));
 }
 
+#[test]
+fn the_spec_seed_and_now_are_the_flags_seed_and_now() {
+    let tmp = tempdir();
+    let body = "[[ca]]\nname = \"root\"\n[[leaf]]\nname = \"web\"\nissuer = \"root\"\nkey = \"ed25519\"\ndns = [\"web.test\"]\n";
+    let (with, bare) = (tmp.path().join("with.toml"), tmp.path().join("bare.toml"));
+    fs::write(&with, format!("seed = \"s\"\nnow = {NOW}\n{body}")).unwrap();
+    fs::write(&bare, body).unwrap();
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    common::generate(&a, &["--spec", p(&with)]);
+    common::generate(&b, &["--spec", p(&bare), "--seed", "s", "--now", NOW]);
+    assert_eq!(files(&a), files(&b), "spec seed/now == --seed/--now");
+    // --seed overrides the spec's seed.
+    common::generate(&c, &["--spec", p(&with), "--seed", "t"]);
+    assert_ne!(files(&a)["web.key"], files(&c)["web.key"]);
+    assert_eq!(
+        common::read_manifest(&c).entities[0].not_before,
+        common::read_manifest(&a).entities[0].not_before
+    );
+}
+
 // ----- generate --check ---------------------------------------------------------------------
 
 fn check(dir: &Path, args: &[&str]) -> (i32, String) {
@@ -409,8 +412,24 @@ fn check_catches_a_changed_missing_or_extra_file() {
         "{out}"
     );
 
-    // Another seed is drift too; no seed at all cannot be checked.
+    // The same as JSON.
+    let (code, out) = check(&dir, &["--seed", "ci", "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["ok"], false);
+    assert!(
+        json["drift"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"file": "stale.pem", "change": "extra"})),
+        "{json}"
+    );
+
+    // Another seed is drift too; no seed at all, or no PKI, cannot be checked.
     assert_eq!(check(&dir, &["--seed", "other"]).0, 1);
+    let (code, out) = check(&tmp.path().join("nothing"), &["--seed", "ci"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("nothing to check"), "{out}");
     let (code, out) = check(&dir, &[]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("--check needs a seed"), "{out}");
