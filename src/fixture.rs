@@ -85,10 +85,52 @@ impl TestPki {
 
     /// A new root and intermediate issued at `now` (leaves are issued at `now` too).
     pub fn at(now: OffsetDateTime) -> Self {
-        let mut builder = Builder::new(now);
         // A random tag in the names keeps two fixtures' CAs apart: clients match issuers by
         // name, and two roots with one name are the "regenerated CA" trap (`unknown-ca`).
-        let tag = &crate::pki::sha256_hex(&crate::pki::issue::random_serial().to_bytes())[..8];
+        let tag = crate::pki::sha256_hex(&crate::pki::issue::random_serial().to_bytes());
+        Self::with_builder(Builder::new(now), &tag[..8])
+    }
+
+    /// A reproducible fixture: keys, serials and signatures derive from `seed` and each
+    /// entity's name (see [`crate::pki::seed`]), and the clock is pinned at the start of the
+    /// current year (UTC), so every run on every machine in that year gets byte-identical
+    /// certificates and keys, still valid today (leaves are valid 397 days). For bytes that
+    /// never change, pin the time with [`TestPki::seeded_at`]. **For tests only**: whoever
+    /// knows the seed has the keys.
+    ///
+    /// ```
+    /// use certlab::fixture::TestPki;
+    /// let build = || {
+    ///     let mut pki = TestPki::seeded("my-tests");
+    ///     let server = pki.server(["localhost"]).issue().unwrap();
+    ///     (pki.ca_pem(), server.cert_pem(), server.key_pem())
+    /// };
+    /// assert_eq!(build(), build());
+    /// assert_ne!(build().0, TestPki::seeded("other-tests").ca_pem());
+    /// ```
+    pub fn seeded(seed: &str) -> Self {
+        let year = OffsetDateTime::now_utc().year();
+        let start = time::Date::from_ordinal_date(year, 1)
+            .expect("1 January exists")
+            .midnight()
+            .assume_utc();
+        Self::seeded_at(seed, start)
+    }
+
+    /// A reproducible fixture issued at `now` (see [`TestPki::seeded`]): the same seed and
+    /// `now` give the same bytes forever. Panics on an empty seed, as a test fixture should.
+    pub fn seeded_at(seed: &str, now: OffsetDateTime) -> Self {
+        let builder = Builder::seeded(now, seed).unwrap_or_else(|e| panic!("{e}"));
+        let mut tag = [0u8; 4];
+        crate::pki::seed::Seed::new(seed)
+            .expect("checked by Builder::seeded")
+            .expand("certlab v1 fixture tag", &mut tag);
+        let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        Self::with_builder(builder, &tag)
+    }
+
+    /// The root and intermediate of a fixture, their CNs marked with `tag`.
+    fn with_builder(mut builder: Builder, tag: &str) -> Self {
         let subject = |cn: &str| Subject {
             cn: Some(format!("{cn} {tag}")),
             o: Some("certlab fixture".to_string()),

@@ -130,6 +130,7 @@ pub fn run(args: Args) -> CmdResult {
     let single = certlab::Pki {
         entities: vec![leaf.clone()],
         scenarios: vec![],
+        seeded_at: None,
     };
     args.formats.write_extra(&single, &[], &args.out, true)?;
     println!("next: {ca_note}");

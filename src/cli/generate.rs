@@ -16,7 +16,9 @@ const CONFIG_TEMPLATES: [&str; 2] = ["dev", "otel"];
   certlab generate                         # dev PKI into ./pki
   certlab generate --template otel -o otel-pki
   certlab generate --spec certlab.toml -o pki
-  certlab generate --template lab -o lab   # every fault of the catalogue")]
+  certlab generate --template lab -o lab   # every fault of the catalogue
+  certlab generate --seed ci --now 2030-01-01T00:00:00Z -o fixtures   # byte-identical every run
+  certlab generate --check --seed ci -o fixtures   # exit 1 when fixtures/ drifted or expires soon")]
 pub struct Args {
     /// Built-in template: dev, otel or lab.
     #[arg(long, short = 't', conflicts_with = "spec", default_value = "dev")]
@@ -36,6 +38,18 @@ pub struct Args {
     /// Print the manifest as JSON instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Derive every key and serial from this seed (and each entity's name): the same spec,
+    /// seed and time give byte-identical files. For tests only: whoever has the seed has the
+    /// keys (overrides `seed` in the spec).
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// Change nothing: exit 1 when the files in the output directory differ from what the spec
+    /// and seed produce, or a certificate expires within --warn-days (needs a seed).
+    #[arg(long, conflicts_with = "force")]
+    pub check: bool,
+    /// With --check: days before expiry that count as drift.
+    #[arg(long, default_value_t = 30, requires = "check")]
+    pub warn_days: u32,
     /// Extra formats (PEM files are always written).
     #[command(flatten)]
     pub formats: super::export::FormatArgs,
@@ -62,33 +76,155 @@ pub fn load_spec(template: &str, spec_path: Option<&PathBuf>) -> Result<Spec, Fa
     }
 }
 
-/// Runs `certlab generate`.
-pub fn run(args: Args) -> CmdResult {
-    let now = parse_now(args.now.as_deref())?;
-    super::output_dir(&args.out)?;
-    let spec = load_spec(&args.template, args.spec.as_ref())?;
+/// Writes everything `generate` writes into `out`: the PKI, the configs of the templates that
+/// have them, the extra formats (`out` is where the files go; the configs name them as in
+/// `args.out`, so `--check` can make into a scratch directory what `args.out` should hold).
+fn produce(
+    args: &Args,
+    spec: &Spec,
+    out: &std::path::Path,
+    now: time::OffsetDateTime,
+    print: bool,
+) -> Result<(store::Generated, bool), Failure> {
     // One transaction: the PKI, its configs and extra formats (derived files) all or nothing.
-    let mut generation = store::Generation::begin(&spec, &args.out, now, args.force)?;
+    let mut generation = store::Generation::begin(spec, out, now, args.force)?;
     let configs = args.spec.is_none() && CONFIG_TEMPLATES.contains(&args.template.as_str());
     if configs {
+        // Rendered from the PKI in memory; the paths in them name the files as in `args.out`.
         generation.derive(certlab::render::config_outputs(
             generation.pki(),
             &args.out,
         )?);
     }
     let extra = args.formats.outputs(generation.pki())?;
-    let extra_files: Vec<_> = extra.iter().map(|o| args.out.join(&o.path)).collect();
+    let extra_files: Vec<_> = extra.iter().map(|o| out.join(&o.path)).collect();
     generation.derive(extra);
     let generated = generation.commit()?;
-    if !args.json && args.formats.wants_extra() {
+    if print && args.formats.wants_extra() {
         super::export::print_written(&extra_files, &args.formats);
     }
+    Ok((generated, configs))
+}
+
+/// The spec with `--seed` applied.
+fn seeded_spec(args: &Args) -> Result<Spec, Failure> {
+    let mut spec = load_spec(&args.template, args.spec.as_ref())?;
+    if let Some(seed) = &args.seed {
+        if seed.is_empty() {
+            return Err(Failure::input("--seed is empty: give a non-empty text"));
+        }
+        spec.seed = Some(seed.clone());
+    }
+    Ok(spec)
+}
+
+/// `certlab generate --check`: regenerates into a temporary directory and compares.
+fn check(args: &Args, spec: &Spec) -> CmdResult {
+    if spec.seed.is_none() {
+        return Err(Failure::input(
+            "--check needs a seed (--seed S or `seed = \"…\"` in the spec): without one every generation makes new keys",
+        ));
+    }
+    if args.formats.format == certlab::pki::export::Format::P12
+        || args.formats.key_password.is_some()
+    {
+        return Err(Failure::input(
+            "--check compares files that a seed reproduces: PKCS#12 and encrypted keys get fresh salts on every run (check the PEM, DER or combined files instead)",
+        ));
+    }
+    let dir = &args.out;
+    let manifest = dir.join(certlab::pki::manifest::MANIFEST_FILE);
+    if !manifest.is_file() {
+        return Err(Failure::input(format!(
+            "{}: no such file: nothing to check (generate the PKI first, with the same --seed)",
+            manifest.display()
+        )));
+    }
+    // The time to reproduce at: --now, the spec's `now`, else the time the manifest says.
+    let now = match (&args.now, spec.now) {
+        (Some(_), _) => parse_now(args.now.as_deref())?,
+        (None, Some(t)) => t,
+        (None, None) => certlab::pki::manifest::seeded_issued_at(dir).ok_or_else(|| {
+                Failure::input(format!(
+                    "{}: not a seeded PKI with an issue time: give --now (the time it was generated at)",
+                    manifest.display()
+                ))
+            })?,
+    };
+    let scratch = tempfile::tempdir()
+        .map_err(|e| Failure::internal(format!("cannot make a temporary directory: {e}")))?;
+    let expected = scratch.path().join("pki");
+    let (generated, _) = produce(args, spec, &expected, now, false)?;
+    let drift = certlab::pki::drift::compare_dirs(&expected, dir)
+        .map_err(|e| Failure::input(e.to_string()))?;
+    let warn = time::Duration::days(args.warn_days.into());
+    let wall = time::OffsetDateTime::now_utc();
+    let expiring = certlab::pki::drift::expiring(&generated.pki, now, wall, warn);
+    let ok = drift.is_empty() && expiring.is_empty();
+    if args.json {
+        super::print_json(&serde_json::json!({
+            "version": 1,
+            "dir": dir.display().to_string(),
+            "ok": ok,
+            "files": generated.files.len(),
+            "drift": drift,
+            "expiring": expiring,
+            "warn_days": args.warn_days,
+        }));
+    } else if ok {
+        println!(
+            "{}/ is up to date: every file is what the spec and seed make; nothing expires within {} days",
+            dir.display(),
+            args.warn_days
+        );
+    } else {
+        println!("{}/ drifted:", dir.display());
+        for d in &drift {
+            println!("  {:<8} {}", d.change.name(), d.file);
+        }
+        for e in &expiring {
+            println!(
+                "  expires  {} ({}, {})",
+                e.name,
+                super::rfc3339(e.not_after),
+                relative_expiry(e.not_after, wall)
+            );
+        }
+        println!(
+            "regenerate: certlab generate {}--seed … -o {}",
+            args.spec
+                .as_ref()
+                .map(|s| format!("--spec {} ", s.display()))
+                .unwrap_or_else(|| format!("--template {} ", args.template)),
+            dir.display()
+        );
+    }
+    Ok(if ok { EXIT_OK } else { super::EXIT_OUTCOME })
+}
+
+/// Runs `certlab generate`.
+pub fn run(args: Args) -> CmdResult {
+    let spec = seeded_spec(&args)?;
+    if args.check {
+        return check(&args, &spec);
+    }
+    let now = match (&args.now, spec.now) {
+        (None, Some(t)) => t,
+        _ => parse_now(args.now.as_deref())?,
+    };
+    super::output_dir(&args.out)?;
+    let (generated, configs) = produce(&args, &spec, &args.out, now, !args.json)?;
     if args.json {
         super::print_json(&serde_json::to_value(&generated.manifest).expect("serialisable"));
         return Ok(EXIT_OK);
     }
     let dir = args.out.display();
     println!("wrote {} files to {dir}/", generated.files.len());
+    if generated.pki.seeded_at.is_some() {
+        println!(
+            "  seeded: keys and serials derive from the seed (same spec, seed and time give the same files); for tests only, never trust it"
+        );
+    }
     for e in &generated.pki.entities {
         let kept = if generated.kept.contains(&e.name) {
             " (kept)"

@@ -158,7 +158,8 @@ impl ProcessExitCode for certlab::pki::store::StoreError {
             | E::Mismatch { .. }
             | E::CaKeyMismatch { .. }
             | E::Exists(_)
-            | E::PkiFile { .. } => EXIT_INPUT,
+            | E::PkiFile { .. }
+            | E::Seeding { .. } => EXIT_INPUT,
         }
     }
 
@@ -174,6 +175,13 @@ impl ProcessExitCode for certlab::pki::store::StoreError {
             ),
             E::Exists(_) => "use --force, or choose another --name or -o".to_string(),
             E::PkiFile { .. } => "choose another --name or -o".to_string(),
+            E::Seeding { seeded: true, .. } => {
+                "give its seed (--seed), or use --force to replace it by one with random keys"
+                    .to_string()
+            }
+            E::Seeding { seeded: false, .. } => {
+                "use --force to replace it by a seeded one (new CA keys)".to_string()
+            }
             E::Issue(e) => return e.hint(),
             _ => return None,
         })
@@ -192,6 +200,7 @@ impl ProcessExitCode for certlab::pki::issue::IssueError {
                     | rcgen::Error::RemoteKeyError,
                 ..
             } => EXIT_INTERNAL,
+            E::Seed(certlab::pki::seed::SeedError::Key { .. }) => EXIT_INTERNAL,
             _ => EXIT_INPUT,
         }
     }

@@ -86,6 +86,14 @@ pub fn run(args: Args) -> CmdResult {
             ca_file.display()
         )));
     }
+    // A seeded PKI's keys are known to whoever has the seed: never trust it system-wide.
+    let pki_dir = ca_file.parent().unwrap_or(std::path::Path::new("."));
+    if args.action == Action::Install && certlab::pki::manifest::is_seeded_dir(pki_dir) {
+        return Err(Failure::input(format!(
+            "{}: refusing to install a seeded PKI's CA: its keys derive from a seed, and whoever has the seed has them (seeded PKIs are for tests only; generate one without --seed to trust it)",
+            ca_file.display()
+        )));
+    }
     let cas = trust::read_cas(&ca_file)?;
     let mut targets: Vec<Target> = Vec::new();
     if args.system || (args.nss.is_empty() && args.bundle.is_empty()) {

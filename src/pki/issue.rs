@@ -11,12 +11,13 @@ use pki_types::CertificateDer;
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CidrSubnet,
     DistinguishedName, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyIdMethod,
-    KeyPair, KeyUsagePurpose, NameConstraints, RevokedCertParams, SanType, SerialNumber,
+    KeyUsagePurpose, NameConstraints, RevokedCertParams, SanType, SerialNumber,
 };
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::fault::{self, Fault, KeyChoice, Signer};
+use super::seed::{Key, OTHER_KEY_SUFFIX, Seed, SeedError};
 use super::{Entity, KeyAlg, Pki, Role, San, SecretKey};
 
 /// Default validity of a CA: 10 years, long enough that test fixtures do not silently expire.
@@ -304,24 +305,86 @@ pub enum IssueError {
     /// A name that cannot be a file name in the output directory.
     #[error(transparent)]
     BadName(#[from] super::names::NameError),
+    /// A seeded key could not be derived.
+    #[error(transparent)]
+    Seed(#[from] SeedError),
 }
 
 /// Issues entities one after the other into a [`Pki`].
 pub struct Builder {
     now: OffsetDateTime,
     pki: Pki,
-    issuers: HashMap<String, Issuer<'static, KeyPair>>,
+    issuers: HashMap<String, Issuer<'static, Key>>,
     revoked: BTreeMap<String, Vec<SerialNumber>>,
+    seed: Option<Seed>,
 }
 
 impl Builder {
-    /// An empty PKI issued at `now`.
+    /// An empty PKI issued at `now`, with keys and serials from the operating system's
+    /// randomness.
     pub fn new(now: OffsetDateTime) -> Self {
         Builder {
             now,
             pki: Pki::default(),
             issuers: HashMap::new(),
             revoked: BTreeMap::new(),
+            seed: None,
+        }
+    }
+
+    /// An empty PKI issued at `now` whose keys and serial numbers derive from `seed` and each
+    /// entity's name, with deterministic signatures (see [`super::seed`]): the same requests
+    /// at the same `now` give byte-identical certificates, keys and CRLs. For tests only:
+    /// whoever knows the seed has the keys.
+    ///
+    /// ```
+    /// use certlab::pki::issue::{Builder, CaSpec, LeafSpec};
+    /// use certlab::pki::{Role, San};
+    /// let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+    /// let build = || {
+    ///     let mut b = Builder::seeded(now, "my-tests").unwrap();
+    ///     b.add_ca(&CaSpec { name: "root".into(), ..CaSpec::default() }).unwrap();
+    ///     b.add_leaf(&LeafSpec::new("web", "root", Role::Server, vec![San::Dns("web.test".into())]))
+    ///         .unwrap();
+    ///     b.finish().unwrap()
+    /// };
+    /// let (one, two) = (build(), build());
+    /// for (a, b) in one.entities.iter().zip(&two.entities) {
+    ///     assert_eq!(a.cert, b.cert);
+    ///     assert_eq!(a.key, b.key);
+    /// }
+    /// ```
+    pub fn seeded(now: OffsetDateTime, seed: &str) -> Result<Self, IssueError> {
+        let mut builder = Builder::new(now);
+        builder.seed = Some(Seed::new(seed)?);
+        builder.pki.seeded_at = Some(now);
+        Ok(builder)
+    }
+
+    /// Whether keys and serials come from a seed.
+    pub fn is_seeded(&self) -> bool {
+        self.seed.is_some()
+    }
+
+    /// A new key for entity `name` (`#other` names the key a `key-mismatch` fault writes).
+    fn new_key(&self, alg: KeyAlg, name: &str) -> Result<Key, IssueError> {
+        match &self.seed {
+            Some(seed) => Ok(seed.key(alg, name)?),
+            None => alg
+                .generate()
+                .map(Key::random_nonces)
+                .map_err(|source| IssueError::Rcgen {
+                    name: name.to_string(),
+                    source,
+                }),
+        }
+    }
+
+    /// The serial number of entity `name`'s certificate.
+    fn serial(&self, name: &str) -> SerialNumber {
+        match &self.seed {
+            Some(seed) => seed.serial(name),
+            None => random_serial(),
         }
     }
 
@@ -341,7 +404,10 @@ impl Builder {
             name: entity.name.clone(),
             source,
         };
-        let key = entity.key.to_key_pair().map_err(err)?;
+        let key = match &self.seed {
+            Some(_) => Key::deterministic(entity.key.pkcs8_der()).map_err(err)?,
+            None => Key::random_nonces(entity.key.to_key_pair().map_err(err)?),
+        };
         let issuer = Issuer::from_ca_cert_der(&entity.cert, key).map_err(err)?;
         self.check_new_name(&entity.name)?;
         self.issuers.insert(entity.name.clone(), issuer);
@@ -369,6 +435,7 @@ impl Builder {
             &spec.subject.distinguished_name(&spec.name),
             spec.validity,
             self.now,
+            self.serial(&spec.name),
         )?;
         params.is_ca = IsCa::Ca(match spec.path_len {
             Some(n) => BasicConstraints::Constrained(n),
@@ -378,7 +445,7 @@ impl Builder {
         params.name_constraints = spec.name_constraints.to_rcgen();
         fault::apply_to_ca(spec.fault, &mut params, self.now);
         not_before_epoch(&spec.name, &params)?;
-        let key = spec.key.generate().map_err(err)?;
+        let key = self.new_key(spec.key, &spec.name)?;
         // Pin the subject key identifier so the Issuer below and the certificate agree.
         params.key_identifier_method = KeyIdMethod::PreSpecified(params.key_identifier(&key));
         params.use_authority_key_identifier_extension = true;
@@ -421,7 +488,7 @@ impl Builder {
         Ok(self.pki.entities.last().expect("just pushed"))
     }
 
-    fn issuer(&self, name: &str, issuer: &str) -> Result<&Issuer<'static, KeyPair>, IssueError> {
+    fn issuer(&self, name: &str, issuer: &str) -> Result<&Issuer<'static, Key>, IssueError> {
         self.issuers
             .get(issuer)
             .ok_or_else(|| IssueError::UnknownIssuer {
@@ -466,6 +533,7 @@ impl Builder {
             &spec.subject.distinguished_name(&host),
             spec.validity,
             self.now,
+            self.serial(&spec.name),
         )?;
         params.is_ca = IsCa::ExplicitNoCa;
         params.use_authority_key_identifier_extension = true;
@@ -492,7 +560,7 @@ impl Builder {
         fault::apply_to_leaf(spec.fault, &mut params, self.now, &host);
         not_before_epoch(&spec.name, &params)?;
 
-        let key = spec.key.generate().map_err(err)?;
+        let key = self.new_key(spec.key, &spec.name)?;
         let cert = match plan.signer {
             Signer::Itself => {
                 issuer_name = spec.name.clone();
@@ -518,7 +586,9 @@ impl Builder {
                 .push(serial);
         }
         let key_der = match plan.key {
-            KeyChoice::Another => spec.key.generate().map_err(err)?.serialize_der(),
+            KeyChoice::Another => self
+                .new_key(spec.key, &format!("{}{OTHER_KEY_SUFFIX}", spec.name))?
+                .serialize_der(),
             KeyChoice::Own => key.serialize_der(),
         };
 
@@ -605,19 +675,20 @@ impl Builder {
     }
 }
 
-/// Parameters every certificate starts from: subject, validity, a random serial.
+/// Parameters every certificate starts from: subject, validity, its serial.
 fn base_params(
     name: &str,
     dn: &DistinguishedName,
     validity: Validity,
     now: OffsetDateTime,
+    serial: SerialNumber,
 ) -> Result<CertificateParams, IssueError> {
     let mut params = CertificateParams::default();
     params.distinguished_name = dn.clone();
     (params.not_before, params.not_after) = validity
         .at(now)
         .ok_or_else(|| IssueError::Validity(name.to_string()))?;
-    params.serial_number = Some(random_serial());
+    params.serial_number = Some(serial);
     Ok(params)
 }
 

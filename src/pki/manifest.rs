@@ -36,6 +36,18 @@ pub struct Manifest {
     /// removed whenever their sources change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub derived: Vec<Derived>,
+    /// Whether keys and serials were derived from a seed (the seed itself is never written:
+    /// whoever has it has every key). A seeded PKI is for tests only: `trust install` refuses it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub seeded: bool,
+    /// Seeded PKIs: the time they were issued at (`--now`), which `generate --check` needs to
+    /// reproduce them.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub issued_at: Option<OffsetDateTime>,
 }
 
 /// A file derived from entities of the PKI: `export` formats and `configs/*`.
@@ -172,6 +184,8 @@ impl Manifest {
             scenarios: pki.all_scenarios(),
             files: BTreeMap::new(),
             derived: Vec::new(),
+            seeded: pki.seeded_at.is_some(),
+            issued_at: pki.seeded_at,
         }
     }
 
@@ -204,4 +218,30 @@ impl Manifest {
             .collect();
         super::sha256_hex(text.as_bytes())
     }
+}
+
+#[derive(Deserialize)]
+struct Seeding {
+    #[serde(default)]
+    seeded: bool,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    issued_at: Option<OffsetDateTime>,
+}
+
+/// The seeding fields of `dir`'s manifest, read on their own (the other files may be missing).
+fn seeding(dir: &std::path::Path) -> Option<Seeding> {
+    let bytes = std::fs::read(dir.join(MANIFEST_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Whether the PKI directory `dir` holds a manifest that says it is seeded (`false` when there
+/// is no readable manifest).
+pub fn is_seeded_dir(dir: &std::path::Path) -> bool {
+    seeding(dir).is_some_and(|m| m.seeded)
+}
+
+/// The time a seeded PKI in `dir` was issued at, from its manifest alone (`None` when the
+/// manifest is missing, unreadable or not seeded).
+pub fn seeded_issued_at(dir: &std::path::Path) -> Option<OffsetDateTime> {
+    seeding(dir).filter(|m| m.seeded).and_then(|m| m.issued_at)
 }

@@ -5,6 +5,7 @@
 //! a client probes it).
 
 pub mod csr;
+pub mod drift;
 pub mod export;
 pub mod fault;
 pub mod issue;
@@ -14,6 +15,7 @@ pub mod lock;
 pub mod manifest;
 pub mod names;
 pub mod scenario;
+pub mod seed;
 pub mod spec;
 pub mod store;
 pub mod txn;
@@ -208,6 +210,9 @@ pub struct Pki {
     pub entities: Vec<Entity>,
     /// Explicit scenarios from the spec (implicit ones come from [`Pki::all_scenarios`]).
     pub scenarios: Vec<Scenario>,
+    /// A seeded PKI (keys and serials from a seed, see [`seed`]): the time it was issued at,
+    /// which reproducing it needs. `None` for keys from the operating system's randomness.
+    pub seeded_at: Option<OffsetDateTime>,
 }
 
 impl Pki {

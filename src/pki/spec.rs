@@ -81,6 +81,11 @@ pub struct Spec {
     pub leaves: Vec<LeafSpec>,
     /// Explicit scenarios.
     pub scenarios: Vec<Scenario>,
+    /// `seed = "…"`: derive every key and serial from this seed (a reproducible, test-only
+    /// PKI; see [`super::seed`]).
+    pub seed: Option<String>,
+    /// `now = 2030-01-01T00:00:00Z`: issue as if it were this time (`--now` overrides it).
+    pub now: Option<OffsetDateTime>,
 }
 
 /// A spec error with its position.
@@ -100,6 +105,8 @@ pub struct SpecError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSpec {
+    seed: Option<S<String>>,
+    now: Option<S<RawTime>>,
     #[serde(default)]
     ca: Vec<RawCa>,
     #[serde(default)]
@@ -315,10 +322,33 @@ pub fn parse(origin: &str, text: &str) -> Result<Spec, SpecError> {
         scenarios.push(scenario.clone());
     }
 
+    let seed = match &raw.seed {
+        Some(s) if s.get_ref().is_empty() => {
+            return Err(src.at(s, "`seed` is empty: give a non-empty text"));
+        }
+        Some(s) => Some(s.get_ref().clone()),
+        None => None,
+    };
+    let now = match &raw.now {
+        Some(n) => {
+            let t = time_of(&src, n)?;
+            if !(1970..=9000).contains(&t.year()) {
+                return Err(src.at(
+                    n,
+                    "`now` is out of range: give a time between 1970 and 9000",
+                ));
+            }
+            Some(t)
+        }
+        None => None,
+    };
+
     Ok(Spec {
         cas,
         leaves,
         scenarios,
+        seed,
+        now,
     })
 }
 
@@ -690,6 +720,45 @@ mod tests {
                 t.name
             );
         }
+    }
+
+    #[test]
+    fn seed_and_now_at_the_top() {
+        let spec = parse(
+            "t.toml",
+            &format!("seed = \"ci\"\nnow = 2030-01-01T00:00:00Z\n{HEAD}"),
+        )
+        .unwrap();
+        assert_eq!(spec.seed.as_deref(), Some("ci"));
+        assert_eq!(
+            spec.now,
+            Some(time::macros::datetime!(2030-01-01 00:00 UTC))
+        );
+        let quoted = parse("t.toml", &format!("now = \"2031-05-06T07:08:09Z\"\n{HEAD}")).unwrap();
+        assert_eq!(quoted.now.map(|t| t.year()), Some(2031));
+        assert_eq!(quoted.seed, None);
+        let e = |text: &str| {
+            let e = parse("t.toml", &format!("{text}{HEAD}")).expect_err("must fail");
+            format!("{}:{}: {}", e.line, e.column, e.message)
+        };
+        assert_eq!(
+            e("seed = \"\"\n"),
+            "1:8: `seed` is empty: give a non-empty text"
+        );
+        assert!(
+            e("seed = 3\n").starts_with("1:8: invalid type"),
+            "{}",
+            e("seed = 3\n")
+        );
+        assert!(
+            e("now = \"tomorrow\"\n").starts_with("1:7: invalid time `tomorrow`"),
+            "{}",
+            e("now = \"tomorrow\"\n")
+        );
+        assert_eq!(
+            e("now = 1900-01-01T00:00:00Z\n"),
+            "1:7: `now` is out of range: give a time between 1970 and 9000"
+        );
     }
 
     #[test]

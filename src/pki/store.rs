@@ -104,6 +104,15 @@ pub enum StoreError {
     /// Issuing failed.
     #[error(transparent)]
     Issue(#[from] IssueError),
+    /// A seeded PKI would replace an unseeded one (its CA keys would be lost), or an unseeded
+    /// one a seeded one (which would keep CAs whose keys anyone with the seed has).
+    #[error("{}", seeding_message(dir, seeded))]
+    Seeding {
+        /// The PKI directory.
+        dir: PathBuf,
+        /// Whether the existing PKI is the seeded one.
+        seeded: bool,
+    },
 }
 
 impl StoreError {
@@ -151,7 +160,10 @@ pub fn build(spec: &Spec, now: OffsetDateTime) -> Result<Pki, IssueError> {
 /// Builds the PKI of a spec, reusing the given CAs (certificate and key) where the spec names
 /// them.
 fn build_keeping(spec: &Spec, now: OffsetDateTime, keep: &[Entity]) -> Result<Pki, IssueError> {
-    let mut builder = Builder::new(now);
+    let mut builder = match &spec.seed {
+        Some(seed) => Builder::seeded(now, seed)?,
+        None => Builder::new(now),
+    };
     for ca in &spec.cas {
         match keep.iter().find(|e| e.name == ca.name) {
             Some(kept) => builder.add_existing_ca(kept.clone())?,
@@ -251,7 +263,15 @@ impl Generation {
     ) -> Result<Generation, StoreError> {
         Generation::start(dir, |old, dir| {
             let keep = match (old, force) {
-                (Some(_), false) => cas_to_keep(&load_cas(dir)?, spec, now, dir)?,
+                (Some(old), false) => {
+                    check_seeding(old, spec, dir)?;
+                    if spec.seed.is_some() {
+                        // A seeded PKI is a function of spec, seed and time: nothing is kept.
+                        Vec::new()
+                    } else {
+                        cas_to_keep(&load_cas(dir)?, spec, now, dir)?
+                    }
+                }
                 _ => Vec::new(),
             };
             let pki = build_keeping(spec, now, &keep)?;
@@ -499,8 +519,41 @@ fn load_cas(dir: &Path) -> Result<Pki, StoreError> {
         Ok(Pki {
             entities,
             scenarios: vec![],
+            seeded_at: None,
         })
     })
+}
+
+fn seeding_message(dir: &Path, seeded: &bool) -> String {
+    if *seeded {
+        format!(
+            "{} holds a seeded PKI: regenerating it needs its seed (or replacing it by one with random keys)",
+            dir.display()
+        )
+    } else {
+        format!(
+            "{} holds a PKI generated without a seed: a seeded one would replace it (its CA keys would be lost)",
+            dir.display()
+        )
+    }
+}
+
+/// Refuses (unless forced) to replace an unseeded PKI's CAs by seeded ones (their keys
+/// would be lost) and to keep a seeded PKI's CAs in an unseeded one (its manifest would no
+/// longer say that whoever has the seed has the CA keys).
+fn check_seeding(old: &Manifest, spec: &Spec, dir: &Path) -> Result<(), StoreError> {
+    let has_cas = old.entities.iter().any(|e| e.role.is_ca());
+    match (old.seeded, spec.seed.is_some()) {
+        (false, true) if has_cas => Err(StoreError::Seeding {
+            dir: dir.to_path_buf(),
+            seeded: false,
+        }),
+        (true, false) => Err(StoreError::Seeding {
+            dir: dir.to_path_buf(),
+            seeded: true,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The CAs of an existing PKI that a regeneration keeps. Every CA the old spec made (not the
@@ -922,6 +975,7 @@ fn load_view(view: &View) -> Result<(Pki, Manifest), StoreError> {
     let pki = Pki {
         entities,
         scenarios: manifest.scenarios.clone(),
+        seeded_at: manifest.issued_at.filter(|_| manifest.seeded),
     };
     Ok((pki, manifest))
 }
@@ -1156,6 +1210,7 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
     let pki = Pki {
         entities,
         scenarios: manifest.scenarios.clone(),
+        seeded_at: manifest.issued_at.filter(|_| manifest.seeded),
     };
     for m in &manifest.entities {
         let (Some(e), Some(chain_rel)) = (pki.entity(&m.name), &m.chain) else {

@@ -26,6 +26,7 @@ mod readback;
 mod readme;
 mod render;
 mod render_reproduce;
+mod seeded;
 mod serve_cli;
 mod serve_curl;
 mod serve_lib;

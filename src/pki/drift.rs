@@ -1,0 +1,183 @@
+//! `generate --check`: how a PKI directory on disk differs from what its spec and seed would
+//! produce, and which of its certificates expire soon (a CI guard for committed fixtures).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use super::Pki;
+
+/// How one file differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// On disk with other bytes than the spec makes.
+    Changed,
+    /// The spec makes it; it is not on disk.
+    Missing,
+    /// On disk; the spec does not make it.
+    Extra,
+}
+
+impl Change {
+    /// `changed`, `missing` or `extra`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Change::Changed => "changed",
+            Change::Missing => "missing",
+            Change::Extra => "extra",
+        }
+    }
+}
+
+/// One file that drifted, relative to the directory (`/` separated).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileDrift {
+    /// The file.
+    pub file: String,
+    /// How it differs.
+    pub change: Change,
+}
+
+/// A certificate that is (or soon will be) expired although it was valid when issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expiring {
+    /// The entity.
+    pub name: String,
+    /// Its notAfter.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+}
+
+/// Why the comparison could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct DriftError {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// The I/O error.
+    pub source: std::io::Error,
+}
+
+/// Every regular file under `dir`, relative and `/` separated, with its bytes. Hidden files
+/// and directories (names starting with `.`: temporary files, locks, `.gitignore`) are left out.
+fn files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, DriftError> {
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        out: &mut BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), DriftError> {
+        let err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| DriftError { path, source }
+        };
+        for entry in fs::read_dir(dir).map_err(err(dir))? {
+            let entry = entry.map_err(err(dir))?;
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let kind = entry.file_type().map_err(err(&path))?;
+            if kind.is_dir() {
+                walk(root, &path, out)?;
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.insert(rel, fs::read(&path).map_err(err(&path))?);
+            }
+        }
+        Ok(())
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out)?;
+    Ok(out)
+}
+
+/// Compares the files of `actual` with those of `expected` (a fresh generation), byte for
+/// byte; returns what differs, sorted by file name. Empty when identical.
+pub fn compare_dirs(expected: &Path, actual: &Path) -> Result<Vec<FileDrift>, DriftError> {
+    let want = files(expected)?;
+    let have = files(actual)?;
+    let mut drift: Vec<FileDrift> = Vec::new();
+    for (file, bytes) in &want {
+        let change = match have.get(file) {
+            None => Some(Change::Missing),
+            Some(b) if b != bytes => Some(Change::Changed),
+            Some(_) => None,
+        };
+        if let Some(change) = change {
+            drift.push(FileDrift {
+                file: file.clone(),
+                change,
+            });
+        }
+    }
+    drift.extend(
+        have.keys()
+            .filter(|f| !want.contains_key(*f))
+            .map(|f| FileDrift {
+                file: f.clone(),
+                change: Change::Extra,
+            }),
+    );
+    drift.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(drift)
+}
+
+/// The certificates of `pki` that were valid when issued (at `issued_at`) but are expired at
+/// `wall_now + warn` (certificates expired on purpose by a fault are not reported).
+pub fn expiring(
+    pki: &Pki,
+    issued_at: OffsetDateTime,
+    wall_now: OffsetDateTime,
+    warn: Duration,
+) -> Vec<Expiring> {
+    let limit = wall_now.checked_add(warn).unwrap_or(wall_now);
+    pki.entities
+        .iter()
+        .filter(|e| e.not_after > issued_at && e.not_after <= limit)
+        .map(|e| Expiring {
+            name: e.name.clone(),
+            not_after: e.not_after,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_names_changed_missing_and_extra_files_and_skips_hidden_ones() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        for d in [a.path(), b.path()] {
+            fs::create_dir(d.join("sub")).unwrap();
+            fs::write(d.join("same.pem"), "x").unwrap();
+        }
+        fs::write(a.path().join("sub/c.pem"), "1").unwrap();
+        fs::write(b.path().join("sub/c.pem"), "2").unwrap();
+        fs::write(a.path().join("gone.key"), "k").unwrap();
+        fs::write(b.path().join("old.pem"), "o").unwrap();
+        fs::write(b.path().join(".lock"), "").unwrap();
+        let drift = compare_dirs(a.path(), b.path()).unwrap();
+        let got: Vec<_> = drift.iter().map(|d| (d.file.as_str(), d.change)).collect();
+        assert_eq!(
+            got,
+            [
+                ("gone.key", Change::Missing),
+                ("old.pem", Change::Extra),
+                ("sub/c.pem", Change::Changed)
+            ]
+        );
+        assert!(compare_dirs(a.path(), a.path()).unwrap().is_empty());
+    }
+}
