@@ -491,7 +491,6 @@ impl Drop for Endpoint {
     }
 }
 
-
 /// Starts an endpoint for `settings` on `listen` (port 0: any free port).
 pub fn serve(settings: ServeSettings, listen: SocketAddr) -> Result<Endpoint, ServeError> {
     serve_observed(settings, listen, None)
@@ -555,6 +554,33 @@ pub fn serve_observed(
     })
 }
 
+/// Raises this process's soft limit of open files to its hard limit (at most 65,536), so that
+/// [`MAX_CONNECTIONS`] sockets fit; returns the soft limit now in force. (Beyond the limit an
+/// endpoint still works: it pauses accepting and connections wait in the listen queue.)
+pub fn raise_open_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid rlimit struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        let want = limit.rlim_max.min(65_536);
+        if limit.rlim_cur < want {
+            let raised = libc::rlimit {
+                rlim_cur: want,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    limit.rlim_cur as u64
+}
+
 /// Raises the listen backlog of a bound listener (std listens with 128); Linux applies a
 /// second `listen` to a listening socket as a new backlog.
 fn widen_backlog(listener: &TcpListener) {
@@ -564,7 +590,6 @@ fn widen_backlog(listener: &TcpListener) {
         libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG);
     }
 }
-
 
 /// Builds the rustls server configuration of the settings (checking that the key matches the
 /// leaf). Exposed so other code can run the same server on its own sockets.

@@ -232,7 +232,11 @@ impl EventLoop {
         if self
             .poll
             .registry()
-            .register(&mut sock, Token(token), Interest::READABLE | Interest::WRITABLE)
+            .register(
+                &mut sock,
+                Token(token),
+                Interest::READABLE | Interest::WRITABLE,
+            )
             .is_err()
         {
             self.free.push(token);

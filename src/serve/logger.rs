@@ -259,7 +259,11 @@ mod tests {
         for _ in 0..5000 {
             log.line(line.clone());
         }
-        assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
         std::thread::sleep(Duration::from_millis(300));
         let dropped = log.dropped();
         assert!(dropped > 0, "nothing dropped");
@@ -274,7 +278,11 @@ mod tests {
         let total = log.close(Duration::from_secs(2));
         drop(log);
         let all = reading.join().unwrap();
-        assert!(all.contains("log lines dropped (stderr was not writable)"), "{}", &all[all.len().saturating_sub(300)..]);
+        assert!(
+            all.contains("log lines dropped (stderr was not writable)"),
+            "{}",
+            &all[all.len().saturating_sub(300)..]
+        );
         assert!(all.ends_with("after\n") || all.contains("after\n"));
         let kept = all.lines().filter(|l| *l == line).count() as u64;
         assert_eq!(kept + total, 5000, "every line is written or counted");

@@ -27,6 +27,8 @@ mod render_reproduce;
 mod serve_cli;
 mod serve_curl;
 mod serve_lib;
+mod serve_load;
 mod serve_openssl;
+mod serve_pipes;
 mod sign;
 mod trust;
