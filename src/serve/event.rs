@@ -621,3 +621,50 @@ fn request_complete(buf: &[u8]) -> bool {
         || buf.windows(2).any(|w| w == b"\n\n")
         || buf.len() >= MAX_REQUEST
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(port: u16) -> ConnectionLog {
+        ConnectionLog {
+            peer: SocketAddr::from(([127, 0, 0, 1], port)),
+            version: None,
+            cipher: None,
+            sni: None,
+            alpn: None,
+            client_cert: ClientCertLog::NotAsked,
+            result: String::new(),
+            alert_sent: None,
+            error: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn the_connection_log_is_a_ring_of_max_log_entries() {
+        let shared = Shared {
+            name: "ring".into(),
+            stop: AtomicBool::new(false),
+            open: AtomicUsize::new(0),
+            log: Mutex::new(VecDeque::new()),
+            observer: None,
+        };
+        for i in 0..MAX_LOG + 5 {
+            shared.record(log(i as u16));
+        }
+        let all = shared.log.lock().unwrap();
+        assert_eq!(all.len(), MAX_LOG);
+        assert_eq!(all.front().unwrap().peer.port(), 5, "the oldest went first");
+        assert_eq!(all.back().unwrap().peer.port(), (MAX_LOG + 4) as u16);
+    }
+
+    #[test]
+    fn a_request_head_ends_at_a_blank_line_a_tls_record_or_the_limit() {
+        assert!(!request_complete(b"GET / HTTP/1.1\r\nHost: x\r\n"));
+        assert!(request_complete(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(request_complete(b"GET /\n\n"));
+        assert!(request_complete(&[0x16, 0x03, 0x01]));
+        assert!(request_complete(&vec![b'a'; MAX_REQUEST]));
+    }
+}

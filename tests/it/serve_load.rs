@@ -28,9 +28,14 @@ fn client_config(lab: &Lab) -> Arc<ClientConfig> {
     Arc::new(config)
 }
 
-/// Handshake + `GET /`; the answer's status line, or what went wrong.
+/// Connect, handshake, `GET /`; the answer's status line, or what went wrong.
 fn get(config: &Arc<ClientConfig>, addr: SocketAddr) -> Result<String, String> {
-    let mut sock = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| e.to_string())?;
+    let sock = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| e.to_string())?;
+    get_on(config, sock)
+}
+
+/// Handshake + `GET /` on a connected socket.
+fn get_on(config: &Arc<ClientConfig>, mut sock: TcpStream) -> Result<String, String> {
     sock.set_read_timeout(Some(TIMEOUT)).unwrap();
     sock.set_write_timeout(Some(TIMEOUT)).unwrap();
     let mut conn = ClientConnection::new(config.clone(), "localhost".try_into().unwrap())
@@ -55,15 +60,20 @@ fn two_hundred_concurrent_clients_are_all_served() {
     let ep = lab.serve("good");
     let config = client_config(&lab);
     let clients = 200;
+    // A suite's connection pool: 200 connections first, then 200 handshakes at once.
+    let socks: Vec<_> = (0..clients)
+        .map(|_| TcpStream::connect_timeout(&ep.addr(), TIMEOUT).unwrap())
+        .collect();
     let start = Arc::new(Barrier::new(clients));
-    let threads: Vec<_> = (0..clients)
-        .map(|_| {
-            let (config, start, addr) = (config.clone(), start.clone(), ep.addr());
+    let threads: Vec<_> = socks
+        .into_iter()
+        .map(|sock| {
+            let (config, start) = (config.clone(), start.clone());
             std::thread::Builder::new()
                 .stack_size(256 * 1024)
                 .spawn(move || {
                     start.wait();
-                    get(&config, addr)
+                    get_on(&config, sock)
                 })
                 .unwrap()
         })
