@@ -578,7 +578,9 @@ pub fn raise_open_file_limit() -> u64 {
             }
         }
     }
-    limit.rlim_cur as u64
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+    let soft = limit.rlim_cur as u64;
+    soft
 }
 
 /// Raises the listen backlog of a bound listener (std listens with 128); Linux applies a

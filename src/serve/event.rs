@@ -34,6 +34,9 @@ const LISTENER: Token = Token(usize::MAX - 1);
 /// (and discard) until the client closes.
 const LINGER: Duration = Duration::from_secs(1);
 
+/// At most one return of freed memory to the system per this interval (when idle).
+const TRIM_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How long accepting pauses when the process is out of file descriptors (the connection
 /// waits in the listen queue meanwhile).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
@@ -103,6 +106,9 @@ pub(super) struct EventLoop {
     deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
     accept_pending: bool,
     accept_paused_until: Option<Instant>,
+    /// Connections closed since memory was last returned to the system, and when that was.
+    closed_since_trim: bool,
+    last_trim: Instant,
 }
 
 impl EventLoop {
@@ -126,6 +132,8 @@ impl EventLoop {
             deadlines: BinaryHeap::new(),
             accept_pending: true,
             accept_paused_until: None,
+            closed_since_trim: false,
+            last_trim: Instant::now(),
         })
     }
 
@@ -144,6 +152,10 @@ impl EventLoop {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
+            }
+            if self.closed_since_trim && self.open() == 0 {
+                let at = self.last_trim + TRIM_INTERVAL;
+                wake_at = Some(wake_at.map_or(at, |w| w.min(at)));
             }
             let timeout = wake_at.map(|at| at.saturating_duration_since(now));
             if let Err(e) = self.poll.poll(&mut events, timeout)
@@ -167,6 +179,26 @@ impl EventLoop {
                 self.accept();
             }
             self.shared.open.store(self.open(), Ordering::Relaxed);
+            self.trim_when_idle();
+        }
+    }
+
+    /// After a burst, give the memory of its connections back (RSS returns near its baseline
+    /// instead of staying at the peak): when no connection is open, at most once a second.
+    fn trim_when_idle(&mut self) {
+        if !self.closed_since_trim || self.open() > 0 || self.last_trim.elapsed() < TRIM_INTERVAL {
+            return;
+        }
+        self.closed_since_trim = false;
+        self.last_trim = Instant::now();
+        // No connection is open: the slots and the (stale) deadlines go too.
+        self.conns = Vec::new();
+        self.free = Vec::new();
+        self.deadlines = BinaryHeap::new();
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only releases free memory of the allocator.
+        unsafe {
+            libc::malloc_trim(0);
         }
     }
 
@@ -301,6 +333,7 @@ impl EventLoop {
             let _ = self.poll.registry().deregister(&mut conn.sock);
             conn.log.duration = conn.start.elapsed();
             self.free.push(token);
+            self.closed_since_trim = true;
             self.shared.record(conn.log);
         }
     }

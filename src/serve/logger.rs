@@ -162,17 +162,16 @@ fn write_loop(inner: &Inner, fd: &OwnedFd) {
             reported = dropped;
         }
         match line {
-            Some(line) => {
-                if write_line(fd, &line).is_err() {
-                    // Not writable (a full pipe nobody reads, a closed reader): drop this line
-                    // and everything queued behind it.
-                    let mut state = lock(&inner.state);
-                    let n = 1 + state.queue.len() as u64;
-                    state.queue.clear();
-                    drop(state);
-                    inner.dropped.fetch_add(n, Ordering::Relaxed);
-                }
+            // Not writable (a full pipe nobody reads, a closed reader): drop this line and
+            // everything queued behind it.
+            Some(line) if write_line(fd, &line).is_err() => {
+                let mut state = lock(&inner.state);
+                let n = 1 + state.queue.len() as u64;
+                state.queue.clear();
+                drop(state);
+                inner.dropped.fetch_add(n, Ordering::Relaxed);
             }
+            Some(_) => {}
             None if closing => {
                 let dropped = inner.dropped.load(Ordering::Relaxed);
                 if dropped > reported {
