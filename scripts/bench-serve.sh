@@ -57,24 +57,35 @@ echo "baseline: certlab ${base[certlab]}; openssl ${base[openssl]}"
 settle() { sleep 6; } # the server's deadlines (5 s) and lingering (1 s) run out
 
 echo
-echo "== handshakes/s: openssl s_time -new -time $secs (two rounds each, alternating)"
-declare -A hs
-for round in 1 2; do
+echo "== handshakes/s: openssl s_time -new -time $secs (three rounds each, alternating; the"
+echo "   machine is shared, so the median round counts), and the server's CPU per handshake"
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime, in clock ticks
+tick=$(getconf CLK_TCK)
+declare -A hs us
+for round in 1 2 3; do
   for who in certlab openssl; do
-    addr=$caddr; [ "$who" = openssl ] && addr=$oaddr
+    addr=$caddr pid=$cpid
+    [ "$who" = openssl ] && addr=$oaddr pid=$opid
+    c0=$(cpu "$pid")
     t0=$(date +%s.%N)
     n=$(openssl s_time -connect "$addr" -new -time "$secs" 2>/dev/null |
       sed -nE 's/^([0-9]+) connections in [0-9.]+s;.*/\1/p' | head -1)
     t1=$(date +%s.%N)
+    c1=$(cpu "$pid")
     rate=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", n/(b-a)}')
-    echo "round $round $who: $n handshakes, $rate/s"
+    per=$(awk -v c=$((c1 - c0)) -v t="$tick" -v n="$n" 'BEGIN{printf "%.0f", c/t*1e6/n}')
+    echo "round $round $who: $n handshakes, $rate/s, server CPU $per us/handshake"
     hs[$who]="${hs[$who]:-} $rate"
+    us[$who]="${us[$who]:-} $per"
   done
 done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
 for who in certlab openssl; do
-  hs[$who]=$(echo "${hs[$who]}" | awk '{s=0; for(i=1;i<=NF;i++) s+=$i; printf "%.0f", s/NF}')
+  hs[$who]=$(echo "${hs[$who]}" | median)
+  us[$who]=$(echo "${us[$who]}" | median)
 done
-echo "mean: certlab ${hs[certlab]}/s, openssl ${hs[openssl]}/s, ratio $(awk -v a="${hs[certlab]}" -v b="${hs[openssl]}" 'BEGIN{printf "%.2f", a/b}')x"
+echo "median: certlab ${hs[certlab]}/s, openssl ${hs[openssl]}/s, ratio $(awk -v a="${hs[certlab]}" -v b="${hs[openssl]}" 'BEGIN{printf "%.2f", a/b}')x;" \
+  "server CPU per handshake: certlab ${us[certlab]} us, openssl ${us[openssl]} us"
 
 phase() { # phase NAME MODE ARGS... : run the load tool against both servers, resources after
   local name=$1 mode=$2; shift 2
