@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks with numbers for the README. Needs hyperfine (installed here if missing).
-# Usage: scripts/bench.sh   (generate, leaf issuance, then scripts/bench-lab.sh: lab and probe)
+# Usage: scripts/bench.sh   (generate, leaf issuance, scripts/bench-serve.sh: `certlab serve`
+# under load beside openssl s_server, then scripts/bench-lab.sh: lab and probe)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
@@ -17,6 +18,9 @@ hyperfine --warmup 2 --runs 20 --prepare "rm -rf $work/lab" "$bin generate --tem
 
 echo "== in-process leaf issuance (criterion)"
 cargo bench --quiet --bench issue -- --noplot 2>/dev/null | grep -E 'leaf/|time:'
+
+# `certlab serve` under a CI suite's load, side by side with openssl s_server.
+scripts/bench-serve.sh
 
 # The live wing: the whole lab and one probe.
 exec scripts/bench-lab.sh

@@ -1,8 +1,9 @@
 //! Live rustls endpoints for scenarios (DESIGN.md section 5).
 //!
-//! [`serve`] starts an [`Endpoint`] for [`ServeSettings`]: a listener with an accept thread and
-//! one thread per connection (at most [`MAX_CONNECTIONS`] at a time, every socket with
-//! [`IO_TIMEOUT`]). After the handshake it answers `HTTP/1.1 200 OK` with a short body naming
+//! [`serve`] starts an [`Endpoint`] for [`ServeSettings`]: a listener and one thread running an
+//! event loop over non-blocking sockets (at most [`MAX_CONNECTIONS`] open at a time, the others
+//! waiting in a listen queue of [`LISTEN_BACKLOG`]; every connection with its own deadline,
+//! [`IO_TIMEOUT`], so slow or idle clients never delay the others). After the handshake it answers `HTTP/1.1 200 OK` with a short body naming
 //! the scenario; in plaintext mode it answers anything with `HTTP/1.1 400 Bad Request`. Every
 //! connection is logged from the server's side ([`ConnectionLog`]).
 //!
@@ -27,29 +28,37 @@
 //!
 //! Files work the same way: `ServeSettings::from_files("name", chain_pem, key_pem)`.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{AlertDescription, RootCertStore, ServerConfig, ServerConnection};
+use rustls::{AlertDescription, RootCertStore, ServerConfig};
 
 use crate::pki::Pki;
 use crate::pki::scenario::{ClientAuth, Scenario, TlsVersion};
 
-/// At most this many connections are served at a time; further ones are closed at once.
-pub const MAX_CONNECTIONS: usize = 64;
+mod event;
+mod logger;
 
-/// Handshake, read and write timeout of every accepted socket.
+use event::Shared;
+pub use logger::LineLog;
+
+/// By default at most this many connections are open at a time; further ones wait in the
+/// listen queue ([`LISTEN_BACKLOG`]) until one closes.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// The deadline of every connection, counted from its accept: the handshake and the request
+/// must both arrive within it (a client sending a byte now and then gets no longer).
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The largest request head read before answering.
@@ -80,6 +89,9 @@ pub struct ServeSettings {
     /// The time client certificates are checked at (`None`: the real clock), so a PKI issued
     /// at an injected time (`--now`) is judged at that time on both sides.
     pub now: Option<UnixTime>,
+    /// At most this many connections open at a time (default [`MAX_CONNECTIONS`]); further
+    /// ones wait in the listen queue.
+    pub max_connections: usize,
 }
 
 /// The default ALPN protocols, in preference order.
@@ -104,6 +116,7 @@ impl ServeSettings {
             client_roots: Vec::new(),
             plaintext: false,
             now: None,
+            max_connections: MAX_CONNECTIONS,
         }
     }
 
@@ -185,6 +198,7 @@ impl Clone for ServeSettings {
             client_roots: self.client_roots.clone(),
             plaintext: self.plaintext,
             now: self.now,
+            max_connections: self.max_connections,
         }
     }
 }
@@ -393,28 +407,23 @@ impl fmt::Display for ConnectionLog {
     }
 }
 
-/// A function told about every finished connection.
+/// A function told about every finished connection. It runs on the endpoint's own thread, so
+/// it must not block (the CLI queues a line for a [`LineLog`]).
 pub type Observer = Arc<dyn Fn(&ConnectionLog) + Send + Sync>;
 
-/// The most log entries an endpoint keeps (the oldest are dropped).
-const MAX_LOG: usize = 10_000;
+/// The most log entries an endpoint keeps (a ring: the oldest are dropped).
+pub const MAX_LOG: usize = 10_000;
 
-struct Shared {
-    name: String,
-    stop: AtomicBool,
-    active: AtomicUsize,
-    next_id: AtomicU64,
-    log: Mutex<Vec<ConnectionLog>>,
-    sockets: Mutex<HashMap<u64, TcpStream>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
-    observer: Option<Observer>,
-}
+/// The listen backlog: connections beyond [`MAX_CONNECTIONS`] wait there (the kernel caps it
+/// at `net.core.somaxconn`).
+pub const LISTEN_BACKLOG: i32 = 1024;
 
-/// A running endpoint; stops (and joins its threads) on drop.
+/// A running endpoint; stops (and joins its thread) on drop.
 pub struct Endpoint {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    accept: Option<JoinHandle<()>>,
+    waker: Arc<mio::Waker>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -437,39 +446,29 @@ impl Endpoint {
         &self.shared.name
     }
 
-    /// The connections finished so far, oldest first.
+    /// The connections finished so far, oldest first (the last [`MAX_LOG`]).
     pub fn connections(&self) -> Vec<ConnectionLog> {
-        self.shared.log.lock().expect("log lock").clone()
+        let log = self.shared.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter().cloned().collect()
     }
 
-    /// Stops accepting, closes open connections and joins every thread.
+    /// How many connections are open right now (accepted and not yet closed).
+    pub fn open_connections(&self) -> usize {
+        self.shared.open.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, closes open connections and joins the endpoint's thread.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
-        let Some(accept) = self.accept.take() else {
+        let Some(thread) = self.thread.take() else {
             return;
         };
         self.shared.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept with a connection of our own.
-        let wake_ip = match self.addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        let woke =
-            TcpStream::connect_timeout(&SocketAddr::new(wake_ip, self.addr.port()), IO_TIMEOUT)
-                .is_ok();
-        if woke {
-            let _ = accept.join();
-        }
-        for (_, s) in self.shared.sockets.lock().expect("sockets lock").drain() {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-        let threads: Vec<_> = std::mem::take(&mut *self.shared.threads.lock().expect("lock"));
-        for t in threads {
-            let _ = t.join();
+        if self.waker.wake().is_ok() {
+            let _ = thread.join();
         }
     }
 }
@@ -513,28 +512,73 @@ pub fn serve_observed(
         addr: listen,
         source,
     })?;
+    widen_backlog(&listener);
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    let poll = mio::Poll::new()?;
+    let waker = Arc::new(mio::Waker::new(poll.registry(), event::WAKER)?);
     let shared = Arc::new(Shared {
         name: settings.name.clone(),
         stop: AtomicBool::new(false),
-        active: AtomicUsize::new(0),
-        next_id: AtomicU64::new(0),
-        log: Mutex::new(Vec::new()),
-        sockets: Mutex::new(HashMap::new()),
-        threads: Mutex::new(Vec::new()),
+        open: AtomicUsize::new(0),
+        log: Mutex::new(VecDeque::new()),
         observer,
     });
-    let accept = {
-        let shared = shared.clone();
-        std::thread::Builder::new()
-            .name(format!("certlab-serve-{}", settings.name))
-            .spawn(move || accept_loop(listener, config, shared))?
-    };
+    let event_loop = event::EventLoop::new(
+        poll,
+        mio::net::TcpListener::from_std(listener),
+        config,
+        shared.clone(),
+        settings.max_connections,
+    )?;
+    let thread = std::thread::Builder::new()
+        .name(format!("certlab-serve-{}", settings.name))
+        .spawn(move || event_loop.run())?;
     Ok(Endpoint {
         addr,
         shared,
-        accept: Some(accept),
+        waker,
+        thread: Some(thread),
     })
+}
+
+/// Raises this process's soft limit of open files to its hard limit (at most 65,536), so that
+/// [`MAX_CONNECTIONS`] sockets fit; returns the soft limit now in force. (Beyond the limit an
+/// endpoint still works: it pauses accepting and connections wait in the listen queue.)
+pub fn raise_open_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid rlimit struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        let want = limit.rlim_max.min(65_536);
+        if limit.rlim_cur < want {
+            let raised = libc::rlimit {
+                rlim_cur: want,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+    let soft = limit.rlim_cur as u64;
+    soft
+}
+
+/// Raises the listen backlog of a bound listener (std listens with 128); Linux applies a
+/// second `listen` to a listening socket as a new backlog.
+fn widen_backlog(listener: &TcpListener) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: listen(2) on a socket we own; a failure leaves the old backlog in place.
+    unsafe {
+        libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG);
+    }
 }
 
 /// Builds the rustls server configuration of the settings (checking that the key matches the
@@ -663,331 +707,12 @@ impl ResolvesServerCert for AlwaysResolves {
     }
 }
 
-fn accept_loop(
-    listener: TcpListener,
-    config: Option<(Arc<ServerConfig>, bool)>,
-    shared: Arc<Shared>,
-) {
-    loop {
-        let accepted = listener.accept();
-        if shared.stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok((sock, peer)) = accepted else {
-            // Transient failures (EMFILE, aborted connections): back off briefly.
-            std::thread::sleep(Duration::from_millis(10));
-            continue;
-        };
-        shared
-            .threads
-            .lock()
-            .expect("threads lock")
-            .retain(|t| !t.is_finished());
-        if shared.active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-            let _ = sock.shutdown(Shutdown::Both);
-            record(
-                &shared,
-                ConnectionLog {
-                    peer,
-                    version: None,
-                    cipher: None,
-                    sni: None,
-                    alpn: None,
-                    client_cert: ClientCertLog::NotAsked,
-                    result: format!("closed: over {MAX_CONNECTIONS} connections at once"),
-                    alert_sent: None,
-                    error: None,
-                    duration: Duration::ZERO,
-                },
-            );
-            continue;
-        }
-        let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
-        if let Ok(clone) = sock.try_clone() {
-            shared
-                .sockets
-                .lock()
-                .expect("sockets lock")
-                .insert(id, clone);
-        }
-        shared.active.fetch_add(1, Ordering::SeqCst);
-        let conn_shared = shared.clone();
-        let config = config.clone();
-        let spawned = std::thread::Builder::new()
-            .name("certlab-conn".into())
-            .spawn(move || {
-                let log = handle(sock, peer, config, &conn_shared.name);
-                conn_shared
-                    .sockets
-                    .lock()
-                    .expect("sockets lock")
-                    .remove(&id);
-                conn_shared.active.fetch_sub(1, Ordering::SeqCst);
-                record(&conn_shared, log);
-            });
-        match spawned {
-            Ok(t) => shared.threads.lock().expect("threads lock").push(t),
-            Err(_) => {
-                shared.active.fetch_sub(1, Ordering::SeqCst);
-                if let Some(s) = shared.sockets.lock().expect("sockets lock").remove(&id) {
-                    let _ = s.shutdown(Shutdown::Both);
-                }
-            }
-        }
-    }
-}
-
-fn record(shared: &Shared, log: ConnectionLog) {
-    if let Some(observer) = &shared.observer {
-        observer(&log);
-    }
-    let mut all = shared.log.lock().expect("log lock");
-    if all.len() >= MAX_LOG {
-        all.remove(0);
-    }
-    all.push(log);
-}
-
-fn handle(
-    mut sock: TcpStream,
-    peer: SocketAddr,
-    config: Option<(Arc<ServerConfig>, bool)>,
-    name: &str,
-) -> ConnectionLog {
-    let start = Instant::now();
-    let mut log = ConnectionLog {
-        peer,
-        version: None,
-        cipher: None,
-        sni: None,
-        alpn: None,
-        client_cert: ClientCertLog::NotAsked,
-        result: String::new(),
-        alert_sent: None,
-        error: None,
-        duration: Duration::ZERO,
-    };
-    let _ = sock.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = sock.set_write_timeout(Some(IO_TIMEOUT));
-    let _ = sock.set_nodelay(true);
-    {
-        // The handshake and the request must both arrive within IO_TIMEOUT of the accept.
-        let mut io = Deadline {
-            sock: &mut sock,
-            deadline: start + IO_TIMEOUT,
-        };
-        match config {
-            None => plaintext(&mut io, &mut log),
-            Some((config, asks)) => tls(&mut io, config, asks, name, &mut log),
-        }
-    }
-    linger_close(&mut sock);
-    log.duration = start.elapsed();
-    log
-}
-
-/// A socket whose reads share one deadline (a client sending a byte now and then cannot
-/// hold a connection open longer than that).
-struct Deadline<'a> {
-    sock: &'a mut TcpStream,
-    deadline: Instant,
-}
-
-impl Read for Deadline<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
-        }
-        self.sock.set_read_timeout(Some(left))?;
-        self.sock.read(buf)
-    }
-}
-
-impl Write for Deadline<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.sock.flush()
-    }
-}
-
-/// Closes our side, then reads (briefly) until the client closes, so that what we sent last
-/// (an alert, a response) is not destroyed by a reset caused by unread data.
-fn linger_close(sock: &mut TcpStream) {
-    let _ = sock.flush();
-    let _ = sock.shutdown(Shutdown::Write);
-    let _ = sock.set_read_timeout(Some(Duration::from_millis(500)));
-    let deadline = Instant::now() + Duration::from_secs(1);
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline {
-        match sock.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-    }
-}
-
-/// Reads a request head: until a blank line, EOF, a TLS record start, the size limit or the
-/// timeout.
-fn read_request(reader: &mut impl Read) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = reader.read(&mut chunk)?;
-        if n == 0 {
-            return Ok(buf);
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if buf.first() == Some(&0x16)
-            || buf.windows(4).any(|w| w == b"\r\n\r\n")
-            || buf.windows(2).any(|w| w == b"\n\n")
-            || buf.len() >= MAX_REQUEST
-        {
-            return Ok(buf);
-        }
-    }
-}
-
 fn http_response(status: &str, body: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nServer: certlab\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
-}
-
-fn plaintext(sock: &mut Deadline<'_>, log: &mut ConnectionLog) {
-    let request = read_request(sock);
-    let looks_tls = matches!(&request, Ok(r) if r.first() == Some(&0x16));
-    let body = "this endpoint does not speak TLS (certlab plaintext scenario)\n";
-    match sock.write_all(&http_response("400 Bad Request", body)) {
-        Ok(()) => {
-            log.result = if looks_tls {
-                "400 sent (plaintext; the client started a TLS handshake)".into()
-            } else {
-                "400 sent (plaintext)".into()
-            }
-        }
-        Err(e) => {
-            log.result = "failed to answer (plaintext)".into();
-            log.error = Some(e.to_string());
-        }
-    }
-}
-
-fn tls(
-    sock: &mut Deadline<'_>,
-    config: Arc<ServerConfig>,
-    asks_client_cert: bool,
-    name: &str,
-    log: &mut ConnectionLog,
-) {
-    let mut conn = match ServerConnection::new(config) {
-        Ok(c) => c,
-        Err(e) => {
-            log.result = "internal error".into();
-            log.error = Some(e.to_string());
-            return;
-        }
-    };
-    let handshake = handshake(&mut conn, sock);
-    log.sni = conn.server_name().map(str::to_string);
-    log.version = conn.protocol_version().map(|v| format!("{v:?}"));
-    log.cipher = conn
-        .negotiated_cipher_suite()
-        .map(|s| crate::tls_names::suite_name(s.suite()));
-    log.alpn = conn
-        .alpn_protocol()
-        .map(|p| String::from_utf8_lossy(p).into_owned());
-    if let Err(err) = handshake {
-        log.result = "handshake failed".into();
-        if let Some(tls_err) = err
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<rustls::Error>())
-        {
-            log.alert_sent = alert_for(tls_err).map(alert_text);
-            if asks_client_cert {
-                log.client_cert = match tls_err {
-                    rustls::Error::NoCertificatesPresented => ClientCertLog::NoneSent,
-                    rustls::Error::InvalidCertificate(e) => ClientCertLog::Rejected(format!("{e}")),
-                    _ => ClientCertLog::Unknown,
-                };
-            }
-            log.error = Some(tls_err.to_string());
-        } else {
-            if asks_client_cert {
-                log.client_cert = ClientCertLog::Unknown;
-            }
-            log.error = Some(err.to_string());
-        }
-        return;
-    }
-    if asks_client_cert {
-        log.client_cert = if conn.peer_certificates().is_some_and(|c| !c.is_empty()) {
-            ClientCertLog::Accepted
-        } else {
-            ClientCertLog::NoneSent
-        };
-    }
-    if log.alpn.as_deref() == Some("h2") {
-        conn.send_close_notify();
-        let _ = flush_tls(&mut conn, sock);
-        log.result = "handshake done (h2: closed without a response)".into();
-        return;
-    }
-    let mut stream = rustls::Stream::new(&mut conn, sock);
-    match read_request(&mut stream) {
-        Ok(req) if req.is_empty() => {
-            log.result = "handshake done; the client sent no request".into();
-        }
-        Ok(_) => {
-            let body = format!("certlab scenario {name}: TLS handshake ok\n");
-            match stream
-                .write_all(&http_response("200 OK", &body))
-                .and_then(|_| stream.flush())
-            {
-                Ok(()) => log.result = "200 sent".into(),
-                Err(e) => {
-                    log.result = "handshake done; failed to answer".into();
-                    log.error = Some(e.to_string());
-                }
-            }
-        }
-        Err(e) => {
-            log.result = "handshake done; no request".into();
-            if e.kind() != io::ErrorKind::WouldBlock && e.kind() != io::ErrorKind::TimedOut {
-                log.error = Some(e.to_string());
-            } else {
-                log.error = Some("timed out waiting for a request".into());
-            }
-        }
-    }
-    conn.send_close_notify();
-    let _ = flush_tls(&mut conn, sock);
-}
-
-/// Runs the handshake to its end and then writes whatever is queued (session tickets); on a
-/// TLS error, writes the queued alert before returning.
-fn handshake(conn: &mut ServerConnection, sock: &mut Deadline<'_>) -> io::Result<()> {
-    while conn.is_handshaking() {
-        if let Err(e) = conn.complete_io(sock) {
-            let _ = flush_tls(conn, sock);
-            return Err(e);
-        }
-    }
-    flush_tls(conn, sock)
-}
-
-fn flush_tls(conn: &mut ServerConnection, sock: &mut Deadline<'_>) -> io::Result<()> {
-    while conn.wants_write() {
-        if conn.write_tls(sock)? == 0 {
-            break;
-        }
-    }
-    sock.flush()
 }
 
 /// The alert rustls sends for an error it raised itself (None for errors the peer caused by an

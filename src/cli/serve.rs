@@ -1,14 +1,19 @@
 //! `certlab serve`: serve a scenario of a PKI, every scenario, or certificate files on live TLS
 //! endpoints until Ctrl-C / SIGTERM.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use certlab::pki::scenario::{ClientAuth, TlsVersion};
-use certlab::serve::{ConnectionLog, Endpoint, ServeSettings, read_certs};
+use certlab::serve::{ConnectionLog, Endpoint, LineLog, ServeSettings, read_certs};
 
-use super::{CmdResult, EXIT_OK, Failure, print_json};
+use super::{CmdResult, EXIT_OK, Failure};
+
+/// How long the last log lines may take at exit (stderr may be a pipe nobody reads).
+const LOG_CLOSE_WAIT: Duration = Duration::from_millis(300);
 
 /// Arguments of `certlab serve`.
 #[derive(Debug, clap::Args)]
@@ -76,19 +81,33 @@ fn list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The observer that prints each connection on stderr.
-fn printer(name: &str) -> certlab::serve::Observer {
+/// The observer that logs each connection on stderr, through the logger (never blocking the
+/// endpoint: a full or closed stderr drops lines and counts them).
+fn printer(name: &str, log: &LineLog) -> certlab::serve::Observer {
     let name = name.to_string();
-    Arc::new(move |log: &ConnectionLog| eprintln!("[{name}] {log}"))
+    let log = log.clone();
+    Arc::new(move |conn: &ConnectionLog| {
+        log.line(format!("[{name}] {conn}"));
+    })
+}
+
+/// Prints a line on stdout; a reader that went away (`| head -1`) is not an error.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|_| out.flush());
 }
 
 /// Runs `certlab serve`.
 pub fn run(args: Args) -> CmdResult {
+    let log = LineLog::stderr()
+        .map_err(|e| Failure::internal(format!("cannot start the logger: {e}")))?;
+    // Up to MAX_CONNECTIONS sockets at a time.
+    certlab::serve::raise_open_file_limit();
     if !args.listen.ip().is_loopback() {
-        eprintln!(
+        log.line(format!(
             "warning: listening on {}, not loopback: these certificates are broken on purpose; do not expose them",
             args.listen.ip()
-        );
+        ));
     }
     let now = match &args.now {
         Some(text) => Some(certlab::verify::classify::unix_time(super::parse_now(
@@ -109,7 +128,11 @@ pub fn run(args: Args) -> CmdResult {
                     None => ServeSettings::from_scenario(&pki, s)
                         .and_then(|mut settings| {
                             settings.now = now;
-                            certlab::serve::serve_observed(settings, listen, Some(printer(&s.name)))
+                            certlab::serve::serve_observed(
+                                settings,
+                                listen,
+                                Some(printer(&s.name, &log)),
+                            )
                         })
                         .map_err(|e| e.to_string()),
                 };
@@ -141,28 +164,40 @@ pub fn run(args: Args) -> CmdResult {
             };
             let mut settings = ServeSettings::from_scenario(&pki, scenario)?;
             settings.now = now;
-            vec![start_one(settings, &args)?]
+            vec![start_one(settings, &args, &log)?]
         }
     } else {
         let mut settings = files_settings(&args)?;
         settings.now = now;
-        vec![start_one(settings, &args)?]
+        vec![start_one(settings, &args, &log)?]
     };
     super::wait_for_signal()?;
-    eprintln!("stopping");
+    log.line("stopping");
     for ep in endpoints {
         ep.stop();
     }
+    log.close(LOG_CLOSE_WAIT);
     Ok(EXIT_OK)
 }
 
-fn start_one(settings: ServeSettings, args: &Args) -> Result<Endpoint, Failure> {
+/// From the first line printed on: a reader of stdout or stderr that goes away (`2>&1 |
+/// head -1`) must not kill the server; writes to it fail instead (and log lines are dropped).
+fn ignore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting the disposition of one signal; no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+fn start_one(settings: ServeSettings, args: &Args, log: &LineLog) -> Result<Endpoint, Failure> {
     let name = settings.name.clone();
-    let ep = certlab::serve::serve_observed(settings, args.listen, Some(printer(&name)))?;
+    let ep = certlab::serve::serve_observed(settings, args.listen, Some(printer(&name, log)))?;
     if args.json {
         print_endpoints(&[(name, Ok(ep.addr()))], true);
     } else {
-        println!("listening on {} (scenario {name})", ep.addr());
+        ignore_sigpipe();
+        say(&format!("listening on {} (scenario {name})", ep.addr()));
     }
     Ok(ep)
 }
@@ -207,6 +242,7 @@ fn files_settings(args: &Args) -> Result<ServeSettings, Failure> {
 }
 
 fn print_endpoints(rows: &[(String, Result<SocketAddr, String>)], json: bool) {
+    ignore_sigpipe();
     if json {
         let endpoints: Vec<_> = rows
             .iter()
@@ -215,15 +251,17 @@ fn print_endpoints(rows: &[(String, Result<SocketAddr, String>)], json: bool) {
                 Err(e) => serde_json::json!({"scenario": name, "error": e}),
             })
             .collect();
-        print_json(&serde_json::json!({"version": 1, "endpoints": endpoints}));
+        let value = serde_json::json!({"version": 1, "endpoints": endpoints});
+        say(&serde_json::to_string_pretty(&value).expect("serialisable"));
         return;
     }
     let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(8).max(8);
-    println!("{:width$}  address", "scenario");
+    let mut text = format!("{:width$}  address", "scenario");
     for (name, r) in rows {
         match r {
-            Ok(addr) => println!("{name:width$}  {addr}"),
-            Err(e) => println!("{name:width$}  not served: {e}"),
+            Ok(addr) => text.push_str(&format!("\n{name:width$}  {addr}")),
+            Err(e) => text.push_str(&format!("\n{name:width$}  not served: {e}")),
         }
     }
+    say(&text);
 }
