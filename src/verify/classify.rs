@@ -30,17 +30,14 @@
 //! assert_eq!(verdict.outcome, Outcome::HostnameMismatch);
 //! ```
 
+use crate::outcome::Outcome;
+use crate::x509::Cert;
 use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, TrustAnchor, UnixTime};
 use time::OffsetDateTime;
 use webpki::{
     BorrowedCertRevocationList, CertRevocationList, EndEntityCert, KeyUsage, RevocationCheckDepth,
     RevocationOptionsBuilder, UnknownStatusPolicy,
 };
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::ParsedExtension;
-use x509_parser::prelude::FromDer;
-
-use crate::outcome::Outcome;
 
 /// What the certificate is validated for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -197,95 +194,68 @@ pub fn outcome_of_rustls_error(error: &rustls::Error) -> Option<Outcome> {
     }
 }
 
-/// One parsed certificate with the facts the classifier needs.
+/// One presented or trusted certificate as the classifier sees it: its DER, and its facts
+/// when it parses.
 struct Facts<'a> {
     der: &'a [u8],
-    cert: Option<X509Certificate<'a>>,
+    cert: Option<Cert<'a>>,
 }
 
 impl<'a> Facts<'a> {
     fn new(der: &'a [u8]) -> Self {
         Facts {
             der,
-            cert: X509Certificate::from_der(der).ok().map(|(_, c)| c),
+            cert: Cert::parse(der).ok(),
         }
     }
 
     fn subject(&self) -> Option<&'a [u8]> {
-        self.cert
-            .as_ref()
-            .map(|c| c.tbs_certificate.subject.as_raw())
+        self.cert.as_ref().map(Cert::subject_raw)
     }
 
     fn issuer(&self) -> Option<&'a [u8]> {
-        self.cert
-            .as_ref()
-            .map(|c| c.tbs_certificate.issuer.as_raw())
+        self.cert.as_ref().map(Cert::issuer_raw)
     }
 
     fn is_ca(&self) -> bool {
-        self.cert.as_ref().is_some_and(|c| c.is_ca())
+        self.cert.as_ref().is_some_and(Cert::is_ca)
     }
 
     fn self_issued(&self) -> bool {
-        self.subject().is_some() && self.subject() == self.issuer()
+        self.cert.as_ref().is_some_and(Cert::self_issued)
     }
 
     /// The CN, or the whole subject when it has no CN.
     fn name(&self) -> String {
         match &self.cert {
-            Some(c) => display_name(c),
+            Some(c) => c.display_name(),
             None => "an unparsable certificate".to_string(),
         }
     }
 
     fn not_after(&self) -> Option<OffsetDateTime> {
-        self.cert
-            .as_ref()
-            .map(|c| c.validity().not_after.to_datetime())
+        self.cert.as_ref().map(Cert::not_after)
     }
 
     fn not_before(&self) -> Option<OffsetDateTime> {
-        self.cert
-            .as_ref()
-            .map(|c| c.validity().not_before.to_datetime())
+        self.cert.as_ref().map(Cert::not_before)
     }
 
     fn ski(&self) -> Option<&'a [u8]> {
-        self.cert
-            .as_ref()?
-            .extensions()
-            .iter()
-            .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
-                _ => None,
-            })
+        self.cert.as_ref()?.ski()
     }
 
     fn aki(&self) -> Option<&'a [u8]> {
-        self.cert
-            .as_ref()?
-            .extensions()
-            .iter()
-            .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::AuthorityKeyIdentifier(a) => {
-                    a.key_identifier.as_ref().map(|k| k.0)
-                }
-                _ => None,
-            })
+        self.cert.as_ref()?.aki()
     }
 
     /// The DER of the SubjectPublicKeyInfo.
     fn spki(&self) -> Option<&'a [u8]> {
-        self.cert
-            .as_ref()
-            .map(|c| c.tbs_certificate.subject_pki.raw)
+        self.cert.as_ref().map(Cert::spki)
     }
 
     fn has_san(&self) -> bool {
-        self.cert
-            .as_ref()
-            .is_some_and(|c| matches!(c.subject_alternative_name(), Ok(Some(_))))
+        self.cert.as_ref().is_some_and(Cert::has_san)
     }
 
     /// Whether `issuer`'s key verifies this certificate's signature.
@@ -297,31 +267,19 @@ impl<'a> Facts<'a> {
         let Ok(issuer_ee) = EndEntityCert::try_from(&issuer_der) else {
             return false;
         };
-        let tbs = cert.tbs_certificate.as_ref();
-        let sig = cert.signature_value.data.as_ref();
+        let (tbs, sig) = cert.signed_data();
         webpki::ALL_VERIFICATION_ALGS
             .iter()
             .any(|alg| issuer_ee.verify_signature(*alg, tbs, sig).is_ok())
     }
-}
 
-/// The CN of a certificate's subject, or the whole subject when it has no CN.
-pub fn display_name(cert: &X509Certificate<'_>) -> String {
-    let subject = cert.subject();
-    match subject
-        .iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-    {
-        Some(cn) => format!("CN={cn}"),
-        None => {
-            let s = subject.to_string();
-            if s.is_empty() {
-                "an empty subject".to_string()
-            } else {
-                s
-            }
-        }
+    /// The OID of a critical extension the verifier does not know, if it has one.
+    fn unknown_critical_extension(&self) -> Option<String> {
+        self.cert
+            .as_ref()?
+            .unknown_critical_extensions()
+            .into_iter()
+            .next()
     }
 }
 
@@ -454,17 +412,7 @@ impl Ctx<'_> {
         let missing = top
             .cert
             .as_ref()
-            .map(|c| {
-                let name = c.issuer();
-                match name
-                    .iter_common_name()
-                    .next()
-                    .and_then(|cn| cn.as_str().ok())
-                {
-                    Some(cn) => format!("CN={cn}"),
-                    None => name.to_string(),
-                }
-            })
+            .map(Cert::issuer_display_name)
             .unwrap_or_else(|| "its issuer".to_string());
         if let Some(known) = self
             .known
@@ -579,38 +527,11 @@ impl Ctx<'_> {
             E::InvalidSignatureForPublicKey => self.bad_signature(),
             E::CertNotValidForName(_) => self.name_mismatch(name),
             E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
-                let ekus = leaf
-                    .cert
-                    .as_ref()
-                    .and_then(|c| c.extended_key_usage().ok().flatten())
-                    .map(|e| {
-                        let e = e.value;
-                        let mut v = Vec::new();
-                        if e.server_auth {
-                            v.push("serverAuth");
-                        }
-                        if e.client_auth {
-                            v.push("clientAuth");
-                        }
-                        if e.code_signing {
-                            v.push("codeSigning");
-                        }
-                        if e.email_protection {
-                            v.push("emailProtection");
-                        }
-                        if e.any {
-                            v.push("anyExtendedKeyUsage");
-                        }
-                        if !e.other.is_empty() {
-                            v.push("other purposes");
-                        }
-                        if v.is_empty() {
-                            "empty".to_string()
-                        } else {
-                            v.join(", ")
-                        }
-                    })
-                    .unwrap_or_else(|| "not what is needed".to_string());
+                let ekus = match leaf.cert.as_ref().and_then(Cert::extended_key_usage) {
+                    Some(ekus) if ekus.is_empty() => "empty".to_string(),
+                    Some(ekus) => ekus.join(", "),
+                    None => "not what is needed".to_string(),
+                };
                 Verdict::new(
                     Outcome::WrongUsage,
                     format!(
@@ -649,11 +570,7 @@ impl Ctx<'_> {
             }
             E::PathLenConstraintViolated => {
                 let which = self
-                    .describe(|f| {
-                        f.cert.as_ref().is_some_and(|c| {
-                            matches!(c.basic_constraints(), Ok(Some(b)) if b.value.path_len_constraint.is_some())
-                        })
-                    })
+                    .describe(|f| f.cert.as_ref().is_some_and(Cert::has_path_len))
                     .unwrap_or_else(|| "a CA in the chain".to_string());
                 Verdict::new(
                     Outcome::PathLenExceeded,
@@ -679,7 +596,7 @@ impl Ctx<'_> {
                     .describe(|f| {
                         f.cert
                             .as_ref()
-                            .is_some_and(|c| matches!(c.name_constraints(), Ok(Some(_))))
+                            .is_some_and(|c| c.name_constraints().is_some())
                     })
                     .unwrap_or_else(|| "a CA in the chain".to_string());
                 Verdict::new(
@@ -698,7 +615,7 @@ impl Ctx<'_> {
                 let found = self
                     .chain
                     .iter()
-                    .find_map(|f| unknown_critical_extension(f).map(|oid| (f, oid)));
+                    .find_map(|f| f.unknown_critical_extension().map(|oid| (f, oid)));
                 let detail = match found {
                     Some((f, oid)) => {
                         let which = self
@@ -729,7 +646,7 @@ impl Ctx<'_> {
                 ),
             );
         }
-        let sans = leaf.cert.as_ref().map(san_strings).unwrap_or_default();
+        let sans = leaf.cert.as_ref().map(Cert::sans).unwrap_or_default();
         Verdict::new(
             Outcome::HostnameMismatch,
             format!(
@@ -740,26 +657,10 @@ impl Ctx<'_> {
     }
 }
 
-/// The OID of a critical extension that x509-parser (and so certlab) does not know.
-fn unknown_critical_extension(f: &Facts<'_>) -> Option<String> {
-    f.cert.as_ref().and_then(|c| {
-        c.extensions()
-            .iter()
-            .find(|e| {
-                e.critical
-                    && matches!(
-                        e.parsed_extension(),
-                        ParsedExtension::UnsupportedExtension { .. }
-                    )
-            })
-            .map(|e| e.oid.to_id_string())
-    })
-}
-
 /// Why a TLS peer cannot sign with this leaf's key in a rustls handshake (aws-lc-rs
 /// provider: ECDSA P-256/P-384/P-521, Ed25519, RSA 2048 to 8192 bits), if it cannot.
-fn leaf_key_problem(cert: &X509Certificate<'_>) -> Option<String> {
-    let (alg, bits) = crate::verify::inspect::key_algorithm(cert);
+fn leaf_key_problem(cert: &Cert<'_>) -> Option<String> {
+    let (alg, bits) = cert.key_algorithm();
     if let Some(rest) = alg.strip_prefix("rsa-") {
         if rest.starts_with("pss") {
             return Some(format!(
@@ -784,35 +685,6 @@ fn leaf_key_problem(cert: &X509Certificate<'_>) -> Option<String> {
             "its key algorithm ({alg}) is one TLS clients do not support"
         )),
     }
-}
-
-/// The SANs of a certificate as `DNS:x`, `IP:y`, `URI:z`, `email:w` strings.
-pub fn san_strings(cert: &X509Certificate<'_>) -> Vec<String> {
-    use x509_parser::extensions::GeneralName;
-    let Ok(Some(san)) = cert.subject_alternative_name() else {
-        return vec![];
-    };
-    san.value
-        .general_names
-        .iter()
-        .map(|g| match g {
-            GeneralName::DNSName(d) => format!("DNS:{d}"),
-            GeneralName::IPAddress(bytes) => match bytes.len() {
-                4 => format!(
-                    "IP:{}",
-                    std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*bytes).expect("4 bytes"))
-                ),
-                16 => format!(
-                    "IP:{}",
-                    std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*bytes).expect("16 bytes"))
-                ),
-                _ => format!("IP:{bytes:02x?}"),
-            },
-            GeneralName::URI(u) => format!("URI:{u}"),
-            GeneralName::RFC822Name(e) => format!("email:{e}"),
-            other => format!("{other}"),
-        })
-        .collect()
 }
 
 fn server_name_text(name: &ServerName<'_>) -> String {
@@ -949,7 +821,7 @@ pub fn classify_chain(
     }
 
     if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]])
-        && let Some(oid) = unknown_critical_extension(root)
+        && let Some(oid) = root.unknown_critical_extension()
     {
         return Verdict::new(
             Outcome::BadCertificate,
@@ -1152,6 +1024,47 @@ mod tests {
             d.contains("same subject as your root, different key"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn wrong_usage_names_every_extended_key_usage_of_the_leaf() {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair,
+        };
+        let key = KeyPair::generate().unwrap();
+        let mut rp = CertificateParams::default();
+        rp.distinguished_name.push(DnType::CommonName, "eku root");
+        rp.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let root = rp.self_signed(&key).unwrap().der().clone();
+        let issuer = Issuer::new(rp, &key);
+        let name = ServerName::try_from("localhost").unwrap();
+        let trust = TrustStore::from_roots(vec![root]);
+        let detail = |ekus: Vec<ExtendedKeyUsagePurpose>| {
+            let mut lp = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+            lp.distinguished_name.push(DnType::CommonName, "stamp");
+            lp.extended_key_usages = ekus;
+            let leaf = lp
+                .signed_by(&KeyPair::generate().unwrap(), &issuer)
+                .unwrap();
+            let v = classify_chain(
+                &[leaf.der().clone()],
+                &trust,
+                Some(&name),
+                Usage::Server,
+                UnixTime::now(),
+            );
+            assert_eq!(v.outcome, Outcome::WrongUsage, "{:?}", v.detail);
+            v.detail.unwrap()
+        };
+        // A time-stamping certificate has an extended key usage, not an empty one.
+        let d = detail(vec![ExtendedKeyUsagePurpose::TimeStamping]);
+        assert!(d.contains("extended key usage is timeStamping;"), "{d}");
+        let d = detail(vec![
+            ExtendedKeyUsagePurpose::ClientAuth,
+            ExtendedKeyUsagePurpose::OcspSigning,
+        ]);
+        assert!(d.contains("is clientAuth, OCSPSigning;"), "{d}");
     }
 
     #[test]

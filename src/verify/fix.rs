@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use pki_types::CertificateDer;
 
 use crate::outcome::Outcome;
+use crate::x509::Cert;
 
 /// The fix for an outcome about the server's certificate, for a client that checked `name`
 /// against the presented `chain`; `None` for outcomes that are not about the certificate (the
@@ -57,10 +58,9 @@ pub fn certificate_fix(
 
 /// The leaf's SANs as `DNS:x` / `IP:y` text.
 fn leaf_sans(chain: &[CertificateDer<'_>]) -> Vec<String> {
-    use x509_parser::prelude::{FromDer, X509Certificate};
     chain
         .first()
-        .and_then(|leaf| X509Certificate::from_der(leaf).ok())
-        .map(|(_, cert)| super::classify::san_strings(&cert))
+        .and_then(|leaf| Cert::parse(leaf).ok())
+        .map(|cert| cert.sans())
         .unwrap_or_default()
 }

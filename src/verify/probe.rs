@@ -654,8 +654,8 @@ fn client_key(
                 crate::pki::keys::KeyKind::of_private_key(key).and_then(|k| k.unsupported());
             ProbeError::ClientCert(unsupported.unwrap_or_else(|| format!("unusable key: {e}")))
         })?;
-    let cert_spki = x509_parser::parse_x509_certificate(leaf)
-        .map(|(_, c)| c.tbs_certificate.subject_pki.raw.to_vec())
+    let cert_spki = crate::x509::Cert::parse(leaf)
+        .map(|c| c.spki().to_vec())
         .map_err(|e| ProbeError::ClientCert(format!("the certificate cannot be parsed: {e}")))?;
     if let Some(key_spki) = signing.public_key()
         && key_spki.as_ref() != cert_spki.as_slice()
