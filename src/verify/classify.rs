@@ -109,14 +109,16 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
+    /// An outcome with what explains it.
+    pub fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
         Verdict {
             outcome,
             detail: Some(detail.into()),
         }
     }
 
-    fn ok() -> Self {
+    /// `ok`, nothing to explain.
+    pub fn ok() -> Self {
         Verdict {
             outcome: Outcome::Ok,
             detail: None,
@@ -191,6 +193,194 @@ pub fn outcome_of_rustls_error(error: &rustls::Error) -> Option<Outcome> {
     match error {
         rustls::Error::InvalidCertificate(e) => Some(outcome_of_certificate_error(e)),
         _ => None,
+    }
+}
+
+// What happens on the connection: a probe's TCP connect, the alerts a server sends, the
+// errors rustls reports and the socket's failures, each to one outcome.
+
+/// The largest handshake message a rustls client accepts (`MAX_HANDSHAKE_SIZE` in rustls's
+/// deframer: 0xffff bytes), which limits the Certificate message, so the whole chain.
+pub const RUSTLS_MAX_HANDSHAKE_MESSAGE: usize = 0xffff;
+
+/// What the client had done about client authentication when the handshake failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientAuthState {
+    /// The server sent a CertificateRequest.
+    pub requested: bool,
+    /// The client answered it with a certificate.
+    pub sent: bool,
+}
+
+impl ClientAuthState {
+    /// The outcome of a server's complaint that can only be about the client's certificate:
+    /// `client-cert-rejected` if one was sent, `client-cert-required` if one was asked for,
+    /// `fallback` otherwise.
+    fn complaint(self, fallback: Outcome) -> Outcome {
+        if self.sent {
+            Outcome::ClientCertRejected
+        } else if self.requested {
+            Outcome::ClientCertRequired
+        } else {
+            fallback
+        }
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// The outcome of a failed TCP connect to `addr`. Only a refusal (the host answered with a
+/// reset: it is up and nothing listens on the port) is `refused`. "No route to host" and
+/// "network unreachable" mean no answer came from the host at all (it is down, or a router or
+/// firewall said so), which is `timeout`'s meaning ("no answer to connect") and fix (firewalls,
+/// the network), not `refused`'s ("start the server").
+pub fn classify_connect_error(e: &std::io::Error, addr: &str) -> Verdict {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => {
+            Verdict::new(Outcome::Refused, format!("connection refused by {addr}"))
+        }
+        _ if is_timeout(e) => Verdict::new(
+            Outcome::Timeout,
+            format!("no answer to the TCP connect to {addr}"),
+        ),
+        K::HostUnreachable => Verdict::new(
+            Outcome::Timeout,
+            format!(
+                "no route to host {addr} (host unreachable: {e}): the host is down or a router or firewall rejects the path; nothing answered on the port"
+            ),
+        ),
+        K::NetworkUnreachable => Verdict::new(
+            Outcome::Timeout,
+            format!(
+                "network unreachable for {addr} ({e}): this machine has no route to that network (VPN, routing, IPv6 connectivity); nothing answered on the port"
+            ),
+        ),
+        _ => Verdict::new(Outcome::Refused, format!("cannot connect to {addr}: {e}")),
+    }
+}
+
+/// The server closed the connection (`what`: "closed the connection", "reset the
+/// connection") during the handshake without an alert. `answered`: whether it had sent
+/// anything before.
+pub fn classify_closed_during_handshake(
+    what: &str,
+    auth: ClientAuthState,
+    answered: bool,
+) -> Verdict {
+    let mut detail = format!("the server {what} during the handshake without an alert");
+    if auth.sent {
+        detail.push_str(" (after the client certificate was sent)");
+    } else if auth.requested {
+        detail.push_str(" (it had asked for a client certificate; none was sent)");
+    } else if !answered {
+        detail = format!("the server {what} before answering the ClientHello");
+    }
+    Verdict::new(Outcome::Reset, detail)
+}
+
+/// A socket error during the handshake: a reset or an early end is the server closing it
+/// ([`classify_closed_during_handshake`]), a timeout is `timeout`, anything else `reset`.
+pub fn classify_handshake_io_error(
+    e: &std::io::Error,
+    auth: ClientAuthState,
+    answered: bool,
+) -> Verdict {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+            classify_closed_during_handshake("reset the connection", auth, answered)
+        }
+        _ if is_timeout(e) => Verdict::new(Outcome::Timeout, format!("socket: {e}")),
+        _ => Verdict::new(Outcome::Reset, format!("socket error: {e}")),
+    }
+}
+
+/// The server closed the connection right after a TLS 1.3 handshake in which it had asked for
+/// a client certificate: it rejected the certificate, or wanted one.
+pub fn classify_closed_after_client_auth(auth: ClientAuthState) -> Verdict {
+    Verdict::new(
+        auth.complaint(Outcome::ClientCertRequired),
+        "the server closed the connection after the handshake without an alert",
+    )
+}
+
+/// Maps an alert from the server to an outcome, knowing whether it had asked for a client
+/// certificate and whether one was sent.
+pub fn classify_alert(alert: rustls::AlertDescription, auth: ClientAuthState) -> Verdict {
+    use rustls::AlertDescription as A;
+    let detail = format!(
+        "the server sent alert {} ({})",
+        u8::from(alert),
+        crate::tls_names::alert_name(alert)
+    );
+    let outcome = match alert {
+        A::ProtocolVersion => Outcome::ProtocolMismatch,
+        A::CertificateRequired => Outcome::ClientCertRequired,
+        A::NoApplicationProtocol => Outcome::AlpnMismatch,
+        A::HandshakeFailure if auth.requested && !auth.sent => Outcome::ClientCertRequired,
+        A::BadCertificate
+        | A::UnsupportedCertificate
+        | A::CertificateRevoked
+        | A::CertificateExpired
+        | A::CertificateUnknown
+        | A::UnknownCA
+        | A::DecryptError
+        | A::AccessDenied => auth.complaint(Outcome::HandshakeFailure),
+        A::CloseNotify => Outcome::Reset,
+        _ => Outcome::HandshakeFailure,
+    };
+    Verdict::new(outcome, detail)
+}
+
+/// Classifies a rustls error of a client's handshake that is not the client's own verdict on
+/// the server's chain: the server's alert, local incompatibilities, rustls's own checks.
+pub fn classify_tls_error(e: &rustls::Error, auth: ClientAuthState) -> Verdict {
+    use rustls::{CertificateError, InvalidMessage, PeerIncompatible};
+    match e {
+        rustls::Error::AlertReceived(a) => classify_alert(*a, auth),
+        rustls::Error::PeerIncompatible(p) => {
+            let outcome = match p {
+                PeerIncompatible::ServerDoesNotSupportTls12Or13
+                | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
+                | PeerIncompatible::SupportedVersionsExtensionRequired
+                | PeerIncompatible::Tls12NotOffered
+                | PeerIncompatible::Tls12NotOfferedOrEnabled => Outcome::ProtocolMismatch,
+                _ => Outcome::HandshakeFailure,
+            };
+            Verdict::new(outcome, format!("rustls: {p:?}"))
+        }
+        // What is left of certificate errors comes from rustls itself, mostly the server's
+        // handshake signature not verifying with the key of its certificate (a server with
+        // the wrong key file).
+        rustls::Error::InvalidCertificate(c) => {
+            let outcome = outcome_of_certificate_error(c);
+            let detail = match c {
+                CertificateError::BadSignature => format!(
+                    "the server's handshake signature does not verify with the key of its certificate (rustls: {e})"
+                ),
+                _ => format!("rustls: {e}"),
+            };
+            Verdict::new(outcome, detail)
+        }
+        rustls::Error::NoCertificatesPresented => Verdict::new(
+            Outcome::BadCertificate,
+            "the server presented no certificate",
+        ),
+        rustls::Error::InvalidMessage(
+            InvalidMessage::HandshakePayloadTooLarge | InvalidMessage::MessageTooLarge,
+        ) => Verdict::new(
+            Outcome::BadCertificate,
+            format!(
+                "a handshake message from the server (its Certificate message, so the chain) is larger than {RUSTLS_MAX_HANDSHAKE_MESSAGE} bytes, the most rustls clients accept (OpenSSL accepts up to 100 KiB, its default max_cert_list): serve a smaller certificate and chain (fewer SANs, no large extensions)"
+            ),
+        ),
+        other => Verdict::new(Outcome::HandshakeFailure, format!("rustls: {other}")),
     }
 }
 
@@ -1024,6 +1214,83 @@ mod tests {
             d.contains("same subject as your root, different key"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn alerts_map_to_outcomes() {
+        use rustls::AlertDescription as A;
+        let o = |a, requested, sent| classify_alert(a, ClientAuthState { requested, sent }).outcome;
+        assert_eq!(
+            o(A::ProtocolVersion, false, false),
+            Outcome::ProtocolMismatch
+        );
+        assert_eq!(
+            o(A::HandshakeFailure, false, false),
+            Outcome::HandshakeFailure
+        );
+        assert_eq!(
+            o(A::HandshakeFailure, true, false),
+            Outcome::ClientCertRequired
+        );
+        assert_eq!(
+            o(A::CertificateRequired, true, false),
+            Outcome::ClientCertRequired
+        );
+        assert_eq!(o(A::UnknownCA, true, true), Outcome::ClientCertRejected);
+        assert_eq!(
+            o(A::NoApplicationProtocol, false, false),
+            Outcome::AlpnMismatch
+        );
+        let both = ClientAuthState {
+            requested: true,
+            sent: true,
+        };
+        let d = classify_alert(A::UnsupportedCertificate, both).detail;
+        assert_eq!(
+            d.as_deref(),
+            Some("the server sent alert 43 (unsupported_certificate)")
+        );
+    }
+
+    #[test]
+    fn no_route_to_host_is_not_refused() {
+        use std::io;
+        let addr = "192.0.2.1:443";
+        let mut errors = vec![
+            io::Error::from(io::ErrorKind::HostUnreachable),
+            io::Error::from(io::ErrorKind::NetworkUnreachable),
+        ];
+        // EHOSTUNREACH and ENETUNREACH as the OS reports them.
+        #[cfg(target_os = "linux")]
+        errors.extend([113, 101].map(io::Error::from_raw_os_error));
+        for e in errors {
+            let v = classify_connect_error(&e, addr);
+            let detail = v.detail.unwrap_or_default();
+            assert_eq!(v.outcome, Outcome::Timeout, "{e}: {detail}");
+            assert!(
+                detail.contains(addr)
+                    && (detail.contains("unreachable") || detail.contains("no route")),
+                "{detail}"
+            );
+        }
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            classify_connect_error(&refused, addr).outcome,
+            Outcome::Refused
+        );
+        let timed_out = io::Error::from(io::ErrorKind::TimedOut);
+        assert_eq!(
+            classify_connect_error(&timed_out, addr).outcome,
+            Outcome::Timeout
+        );
+        #[cfg(target_os = "linux")]
+        {
+            // ECONNREFUSED, ETIMEDOUT
+            let v = classify_connect_error(&io::Error::from_raw_os_error(111), addr);
+            assert_eq!(v.outcome, Outcome::Refused);
+            let v = classify_connect_error(&io::Error::from_raw_os_error(110), addr);
+            assert_eq!(v.outcome, Outcome::Timeout);
+        }
     }
 
     #[test]

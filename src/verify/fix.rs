@@ -1,12 +1,15 @@
-//! The fix for a certificate outcome in the user's terms — the collector's `tls:` keys, the
-//! `OTEL_EXPORTER_OTLP_*` variables, the certlab command that makes the missing piece — shared
-//! by `check` and `probe`.
+//! Every fix text: what to do about an outcome, in the user's terms — the collector's `tls:`
+//! keys, the `OTEL_EXPORTER_OTLP_*` variables, the certlab command that makes the missing
+//! piece. `check`, `probe` and the lab take their fixes from here; [`Outcome::fix`] is the
+//! general fix this builds on when there is nothing more specific to say.
 
 use std::net::IpAddr;
 
 use pki_types::CertificateDer;
 
 use crate::outcome::Outcome;
+use crate::pki::scenario::TlsVersion;
+use crate::verify::classify::Usage;
 use crate::x509::Cert;
 
 /// The fix for an outcome about the server's certificate, for a client that checked `name`
@@ -64,3 +67,70 @@ fn leaf_sans(chain: &[CertificateDer<'_>]) -> Vec<String> {
         .map(|cert| cert.sans())
         .unwrap_or_default()
 }
+
+/// The fix for `check`: a server certificate's outcome names the host it was checked for
+/// (`NAME` without one); client certificates get the outcome's general fix.
+pub(crate) fn check_fix(
+    outcome: Outcome,
+    host: Option<&str>,
+    usage: Usage,
+    chain: &[CertificateDer<'_>],
+) -> String {
+    match usage {
+        Usage::Server => certificate_fix(outcome, host.unwrap_or("NAME"), chain),
+        Usage::Client => None,
+    }
+    .unwrap_or_else(|| outcome.fix().to_string())
+}
+
+/// What a live endpoint's fix can refer to.
+pub(crate) struct EndpointFix<'a> {
+    /// The name the certificate was checked against.
+    pub(crate) name: &'a str,
+    /// The target's host and port.
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+    /// The chain as presented.
+    pub(crate) chain: &'a [CertificateDer<'static>],
+    /// The one TLS version the client allowed, if it was restricted.
+    pub(crate) allowed_tls: Option<TlsVersion>,
+    /// The negotiated ALPN protocol, if the handshake completed with one.
+    pub(crate) negotiated_alpn: Option<&'a str>,
+}
+
+/// The fix for what `probe` saw at a live endpoint.
+pub(crate) fn endpoint_fix(outcome: Outcome, ctx: &EndpointFix<'_>) -> String {
+    match outcome {
+        Outcome::Ok => "-".to_string(),
+        Outcome::Refused => format!(
+            "nothing accepts connections on {}:{}: start the server, or point the client (endpoint / OTEL_EXPORTER_OTLP_ENDPOINT) at the right port",
+            ctx.host, ctx.port
+        ),
+        Outcome::Timeout => format!(
+            "{}:{} does not answer: check firewalls, and that this is the TLS port",
+            ctx.host, ctx.port
+        ),
+        Outcome::NotTls => "the port does not speak TLS (plain HTTP or gRPC, or another protocol): give the server `tls: cert_file` + `key_file`, or talk to it without TLS on purpose (http://, `tls: insecure: true`, OTEL_EXPORTER_OTLP_INSECURE=true)".to_string(),
+        Outcome::ProtocolMismatch => {
+            let ours = ctx
+                .allowed_tls
+                .map(|v| format!("this client allowed only TLS {v}; "))
+                .unwrap_or_default();
+            format!(
+                "{ours}align the versions: the client's `tls: min_version` / `max_version` (e.g. min_version: \"1.2\") must overlap what the server enables"
+            )
+        }
+        Outcome::ClientCertRequired => "the server wants a client certificate: set `tls: cert_file` + `key_file` (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE + OTEL_EXPORTER_OTLP_CLIENT_KEY), issued by the CA in the server's `client_ca_file`: `certlab cert --client NAME --ca-cert CLIENT_CA.pem --ca-key CLIENT_CA.key`".to_string(),
+        Outcome::ClientCertRejected => "issue the client certificate from the CA in the server's `client_ca_file`, with clientAuth in its EKU and not expired (`certlab cert --client NAME --ca-cert CLIENT_CA.pem --ca-key CLIENT_CA.key`), then set it as `tls: cert_file` + `key_file` / OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE + OTEL_EXPORTER_OTLP_CLIENT_KEY".to_string(),
+        Outcome::AlpnMismatch => format!(
+            "enable h2 (HTTP/2) on the server's TLS listener (negotiated: {}); gRPC exporters need h2",
+            ctx.negotiated_alpn.unwrap_or("none")
+        ),
+        other => certificate_fix(other, ctx.name, ctx.chain)
+            .unwrap_or_else(|| other.fix().to_string()),
+    }
+}
+
+/// The fix when a server refuses to start because its key file does not hold its
+/// certificate's key (the lab's `key-mismatch` row).
+pub const KEY_MISMATCH_FIX: &str = "the key file must hold the certificate's own key: keep NAME.pem and NAME.key together (re-issue both with certlab)";

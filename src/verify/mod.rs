@@ -1,10 +1,64 @@
 //! Judge certificates and endpoints: inspect certificates, classify verification results into
-//! one [`Outcome`](crate::Outcome), check chains offline and probe live endpoints.
+//! one [`Outcome`], check chains offline and probe live endpoints.
+//!
+//! `check` and `probe` share one classifier ([`classify`]), one set of fixes ([`fix`]) and one
+//! [`Judgement`]: what a client sees, why, the chain it was shown and what to do about it.
 //!
 //! `verify` never imports `serve`: it must judge any server, not only ours.
+
+use serde::Serialize;
+
+use crate::outcome::Outcome;
+use inspect::{CertSummary, Lint};
 
 pub mod check;
 pub mod classify;
 pub mod fix;
 pub mod inspect;
 pub mod probe;
+
+/// The `version` field of the `check` and `probe` JSON reports.
+pub const REPORT_VERSION: u32 = 1;
+
+/// The verdict on a chain or an endpoint, shared by [`check::CheckReport`] and
+/// [`probe::ProbeReport`] (both dereference to it, so `report.outcome` reads it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Judgement {
+    /// What a client sees.
+    pub outcome: Outcome,
+    /// The outcome's one-line explanation.
+    pub explanation: &'static str,
+    /// The fix, in the user's terms (collector `tls:` keys, `OTEL_EXPORTER_OTLP_*`, the
+    /// certlab command that makes the missing piece).
+    pub fix: String,
+    /// Specifics: which certificate, which name, which alert, what the peer answered.
+    pub detail: Option<String>,
+    /// What OpenSSL / curl print for this outcome.
+    pub client_says: &'static str,
+    /// The chain as presented (empty when none came).
+    pub chain: Vec<CertSummary>,
+    /// Warnings about the presented chain (order, root included, expiring soon, ...).
+    pub lints: Vec<Lint>,
+}
+
+impl Judgement {
+    /// The judgement of a verdict: the outcome's explanation and client text, with this fix,
+    /// chain and lints.
+    pub fn new(
+        verdict: classify::Verdict,
+        fix: String,
+        chain: Vec<CertSummary>,
+        lints: Vec<Lint>,
+    ) -> Self {
+        let outcome = verdict.outcome;
+        Judgement {
+            outcome,
+            explanation: outcome.explanation(),
+            fix,
+            detail: verdict.detail,
+            client_says: outcome.client_says(),
+            chain,
+            lints,
+        }
+    }
+}
