@@ -20,6 +20,13 @@ pub(crate) struct Cert<'a> {
     cert: X509Certificate<'a>,
 }
 
+/// Parses every certificate of a chain once (`Err`: x509-parser's message).
+pub(crate) fn parse_chain<'a>(
+    ders: &'a [pki_types::CertificateDer<'_>],
+) -> Vec<Result<Cert<'a>, String>> {
+    ders.iter().map(|d| Cert::parse(d)).collect()
+}
+
 /// The subject's attributes certlab copies when it re-issues a name (first value of each).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct NameFields {

@@ -34,10 +34,10 @@ use time::OffsetDateTime;
 
 use crate::outcome::Outcome;
 use crate::pki::{Pki, Role, San, store};
-use crate::verify::classify::{TrustStore, Usage, classify_chain, unix_time};
+use crate::verify::classify::{TrustStore, Usage};
 use crate::verify::fix::check_fix;
-use crate::verify::inspect::{CertSummary, Lint, LintCode, lint_chain, summarize, summarize_chain};
-use crate::verify::{Judgement, REPORT_VERSION};
+use crate::verify::inspect::{CertSummary, Lint, LintCode, lint_chain, summarize};
+use crate::verify::{Judgement, REPORT_VERSION, judge_chain};
 
 /// Days within which an expiring certificate gets a warning when `--warn-days` is not given.
 pub const DEFAULT_WARN_DAYS: i64 = 30;
@@ -192,14 +192,13 @@ pub fn check(
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
     let name = options.host.as_deref().map(server_name).transpose()?;
-    let verdict = classify_chain(
+    let (verdict, summaries) = judge_chain(
         chain,
         &options.trust,
         name.as_ref(),
         options.usage,
-        unix_time(options.now),
+        options.now,
     );
-    let summaries = summarize_chain(chain, options.now);
     let warn_days = options.warn_days.unwrap_or(DEFAULT_WARN_DAYS);
     let warnings = lint_chain(
         &summaries,
@@ -213,7 +212,7 @@ pub fn check(
         verdict.outcome,
         options.host.as_deref(),
         options.usage,
-        chain,
+        &summaries,
     );
     Ok(CheckReport {
         version: REPORT_VERSION,

@@ -31,7 +31,7 @@
 //! ```
 
 use crate::outcome::Outcome;
-use crate::x509::Cert;
+use crate::x509::{Cert, parse_chain};
 use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, TrustAnchor, UnixTime};
 use time::OffsetDateTime;
 use webpki::{
@@ -386,71 +386,79 @@ pub fn classify_tls_error(e: &rustls::Error, auth: ClientAuthState) -> Verdict {
 
 /// One presented or trusted certificate as the classifier sees it: its DER, and its facts
 /// when it parses.
+#[derive(Clone, Copy)]
 struct Facts<'a> {
     der: &'a [u8],
-    cert: Option<Cert<'a>>,
+    cert: Option<&'a Cert<'a>>,
+}
+
+/// Pairs each DER with its parsed certificate.
+fn facts<'a>(
+    ders: &'a [CertificateDer<'_>],
+    certs: &'a [Result<Cert<'a>, String>],
+) -> Vec<Facts<'a>> {
+    ders.iter()
+        .zip(certs)
+        .map(|(der, cert)| Facts {
+            der: der.as_ref(),
+            cert: cert.as_ref().ok(),
+        })
+        .collect()
 }
 
 impl<'a> Facts<'a> {
-    fn new(der: &'a [u8]) -> Self {
-        Facts {
-            der,
-            cert: Cert::parse(der).ok(),
-        }
-    }
-
     fn subject(&self) -> Option<&'a [u8]> {
-        self.cert.as_ref().map(Cert::subject_raw)
+        self.cert.map(Cert::subject_raw)
     }
 
     fn issuer(&self) -> Option<&'a [u8]> {
-        self.cert.as_ref().map(Cert::issuer_raw)
+        self.cert.map(Cert::issuer_raw)
     }
 
     fn is_ca(&self) -> bool {
-        self.cert.as_ref().is_some_and(Cert::is_ca)
+        self.cert.is_some_and(Cert::is_ca)
     }
 
     fn self_issued(&self) -> bool {
-        self.cert.as_ref().is_some_and(Cert::self_issued)
+        self.cert.is_some_and(Cert::self_issued)
     }
 
     /// The CN, or the whole subject when it has no CN.
     fn name(&self) -> String {
-        match &self.cert {
+        match self.cert {
             Some(c) => c.display_name(),
             None => "an unparsable certificate".to_string(),
         }
     }
 
     fn not_after(&self) -> Option<OffsetDateTime> {
-        self.cert.as_ref().map(Cert::not_after)
+        self.cert.map(Cert::not_after)
     }
 
     fn not_before(&self) -> Option<OffsetDateTime> {
-        self.cert.as_ref().map(Cert::not_before)
+        self.cert.map(Cert::not_before)
     }
 
     fn ski(&self) -> Option<&'a [u8]> {
-        self.cert.as_ref()?.ski()
+        self.cert?.ski()
     }
 
     fn aki(&self) -> Option<&'a [u8]> {
-        self.cert.as_ref()?.aki()
+        self.cert?.aki()
     }
 
     /// The DER of the SubjectPublicKeyInfo.
     fn spki(&self) -> Option<&'a [u8]> {
-        self.cert.as_ref().map(Cert::spki)
+        self.cert.map(Cert::spki)
     }
 
     fn has_san(&self) -> bool {
-        self.cert.as_ref().is_some_and(Cert::has_san)
+        self.cert.is_some_and(Cert::has_san)
     }
 
     /// Whether `issuer`'s key verifies this certificate's signature.
     fn signed_by(&self, issuer: &Facts<'_>) -> bool {
-        let Some(cert) = &self.cert else {
+        let Some(cert) = self.cert else {
             return false;
         };
         let issuer_der = CertificateDer::from(issuer.der);
@@ -465,11 +473,7 @@ impl<'a> Facts<'a> {
 
     /// The OID of a critical extension the verifier does not know, if it has one.
     fn unknown_critical_extension(&self) -> Option<String> {
-        self.cert
-            .as_ref()?
-            .unknown_critical_extensions()
-            .into_iter()
-            .next()
+        self.cert?.unknown_critical_extensions().into_iter().next()
     }
 }
 
@@ -601,7 +605,6 @@ impl Ctx<'_> {
         }
         let missing = top
             .cert
-            .as_ref()
             .map(Cert::issuer_display_name)
             .unwrap_or_else(|| "its issuer".to_string());
         if let Some(known) = self
@@ -717,7 +720,7 @@ impl Ctx<'_> {
             E::InvalidSignatureForPublicKey => self.bad_signature(),
             E::CertNotValidForName(_) => self.name_mismatch(name),
             E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
-                let ekus = match leaf.cert.as_ref().and_then(Cert::extended_key_usage) {
+                let ekus = match leaf.cert.and_then(Cert::extended_key_usage) {
                     Some(ekus) if ekus.is_empty() => "empty".to_string(),
                     Some(ekus) => ekus.join(", "),
                     None => "not what is needed".to_string(),
@@ -760,7 +763,7 @@ impl Ctx<'_> {
             }
             E::PathLenConstraintViolated => {
                 let which = self
-                    .describe(|f| f.cert.as_ref().is_some_and(Cert::has_path_len))
+                    .describe(|f| f.cert.is_some_and(Cert::has_path_len))
                     .unwrap_or_else(|| "a CA in the chain".to_string());
                 Verdict::new(
                     Outcome::PathLenExceeded,
@@ -836,7 +839,7 @@ impl Ctx<'_> {
                 ),
             );
         }
-        let sans = leaf.cert.as_ref().map(Cert::sans).unwrap_or_default();
+        let sans = leaf.cert.map(Cert::sans).unwrap_or_default();
         Verdict::new(
             Outcome::HostnameMismatch,
             format!(
@@ -897,19 +900,30 @@ pub fn classify_chain(
     usage: Usage,
     now: UnixTime,
 ) -> Verdict {
+    classify_parsed(chain, &parse_chain(chain), trust, name, usage, now)
+}
+
+/// [`classify_chain`] for a chain whose certificates the caller has parsed already (`certs[i]`
+/// is `chain[i]`), so a report parses each certificate once.
+pub(crate) fn classify_parsed<'a>(
+    chain: &'a [CertificateDer<'_>],
+    certs: &'a [Result<Cert<'a>, String>],
+    trust: &TrustStore,
+    name: Option<&ServerName<'_>>,
+    usage: Usage,
+    now: UnixTime,
+) -> Verdict {
     let Some(leaf_der) = chain.first() else {
         return Verdict::new(Outcome::BadCertificate, "no certificate was presented");
     };
     let now_dt = OffsetDateTime::from_unix_timestamp(i64::try_from(now.as_secs()).unwrap_or(0))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let root_certs = parse_chain(&trust.roots);
+    let known_certs = parse_chain(&trust.known_intermediates);
     let ctx = Ctx {
-        chain: chain.iter().map(|c| Facts::new(c.as_ref())).collect(),
-        roots: trust.roots.iter().map(|c| Facts::new(c.as_ref())).collect(),
-        known: trust
-            .known_intermediates
-            .iter()
-            .map(|c| Facts::new(c.as_ref()))
-            .collect(),
+        chain: facts(chain, certs),
+        roots: facts(&trust.roots, &root_certs),
+        known: facts(&trust.known_intermediates, &known_certs),
         now: now_dt,
         usage_is_client: usage == Usage::Client,
     };
@@ -1023,7 +1037,7 @@ pub fn classify_chain(
     }
 
     // webpki does not look at the leaf's own key; a TLS peer must sign with it.
-    if let Some(problem) = ctx.chain[0].cert.as_ref().and_then(leaf_key_problem) {
+    if let Some(problem) = ctx.chain[0].cert.and_then(leaf_key_problem) {
         return Verdict::new(
             Outcome::BadCertificate,
             format!("{}: {problem}", ctx.chain[0].name()),

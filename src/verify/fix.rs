@@ -5,15 +5,13 @@
 
 use std::net::IpAddr;
 
-use pki_types::CertificateDer;
-
 use crate::outcome::Outcome;
 use crate::pki::scenario::TlsVersion;
 use crate::verify::classify::Usage;
-use crate::x509::Cert;
+use crate::verify::inspect::CertSummary;
 
 /// The fix for an outcome about the server's certificate, for a client that checked `name`
-/// against the presented `chain`; `None` for outcomes that are not about the certificate (the
+/// against the presented `chain` (its summaries); `None` for outcomes that are not about the certificate (the
 /// caller then uses [`Outcome::fix`] or its own text).
 ///
 /// ```
@@ -22,11 +20,7 @@ use crate::x509::Cert;
 /// assert!(fix.contains("server_name_override") && fix.contains("certlab cert api.test"));
 /// assert!(certificate_fix(Outcome::Refused, "api.test", &[]).is_none());
 /// ```
-pub fn certificate_fix(
-    outcome: Outcome,
-    name: &str,
-    chain: &[CertificateDer<'_>],
-) -> Option<String> {
+pub fn certificate_fix(outcome: Outcome, name: &str, chain: &[CertSummary]) -> Option<String> {
     let is_ip = name.parse::<IpAddr>().is_ok();
     Some(match outcome {
         Outcome::UnknownCa => "give the client the CA that issued the server's chain: `tls: ca_file: ca.pem` / OTEL_EXPORTER_OTLP_CERTIFICATE=ca.pem (certlab: `certlab probe --pki DIR`); if the server should have sent an intermediate, serve NAME.chain.pem as its cert_file".to_string(),
@@ -35,7 +29,7 @@ pub fn certificate_fix(
         ),
         Outcome::IncompleteChain => "serve the full chain: the server's `tls: cert_file` must hold the leaf then the intermediates (NAME.chain.pem, not NAME.pem)".to_string(),
         Outcome::HostnameMismatch => {
-            let sans = leaf_sans(chain);
+            let sans = chain.first().map(|leaf| leaf.sans.as_slice()).unwrap_or_default();
             let covered = if sans.is_empty() {
                 "no SAN at all (a name only in the CN does not count)".to_string()
             } else {
@@ -59,22 +53,13 @@ pub fn certificate_fix(
     })
 }
 
-/// The leaf's SANs as `DNS:x` / `IP:y` text.
-fn leaf_sans(chain: &[CertificateDer<'_>]) -> Vec<String> {
-    chain
-        .first()
-        .and_then(|leaf| Cert::parse(leaf).ok())
-        .map(|cert| cert.sans())
-        .unwrap_or_default()
-}
-
 /// The fix for `check`: a server certificate's outcome names the host it was checked for
 /// (`NAME` without one); client certificates get the outcome's general fix.
 pub(crate) fn check_fix(
     outcome: Outcome,
     host: Option<&str>,
     usage: Usage,
-    chain: &[CertificateDer<'_>],
+    chain: &[CertSummary],
 ) -> String {
     match usage {
         Usage::Server => certificate_fix(outcome, host.unwrap_or("NAME"), chain),
@@ -90,8 +75,8 @@ pub(crate) struct EndpointFix<'a> {
     /// The target's host and port.
     pub(crate) host: &'a str,
     pub(crate) port: u16,
-    /// The chain as presented.
-    pub(crate) chain: &'a [CertificateDer<'static>],
+    /// The chain as presented, summarised.
+    pub(crate) chain: &'a [CertSummary],
     /// The one TLS version the client allowed, if it was restricted.
     pub(crate) allowed_tls: Option<TlsVersion>,
     /// The negotiated ALPN protocol, if the handshake completed with one.

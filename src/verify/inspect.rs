@@ -33,7 +33,7 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::pki::{KeyAlg, sha256_hex};
-use crate::x509::{Cert, hex_colon};
+use crate::x509::{Cert, hex_colon, parse_chain};
 
 /// Why a file could not be inspected.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +129,11 @@ fn short(subject: &str) -> String {
 /// Summarises one DER certificate; `now` gives `days_left`.
 pub fn summarize(der: &[u8], now: OffsetDateTime) -> Result<CertSummary, String> {
     let cert = Cert::parse(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    Ok(summary_of(&cert, der, now))
+}
+
+/// The summary of a parsed certificate (`der` is what it was parsed from).
+pub(crate) fn summary_of(cert: &Cert<'_>, der: &[u8], now: OffsetDateTime) -> CertSummary {
     let (key_algorithm, key_bits) = cert.key_algorithm();
     let (ca, path_len) = match cert.basic_constraints() {
         Some((ca, path_len)) => (Some(ca), path_len),
@@ -137,7 +142,7 @@ pub fn summarize(der: &[u8], now: OffsetDateTime) -> Result<CertSummary, String>
     let (permitted, excluded) = cert.name_constraints().unwrap_or_default();
     let not_before = cert.not_before();
     let not_after = cert.not_after();
-    Ok(CertSummary {
+    CertSummary {
         subject: cert.subject(),
         issuer: cert.issuer(),
         serial: cert.serial_hex(),
@@ -159,40 +164,57 @@ pub fn summarize(der: &[u8], now: OffsetDateTime) -> Result<CertSummary, String>
         unknown_critical_extensions: cert.unknown_critical_extensions(),
         sha256: sha256_hex(der),
         public_key: cert.public_key().to_vec(),
-    })
+    }
 }
 
 /// The summaries of a chain; certificates that do not parse get a placeholder summary with
 /// only the fingerprint (a report must still show what was sent).
 pub fn summarize_chain(chain: &[CertificateDer<'_>], now: OffsetDateTime) -> Vec<CertSummary> {
+    summarize_parsed(chain, &parse_chain(chain), now)
+}
+
+/// [`summarize_chain`] for certificates the caller has parsed already (`certs[i]` is
+/// `chain[i]`).
+pub(crate) fn summarize_parsed(
+    chain: &[CertificateDer<'_>],
+    certs: &[Result<Cert<'_>, String>],
+    now: OffsetDateTime,
+) -> Vec<CertSummary> {
     chain
         .iter()
-        .map(|c| {
-            summarize(c, now).unwrap_or_else(|e| CertSummary {
-                subject: format!("<unparsable: {e}>"),
-                issuer: String::new(),
-                serial: String::new(),
-                sans: vec![],
-                not_before: OffsetDateTime::UNIX_EPOCH,
-                not_after: OffsetDateTime::UNIX_EPOCH,
-                days_left: 0,
-                key_algorithm: String::new(),
-                key_bits: 0,
-                key_usage: vec![],
-                extended_key_usage: vec![],
-                ca: None,
-                path_len: None,
-                permitted_subtrees: vec![],
-                excluded_subtrees: vec![],
-                ski: None,
-                aki: None,
-                self_issued: false,
-                unknown_critical_extensions: vec![],
-                sha256: sha256_hex(c),
-                public_key: vec![],
-            })
+        .zip(certs)
+        .map(|(der, cert)| match cert {
+            Ok(cert) => summary_of(cert, der, now),
+            Err(e) => unparsable(der, &format!("not an X.509 certificate: {e}")),
         })
         .collect()
+}
+
+/// The placeholder summary of a certificate that does not parse: the error and the fingerprint.
+fn unparsable(der: &[u8], error: &str) -> CertSummary {
+    CertSummary {
+        subject: format!("<unparsable: {error}>"),
+        issuer: String::new(),
+        serial: String::new(),
+        sans: vec![],
+        not_before: OffsetDateTime::UNIX_EPOCH,
+        not_after: OffsetDateTime::UNIX_EPOCH,
+        days_left: 0,
+        key_algorithm: String::new(),
+        key_bits: 0,
+        key_usage: vec![],
+        extended_key_usage: vec![],
+        ca: None,
+        path_len: None,
+        permitted_subtrees: vec![],
+        excluded_subtrees: vec![],
+        ski: None,
+        aki: None,
+        self_issued: false,
+        unknown_critical_extensions: vec![],
+        sha256: sha256_hex(der),
+        public_key: vec![],
+    }
 }
 
 /// A private key's summary.

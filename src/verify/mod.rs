@@ -6,9 +6,12 @@
 //!
 //! `verify` never imports `serve`: it must judge any server, not only ours.
 
+use pki_types::{CertificateDer, ServerName};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::outcome::Outcome;
+use classify::{TrustStore, Usage, Verdict};
 use inspect::{CertSummary, Lint};
 
 pub mod check;
@@ -61,4 +64,19 @@ impl Judgement {
             lints,
         }
     }
+}
+
+/// Classifies a presented chain and summarises it for the report, parsing each certificate
+/// once.
+pub(crate) fn judge_chain(
+    chain: &[CertificateDer<'_>],
+    trust: &TrustStore,
+    name: Option<&ServerName<'_>>,
+    usage: Usage,
+    now: OffsetDateTime,
+) -> (Verdict, Vec<CertSummary>) {
+    let certs = crate::x509::parse_chain(chain);
+    let verdict =
+        classify::classify_parsed(chain, &certs, trust, name, usage, classify::unix_time(now));
+    (verdict, inspect::summarize_parsed(chain, &certs, now))
 }

@@ -52,7 +52,7 @@ use crate::outcome::Outcome;
 use crate::pki::scenario::TlsVersion;
 use crate::verify::classify::{TrustStore, Verdict};
 use crate::verify::fix::{EndpointFix, endpoint_fix};
-use crate::verify::inspect::{CertSummary, lint_chain, summarize_chain};
+use crate::verify::inspect::{CertSummary, lint_chain};
 use crate::verify::{Judgement, REPORT_VERSION};
 
 mod recorder;
@@ -217,7 +217,8 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
         .now
         .and_then(|t| OffsetDateTime::from_unix_timestamp(t.as_secs() as i64).ok())
         .unwrap_or_else(OffsetDateTime::now_utc);
-    let chain: Vec<CertSummary> = summarize_chain(&cap.chain, at);
+    // The verifier summarised the chain when it judged it (each certificate parsed once).
+    let chain: Vec<CertSummary> = cap.summaries.clone();
     let lints = lint_chain(&chain, at, LINT_EXPIRY_DAYS, true);
     let fix = endpoint_fix(
         verdict.outcome,
@@ -225,7 +226,7 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
             name: &name_text,
             host: &host,
             port,
-            chain: &cap.chain,
+            chain: &chain,
             allowed_tls: options.tls,
             negotiated_alpn: session.tls.as_ref().and_then(|t| t.alpn.as_deref()),
         },

@@ -16,13 +16,17 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureSch
 use super::{ProbeError, ProbeOptions};
 use crate::outcome::Outcome;
 use crate::pki::scenario::TlsVersion;
-use crate::verify::classify::{ClientAuthState, TrustStore, Usage, Verdict, classify_chain};
+use crate::verify::classify::{ClientAuthState, TrustStore, Usage, Verdict};
+use crate::verify::inspect::CertSummary;
+use crate::verify::judge_chain;
 
 /// What the verifier and the client-certificate resolver saw during the handshake.
 #[derive(Default)]
 pub(super) struct Captured {
     /// The chain the server presented.
     pub(super) chain: Vec<CertificateDer<'static>>,
+    /// Its summaries, at the time it was judged.
+    pub(super) summaries: Vec<CertSummary>,
     /// The classifier's verdict on it.
     pub(super) verdict: Option<Verdict>,
     /// Whether the server asked for a client certificate and whether one was sent.
@@ -82,16 +86,15 @@ impl ServerCertVerifier for RecordingVerifier {
             .chain(intermediates)
             .map(|c| c.clone().into_owned())
             .collect();
-        let verdict = classify_chain(
-            &chain,
-            &self.trust,
-            Some(&self.name),
-            Usage::Server,
-            self.now.unwrap_or(now),
-        );
+        let at = self.now.unwrap_or(now);
+        let at = time::OffsetDateTime::from_unix_timestamp(at.as_secs() as i64)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let (verdict, summaries) =
+            judge_chain(&chain, &self.trust, Some(&self.name), Usage::Server, at);
         let outcome = verdict.outcome;
         let mut cap = lock(&self.captured);
         cap.chain = chain;
+        cap.summaries = summaries;
         cap.verdict = Some(verdict);
         if outcome == Outcome::Ok {
             Ok(ServerCertVerified::assertion())
