@@ -110,7 +110,7 @@ pub struct Verdict {
 
 impl Verdict {
     /// An outcome with what explains it.
-    pub fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
         Verdict {
             outcome,
             detail: Some(detail.into()),
@@ -118,7 +118,7 @@ impl Verdict {
     }
 
     /// `ok`, nothing to explain.
-    pub fn ok() -> Self {
+    pub(crate) fn ok() -> Self {
         Verdict {
             outcome: Outcome::Ok,
             detail: None,
@@ -205,11 +205,11 @@ pub const RUSTLS_MAX_HANDSHAKE_MESSAGE: usize = 0xffff;
 
 /// What the client had done about client authentication when the handshake failed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClientAuthState {
+pub(crate) struct ClientAuthState {
     /// The server sent a CertificateRequest.
-    pub requested: bool,
+    pub(crate) requested: bool,
     /// The client answered it with a certificate.
-    pub sent: bool,
+    pub(crate) sent: bool,
 }
 
 impl ClientAuthState {
@@ -239,7 +239,7 @@ fn is_timeout(e: &std::io::Error) -> bool {
 /// "network unreachable" mean no answer came from the host at all (it is down, or a router or
 /// firewall said so), which is `timeout`'s meaning ("no answer to connect") and fix (firewalls,
 /// the network), not `refused`'s ("start the server").
-pub fn classify_connect_error(e: &std::io::Error, addr: &str) -> Verdict {
+pub(crate) fn classify_connect_error(e: &std::io::Error, addr: &str) -> Verdict {
     use std::io::ErrorKind as K;
     match e.kind() {
         K::ConnectionRefused => {
@@ -268,7 +268,7 @@ pub fn classify_connect_error(e: &std::io::Error, addr: &str) -> Verdict {
 /// The server closed the connection (`what`: "closed the connection", "reset the
 /// connection") during the handshake without an alert. `answered`: whether it had sent
 /// anything before.
-pub fn classify_closed_during_handshake(
+pub(crate) fn classify_closed_during_handshake(
     what: &str,
     auth: ClientAuthState,
     answered: bool,
@@ -286,7 +286,7 @@ pub fn classify_closed_during_handshake(
 
 /// A socket error during the handshake: a reset or an early end is the server closing it
 /// ([`classify_closed_during_handshake`]), a timeout is `timeout`, anything else `reset`.
-pub fn classify_handshake_io_error(
+pub(crate) fn classify_handshake_io_error(
     e: &std::io::Error,
     auth: ClientAuthState,
     answered: bool,
@@ -303,7 +303,7 @@ pub fn classify_handshake_io_error(
 
 /// The server closed the connection right after a TLS 1.3 handshake in which it had asked for
 /// a client certificate: it rejected the certificate, or wanted one.
-pub fn classify_closed_after_client_auth(auth: ClientAuthState) -> Verdict {
+pub(crate) fn classify_closed_after_client_auth(auth: ClientAuthState) -> Verdict {
     Verdict::new(
         auth.complaint(Outcome::ClientCertRequired),
         "the server closed the connection after the handshake without an alert",
@@ -312,7 +312,7 @@ pub fn classify_closed_after_client_auth(auth: ClientAuthState) -> Verdict {
 
 /// Maps an alert from the server to an outcome, knowing whether it had asked for a client
 /// certificate and whether one was sent.
-pub fn classify_alert(alert: rustls::AlertDescription, auth: ClientAuthState) -> Verdict {
+pub(crate) fn classify_alert(alert: rustls::AlertDescription, auth: ClientAuthState) -> Verdict {
     use rustls::AlertDescription as A;
     let detail = format!(
         "the server sent alert {} ({})",
@@ -340,7 +340,7 @@ pub fn classify_alert(alert: rustls::AlertDescription, auth: ClientAuthState) ->
 
 /// Classifies a rustls error of a client's handshake that is not the client's own verdict on
 /// the server's chain: the server's alert, local incompatibilities, rustls's own checks.
-pub fn classify_tls_error(e: &rustls::Error, auth: ClientAuthState) -> Verdict {
+pub(crate) fn classify_tls_error(e: &rustls::Error, auth: ClientAuthState) -> Verdict {
     use rustls::{CertificateError, InvalidMessage, PeerIncompatible};
     match e {
         rustls::Error::AlertReceived(a) => classify_alert(*a, auth),
