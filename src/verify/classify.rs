@@ -1,10 +1,11 @@
 //! The one classifier shared by `check` and `probe`: a presented chain, what the verifier trusts
 //! and knows, a name, a usage and a time → one [`Outcome`] with what explains it.
 //!
-//! It follows DESIGN.md section 3, "Rules for the verifier": rustls-webpki does the path
-//! validation, and certlab adds what webpki leaves out — chain order, which certificate expired,
-//! same-name foreign roots, trust-anchor dates, and telling `self-signed`, `incomplete-chain`
-//! and `unknown-ca` apart.
+//! rustls-webpki does the path validation, and certlab adds what webpki leaves out — chain
+//! order, which certificate expired, same-name foreign roots, trust-anchor dates, and telling
+//! `self-signed`, `incomplete-chain` and `unknown-ca` apart. What happens on a live connection
+//! (a refused connect, the server's alerts, resets, rustls's own errors) is classified here
+//! too, so `probe` has no outcome logic of its own.
 //!
 //! ```
 //! use certlab::verify::classify::{classify_chain, unix_time, TrustStore, Usage};

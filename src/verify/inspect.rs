@@ -3,7 +3,7 @@
 //! [`CertSummary`] is what `inspect` prints and what the `chain` entries of `check` and
 //! `probe` reports hold. [`inspect_bytes`] reads PEM or DER files holding certificates and
 //! private keys (PKCS#8, SEC1, PKCS#1) and says which key matches which certificate.
-//! [`lint_chain`] gives the warnings of issue 3: expiring soon, no SAN, CN-only, weak RSA,
+//! [`lint_chain`] gives the chain warnings: expiring soon, no SAN, CN-only, weak RSA,
 //! server validity over 398 days, missing SKI/AKI, chain order, root included.
 //!
 //! ```
