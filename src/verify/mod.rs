@@ -80,3 +80,96 @@ pub(crate) fn judge_chain(
         classify::classify_parsed(chain, &certs, trust, name, usage, classify::unix_time(now));
     (verdict, inspect::summarize_parsed(chain, &certs, now))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    /// The top-level keys of a JSON object, in the order written.
+    fn keys(json: &str) -> Vec<String> {
+        let value: serde_json::Value = serde_json::from_str(json).expect("JSON");
+        let mut found: Vec<(usize, String)> = value
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(|k| {
+                let at = json.find(&format!("\"{k}\":")).expect("key written");
+                (at, k.clone())
+            })
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, k)| k).collect()
+    }
+
+    #[test]
+    fn check_and_probe_json_keep_their_published_fields_and_order() {
+        let now = datetime!(2030-06-01 12:00 UTC);
+        let spec = crate::pki::spec::template("lab").expect("lab");
+        let pki = crate::pki::store::build(
+            &crate::pki::spec::parse("<lab>", spec.text).expect("parses"),
+            now,
+        )
+        .expect("builds");
+        let trust = TrustStore::from_pki(&pki);
+        let options = check::CheckOptions {
+            host: Some("localhost".into()),
+            expect: Some(Outcome::Expired),
+            ..check::CheckOptions::new(trust.clone(), now)
+        };
+        let report =
+            check::check(&pki.entity("expired").expect("leaf").chain, &options).expect("checks");
+        assert_eq!(report.outcome, Outcome::Expired);
+        assert_eq!(
+            keys(&serde_json::to_string(&report).expect("JSON")),
+            [
+                "version",
+                "outcome",
+                "explanation",
+                "detail",
+                "client_says",
+                "fix",
+                "host",
+                "usage",
+                "now",
+                "expected",
+                "chain",
+                "warnings",
+                "warn_tripped"
+            ]
+        );
+
+        // A port nothing listens on: refused, no handshake needed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let options = probe::ProbeOptions {
+            trust: Some(trust),
+            timeout: std::time::Duration::from_secs(2),
+            ..probe::ProbeOptions::default()
+        };
+        let report = probe::probe(&format!("127.0.0.1:{port}"), &options).expect("probes");
+        assert_eq!(report.outcome, Outcome::Refused);
+        assert_eq!(
+            keys(&serde_json::to_string(&report).expect("JSON")),
+            [
+                "version",
+                "target",
+                "address",
+                "name",
+                "outcome",
+                "explanation",
+                "fix",
+                "detail",
+                "client_says",
+                "chain",
+                "lints",
+                "tls",
+                "client_cert",
+                "http",
+                "elapsed_ms"
+            ]
+        );
+    }
+}
