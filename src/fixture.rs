@@ -281,10 +281,7 @@ impl TestPki {
             "expected `{expected}` from {}, observed `{}`: {}\n{report:#?}",
             endpoint.addr(),
             report.outcome,
-            report
-                .detail
-                .as_deref()
-                .unwrap_or(report.explanation.as_str()),
+            report.detail.as_deref().unwrap_or(report.explanation),
         );
         report
     }

@@ -402,7 +402,7 @@ fn row(
             result.matched = s.serve_error.as_deref() == Some(name);
             if name == "key-mismatch" {
                 result.client_says = "- (the server does not start)".to_string();
-                result.fix = "the key file must hold the certificate's own key: keep NAME.pem and NAME.key together (re-issue both with certlab)".to_string();
+                result.fix = crate::verify::fix::KEY_MISMATCH_FIX.to_string();
             }
         }
         Ok(ep) => {

@@ -81,3 +81,4 @@ pub mod serve;
 pub mod tls_names;
 pub mod trust;
 pub mod verify;
+mod x509;

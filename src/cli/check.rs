@@ -216,9 +216,9 @@ fn print_report(r: &CheckReport) {
         );
         println!("      sha256  {}", c.sha256);
     }
-    if !r.warnings.is_empty() {
+    if !r.lints.is_empty() {
         println!("warnings");
-        for w in &r.warnings {
+        for w in &r.lints {
             println!("  {w}");
         }
     }

@@ -123,7 +123,7 @@ pub fn run(args: Args) -> CmdResult {
     let result = run_probe(args);
     if json && let Err(f) = &result {
         super::print_json(&serde_json::json!({
-            "version": certlab::verify::probe::REPORT_VERSION,
+            "version": certlab::verify::REPORT_VERSION,
             "target": target,
             "outcome": null,
             "error": f.message,
@@ -188,102 +188,5 @@ fn run_probe(args: Args) -> CmdResult {
 
 /// Prints a report for people.
 pub fn print_text(report: &ProbeReport, expect: Option<Outcome>) {
-    let colour = super::use_colour();
-    let paint = |code: &str, text: &str| {
-        if colour {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    };
-    let outcome = report.outcome.name();
-    let shown = if report.outcome.is_ok() {
-        paint("32", outcome)
-    } else {
-        paint("31", outcome)
-    };
-    println!("{shown}: {}", report.explanation);
-    if let Some(e) = expect {
-        let verdict = if e == report.outcome {
-            "as expected"
-        } else {
-            "NOT as expected"
-        };
-        println!("  expected   {e} ({verdict})");
-    }
-    if let Some(d) = &report.detail {
-        println!("  detail     {d}");
-    }
-    let addr = report
-        .address
-        .as_deref()
-        .map(|a| format!(" ({a})"))
-        .unwrap_or_default();
-    println!("  target     {}{addr}, name {}", report.target, report.name);
-    if let Some(tls) = &report.tls {
-        println!(
-            "  tls        {} {} alpn {}",
-            tls.version.as_deref().unwrap_or("?"),
-            tls.cipher.as_deref().unwrap_or("?"),
-            tls.alpn.as_deref().unwrap_or("none")
-        );
-    }
-    if report.client_cert.requested {
-        println!(
-            "  client     the server asked for a certificate; {}",
-            if report.client_cert.sent {
-                "one was sent"
-            } else {
-                "none was sent"
-            }
-        );
-    }
-    if let Some(h) = &report.http {
-        println!("  answer     {h}");
-    }
-    if !report.chain.is_empty() {
-        println!("  chain as presented:");
-        for (i, c) in report.chain.iter().enumerate() {
-            let v = serde_json::to_value(c).unwrap_or_default();
-            let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-            let sans = v
-                .get("sans")
-                .and_then(|s| s.as_array())
-                .map(|a| {
-                    a.iter()
-                        .map(|x| match (x.get("type"), x.get("value")) {
-                            (Some(t), Some(val)) => format!(
-                                "{}:{}",
-                                t.as_str().unwrap_or(""),
-                                val.as_str().unwrap_or("")
-                            ),
-                            _ => x
-                                .as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| x.to_string()),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
-            println!("    [{i}] subject  {}", field("subject"));
-            println!("        issuer   {}", field("issuer"));
-            if !sans.is_empty() {
-                println!("        sans     {sans}");
-            }
-            println!(
-                "        valid    {} .. {}",
-                field("not_before"),
-                field("not_after")
-            );
-            println!("        sha256   {}", field("sha256"));
-        }
-    }
-    for l in &report.lints {
-        println!("  {} [{}] {l}", paint("33", "warning"), l.index);
-    }
-    if !report.outcome.is_ok() {
-        println!("  openssl/curl say: {}", report.client_says);
-        println!("  fix        {}", report.fix);
-    }
+    print!("{}", report.text(expect, super::use_colour()));
 }

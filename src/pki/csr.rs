@@ -142,32 +142,27 @@ pub fn load_ca(
     let pair = key
         .to_key_pair()
         .map_err(|e| invalid(format!("{}: unusable key: {e}", key_path.display())))?;
-    let (_, x509) = x509_parser::parse_x509_certificate(&cert)
+    let x509 = crate::x509::Cert::parse(&cert)
         .map_err(|e| invalid(format!("{}: {e}", cert_path.display())))?;
-    let is_ca = x509
-        .basic_constraints()
-        .ok()
-        .flatten()
-        .is_some_and(|bc| bc.value.ca);
-    if !is_ca {
+    if !x509.basic_constraints().is_some_and(|(ca, _)| ca) {
         return Err(invalid(format!(
             "{}: not a CA certificate (no basicConstraints CA:TRUE); it cannot issue certificates",
             cert_path.display()
         )));
     }
-    if x509.public_key().raw != pair.subject_public_key_info().as_slice() {
+    if x509.spki() != pair.subject_public_key_info().as_slice() {
         return Err(invalid(format!(
             "{} is not the key of {} (their public keys differ)",
             key_path.display(),
             cert_path.display()
         )));
     }
-    let role = if x509.subject().as_raw() == x509.issuer().as_raw() {
+    let role = if x509.self_issued() {
         Role::Root
     } else {
         Role::Intermediate
     };
-    let validity = x509.validity();
+    let (not_before, not_after) = (x509.not_before(), x509.not_after());
     Ok(Entity {
         name: EXISTING_CA_NAME.into(),
         role,
@@ -178,8 +173,8 @@ pub fn load_ca(
         chain: vec![],
         crl: None,
         sans: vec![],
-        not_before: validity.not_before.to_datetime(),
-        not_after: validity.not_after.to_datetime(),
+        not_before,
+        not_after,
         fault: Fault::None,
         expected: None,
         expected_by_client: Default::default(),

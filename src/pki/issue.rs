@@ -726,19 +726,16 @@ fn sans_of(params: &CertificateParams) -> Vec<San> {
 
 /// The subject fields of an existing entity's certificate (to copy a root's name).
 fn subject_of(entity: &Entity) -> Subject {
-    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&entity.cert) else {
+    let Ok(cert) = crate::x509::Cert::parse(&entity.cert) else {
         return Subject::default();
     };
-    let first = |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue>| {
-        it.next().and_then(|a| a.as_str().ok()).map(str::to_string)
-    };
-    let s = cert.subject();
+    let f = cert.subject_fields();
     Subject {
-        cn: first(&mut s.iter_common_name()),
-        o: first(&mut s.iter_organization()),
-        ou: first(&mut s.iter_organizational_unit()),
-        c: first(&mut s.iter_country()),
-        st: first(&mut s.iter_state_or_province()),
-        l: first(&mut s.iter_locality()),
+        cn: f.cn,
+        o: f.o,
+        ou: f.ou,
+        c: f.c,
+        st: f.st,
+        l: f.l,
     }
 }

@@ -96,11 +96,9 @@ pub struct TrustedCa {
 impl TrustedCa {
     /// A CA from its DER certificate.
     pub fn new(cert: CertificateDer<'static>) -> Result<Self, TrustError> {
-        let subject = x509_parser::parse_x509_certificate(&cert)
+        let subject = crate::x509::Cert::parse(&cert)
             .map_err(|e| TrustError::Invalid(format!("not a certificate: {e}")))?
-            .1
-            .subject()
-            .to_string();
+            .subject();
         Ok(TrustedCa {
             sha256: sha256_hex(&cert),
             subject,

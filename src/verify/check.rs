@@ -34,11 +34,10 @@ use time::OffsetDateTime;
 
 use crate::outcome::Outcome;
 use crate::pki::{Pki, Role, San, store};
-use crate::verify::classify::{TrustStore, Usage, classify_chain, unix_time};
-use crate::verify::inspect::{CertSummary, Lint, LintCode, lint_chain, summarize, summarize_chain};
-
-/// The JSON report format version.
-pub const REPORT_VERSION: u32 = 1;
+use crate::verify::classify::{TrustStore, Usage};
+use crate::verify::fix::check_fix;
+use crate::verify::inspect::{CertSummary, Lint, LintCode, lint_chain, summarize};
+use crate::verify::{Judgement, REPORT_VERSION, judge_chain};
 
 /// Days within which an expiring certificate gets a warning when `--warn-days` is not given.
 pub const DEFAULT_WARN_DAYS: i64 = 30;
@@ -102,38 +101,75 @@ impl CheckOptions {
     }
 }
 
-/// What `certlab check` reports.
-#[derive(Debug, Clone, Serialize)]
+/// What `certlab check` reports: the [`Judgement`] on the chain and what it was checked for.
+/// It dereferences to its judgement, so `report.outcome` and `report.fix` read it; its lints
+/// are the JSON's `warnings`.
+#[derive(Debug, Clone)]
 pub struct CheckReport {
     /// Always [`REPORT_VERSION`].
     pub version: u32,
-    /// The outcome.
-    pub outcome: Outcome,
-    /// The outcome's one-line explanation.
-    pub explanation: &'static str,
-    /// What explains it in this chain (which certificate, which name...).
-    pub detail: Option<String>,
-    /// What OpenSSL / curl print for it.
-    pub client_says: &'static str,
-    /// The fix in the user's terms (collector `tls:` keys, `OTEL_EXPORTER_OTLP_*`, the certlab
-    /// command that makes the missing piece).
-    pub fix: String,
+    /// The outcome, why, the chain as presented, its lints and the fix.
+    pub judgement: Judgement,
     /// The name checked, if any.
     pub host: Option<String>,
     /// `server` or `client`.
     pub usage: &'static str,
     /// The validation time.
-    #[serde(with = "time::serde::rfc3339")]
     pub now: OffsetDateTime,
     /// `--expect`, if given.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Outcome>,
-    /// The chain as presented.
-    pub chain: Vec<CertSummary>,
-    /// Chain lints.
-    pub warnings: Vec<Lint>,
     /// Whether `--warn-days` was given and an `expires-soon` warning fired.
     pub warn_tripped: bool,
+}
+
+impl std::ops::Deref for CheckReport {
+    type Target = Judgement;
+
+    fn deref(&self) -> &Judgement {
+        &self.judgement
+    }
+}
+
+/// The JSON of a [`CheckReport`], field by field in its published order.
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    version: u32,
+    outcome: Outcome,
+    explanation: &'static str,
+    detail: &'a Option<String>,
+    client_says: &'static str,
+    fix: &'a str,
+    host: &'a Option<String>,
+    usage: &'static str,
+    #[serde(with = "time::serde::rfc3339")]
+    now: OffsetDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<Outcome>,
+    chain: &'a [CertSummary],
+    warnings: &'a [Lint],
+    warn_tripped: bool,
+}
+
+impl Serialize for CheckReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let j = &self.judgement;
+        CheckJson {
+            version: self.version,
+            outcome: j.outcome,
+            explanation: j.explanation,
+            detail: &j.detail,
+            client_says: j.client_says,
+            fix: &j.fix,
+            host: &self.host,
+            usage: self.usage,
+            now: self.now,
+            expected: self.expected,
+            chain: &j.chain,
+            warnings: &j.lints,
+            warn_tripped: self.warn_tripped,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl CheckReport {
@@ -142,17 +178,6 @@ impl CheckReport {
     pub fn passed(&self) -> bool {
         self.outcome == self.expected.unwrap_or(Outcome::Ok) && !self.warn_tripped
     }
-}
-
-/// The fix for a server certificate's outcome names the host it was checked for (or `NAME`);
-/// client certificates get the outcome's general fix.
-fn fix_text(outcome: Outcome, options: &CheckOptions, chain: &[CertificateDer<'_>]) -> String {
-    let name = options.host.as_deref().unwrap_or("NAME");
-    match options.usage {
-        Usage::Server => super::fix::certificate_fix(outcome, name, chain),
-        Usage::Client => None,
-    }
-    .unwrap_or_else(|| outcome.fix().to_string())
 }
 
 /// Parses `--host` into the name webpki checks.
@@ -167,14 +192,13 @@ pub fn check(
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
     let name = options.host.as_deref().map(server_name).transpose()?;
-    let verdict = classify_chain(
+    let (verdict, summaries) = judge_chain(
         chain,
         &options.trust,
         name.as_ref(),
         options.usage,
-        unix_time(options.now),
+        options.now,
     );
-    let summaries = summarize_chain(chain, options.now);
     let warn_days = options.warn_days.unwrap_or(DEFAULT_WARN_DAYS);
     let warnings = lint_chain(
         &summaries,
@@ -184,20 +208,19 @@ pub fn check(
     );
     let warn_tripped =
         options.warn_days.is_some() && warnings.iter().any(|w| w.code == LintCode::ExpiresSoon);
-    let o = verdict.outcome;
+    let fix = check_fix(
+        verdict.outcome,
+        options.host.as_deref(),
+        options.usage,
+        &summaries,
+    );
     Ok(CheckReport {
         version: REPORT_VERSION,
-        outcome: o,
-        explanation: o.explanation(),
-        detail: verdict.detail,
-        client_says: o.client_says(),
-        fix: fix_text(o, options, chain),
+        judgement: Judgement::new(verdict, fix, summaries, warnings),
         host: options.host.clone(),
         usage: options.usage.name(),
         now: options.now,
         expected: options.expect,
-        chain: summaries,
-        warnings,
         warn_tripped,
     })
 }
@@ -374,7 +397,7 @@ pub fn check_pki(
                 e.chain.clone()
             };
             match check(&chain, &options) {
-                Ok(r) => (r.outcome, r.detail, r.warnings),
+                Ok(r) => (r.outcome, r.judgement.detail, r.judgement.lints),
                 Err(err) => (Outcome::BadCertificate, Some(err.to_string()), vec![]),
             }
         };

@@ -1,10 +1,11 @@
 //! The one classifier shared by `check` and `probe`: a presented chain, what the verifier trusts
 //! and knows, a name, a usage and a time → one [`Outcome`] with what explains it.
 //!
-//! It follows DESIGN.md section 3, "Rules for the verifier": rustls-webpki does the path
-//! validation, and certlab adds what webpki leaves out — chain order, which certificate expired,
-//! same-name foreign roots, trust-anchor dates, and telling `self-signed`, `incomplete-chain`
-//! and `unknown-ca` apart.
+//! rustls-webpki does the path validation, and certlab adds what webpki leaves out — chain
+//! order, which certificate expired, same-name foreign roots, trust-anchor dates, and telling
+//! `self-signed`, `incomplete-chain` and `unknown-ca` apart. What happens on a live connection
+//! (a refused connect, the server's alerts, resets, rustls's own errors) is classified here
+//! too, so `probe` has no outcome logic of its own.
 //!
 //! ```
 //! use certlab::verify::classify::{classify_chain, unix_time, TrustStore, Usage};
@@ -30,17 +31,14 @@
 //! assert_eq!(verdict.outcome, Outcome::HostnameMismatch);
 //! ```
 
+use crate::outcome::Outcome;
+use crate::x509::{Cert, parse_chain};
 use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, TrustAnchor, UnixTime};
 use time::OffsetDateTime;
 use webpki::{
     BorrowedCertRevocationList, CertRevocationList, EndEntityCert, KeyUsage, RevocationCheckDepth,
     RevocationOptionsBuilder, UnknownStatusPolicy,
 };
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::ParsedExtension;
-use x509_parser::prelude::FromDer;
-
-use crate::outcome::Outcome;
 
 /// What the certificate is validated for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -112,14 +110,16 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
+    /// An outcome with what explains it.
+    pub(crate) fn new(outcome: Outcome, detail: impl Into<String>) -> Self {
         Verdict {
             outcome,
             detail: Some(detail.into()),
         }
     }
 
-    fn ok() -> Self {
+    /// `ok`, nothing to explain.
+    pub(crate) fn ok() -> Self {
         Verdict {
             outcome: Outcome::Ok,
             detail: None,
@@ -197,131 +197,284 @@ pub fn outcome_of_rustls_error(error: &rustls::Error) -> Option<Outcome> {
     }
 }
 
-/// One parsed certificate with the facts the classifier needs.
+// What happens on the connection: a probe's TCP connect, the alerts a server sends, the
+// errors rustls reports and the socket's failures, each to one outcome.
+
+/// The largest handshake message a rustls client accepts (`MAX_HANDSHAKE_SIZE` in rustls's
+/// deframer: 0xffff bytes), which limits the Certificate message, so the whole chain.
+pub const RUSTLS_MAX_HANDSHAKE_MESSAGE: usize = 0xffff;
+
+/// What the client had done about client authentication when the handshake failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ClientAuthState {
+    /// The server sent a CertificateRequest.
+    pub(crate) requested: bool,
+    /// The client answered it with a certificate.
+    pub(crate) sent: bool,
+}
+
+impl ClientAuthState {
+    /// The outcome of a server's complaint that can only be about the client's certificate:
+    /// `client-cert-rejected` if one was sent, `client-cert-required` if one was asked for,
+    /// `fallback` otherwise.
+    fn complaint(self, fallback: Outcome) -> Outcome {
+        if self.sent {
+            Outcome::ClientCertRejected
+        } else if self.requested {
+            Outcome::ClientCertRequired
+        } else {
+            fallback
+        }
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// The outcome of a failed TCP connect to `addr`. Only a refusal (the host answered with a
+/// reset: it is up and nothing listens on the port) is `refused`. "No route to host" and
+/// "network unreachable" mean no answer came from the host at all (it is down, or a router or
+/// firewall said so), which is `timeout`'s meaning ("no answer to connect") and fix (firewalls,
+/// the network), not `refused`'s ("start the server").
+pub(crate) fn classify_connect_error(e: &std::io::Error, addr: &str) -> Verdict {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => {
+            Verdict::new(Outcome::Refused, format!("connection refused by {addr}"))
+        }
+        _ if is_timeout(e) => Verdict::new(
+            Outcome::Timeout,
+            format!("no answer to the TCP connect to {addr}"),
+        ),
+        K::HostUnreachable => Verdict::new(
+            Outcome::Timeout,
+            format!(
+                "no route to host {addr} (host unreachable: {e}): the host is down or a router or firewall rejects the path; nothing answered on the port"
+            ),
+        ),
+        K::NetworkUnreachable => Verdict::new(
+            Outcome::Timeout,
+            format!(
+                "network unreachable for {addr} ({e}): this machine has no route to that network (VPN, routing, IPv6 connectivity); nothing answered on the port"
+            ),
+        ),
+        _ => Verdict::new(Outcome::Refused, format!("cannot connect to {addr}: {e}")),
+    }
+}
+
+/// The server closed the connection (`what`: "closed the connection", "reset the
+/// connection") during the handshake without an alert. `answered`: whether it had sent
+/// anything before.
+pub(crate) fn classify_closed_during_handshake(
+    what: &str,
+    auth: ClientAuthState,
+    answered: bool,
+) -> Verdict {
+    let mut detail = format!("the server {what} during the handshake without an alert");
+    if auth.sent {
+        detail.push_str(" (after the client certificate was sent)");
+    } else if auth.requested {
+        detail.push_str(" (it had asked for a client certificate; none was sent)");
+    } else if !answered {
+        detail = format!("the server {what} before answering the ClientHello");
+    }
+    Verdict::new(Outcome::Reset, detail)
+}
+
+/// A socket error during the handshake: a reset or an early end is the server closing it
+/// ([`classify_closed_during_handshake`]), a timeout is `timeout`, anything else `reset`.
+pub(crate) fn classify_handshake_io_error(
+    e: &std::io::Error,
+    auth: ClientAuthState,
+    answered: bool,
+) -> Verdict {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+            classify_closed_during_handshake("reset the connection", auth, answered)
+        }
+        _ if is_timeout(e) => Verdict::new(Outcome::Timeout, format!("socket: {e}")),
+        _ => Verdict::new(Outcome::Reset, format!("socket error: {e}")),
+    }
+}
+
+/// The server closed the connection right after a TLS 1.3 handshake in which it had asked for
+/// a client certificate: it rejected the certificate, or wanted one.
+pub(crate) fn classify_closed_after_client_auth(auth: ClientAuthState) -> Verdict {
+    Verdict::new(
+        auth.complaint(Outcome::ClientCertRequired),
+        "the server closed the connection after the handshake without an alert",
+    )
+}
+
+/// Maps an alert from the server to an outcome, knowing whether it had asked for a client
+/// certificate and whether one was sent.
+pub(crate) fn classify_alert(alert: rustls::AlertDescription, auth: ClientAuthState) -> Verdict {
+    use rustls::AlertDescription as A;
+    let detail = format!(
+        "the server sent alert {} ({})",
+        u8::from(alert),
+        crate::tls_names::alert_name(alert)
+    );
+    let outcome = match alert {
+        A::ProtocolVersion => Outcome::ProtocolMismatch,
+        A::CertificateRequired => Outcome::ClientCertRequired,
+        A::NoApplicationProtocol => Outcome::AlpnMismatch,
+        A::HandshakeFailure if auth.requested && !auth.sent => Outcome::ClientCertRequired,
+        A::BadCertificate
+        | A::UnsupportedCertificate
+        | A::CertificateRevoked
+        | A::CertificateExpired
+        | A::CertificateUnknown
+        | A::UnknownCA
+        | A::DecryptError
+        | A::AccessDenied => auth.complaint(Outcome::HandshakeFailure),
+        A::CloseNotify => Outcome::Reset,
+        _ => Outcome::HandshakeFailure,
+    };
+    Verdict::new(outcome, detail)
+}
+
+/// Classifies a rustls error of a client's handshake that is not the client's own verdict on
+/// the server's chain: the server's alert, local incompatibilities, rustls's own checks.
+pub(crate) fn classify_tls_error(e: &rustls::Error, auth: ClientAuthState) -> Verdict {
+    use rustls::{CertificateError, InvalidMessage, PeerIncompatible};
+    match e {
+        rustls::Error::AlertReceived(a) => classify_alert(*a, auth),
+        rustls::Error::PeerIncompatible(p) => {
+            let outcome = match p {
+                PeerIncompatible::ServerDoesNotSupportTls12Or13
+                | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
+                | PeerIncompatible::SupportedVersionsExtensionRequired
+                | PeerIncompatible::Tls12NotOffered
+                | PeerIncompatible::Tls12NotOfferedOrEnabled => Outcome::ProtocolMismatch,
+                _ => Outcome::HandshakeFailure,
+            };
+            Verdict::new(outcome, format!("rustls: {p:?}"))
+        }
+        // What is left of certificate errors comes from rustls itself, mostly the server's
+        // handshake signature not verifying with the key of its certificate (a server with
+        // the wrong key file).
+        rustls::Error::InvalidCertificate(c) => {
+            let outcome = outcome_of_certificate_error(c);
+            let detail = match c {
+                CertificateError::BadSignature => format!(
+                    "the server's handshake signature does not verify with the key of its certificate (rustls: {e})"
+                ),
+                _ => format!("rustls: {e}"),
+            };
+            Verdict::new(outcome, detail)
+        }
+        rustls::Error::NoCertificatesPresented => Verdict::new(
+            Outcome::BadCertificate,
+            "the server presented no certificate",
+        ),
+        rustls::Error::InvalidMessage(
+            InvalidMessage::HandshakePayloadTooLarge | InvalidMessage::MessageTooLarge,
+        ) => Verdict::new(
+            Outcome::BadCertificate,
+            format!(
+                "a handshake message from the server (its Certificate message, so the chain) is larger than {RUSTLS_MAX_HANDSHAKE_MESSAGE} bytes, the most rustls clients accept (OpenSSL accepts up to 100 KiB, its default max_cert_list): serve a smaller certificate and chain (fewer SANs, no large extensions)"
+            ),
+        ),
+        other => Verdict::new(Outcome::HandshakeFailure, format!("rustls: {other}")),
+    }
+}
+
+/// One presented or trusted certificate as the classifier sees it: its DER, and its facts
+/// when it parses.
+#[derive(Clone, Copy)]
 struct Facts<'a> {
     der: &'a [u8],
-    cert: Option<X509Certificate<'a>>,
+    cert: Option<&'a Cert<'a>>,
+}
+
+/// Pairs each DER with its parsed certificate.
+fn facts<'a>(
+    ders: &'a [CertificateDer<'_>],
+    certs: &'a [Result<Cert<'a>, String>],
+) -> Vec<Facts<'a>> {
+    ders.iter()
+        .zip(certs)
+        .map(|(der, cert)| Facts {
+            der: der.as_ref(),
+            cert: cert.as_ref().ok(),
+        })
+        .collect()
 }
 
 impl<'a> Facts<'a> {
-    fn new(der: &'a [u8]) -> Self {
-        Facts {
-            der,
-            cert: X509Certificate::from_der(der).ok().map(|(_, c)| c),
-        }
-    }
-
     fn subject(&self) -> Option<&'a [u8]> {
-        self.cert
-            .as_ref()
-            .map(|c| c.tbs_certificate.subject.as_raw())
+        self.cert.map(Cert::subject_raw)
     }
 
     fn issuer(&self) -> Option<&'a [u8]> {
-        self.cert
-            .as_ref()
-            .map(|c| c.tbs_certificate.issuer.as_raw())
+        self.cert.map(Cert::issuer_raw)
     }
 
     fn is_ca(&self) -> bool {
-        self.cert.as_ref().is_some_and(|c| c.is_ca())
+        self.cert.is_some_and(Cert::is_ca)
     }
 
     fn self_issued(&self) -> bool {
-        self.subject().is_some() && self.subject() == self.issuer()
+        self.cert.is_some_and(Cert::self_issued)
     }
 
     /// The CN, or the whole subject when it has no CN.
     fn name(&self) -> String {
-        match &self.cert {
-            Some(c) => display_name(c),
+        match self.cert {
+            Some(c) => c.display_name(),
             None => "an unparsable certificate".to_string(),
         }
     }
 
     fn not_after(&self) -> Option<OffsetDateTime> {
-        self.cert
-            .as_ref()
-            .map(|c| c.validity().not_after.to_datetime())
+        self.cert.map(Cert::not_after)
     }
 
     fn not_before(&self) -> Option<OffsetDateTime> {
-        self.cert
-            .as_ref()
-            .map(|c| c.validity().not_before.to_datetime())
+        self.cert.map(Cert::not_before)
     }
 
     fn ski(&self) -> Option<&'a [u8]> {
-        self.cert
-            .as_ref()?
-            .extensions()
-            .iter()
-            .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
-                _ => None,
-            })
+        self.cert?.ski()
     }
 
     fn aki(&self) -> Option<&'a [u8]> {
-        self.cert
-            .as_ref()?
-            .extensions()
-            .iter()
-            .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::AuthorityKeyIdentifier(a) => {
-                    a.key_identifier.as_ref().map(|k| k.0)
-                }
-                _ => None,
-            })
+        self.cert?.aki()
     }
 
     /// The DER of the SubjectPublicKeyInfo.
     fn spki(&self) -> Option<&'a [u8]> {
-        self.cert
-            .as_ref()
-            .map(|c| c.tbs_certificate.subject_pki.raw)
+        self.cert.map(Cert::spki)
     }
 
     fn has_san(&self) -> bool {
-        self.cert
-            .as_ref()
-            .is_some_and(|c| matches!(c.subject_alternative_name(), Ok(Some(_))))
+        self.cert.is_some_and(Cert::has_san)
     }
 
     /// Whether `issuer`'s key verifies this certificate's signature.
     fn signed_by(&self, issuer: &Facts<'_>) -> bool {
-        let Some(cert) = &self.cert else {
+        let Some(cert) = self.cert else {
             return false;
         };
         let issuer_der = CertificateDer::from(issuer.der);
         let Ok(issuer_ee) = EndEntityCert::try_from(&issuer_der) else {
             return false;
         };
-        let tbs = cert.tbs_certificate.as_ref();
-        let sig = cert.signature_value.data.as_ref();
+        let (tbs, sig) = cert.signed_data();
         webpki::ALL_VERIFICATION_ALGS
             .iter()
             .any(|alg| issuer_ee.verify_signature(*alg, tbs, sig).is_ok())
     }
-}
 
-/// The CN of a certificate's subject, or the whole subject when it has no CN.
-pub fn display_name(cert: &X509Certificate<'_>) -> String {
-    let subject = cert.subject();
-    match subject
-        .iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-    {
-        Some(cn) => format!("CN={cn}"),
-        None => {
-            let s = subject.to_string();
-            if s.is_empty() {
-                "an empty subject".to_string()
-            } else {
-                s
-            }
-        }
+    /// The OID of a critical extension the verifier does not know, if it has one.
+    fn unknown_critical_extension(&self) -> Option<String> {
+        self.cert?.unknown_critical_extensions().into_iter().next()
     }
 }
 
@@ -453,18 +606,7 @@ impl Ctx<'_> {
         }
         let missing = top
             .cert
-            .as_ref()
-            .map(|c| {
-                let name = c.issuer();
-                match name
-                    .iter_common_name()
-                    .next()
-                    .and_then(|cn| cn.as_str().ok())
-                {
-                    Some(cn) => format!("CN={cn}"),
-                    None => name.to_string(),
-                }
-            })
+            .map(Cert::issuer_display_name)
             .unwrap_or_else(|| "its issuer".to_string());
         if let Some(known) = self
             .known
@@ -579,38 +721,11 @@ impl Ctx<'_> {
             E::InvalidSignatureForPublicKey => self.bad_signature(),
             E::CertNotValidForName(_) => self.name_mismatch(name),
             E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
-                let ekus = leaf
-                    .cert
-                    .as_ref()
-                    .and_then(|c| c.extended_key_usage().ok().flatten())
-                    .map(|e| {
-                        let e = e.value;
-                        let mut v = Vec::new();
-                        if e.server_auth {
-                            v.push("serverAuth");
-                        }
-                        if e.client_auth {
-                            v.push("clientAuth");
-                        }
-                        if e.code_signing {
-                            v.push("codeSigning");
-                        }
-                        if e.email_protection {
-                            v.push("emailProtection");
-                        }
-                        if e.any {
-                            v.push("anyExtendedKeyUsage");
-                        }
-                        if !e.other.is_empty() {
-                            v.push("other purposes");
-                        }
-                        if v.is_empty() {
-                            "empty".to_string()
-                        } else {
-                            v.join(", ")
-                        }
-                    })
-                    .unwrap_or_else(|| "not what is needed".to_string());
+                let ekus = match leaf.cert.and_then(Cert::extended_key_usage) {
+                    Some(ekus) if ekus.is_empty() => "empty".to_string(),
+                    Some(ekus) => ekus.join(", "),
+                    None => "not what is needed".to_string(),
+                };
                 Verdict::new(
                     Outcome::WrongUsage,
                     format!(
@@ -649,11 +764,7 @@ impl Ctx<'_> {
             }
             E::PathLenConstraintViolated => {
                 let which = self
-                    .describe(|f| {
-                        f.cert.as_ref().is_some_and(|c| {
-                            matches!(c.basic_constraints(), Ok(Some(b)) if b.value.path_len_constraint.is_some())
-                        })
-                    })
+                    .describe(|f| f.cert.is_some_and(Cert::has_path_len))
                     .unwrap_or_else(|| "a CA in the chain".to_string());
                 Verdict::new(
                     Outcome::PathLenExceeded,
@@ -679,7 +790,7 @@ impl Ctx<'_> {
                     .describe(|f| {
                         f.cert
                             .as_ref()
-                            .is_some_and(|c| matches!(c.name_constraints(), Ok(Some(_))))
+                            .is_some_and(|c| c.name_constraints().is_some())
                     })
                     .unwrap_or_else(|| "a CA in the chain".to_string());
                 Verdict::new(
@@ -698,7 +809,7 @@ impl Ctx<'_> {
                 let found = self
                     .chain
                     .iter()
-                    .find_map(|f| unknown_critical_extension(f).map(|oid| (f, oid)));
+                    .find_map(|f| f.unknown_critical_extension().map(|oid| (f, oid)));
                 let detail = match found {
                     Some((f, oid)) => {
                         let which = self
@@ -729,7 +840,7 @@ impl Ctx<'_> {
                 ),
             );
         }
-        let sans = leaf.cert.as_ref().map(san_strings).unwrap_or_default();
+        let sans = leaf.cert.map(Cert::sans).unwrap_or_default();
         Verdict::new(
             Outcome::HostnameMismatch,
             format!(
@@ -740,26 +851,10 @@ impl Ctx<'_> {
     }
 }
 
-/// The OID of a critical extension that x509-parser (and so certlab) does not know.
-fn unknown_critical_extension(f: &Facts<'_>) -> Option<String> {
-    f.cert.as_ref().and_then(|c| {
-        c.extensions()
-            .iter()
-            .find(|e| {
-                e.critical
-                    && matches!(
-                        e.parsed_extension(),
-                        ParsedExtension::UnsupportedExtension { .. }
-                    )
-            })
-            .map(|e| e.oid.to_id_string())
-    })
-}
-
 /// Why a TLS peer cannot sign with this leaf's key in a rustls handshake (aws-lc-rs
 /// provider: ECDSA P-256/P-384/P-521, Ed25519, RSA 2048 to 8192 bits), if it cannot.
-fn leaf_key_problem(cert: &X509Certificate<'_>) -> Option<String> {
-    let (alg, bits) = crate::verify::inspect::key_algorithm(cert);
+fn leaf_key_problem(cert: &Cert<'_>) -> Option<String> {
+    let (alg, bits) = cert.key_algorithm();
     if let Some(rest) = alg.strip_prefix("rsa-") {
         if rest.starts_with("pss") {
             return Some(format!(
@@ -786,35 +881,6 @@ fn leaf_key_problem(cert: &X509Certificate<'_>) -> Option<String> {
     }
 }
 
-/// The SANs of a certificate as `DNS:x`, `IP:y`, `URI:z`, `email:w` strings.
-pub fn san_strings(cert: &X509Certificate<'_>) -> Vec<String> {
-    use x509_parser::extensions::GeneralName;
-    let Ok(Some(san)) = cert.subject_alternative_name() else {
-        return vec![];
-    };
-    san.value
-        .general_names
-        .iter()
-        .map(|g| match g {
-            GeneralName::DNSName(d) => format!("DNS:{d}"),
-            GeneralName::IPAddress(bytes) => match bytes.len() {
-                4 => format!(
-                    "IP:{}",
-                    std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*bytes).expect("4 bytes"))
-                ),
-                16 => format!(
-                    "IP:{}",
-                    std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*bytes).expect("16 bytes"))
-                ),
-                _ => format!("IP:{bytes:02x?}"),
-            },
-            GeneralName::URI(u) => format!("URI:{u}"),
-            GeneralName::RFC822Name(e) => format!("email:{e}"),
-            other => format!("{other}"),
-        })
-        .collect()
-}
-
 fn server_name_text(name: &ServerName<'_>) -> String {
     match name {
         ServerName::DnsName(d) => d.as_ref().to_string(),
@@ -835,19 +901,30 @@ pub fn classify_chain(
     usage: Usage,
     now: UnixTime,
 ) -> Verdict {
+    classify_parsed(chain, &parse_chain(chain), trust, name, usage, now)
+}
+
+/// [`classify_chain`] for a chain whose certificates the caller has parsed already (`certs[i]`
+/// is `chain[i]`), so a report parses each certificate once.
+pub(crate) fn classify_parsed<'a>(
+    chain: &'a [CertificateDer<'_>],
+    certs: &'a [Result<Cert<'a>, String>],
+    trust: &TrustStore,
+    name: Option<&ServerName<'_>>,
+    usage: Usage,
+    now: UnixTime,
+) -> Verdict {
     let Some(leaf_der) = chain.first() else {
         return Verdict::new(Outcome::BadCertificate, "no certificate was presented");
     };
     let now_dt = OffsetDateTime::from_unix_timestamp(i64::try_from(now.as_secs()).unwrap_or(0))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let root_certs = parse_chain(&trust.roots);
+    let known_certs = parse_chain(&trust.known_intermediates);
     let ctx = Ctx {
-        chain: chain.iter().map(|c| Facts::new(c.as_ref())).collect(),
-        roots: trust.roots.iter().map(|c| Facts::new(c.as_ref())).collect(),
-        known: trust
-            .known_intermediates
-            .iter()
-            .map(|c| Facts::new(c.as_ref()))
-            .collect(),
+        chain: facts(chain, certs),
+        roots: facts(&trust.roots, &root_certs),
+        known: facts(&trust.known_intermediates, &known_certs),
         now: now_dt,
         usage_is_client: usage == Usage::Client,
     };
@@ -949,7 +1026,7 @@ pub fn classify_chain(
     }
 
     if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]])
-        && let Some(oid) = unknown_critical_extension(root)
+        && let Some(oid) = root.unknown_critical_extension()
     {
         return Verdict::new(
             Outcome::BadCertificate,
@@ -961,7 +1038,7 @@ pub fn classify_chain(
     }
 
     // webpki does not look at the leaf's own key; a TLS peer must sign with it.
-    if let Some(problem) = ctx.chain[0].cert.as_ref().and_then(leaf_key_problem) {
+    if let Some(problem) = ctx.chain[0].cert.and_then(leaf_key_problem) {
         return Verdict::new(
             Outcome::BadCertificate,
             format!("{}: {problem}", ctx.chain[0].name()),
@@ -1152,6 +1229,124 @@ mod tests {
             d.contains("same subject as your root, different key"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn alerts_map_to_outcomes() {
+        use rustls::AlertDescription as A;
+        let o = |a, requested, sent| classify_alert(a, ClientAuthState { requested, sent }).outcome;
+        assert_eq!(
+            o(A::ProtocolVersion, false, false),
+            Outcome::ProtocolMismatch
+        );
+        assert_eq!(
+            o(A::HandshakeFailure, false, false),
+            Outcome::HandshakeFailure
+        );
+        assert_eq!(
+            o(A::HandshakeFailure, true, false),
+            Outcome::ClientCertRequired
+        );
+        assert_eq!(
+            o(A::CertificateRequired, true, false),
+            Outcome::ClientCertRequired
+        );
+        assert_eq!(o(A::UnknownCA, true, true), Outcome::ClientCertRejected);
+        assert_eq!(
+            o(A::NoApplicationProtocol, false, false),
+            Outcome::AlpnMismatch
+        );
+        let both = ClientAuthState {
+            requested: true,
+            sent: true,
+        };
+        let d = classify_alert(A::UnsupportedCertificate, both).detail;
+        assert_eq!(
+            d.as_deref(),
+            Some("the server sent alert 43 (unsupported_certificate)")
+        );
+    }
+
+    #[test]
+    fn no_route_to_host_is_not_refused() {
+        use std::io;
+        let addr = "192.0.2.1:443";
+        let mut errors = vec![
+            io::Error::from(io::ErrorKind::HostUnreachable),
+            io::Error::from(io::ErrorKind::NetworkUnreachable),
+        ];
+        // EHOSTUNREACH and ENETUNREACH as the OS reports them.
+        #[cfg(target_os = "linux")]
+        errors.extend([113, 101].map(io::Error::from_raw_os_error));
+        for e in errors {
+            let v = classify_connect_error(&e, addr);
+            let detail = v.detail.unwrap_or_default();
+            assert_eq!(v.outcome, Outcome::Timeout, "{e}: {detail}");
+            assert!(
+                detail.contains(addr)
+                    && (detail.contains("unreachable") || detail.contains("no route")),
+                "{detail}"
+            );
+        }
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            classify_connect_error(&refused, addr).outcome,
+            Outcome::Refused
+        );
+        let timed_out = io::Error::from(io::ErrorKind::TimedOut);
+        assert_eq!(
+            classify_connect_error(&timed_out, addr).outcome,
+            Outcome::Timeout
+        );
+        #[cfg(target_os = "linux")]
+        {
+            // ECONNREFUSED, ETIMEDOUT
+            let v = classify_connect_error(&io::Error::from_raw_os_error(111), addr);
+            assert_eq!(v.outcome, Outcome::Refused);
+            let v = classify_connect_error(&io::Error::from_raw_os_error(110), addr);
+            assert_eq!(v.outcome, Outcome::Timeout);
+        }
+    }
+
+    #[test]
+    fn wrong_usage_names_every_extended_key_usage_of_the_leaf() {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair,
+        };
+        let key = KeyPair::generate().unwrap();
+        let mut rp = CertificateParams::default();
+        rp.distinguished_name.push(DnType::CommonName, "eku root");
+        rp.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let root = rp.self_signed(&key).unwrap().der().clone();
+        let issuer = Issuer::new(rp, &key);
+        let name = ServerName::try_from("localhost").unwrap();
+        let trust = TrustStore::from_roots(vec![root]);
+        let detail = |ekus: Vec<ExtendedKeyUsagePurpose>| {
+            let mut lp = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+            lp.distinguished_name.push(DnType::CommonName, "stamp");
+            lp.extended_key_usages = ekus;
+            let leaf = lp
+                .signed_by(&KeyPair::generate().unwrap(), &issuer)
+                .unwrap();
+            let v = classify_chain(
+                &[leaf.der().clone()],
+                &trust,
+                Some(&name),
+                Usage::Server,
+                UnixTime::now(),
+            );
+            assert_eq!(v.outcome, Outcome::WrongUsage, "{:?}", v.detail);
+            v.detail.unwrap()
+        };
+        // A time-stamping certificate has an extended key usage, not an empty one.
+        let d = detail(vec![ExtendedKeyUsagePurpose::TimeStamping]);
+        assert!(d.contains("extended key usage is timeStamping;"), "{d}");
+        let d = detail(vec![
+            ExtendedKeyUsagePurpose::ClientAuth,
+            ExtendedKeyUsagePurpose::OcspSigning,
+        ]);
+        assert!(d.contains("is clientAuth, OCSPSigning;"), "{d}");
     }
 
     #[test]

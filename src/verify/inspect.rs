@@ -3,7 +3,7 @@
 //! [`CertSummary`] is what `inspect` prints and what the `chain` entries of `check` and
 //! `probe` reports hold. [`inspect_bytes`] reads PEM or DER files holding certificates and
 //! private keys (PKCS#8, SEC1, PKCS#1) and says which key matches which certificate.
-//! [`lint_chain`] gives the warnings of issue 3: expiring soon, no SAN, CN-only, weak RSA,
+//! [`lint_chain`] gives the chain warnings: expiring soon, no SAN, CN-only, weak RSA,
 //! server validity over 398 days, missing SKI/AKI, chain order, root included.
 //!
 //! ```
@@ -31,13 +31,9 @@ use std::fmt;
 use pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::prelude::FromDer;
-use x509_parser::public_key::PublicKey;
 
 use crate::pki::{KeyAlg, sha256_hex};
-use crate::verify::classify::{display_name, san_strings};
+use crate::x509::{Cert, hex_colon, parse_chain};
 
 /// Why a file could not be inspected.
 #[derive(Debug, thiserror::Error)]
@@ -130,223 +126,95 @@ fn short(subject: &str) -> String {
         .unwrap_or_else(|| subject.to_string())
 }
 
-fn hex_colon(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
-/// OIDs certlab names.
-fn oid_name(oid: &str) -> Option<&'static str> {
-    Some(match oid {
-        "1.2.840.10045.3.1.7" => "p256",
-        "1.3.132.0.34" => "p384",
-        "1.3.132.0.35" => "p521",
-        _ => return None,
-    })
-}
-
-/// The bit length of a big-endian unsigned integer (an RSA modulus).
-fn bit_length(bytes: &[u8]) -> usize {
-    let bytes = match bytes.iter().position(|b| *b != 0) {
-        Some(i) => &bytes[i..],
-        None => return 0,
-    };
-    bytes.len() * 8 - bytes[0].leading_zeros() as usize
-}
-
-/// A certificate's key algorithm as certlab names it (`ecdsa-p256`, `rsa-2048`, `ed25519`,
-/// `rsa-pss-2048`, `ecdsa (OID)`, `unknown (OID)`) and its size in bits.
-pub fn key_algorithm(cert: &X509Certificate<'_>) -> (String, usize) {
-    let spki = cert.public_key();
-    let alg_oid = spki.algorithm.algorithm.to_id_string();
-    let bits = match spki.parsed() {
-        Ok(PublicKey::RSA(rsa)) => bit_length(rsa.modulus),
-        Ok(k) => k.key_size(),
-        Err(_) => 0,
-    };
-    let name = match alg_oid.as_str() {
-        "1.2.840.113549.1.1.1" => return (format!("rsa-{bits}"), bits),
-        "1.2.840.10045.2.1" => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.as_oid().ok())
-                .map(|o| o.to_id_string());
-            match curve.as_deref().and_then(oid_name) {
-                Some(c) => format!("ecdsa-{c}"),
-                None => format!("ecdsa ({})", curve.unwrap_or_default()),
-            }
-        }
-        "1.3.101.112" => return ("ed25519".to_string(), 256),
-        "1.3.101.113" => return ("ed448".to_string(), 456),
-        "1.2.840.113549.1.1.10" => return (format!("rsa-pss-{bits}"), bits),
-        other => format!("unknown ({other})"),
-    };
-    (name, bits)
-}
-
-fn key_usage(cert: &X509Certificate<'_>) -> Vec<String> {
-    let Ok(Some(ku)) = cert.key_usage() else {
-        return vec![];
-    };
-    let ku = ku.value;
-    [
-        (ku.digital_signature(), "digitalSignature"),
-        (ku.non_repudiation(), "nonRepudiation"),
-        (ku.key_encipherment(), "keyEncipherment"),
-        (ku.data_encipherment(), "dataEncipherment"),
-        (ku.key_agreement(), "keyAgreement"),
-        (ku.key_cert_sign(), "keyCertSign"),
-        (ku.crl_sign(), "cRLSign"),
-        (ku.encipher_only(), "encipherOnly"),
-        (ku.decipher_only(), "decipherOnly"),
-    ]
-    .into_iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, n)| n.to_string())
-    .collect()
-}
-
-fn extended_key_usage(cert: &X509Certificate<'_>) -> Vec<String> {
-    let Ok(Some(eku)) = cert.extended_key_usage() else {
-        return vec![];
-    };
-    let e = eku.value;
-    let mut out: Vec<String> = [
-        (e.server_auth, "serverAuth"),
-        (e.client_auth, "clientAuth"),
-        (e.code_signing, "codeSigning"),
-        (e.email_protection, "emailProtection"),
-        (e.time_stamping, "timeStamping"),
-        (e.ocsp_signing, "OCSPSigning"),
-        (e.any, "anyExtendedKeyUsage"),
-    ]
-    .into_iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, n)| n.to_string())
-    .collect();
-    out.extend(e.other.iter().map(|o| o.to_id_string()));
-    out
-}
-
-/// A name-constraint subtree as text: `DNS:x`, `IP:10.0.0.0/8`, `email:x`, `URI:x`, `DN:x`.
-fn subtree_string(name: &GeneralName<'_>) -> String {
-    match name {
-        GeneralName::DNSName(d) => format!("DNS:{d}"),
-        GeneralName::RFC822Name(e) => format!("email:{e}"),
-        GeneralName::URI(u) => format!("URI:{u}"),
-        GeneralName::DirectoryName(dn) => format!("DN:{dn}"),
-        GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
-            let (addr, mask) = b.split_at(b.len() / 2);
-            let prefix: u32 = mask.iter().map(|m| m.count_ones()).sum();
-            let ip = if addr.len() == 4 {
-                std::net::IpAddr::from(<[u8; 4]>::try_from(addr).expect("4 bytes"))
-            } else {
-                std::net::IpAddr::from(<[u8; 16]>::try_from(addr).expect("16 bytes"))
-            };
-            format!("IP:{ip}/{prefix}")
-        }
-        other => other.to_string(),
-    }
-}
-
 /// Summarises one DER certificate; `now` gives `days_left`.
 pub fn summarize(der: &[u8], now: OffsetDateTime) -> Result<CertSummary, String> {
-    let (_, cert) =
-        X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
-    let (key_algorithm, key_bits) = key_algorithm(&cert);
+    let cert = Cert::parse(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    Ok(summary_of(&cert, der, now))
+}
+
+/// The summary of a parsed certificate (`der` is what it was parsed from).
+pub(crate) fn summary_of(cert: &Cert<'_>, der: &[u8], now: OffsetDateTime) -> CertSummary {
+    let (key_algorithm, key_bits) = cert.key_algorithm();
     let (ca, path_len) = match cert.basic_constraints() {
-        Ok(Some(b)) => (Some(b.value.ca), b.value.path_len_constraint),
-        _ => (None, None),
+        Some((ca, path_len)) => (Some(ca), path_len),
+        None => (None, None),
     };
-    let (mut permitted, mut excluded) = (vec![], vec![]);
-    if let Ok(Some(nc)) = cert.name_constraints() {
-        let list = |v: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
-            v.iter()
-                .flatten()
-                .map(|s| subtree_string(&s.base))
-                .collect::<Vec<_>>()
-        };
-        permitted = list(&nc.value.permitted_subtrees);
-        excluded = list(&nc.value.excluded_subtrees);
-    }
-    let mut ski = None;
-    let mut aki = None;
-    let mut unknown_critical = vec![];
-    for ext in cert.extensions() {
-        match ext.parsed_extension() {
-            ParsedExtension::SubjectKeyIdentifier(k) => ski = Some(hex_colon(k.0)),
-            ParsedExtension::AuthorityKeyIdentifier(a) => {
-                aki = a.key_identifier.as_ref().map(|k| hex_colon(k.0))
-            }
-            ParsedExtension::UnsupportedExtension { .. } if ext.critical => {
-                unknown_critical.push(ext.oid.to_id_string())
-            }
-            _ => {}
-        }
-    }
-    let not_before = cert.validity().not_before.to_datetime();
-    let not_after = cert.validity().not_after.to_datetime();
-    Ok(CertSummary {
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
-        serial: hex_colon(cert.raw_serial()),
-        sans: san_strings(&cert),
+    let (permitted, excluded) = cert.name_constraints().unwrap_or_default();
+    let not_before = cert.not_before();
+    let not_after = cert.not_after();
+    CertSummary {
+        subject: cert.subject(),
+        issuer: cert.issuer(),
+        serial: cert.serial_hex(),
+        sans: cert.sans(),
         not_before,
         not_after,
         days_left: (not_after - now).whole_days(),
         key_algorithm,
         key_bits,
-        key_usage: key_usage(&cert),
-        extended_key_usage: extended_key_usage(&cert),
+        key_usage: cert.key_usage(),
+        extended_key_usage: cert.extended_key_usage().unwrap_or_default(),
         ca,
         path_len,
         permitted_subtrees: permitted,
         excluded_subtrees: excluded,
-        ski,
-        aki,
-        self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
-        unknown_critical_extensions: unknown_critical,
+        ski: cert.ski().map(hex_colon),
+        aki: cert.aki().map(hex_colon),
+        self_issued: cert.self_issued(),
+        unknown_critical_extensions: cert.unknown_critical_extensions(),
         sha256: sha256_hex(der),
-        public_key: cert.public_key().subject_public_key.data.to_vec(),
-    })
+        public_key: cert.public_key().to_vec(),
+    }
 }
 
 /// The summaries of a chain; certificates that do not parse get a placeholder summary with
 /// only the fingerprint (a report must still show what was sent).
 pub fn summarize_chain(chain: &[CertificateDer<'_>], now: OffsetDateTime) -> Vec<CertSummary> {
+    summarize_parsed(chain, &parse_chain(chain), now)
+}
+
+/// [`summarize_chain`] for certificates the caller has parsed already (`certs[i]` is
+/// `chain[i]`).
+pub(crate) fn summarize_parsed(
+    chain: &[CertificateDer<'_>],
+    certs: &[Result<Cert<'_>, String>],
+    now: OffsetDateTime,
+) -> Vec<CertSummary> {
     chain
         .iter()
-        .map(|c| {
-            summarize(c, now).unwrap_or_else(|e| CertSummary {
-                subject: format!("<unparsable: {e}>"),
-                issuer: String::new(),
-                serial: String::new(),
-                sans: vec![],
-                not_before: OffsetDateTime::UNIX_EPOCH,
-                not_after: OffsetDateTime::UNIX_EPOCH,
-                days_left: 0,
-                key_algorithm: String::new(),
-                key_bits: 0,
-                key_usage: vec![],
-                extended_key_usage: vec![],
-                ca: None,
-                path_len: None,
-                permitted_subtrees: vec![],
-                excluded_subtrees: vec![],
-                ski: None,
-                aki: None,
-                self_issued: false,
-                unknown_critical_extensions: vec![],
-                sha256: sha256_hex(c),
-                public_key: vec![],
-            })
+        .zip(certs)
+        .map(|(der, cert)| match cert {
+            Ok(cert) => summary_of(cert, der, now),
+            Err(e) => unparsable(der, &format!("not an X.509 certificate: {e}")),
         })
         .collect()
+}
+
+/// The placeholder summary of a certificate that does not parse: the error and the fingerprint.
+fn unparsable(der: &[u8], error: &str) -> CertSummary {
+    CertSummary {
+        subject: format!("<unparsable: {error}>"),
+        issuer: String::new(),
+        serial: String::new(),
+        sans: vec![],
+        not_before: OffsetDateTime::UNIX_EPOCH,
+        not_after: OffsetDateTime::UNIX_EPOCH,
+        days_left: 0,
+        key_algorithm: String::new(),
+        key_bits: 0,
+        key_usage: vec![],
+        extended_key_usage: vec![],
+        ca: None,
+        path_len: None,
+        permitted_subtrees: vec![],
+        excluded_subtrees: vec![],
+        ski: None,
+        aki: None,
+        self_issued: false,
+        unknown_critical_extensions: vec![],
+        sha256: sha256_hex(der),
+        public_key: vec![],
+    }
 }
 
 /// A private key's summary.
@@ -707,13 +575,6 @@ fn looks_like_host(cn: &str) -> bool {
             && cn
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '*')))
-}
-
-/// The display name (`CN=x`) of a DER certificate, for messages.
-pub fn name_of(der: &[u8]) -> String {
-    X509Certificate::from_der(der)
-        .map(|(_, c)| display_name(&c))
-        .unwrap_or_else(|_| "an unparsable certificate".to_string())
 }
 
 #[cfg(test)]

@@ -127,7 +127,13 @@ fn mutual_tls_outcomes_through_the_probe() {
     assert_eq!(with(&alice).outcome, Outcome::Ok);
     let rejected = with(&expired);
     assert_eq!(rejected.outcome, Outcome::ClientCertRejected);
-    assert!(rejected.detail.unwrap_or_default().contains("expired"));
+    assert!(
+        rejected
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("expired")
+    );
 }
 
 /// `expected_by_client` says plain rustls accepts an expired trust anchor; this is the test

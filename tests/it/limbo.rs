@@ -196,7 +196,7 @@ fn run_case(tc: &Value) -> Run {
     match check(&chain, &options) {
         Ok(report) => Run {
             outcome: report.outcome,
-            detail: report.detail,
+            detail: report.judgement.detail,
         },
         Err(e) => Run {
             outcome: Outcome::BadCertificate,

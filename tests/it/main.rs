@@ -17,6 +17,7 @@ mod generate;
 mod inspect;
 mod lab;
 mod lab_serve;
+mod layers;
 mod limbo;
 mod openssl_generate;
 mod probe_limits;

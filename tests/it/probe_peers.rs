@@ -123,7 +123,7 @@ fn library_probe_of_a_tls_less_peer() {
     .expect("valid target");
     h.join().unwrap();
     assert_eq!(report.outcome, Outcome::NotTls);
-    assert!(report.detail.unwrap().contains("SSH-2.0"));
+    assert!(report.detail.as_deref().unwrap().contains("SSH-2.0"));
     assert!(report.chain.is_empty());
     assert!(report.tls.is_none());
 }

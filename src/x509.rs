@@ -1,0 +1,436 @@
+//! The one reader of a certificate: x509-parser turns DER into [`Cert`], whose methods give
+//! the facts the rest of certlab needs (names, SANs, validity, key, key usage and extended key
+//! usage, basicConstraints, name constraints, key identifiers). Everything that reads one
+//! certificate goes through here, so each fact is written once.
+//!
+//! A report parses each certificate once: the classifier and the summaries hold a [`Cert`]
+//! per DER and ask it.
+
+use std::net::IpAddr;
+
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::FromDer;
+use x509_parser::public_key::PublicKey;
+use x509_parser::x509::{AttributeTypeAndValue, X509Name};
+
+/// One parsed certificate (borrowing its DER).
+pub(crate) struct Cert<'a> {
+    cert: X509Certificate<'a>,
+}
+
+/// Parses every certificate of a chain once (`Err`: x509-parser's message).
+pub(crate) fn parse_chain<'a>(
+    ders: &'a [pki_types::CertificateDer<'_>],
+) -> Vec<Result<Cert<'a>, String>> {
+    ders.iter().map(|d| Cert::parse(d)).collect()
+}
+
+/// The subject's attributes certlab copies when it re-issues a name (first value of each).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct NameFields {
+    pub(crate) cn: Option<String>,
+    pub(crate) o: Option<String>,
+    pub(crate) ou: Option<String>,
+    pub(crate) c: Option<String>,
+    pub(crate) st: Option<String>,
+    pub(crate) l: Option<String>,
+}
+
+impl<'a> Cert<'a> {
+    /// Parses one DER certificate; the error is x509-parser's message.
+    pub(crate) fn parse(der: &'a [u8]) -> Result<Self, String> {
+        X509Certificate::from_der(der)
+            .map(|(_, cert)| Cert { cert })
+            .map_err(|e| e.to_string())
+    }
+
+    /// The subject's DER (for comparing names byte for byte, as webpki does).
+    pub(crate) fn subject_raw(&self) -> &'a [u8] {
+        self.cert.tbs_certificate.subject.as_raw()
+    }
+
+    /// The issuer's DER.
+    pub(crate) fn issuer_raw(&self) -> &'a [u8] {
+        self.cert.tbs_certificate.issuer.as_raw()
+    }
+
+    /// The subject as text, e.g. `CN=localhost, O=certlab`.
+    pub(crate) fn subject(&self) -> String {
+        self.cert.subject().to_string()
+    }
+
+    /// The issuer's name as text.
+    pub(crate) fn issuer(&self) -> String {
+        self.cert.issuer().to_string()
+    }
+
+    /// The subject's CN (`CN=x`), or the whole subject when it has no CN.
+    pub(crate) fn display_name(&self) -> String {
+        short_name(self.cert.subject()).unwrap_or_else(|| "an empty subject".to_string())
+    }
+
+    /// The issuer's CN (`CN=x`), or the whole issuer name when it has no CN.
+    pub(crate) fn issuer_display_name(&self) -> String {
+        short_name(self.cert.issuer()).unwrap_or_default()
+    }
+
+    /// The subject's attributes (first value of each).
+    pub(crate) fn subject_fields(&self) -> NameFields {
+        let first = |it: &mut dyn Iterator<Item = &AttributeTypeAndValue<'_>>| {
+            it.next().and_then(|a| a.as_str().ok()).map(str::to_string)
+        };
+        let s = self.cert.subject();
+        NameFields {
+            cn: first(&mut s.iter_common_name()),
+            o: first(&mut s.iter_organization()),
+            ou: first(&mut s.iter_organizational_unit()),
+            c: first(&mut s.iter_country()),
+            st: first(&mut s.iter_state_or_province()),
+            l: first(&mut s.iter_locality()),
+        }
+    }
+
+    /// Whether subject and issuer are the same name.
+    pub(crate) fn self_issued(&self) -> bool {
+        self.subject_raw() == self.issuer_raw()
+    }
+
+    /// The serial number, colon-separated hex.
+    pub(crate) fn serial_hex(&self) -> String {
+        hex_colon(self.cert.raw_serial())
+    }
+
+    /// Whether the certificate has a subjectAltName extension (empty or not).
+    pub(crate) fn has_san(&self) -> bool {
+        matches!(self.cert.subject_alternative_name(), Ok(Some(_)))
+    }
+
+    /// The SANs as `DNS:x`, `IP:y`, `URI:z`, `email:w` strings.
+    pub(crate) fn sans(&self) -> Vec<String> {
+        let Ok(Some(san)) = self.cert.subject_alternative_name() else {
+            return vec![];
+        };
+        san.value
+            .general_names
+            .iter()
+            .map(|g| match g {
+                GeneralName::DNSName(d) => format!("DNS:{d}"),
+                GeneralName::IPAddress(bytes) => match ip_of(bytes) {
+                    Some(ip) => format!("IP:{ip}"),
+                    None => format!("IP:{bytes:02x?}"),
+                },
+                GeneralName::URI(u) => format!("URI:{u}"),
+                GeneralName::RFC822Name(e) => format!("email:{e}"),
+                other => format!("{other}"),
+            })
+            .collect()
+    }
+
+    /// Start of validity.
+    pub(crate) fn not_before(&self) -> OffsetDateTime {
+        self.cert.validity().not_before.to_datetime()
+    }
+
+    /// End of validity.
+    pub(crate) fn not_after(&self) -> OffsetDateTime {
+        self.cert.validity().not_after.to_datetime()
+    }
+
+    /// The DER of the SubjectPublicKeyInfo.
+    pub(crate) fn spki(&self) -> &'a [u8] {
+        self.cert.tbs_certificate.subject_pki.raw
+    }
+
+    /// The raw public key (the SubjectPublicKeyInfo's bit string).
+    pub(crate) fn public_key(&self) -> &[u8] {
+        &self.cert.public_key().subject_public_key.data
+    }
+
+    /// The key algorithm as certlab names it (`ecdsa-p256`, `rsa-2048`, `ed25519`,
+    /// `rsa-pss-2048`, `ecdsa (OID)`, `unknown (OID)`) and its size in bits.
+    pub(crate) fn key_algorithm(&self) -> (String, usize) {
+        let spki = self.cert.public_key();
+        let alg_oid = spki.algorithm.algorithm.to_id_string();
+        let bits = match spki.parsed() {
+            Ok(PublicKey::RSA(rsa)) => bit_length(rsa.modulus),
+            Ok(k) => k.key_size(),
+            Err(_) => 0,
+        };
+        let name = match alg_oid.as_str() {
+            "1.2.840.113549.1.1.1" => return (format!("rsa-{bits}"), bits),
+            "1.2.840.10045.2.1" => {
+                let curve = spki
+                    .algorithm
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.as_oid().ok())
+                    .map(|o| o.to_id_string());
+                match curve.as_deref().and_then(curve_name) {
+                    Some(c) => format!("ecdsa-{c}"),
+                    None => format!("ecdsa ({})", curve.unwrap_or_default()),
+                }
+            }
+            "1.3.101.112" => return ("ed25519".to_string(), 256),
+            "1.3.101.113" => return ("ed448".to_string(), 456),
+            "1.2.840.113549.1.1.10" => return (format!("rsa-pss-{bits}"), bits),
+            other => format!("unknown ({other})"),
+        };
+        (name, bits)
+    }
+
+    /// Key usage bits by their RFC 5280 names (`digitalSignature`, `keyCertSign`, ...).
+    pub(crate) fn key_usage(&self) -> Vec<String> {
+        let Ok(Some(ku)) = self.cert.key_usage() else {
+            return vec![];
+        };
+        let ku = ku.value;
+        [
+            (ku.digital_signature(), "digitalSignature"),
+            (ku.non_repudiation(), "nonRepudiation"),
+            (ku.key_encipherment(), "keyEncipherment"),
+            (ku.data_encipherment(), "dataEncipherment"),
+            (ku.key_agreement(), "keyAgreement"),
+            (ku.key_cert_sign(), "keyCertSign"),
+            (ku.crl_sign(), "cRLSign"),
+            (ku.encipher_only(), "encipherOnly"),
+            (ku.decipher_only(), "decipherOnly"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| n.to_string())
+        .collect()
+    }
+
+    /// The extended key usages (`serverAuth`, `clientAuth`, ..., or an OID), `None` when the
+    /// certificate has no EKU extension (any purpose).
+    pub(crate) fn extended_key_usage(&self) -> Option<Vec<String>> {
+        let Ok(Some(eku)) = self.cert.extended_key_usage() else {
+            return None;
+        };
+        let e = eku.value;
+        let mut out: Vec<String> = [
+            (e.server_auth, "serverAuth"),
+            (e.client_auth, "clientAuth"),
+            (e.code_signing, "codeSigning"),
+            (e.email_protection, "emailProtection"),
+            (e.time_stamping, "timeStamping"),
+            (e.ocsp_signing, "OCSPSigning"),
+            (e.any, "anyExtendedKeyUsage"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| n.to_string())
+        .collect();
+        out.extend(e.other.iter().map(|o| o.to_id_string()));
+        Some(out)
+    }
+
+    /// basicConstraints: the CA flag and pathLen (`None`: no basicConstraints extension).
+    pub(crate) fn basic_constraints(&self) -> Option<(bool, Option<u32>)> {
+        match self.cert.basic_constraints() {
+            Ok(Some(b)) => Some((b.value.ca, b.value.path_len_constraint)),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a CA certificate (basicConstraints CA:true).
+    pub(crate) fn is_ca(&self) -> bool {
+        self.cert.is_ca()
+    }
+
+    /// Whether basicConstraints carries a pathLen.
+    pub(crate) fn has_path_len(&self) -> bool {
+        self.basic_constraints().is_some_and(|(_, p)| p.is_some())
+    }
+
+    /// Name constraints as text (`DNS:x`, `IP:10.0.0.0/8`, ...): permitted and excluded
+    /// subtrees; `None` without a nameConstraints extension.
+    pub(crate) fn name_constraints(&self) -> Option<(Vec<String>, Vec<String>)> {
+        let Ok(Some(nc)) = self.cert.name_constraints() else {
+            return None;
+        };
+        let list = |v: &Option<Vec<x509_parser::extensions::GeneralSubtree<'_>>>| {
+            v.iter()
+                .flatten()
+                .map(|s| subtree_string(&s.base))
+                .collect::<Vec<_>>()
+        };
+        Some((
+            list(&nc.value.permitted_subtrees),
+            list(&nc.value.excluded_subtrees),
+        ))
+    }
+
+    /// The subject key identifier.
+    pub(crate) fn ski(&self) -> Option<&'a [u8]> {
+        self.cert
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
+                _ => None,
+            })
+    }
+
+    /// The authority key identifier's key identifier.
+    pub(crate) fn aki(&self) -> Option<&'a [u8]> {
+        self.cert
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(a) => {
+                    a.key_identifier.as_ref().map(|k| k.0)
+                }
+                _ => None,
+            })
+    }
+
+    /// The OIDs of critical extensions x509-parser (and so certlab) does not know.
+    pub(crate) fn unknown_critical_extensions(&self) -> Vec<String> {
+        self.cert
+            .extensions()
+            .iter()
+            .filter(|e| {
+                e.critical
+                    && matches!(
+                        e.parsed_extension(),
+                        ParsedExtension::UnsupportedExtension { .. }
+                    )
+            })
+            .map(|e| e.oid.to_id_string())
+            .collect()
+    }
+
+    /// The signed part (TBSCertificate DER) and the signature, to verify with an issuer's key.
+    pub(crate) fn signed_data(&self) -> (&[u8], &[u8]) {
+        (
+            self.cert.tbs_certificate.as_ref(),
+            self.cert.signature_value.data.as_ref(),
+        )
+    }
+}
+
+/// `CN=x` for a name with a CN, the whole name otherwise; `None` for an empty name.
+fn short_name(name: &X509Name<'_>) -> Option<String> {
+    match name
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+    {
+        Some(cn) => Some(format!("CN={cn}")),
+        None => Some(name.to_string()).filter(|s| !s.is_empty()),
+    }
+}
+
+/// An IP address from its 4 or 16 bytes.
+fn ip_of(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
+        _ => None,
+    }
+}
+
+/// A name-constraint subtree as text: `DNS:x`, `IP:10.0.0.0/8`, `email:x`, `URI:x`, `DN:x`.
+fn subtree_string(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::DNSName(d) => format!("DNS:{d}"),
+        GeneralName::RFC822Name(e) => format!("email:{e}"),
+        GeneralName::URI(u) => format!("URI:{u}"),
+        GeneralName::DirectoryName(dn) => format!("DN:{dn}"),
+        GeneralName::IPAddress(b) if b.len() == 8 || b.len() == 32 => {
+            let (addr, mask) = b.split_at(b.len() / 2);
+            let prefix: u32 = mask.iter().map(|m| m.count_ones()).sum();
+            match ip_of(addr) {
+                Some(ip) => format!("IP:{ip}/{prefix}"),
+                None => name.to_string(),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Bytes as colon-separated lowercase hex (`ab:01:...`).
+pub(crate) fn hex_colon(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Curve OIDs certlab names.
+fn curve_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "1.2.840.10045.3.1.7" => "p256",
+        "1.3.132.0.34" => "p384",
+        "1.3.132.0.35" => "p521",
+        _ => return None,
+    })
+}
+
+/// The bit length of a big-endian unsigned integer (an RSA modulus).
+fn bit_length(bytes: &[u8]) -> usize {
+    let bytes = match bytes.iter().position(|b| *b != 0) {
+        Some(i) => &bytes[i..],
+        None => return 0,
+    };
+    bytes.len() * 8 - bytes[0].leading_zeros() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(params: rcgen::CertificateParams) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn facts_of_a_leaf() {
+        let mut p = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        p.subject_alt_names
+            .push(rcgen::SanType::IpAddress("::1".parse().unwrap()));
+        p.distinguished_name.push(rcgen::DnType::CommonName, "web");
+        p.distinguished_name
+            .push(rcgen::DnType::OrganizationName, "certlab");
+        p.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::TimeStamping,
+        ];
+        let der = leaf(p);
+        let c = Cert::parse(&der).unwrap();
+        assert_eq!(c.sans(), ["DNS:localhost", "IP:::1"]);
+        assert_eq!(c.display_name(), "CN=web");
+        assert_eq!(c.subject_fields().o.as_deref(), Some("certlab"));
+        assert!(c.self_issued() && c.has_san() && !c.is_ca());
+        assert_eq!(c.key_algorithm(), ("ecdsa-p256".to_string(), 256));
+        assert_eq!(
+            c.extended_key_usage().unwrap(),
+            ["serverAuth", "timeStamping"]
+        );
+        assert!(c.unknown_critical_extensions().is_empty());
+        assert!(Cert::parse(b"nope").is_err());
+    }
+
+    #[test]
+    fn a_name_without_cn_is_shown_whole() {
+        let mut p = rcgen::CertificateParams::new(vec![]).unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        let der = leaf(p.clone());
+        assert_eq!(
+            Cert::parse(&der).unwrap().display_name(),
+            "an empty subject"
+        );
+        p.distinguished_name
+            .push(rcgen::DnType::OrganizationName, "only org");
+        let der = leaf(p);
+        let c = Cert::parse(&der).unwrap();
+        assert_eq!(c.display_name(), "O=only org");
+        assert_eq!(c.issuer_display_name(), "O=only org");
+        assert_eq!(c.extended_key_usage(), None);
+    }
+}
