@@ -18,6 +18,7 @@ const KNOWN_CYCLES: &[&[&str]] = &[&[
     "pki",
     "pki::fault",
     "pki::issue",
+    "pki::manifest",
     "pki::names",
     "pki::scenario",
     "pki::spec",
