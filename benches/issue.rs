@@ -4,7 +4,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use certlab::pki::issue::{Builder, CaSpec, LeafSpec};
+use certlab::pki::issue::Builder;
+use certlab::pki::model::{CaSpec, LeafSpec};
 use certlab::{Role, San};
 use criterion::{Criterion, criterion_group, criterion_main};
 use rcgen::{CertificateParams, IsCa, Issuer, KeyPair};

@@ -1132,7 +1132,7 @@ pub fn lab_scenario_table() -> &'static [(String, Option<Outcome>)] {
     TABLE.get_or_init(|| {
         crate::pki::spec::template("lab")
             .and_then(|t| crate::pki::spec::parse("<template lab>", t.text).ok())
-            .map(|spec| crate::pki::scenario::scenarios_of_spec(&spec))
+            .map(|spec| spec.scenario_outcomes())
             .unwrap_or_default()
     })
 }

@@ -54,7 +54,8 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use time::{Duration, OffsetDateTime};
 
 use crate::outcome::Outcome;
-use crate::pki::issue::{Builder, CaSpec, IssueError, LeafSpec, Subject, Validity};
+use crate::pki::issue::{Builder, IssueError};
+use crate::pki::model::{CaSpec, LeafSpec, Subject, Validity};
 use crate::pki::scenario::ClientAuth;
 use crate::pki::store::{self, StoreError, pem_certs};
 use crate::pki::{Entity, Fault, KeyAlg, Pki, Role, San, names};

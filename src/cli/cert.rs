@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use certlab::pki::csr;
-use certlab::pki::issue::LeafSpec;
 use certlab::pki::local_ca::{LOCAL_CA_NAME, LocalCa, default_ca_dir, leaf_file_name};
+use certlab::pki::model::LeafSpec;
 use certlab::pki::{KeyAlg, Role, names, store};
 
 use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};

@@ -16,8 +16,9 @@ use rcgen::{
 };
 use time::OffsetDateTime;
 
-use super::issue::{Builder, DEFAULT_LEAF_VALIDITY, LeafSpec, backdated, random_serial};
+use super::issue::{Builder, random_serial};
 use super::keys::KeyKind;
+use super::model::{DEFAULT_LEAF_VALIDITY, LeafSpec, backdated};
 use super::{Entity, Fault, KeyAlg, Role, San, export, names};
 
 /// The entity name an existing CA gets inside certlab.

@@ -1,96 +1,17 @@
 //! The fault catalogue (DESIGN.md section 4): what the generator breaks on purpose.
 //!
 //! Each fault is a valid certificate with one change, made by one small named function below,
-//! and knows the [`Outcome`] a strict client must see. Faults that change the hierarchy (a
+//! and knows the [`Outcome`](crate::Outcome) a strict client must see. Faults that change the hierarchy (a
 //! foreign root, an expired intermediate, ...) describe the helper CAs they need with
 //! [`helper_cas`]; the builder in [`super::issue`] issues them.
-
-use std::fmt;
-use std::str::FromStr;
 
 use rcgen::{
     CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa,
     NameConstraints, SanType,
 };
-use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use super::issue::{CaSpec, Subject};
-use crate::outcome::Outcome;
-
-/// One way to break a certificate (or its chain, or its key file) on purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Fault {
-    /// Nothing broken.
-    #[default]
-    None,
-    /// notAfter in the past.
-    Expired,
-    /// notBefore in the future.
-    NotYetValid,
-    /// SANs name only other hosts.
-    WrongHost,
-    /// SANs hold DNS names only; the client connects by IP.
-    IpMismatch,
-    /// The host only in the CN, no SAN extension.
-    CnOnly,
-    /// Issued by a second root with the same subject as the real one, not in `ca.pem`.
-    UnknownCa,
-    /// The leaf signs itself.
-    SelfSigned,
-    /// Served without its intermediate.
-    MissingIntermediate,
-    /// Served intermediate first, then the leaf.
-    ReversedChain,
-    /// EKU clientAuth only, served by a server.
-    WrongEku,
-    /// Issued by an intermediate that is past notAfter.
-    ExpiredIntermediate,
-    /// Issued by a trusted root that is itself past notAfter.
-    ExpiredRoot,
-    /// Issued by an "intermediate" with CA:false.
-    IntermediateNotCa,
-    /// Below an intermediate with pathLen 0 and a second intermediate.
-    PathLen,
-    /// Issued by an intermediate whose name constraints permit another DNS subtree.
-    NameConstraints,
-    /// Serial listed in the issuer's CRL.
-    Revoked,
-    /// One byte of the signature flipped.
-    BadSignature,
-    /// A critical extension with an unknown OID.
-    UnknownCriticalExtension,
-    /// serverAuth-only leaf presented as a client certificate.
-    ServerAsClient,
-    /// The key file holds another key than the certificate's.
-    KeyMismatch,
-}
-
-/// Every fault, in the order of DESIGN.md section 4.
-pub const ALL_FAULTS: [Fault; 21] = [
-    Fault::None,
-    Fault::Expired,
-    Fault::NotYetValid,
-    Fault::WrongHost,
-    Fault::IpMismatch,
-    Fault::CnOnly,
-    Fault::UnknownCa,
-    Fault::SelfSigned,
-    Fault::MissingIntermediate,
-    Fault::ReversedChain,
-    Fault::WrongEku,
-    Fault::ExpiredIntermediate,
-    Fault::ExpiredRoot,
-    Fault::IntermediateNotCa,
-    Fault::PathLen,
-    Fault::NameConstraints,
-    Fault::Revoked,
-    Fault::BadSignature,
-    Fault::UnknownCriticalExtension,
-    Fault::ServerAsClient,
-    Fault::KeyMismatch,
-];
+use super::model::{CaSpec, Fault, Subject};
 
 /// The DNS name [`wrong_host`] puts in place of the real ones.
 pub const WRONG_HOST: &str = "wrong-host.certlab.invalid";
@@ -100,124 +21,6 @@ pub const PERMITTED_ELSEWHERE: &str = "elsewhere.certlab.invalid";
 
 /// The unknown OID of [`unknown_critical_extension`] (under the IANA example arc 1.3.6.1.4.1.32473).
 pub const UNKNOWN_EXTENSION_OID: [u64; 9] = [1, 3, 6, 1, 4, 1, 32473, 1, 1];
-
-impl Fault {
-    /// The stable kebab-case name used in specs and the manifest.
-    pub fn name(self) -> &'static str {
-        match self {
-            Fault::None => "none",
-            Fault::Expired => "expired",
-            Fault::NotYetValid => "not-yet-valid",
-            Fault::WrongHost => "wrong-host",
-            Fault::IpMismatch => "ip-mismatch",
-            Fault::CnOnly => "cn-only",
-            Fault::UnknownCa => "unknown-ca",
-            Fault::SelfSigned => "self-signed",
-            Fault::MissingIntermediate => "missing-intermediate",
-            Fault::ReversedChain => "reversed-chain",
-            Fault::WrongEku => "wrong-eku",
-            Fault::ExpiredIntermediate => "expired-intermediate",
-            Fault::ExpiredRoot => "expired-root",
-            Fault::IntermediateNotCa => "intermediate-not-ca",
-            Fault::PathLen => "path-len",
-            Fault::NameConstraints => "name-constraints",
-            Fault::Revoked => "revoked",
-            Fault::BadSignature => "bad-signature",
-            Fault::UnknownCriticalExtension => "unknown-critical-extension",
-            Fault::ServerAsClient => "server-as-client",
-            Fault::KeyMismatch => "key-mismatch",
-        }
-    }
-
-    /// The outcome a strict client (certlab's own verdict) must see for a leaf with this fault;
-    /// `None` for `key-mismatch`, which no server serves.
-    pub fn expected(self) -> Option<Outcome> {
-        Some(match self {
-            Fault::None => Outcome::Ok,
-            Fault::Expired | Fault::ExpiredIntermediate | Fault::ExpiredRoot => Outcome::Expired,
-            Fault::NotYetValid => Outcome::NotYetValid,
-            Fault::WrongHost | Fault::IpMismatch | Fault::CnOnly => Outcome::HostnameMismatch,
-            Fault::UnknownCa => Outcome::UnknownCa,
-            Fault::SelfSigned => Outcome::SelfSigned,
-            Fault::MissingIntermediate => Outcome::IncompleteChain,
-            Fault::ReversedChain => Outcome::MisorderedChain,
-            Fault::WrongEku | Fault::ServerAsClient => Outcome::WrongUsage,
-            Fault::IntermediateNotCa => Outcome::InvalidCa,
-            Fault::PathLen => Outcome::PathLenExceeded,
-            Fault::NameConstraints => Outcome::NameConstraintViolation,
-            Fault::Revoked => Outcome::Revoked,
-            Fault::BadSignature => Outcome::BadSignature,
-            Fault::UnknownCriticalExtension => Outcome::BadCertificate,
-            Fault::KeyMismatch => return None,
-        })
-    }
-
-    /// Where a real client that a test ran disagrees with [`Fault::expected`]: (client, what
-    /// it saw). Clients: `openssl` (`openssl verify` / `s_client`), `curl`, `rustls` (plain
-    /// rustls without certlab's extra checks). Every entry is asserted by a test.
-    pub fn expected_by_client(self) -> &'static [(&'static str, Outcome)] {
-        match self {
-            // OpenSSL (s_client, and curl on it) still falls back to the subject CN.
-            // Asserted by tests/it/serve_openssl.rs, tests/it/serve_curl.rs and tests/it/check_openssl.rs.
-            Fault::CnOnly => &[("curl", Outcome::Ok), ("openssl", Outcome::Ok)],
-            // OpenSSL takes the first certificate served (the intermediate) for the leaf and
-            // finds no serverAuth purpose on it: error 26, "unsuitable certificate purpose".
-            // Asserted by tests/it/serve_openssl.rs, tests/it/serve_curl.rs and tests/it/check_openssl.rs.
-            Fault::ReversedChain => &[
-                ("curl", Outcome::WrongUsage),
-                ("openssl", Outcome::WrongUsage),
-            ],
-            // rustls-webpki does not check a trust anchor's own dates; certlab does.
-            // Asserted by tests/it/fixture_live.rs.
-            Fault::ExpiredRoot => &[("rustls", Outcome::Ok)],
-            _ => &[],
-        }
-    }
-
-    /// Whether a server entity with this fault is an endpoint of its own (an implicit scenario).
-    /// A `server-as-client` leaf is only ever presented by a client.
-    pub fn is_served(self) -> bool {
-        self != Fault::ServerAsClient
-    }
-
-    /// Whether checking this leaf means checking it as a client certificate.
-    pub fn is_client_side(self) -> bool {
-        self == Fault::ServerAsClient
-    }
-
-    /// Whether the client must connect by IP address for the fault to show (`ip-mismatch`).
-    pub fn connects_by_ip(self) -> bool {
-        self == Fault::IpMismatch
-    }
-
-    /// Why `serve` refuses to start with this fault, if it does.
-    pub fn serve_error(self) -> Option<&'static str> {
-        (self == Fault::KeyMismatch).then_some("key-mismatch")
-    }
-}
-
-impl fmt::Display for Fault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Fault {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ALL_FAULTS
-            .into_iter()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = ALL_FAULTS.iter().map(|f| f.name()).collect();
-                format!(
-                    "unknown fault `{s}` (expected one of: {})",
-                    names.join(", ")
-                )
-            })
-    }
-}
 
 /// `expired`: valid from 90 days ago (but not before the Unix epoch, which verifiers cannot
 /// represent) until yesterday.
@@ -462,6 +265,7 @@ pub fn helper_cas(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pki::model::ALL_FAULTS;
 
     #[test]
     fn names_round_trip() {

@@ -5,7 +5,6 @@
 //! [`Issuer`] so a leaf costs one key generation and one signature.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
 
 use pki_types::CertificateDer;
 use rcgen::{
@@ -13,33 +12,15 @@ use rcgen::{
     DistinguishedName, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyIdMethod,
     KeyUsagePurpose, NameConstraints, RevokedCertParams, SanType, SerialNumber,
 };
-use serde::Serialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-use super::fault::{self, Fault, KeyChoice, Signer};
+use super::fault::{self, KeyChoice, Signer};
+use super::model::{
+    CaSpec, DEFAULT_LEAF_VALIDITY, Fault, IpRange, LeafSpec, NameConstraintSpec, Subject, Validity,
+    backdated,
+};
 use super::seed::{Key, OTHER_KEY_SUFFIX, Seed, SeedError};
 use super::{Entity, KeyAlg, Pki, Role, San, SecretKey};
-
-/// Default validity of a CA: 10 years, long enough that test fixtures do not silently expire.
-pub const DEFAULT_CA_VALIDITY: Duration = Duration::days(3650);
-/// Default validity of a leaf: 397 days, the most browsers and Apple platforms accept.
-pub const DEFAULT_LEAF_VALIDITY: Duration = Duration::days(397);
-/// The last notAfter X.509 can encode (GeneralizedTime has four-digit years).
-pub const LATEST_NOT_AFTER: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59 UTC);
-/// How far back a new certificate's notBefore is set, to tolerate clock skew between hosts.
-pub const BACKDATE: Duration = Duration::hours(1);
-
-/// `now` less [`BACKDATE`], but never before the Unix epoch: verifiers (webpki among them)
-/// count time in seconds since 1970 and refuse a certificate dated earlier, so a PKI issued at
-/// `--now 1970-01-01T00:00:00Z` starts at that instant instead of an hour before it.
-pub fn backdated(now: OffsetDateTime) -> OffsetDateTime {
-    let back = now.checked_sub(BACKDATE).unwrap_or(now);
-    if now >= OffsetDateTime::UNIX_EPOCH {
-        back.max(OffsetDateTime::UNIX_EPOCH)
-    } else {
-        back
-    }
-}
 
 /// Refuses validity dates before the Unix epoch (see [`IssueError::BeforeEpoch`]).
 fn not_before_epoch(name: &str, params: &rcgen::CertificateParams) -> Result<(), IssueError> {
@@ -51,102 +32,32 @@ fn not_before_epoch(name: &str, params: &rcgen::CertificateParams) -> Result<(),
     Ok(())
 }
 
-/// Subject distinguished-name fields (all optional; the CN defaults to the entity's name or host).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Subject {
-    /// commonName.
-    pub cn: Option<String>,
-    /// organizationName.
-    pub o: Option<String>,
-    /// organizationalUnitName.
-    pub ou: Option<String>,
-    /// countryName (two letters).
-    pub c: Option<String>,
-    /// stateOrProvinceName.
-    pub st: Option<String>,
-    /// localityName.
-    pub l: Option<String>,
-}
-
-impl Subject {
-    fn distinguished_name(&self, default_cn: &str) -> DistinguishedName {
-        let mut dn = DistinguishedName::new();
-        let fields = [
-            (DnType::CountryName, &self.c),
-            (DnType::StateOrProvinceName, &self.st),
-            (DnType::LocalityName, &self.l),
-            (DnType::OrganizationName, &self.o),
-            (DnType::OrganizationalUnitName, &self.ou),
-        ];
-        for (ty, value) in fields {
-            if let Some(v) = value {
-                dn.push(ty, v.as_str());
-            }
+/// The subject as rcgen's distinguished name (the CN defaults to `default_cn`).
+fn distinguished_name(subject: &Subject, default_cn: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    let fields = [
+        (DnType::CountryName, &subject.c),
+        (DnType::StateOrProvinceName, &subject.st),
+        (DnType::LocalityName, &subject.l),
+        (DnType::OrganizationName, &subject.o),
+        (DnType::OrganizationalUnitName, &subject.ou),
+    ];
+    for (ty, value) in fields {
+        if let Some(v) = value {
+            dn.push(ty, v.as_str());
         }
-        dn.push(DnType::CommonName, self.cn.as_deref().unwrap_or(default_cn));
-        dn
     }
+    dn.push(
+        DnType::CommonName,
+        subject.cn.as_deref().unwrap_or(default_cn),
+    );
+    dn
 }
 
-/// How long a certificate is valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Validity {
-    /// From now (less [`BACKDATE`], see [`backdated`]) for this long.
-    For(#[serde(with = "duration_seconds")] Duration),
-    /// Between two absolute times.
-    Between(
-        #[serde(with = "time::serde::rfc3339")] OffsetDateTime,
-        #[serde(with = "time::serde::rfc3339")] OffsetDateTime,
-    ),
-}
-
-mod duration_seconds {
-    pub(super) fn serialize<S: serde::Serializer>(
-        d: &time::Duration,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(d.whole_seconds())
-    }
-}
-
-impl Validity {
-    /// (notBefore, notAfter) at `now`.
-    /// (notBefore, notAfter) at `now`, or `None` when notAfter would fall after
-    /// [`LATEST_NOT_AFTER`] (the last time X.509 can encode).
-    pub fn at(self, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetDateTime)> {
-        let (start, end) = match self {
-            Validity::For(d) => (backdated(now), now.checked_add(d)?),
-            Validity::Between(a, b) => (a, b),
-        };
-        (end <= LATEST_NOT_AFTER).then_some((start, end))
-    }
-}
-
-/// An IP range for name constraints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct IpRange {
-    /// The network address.
-    pub addr: IpAddr,
-    /// The prefix length.
-    pub prefix: u8,
-}
-
-/// Name constraints of a CA: permitted and excluded DNS subtrees and IP ranges.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct NameConstraintSpec {
-    /// DNS subtrees the CA may issue for.
-    pub permitted_dns: Vec<String>,
-    /// DNS subtrees the CA may not issue for.
-    pub excluded_dns: Vec<String>,
-    /// IP ranges the CA may issue for.
-    pub permitted_ip: Vec<IpRange>,
-    /// IP ranges the CA may not issue for.
-    pub excluded_ip: Vec<IpRange>,
-}
-
-impl NameConstraintSpec {
-    fn to_rcgen(&self) -> Option<NameConstraints> {
-        let subtrees = |dns: &[String], ip: &[IpRange]| {
+/// The name constraints as rcgen's, `None` when there are none.
+fn name_constraints(spec: &NameConstraintSpec) -> Option<NameConstraints> {
+    let subtrees =
+        |dns: &[String], ip: &[IpRange]| {
             dns.iter()
                 .map(|d| GeneralSubtree::DnsName(d.clone()))
                 .chain(ip.iter().map(|r| {
@@ -154,122 +65,21 @@ impl NameConstraintSpec {
                 }))
                 .collect::<Vec<_>>()
         };
-        let nc = NameConstraints {
-            permitted_subtrees: subtrees(&self.permitted_dns, &self.permitted_ip),
-            excluded_subtrees: subtrees(&self.excluded_dns, &self.excluded_ip),
-        };
-        (!nc.permitted_subtrees.is_empty() || !nc.excluded_subtrees.is_empty()).then_some(nc)
-    }
+    let nc = NameConstraints {
+        permitted_subtrees: subtrees(&spec.permitted_dns, &spec.permitted_ip),
+        excluded_subtrees: subtrees(&spec.excluded_dns, &spec.excluded_ip),
+    };
+    (!nc.permitted_subtrees.is_empty() || !nc.excluded_subtrees.is_empty()).then_some(nc)
 }
 
-/// A request for a CA certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CaSpec {
-    /// Unique entity name.
-    pub name: String,
-    /// The issuing CA's name; `None` for a self-signed root.
-    pub issuer: Option<String>,
-    /// Key algorithm.
-    pub key: KeyAlg,
-    /// Subject fields (CN defaults to the name).
-    pub subject: Subject,
-    /// Validity.
-    pub validity: Validity,
-    /// basicConstraints pathLen, if any.
-    pub path_len: Option<u8>,
-    /// Name constraints.
-    pub name_constraints: NameConstraintSpec,
-    /// Roots only: whether the root goes into `ca.pem`.
-    pub trusted: bool,
-    /// The fault this CA helps to make (`none` for a CA of the spec).
-    pub fault: Fault,
-}
-
-impl Default for CaSpec {
-    fn default() -> Self {
-        CaSpec {
-            name: String::new(),
-            issuer: None,
-            key: KeyAlg::default(),
-            subject: Subject::default(),
-            validity: Validity::For(DEFAULT_CA_VALIDITY),
-            path_len: None,
-            name_constraints: NameConstraintSpec::default(),
-            trusted: true,
-            fault: Fault::None,
-        }
-    }
-}
-
-impl CaSpec {
-    /// A digest of everything that defines this CA, recorded in the manifest so that a
-    /// regeneration notices a changed spec.
-    pub fn digest(&self) -> String {
-        super::sha256_hex(
-            serde_json::to_string(self)
-                .expect("serialisable")
-                .as_bytes(),
-        )
-    }
-}
-
-/// A request for a leaf certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeafSpec {
-    /// Unique entity name.
-    pub name: String,
-    /// The issuing CA's name (ignored by `self-signed`, which signs itself).
-    pub issuer: String,
-    /// Server, client or both.
-    pub role: Role,
-    /// Key algorithm.
-    pub key: KeyAlg,
-    /// Subject fields (CN defaults to the first DNS SAN, else the name).
-    pub subject: Subject,
-    /// Validity.
-    pub validity: Validity,
-    /// Subject alternative names.
-    pub sans: Vec<San>,
-    /// What to break.
-    pub fault: Fault,
-}
-
-impl LeafSpec {
-    /// A good leaf of this role for these SANs, with every default.
-    pub fn new(
-        name: impl Into<String>,
-        issuer: impl Into<String>,
-        role: Role,
-        sans: Vec<San>,
-    ) -> Self {
-        LeafSpec {
-            name: name.into(),
-            issuer: issuer.into(),
-            role,
-            key: KeyAlg::default(),
-            subject: Subject::default(),
-            validity: Validity::For(DEFAULT_LEAF_VALIDITY),
-            sans,
-            fault: Fault::None,
-        }
-    }
-
-    /// The host this leaf is for: its first DNS SAN, else its first IP, else its name.
-    pub fn host(&self) -> String {
-        self.sans
-            .iter()
-            .find_map(|s| match s {
-                San::Dns(d) => Some(d.clone()),
-                _ => None,
-            })
-            .or_else(|| {
-                self.sans.iter().find_map(|s| match s {
-                    San::Ip(ip) => Some(ip.to_string()),
-                    _ => None,
-                })
-            })
-            .unwrap_or_else(|| self.name.clone())
-    }
+/// A digest of everything that defines a CA request, recorded in the manifest so that a
+/// regeneration notices a changed spec.
+pub fn ca_spec_digest(spec: &CaSpec) -> String {
+    super::sha256_hex(
+        serde_json::to_string(spec)
+            .expect("serialisable")
+            .as_bytes(),
+    )
 }
 
 /// Why issuing failed.
@@ -338,7 +148,8 @@ impl Builder {
     /// whoever knows the seed has the keys.
     ///
     /// ```
-    /// use certlab::pki::issue::{Builder, CaSpec, LeafSpec};
+    /// use certlab::pki::issue::Builder;
+    /// use certlab::pki::model::{CaSpec, LeafSpec};
     /// use certlab::pki::{Role, San};
     /// let now = time::macros::datetime!(2030-01-01 00:00 UTC);
     /// let build = || {
@@ -432,7 +243,7 @@ impl Builder {
         };
         let mut params = base_params(
             &spec.name,
-            &spec.subject.distinguished_name(&spec.name),
+            &distinguished_name(&spec.subject, &spec.name),
             spec.validity,
             self.now,
             self.serial(&spec.name),
@@ -442,7 +253,7 @@ impl Builder {
             None => BasicConstraints::Unconstrained,
         });
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.name_constraints = spec.name_constraints.to_rcgen();
+        params.name_constraints = name_constraints(&spec.name_constraints);
         fault::apply_to_ca(spec.fault, &mut params, self.now);
         not_before_epoch(&spec.name, &params)?;
         let key = self.new_key(spec.key, &spec.name)?;
@@ -480,7 +291,7 @@ impl Builder {
             expected: (spec.fault == Fault::None).then_some(crate::outcome::Outcome::Ok),
             expected_by_client: BTreeMap::new(),
             trusted: role == Role::Root && spec.trusted,
-            spec_digest: Some(spec.digest()),
+            spec_digest: Some(ca_spec_digest(spec)),
         };
         self.issuers
             .insert(spec.name.clone(), Issuer::new(params, key));
@@ -530,7 +341,7 @@ impl Builder {
 
         let mut params = base_params(
             &spec.name,
-            &spec.subject.distinguished_name(&host),
+            &distinguished_name(&spec.subject, &host),
             spec.validity,
             self.now,
             self.serial(&spec.name),

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use super::issue::{Builder, CaSpec, LeafSpec, Subject};
+use super::issue::Builder;
 use super::lock::LockError;
 use super::manifest::{MANIFEST_FILE, cert_file, key_file};
+use super::model::{CaSpec, LeafSpec, Subject};
 use super::store::{self, StoreError};
 use super::{Entity, KeyAlg, Role, San};
 

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod local_ca;
 pub mod lock;
 pub mod manifest;
+pub mod model;
 pub mod names;
 pub mod scenario;
 pub mod seed;
@@ -22,92 +23,16 @@ pub mod txn;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
 
 use pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use fault::Fault;
 pub use keys::KeyAlg;
+pub use model::{Fault, Role, San};
 pub use scenario::Scenario;
+use scenario::{ClientSide, ServerSide};
 
 use crate::outcome::Outcome;
-
-/// What an entity is in the hierarchy and what its certificate may be used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    /// A self-signed CA.
-    Root,
-    /// A CA issued by another CA.
-    Intermediate,
-    /// A leaf for TLS servers (EKU serverAuth).
-    Server,
-    /// A leaf for TLS clients (EKU clientAuth).
-    Client,
-    /// A leaf for both (EKU serverAuth + clientAuth).
-    ServerClient,
-}
-
-impl Role {
-    /// The manifest name, e.g. `server-client`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Root => "root",
-            Role::Intermediate => "intermediate",
-            Role::Server => "server",
-            Role::Client => "client",
-            Role::ServerClient => "server-client",
-        }
-    }
-
-    /// Whether this is a CA role.
-    pub fn is_ca(self) -> bool {
-        matches!(self, Role::Root | Role::Intermediate)
-    }
-
-    /// Whether a leaf of this role may be served by a TLS server.
-    pub fn is_server(self) -> bool {
-        matches!(self, Role::Server | Role::ServerClient)
-    }
-
-    /// Whether a leaf of this role may be presented by a TLS client.
-    pub fn is_client(self) -> bool {
-        matches!(self, Role::Client | Role::ServerClient)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A subject alternative name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", content = "value", rename_all = "lowercase")]
-pub enum San {
-    /// A DNS name, possibly a wildcard (`*.example.com`).
-    Dns(String),
-    /// An IPv4 or IPv6 address.
-    Ip(IpAddr),
-    /// A URI, e.g. a SPIFFE ID.
-    Uri(String),
-    /// An email address (rfc822Name).
-    Email(String),
-}
-
-impl fmt::Display for San {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            San::Dns(v) => write!(f, "DNS:{v}"),
-            San::Ip(v) => write!(f, "IP:{v}"),
-            San::Uri(v) => write!(f, "URI:{v}"),
-            San::Email(v) => write!(f, "email:{v}"),
-        }
-    }
-}
 
 /// A private key, PKCS#8 DER. Its `Debug` does not print the key.
 #[derive(Clone, PartialEq, Eq)]
@@ -257,13 +182,40 @@ impl Pki {
         out
     }
 
+    /// The implicit scenario of a server entity: serve its chain, let a client that trusts
+    /// `ca.pem` connect to `localhost` (or 127.0.0.1 for `ip-mismatch`), with the issuer's CRL
+    /// for `revoked`.
+    pub fn implicit_scenario(&self, entity: &Entity) -> Scenario {
+        let fault = entity.fault;
+        let crl = if self.entity(&entity.issuer).is_some_and(|i| i.crl.is_some()) {
+            vec![entity.issuer.clone()]
+        } else {
+            vec![]
+        };
+        Scenario {
+            name: entity.name.clone(),
+            server: ServerSide {
+                entity: Some(entity.name.clone()),
+                ..ServerSide::default()
+            },
+            client: ClientSide {
+                connect: fault.connects_by_ip().then(|| "127.0.0.1".to_string()),
+                crl,
+                ..ClientSide::default()
+            },
+            expected: entity.expected,
+            expected_by_client: entity.expected_by_client.clone(),
+            serve_error: fault.serve_error().map(str::to_string),
+        }
+    }
+
     /// Explicit scenarios followed by one implicit scenario per servable server entity that no
     /// explicit scenario already uses by name (DESIGN.md section 5).
     pub fn all_scenarios(&self) -> Vec<Scenario> {
         let mut all = self.scenarios.clone();
         for e in &self.entities {
             if e.role.is_server() && e.fault.is_served() && !all.iter().any(|s| s.name == e.name) {
-                all.push(Scenario::for_entity(self, e));
+                all.push(self.implicit_scenario(e));
             }
         }
         all

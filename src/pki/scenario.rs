@@ -6,8 +6,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::Spec;
-use super::{Entity, Pki};
 use crate::outcome::Outcome;
 
 /// A TLS protocol version a side is restricted to.
@@ -136,74 +134,4 @@ pub struct Scenario {
     /// Why `serve` refuses to start, when it must (`key-mismatch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serve_error: Option<String>,
-}
-
-impl Scenario {
-    /// The implicit scenario of a server entity: serve its chain, let a client that trusts
-    /// `ca.pem` connect to `localhost` (or 127.0.0.1 for `ip-mismatch`), with the issuer's CRL
-    /// for `revoked`.
-    pub fn for_entity(pki: &Pki, entity: &Entity) -> Scenario {
-        let fault = entity.fault;
-        let crl = if pki.entity(&entity.issuer).is_some_and(|i| i.crl.is_some()) {
-            vec![entity.issuer.clone()]
-        } else {
-            vec![]
-        };
-        Scenario {
-            name: entity.name.clone(),
-            server: ServerSide {
-                entity: Some(entity.name.clone()),
-                ..ServerSide::default()
-            },
-            client: ClientSide {
-                connect: fault.connects_by_ip().then(|| "127.0.0.1".to_string()),
-                crl,
-                ..ClientSide::default()
-            },
-            expected: entity.expected,
-            expected_by_client: entity.expected_by_client.clone(),
-            serve_error: fault.serve_error().map(str::to_string),
-        }
-    }
-}
-/// The scenarios a PKI built from `spec` has, with the outcome each must show, read from the
-/// spec alone (no key is generated): the explicit scenarios, then one implicit scenario per
-/// served server leaf that no explicit scenario already names, as [`Pki::all_scenarios`] lists
-/// them after building.
-pub fn scenarios_of_spec(spec: &Spec) -> Vec<(String, Option<Outcome>)> {
-    let mut all: Vec<(String, Option<Outcome>)> = spec
-        .scenarios
-        .iter()
-        .map(|s| (s.name.clone(), s.expected))
-        .collect();
-    for leaf in &spec.leaves {
-        if leaf.role.is_server()
-            && leaf.fault.is_served()
-            && !all.iter().any(|(n, _)| *n == leaf.name)
-        {
-            all.push((leaf.name.clone(), leaf.fault.expected()));
-        }
-    }
-    all
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_spec_alone_lists_the_scenarios_the_built_pki_has() {
-        for name in ["lab", "dev", "otel"] {
-            let template = crate::pki::spec::template(name).expect("a built-in template");
-            let spec = crate::pki::spec::parse(name, template.text).expect("it parses");
-            let now = time::macros::datetime!(2030-01-01 00:00 UTC);
-            let pki = crate::pki::store::build(&spec, now).expect("it builds");
-            let built: Vec<_> = pki
-                .all_scenarios()
-                .into_iter()
-                .map(|s| (s.name, s.expected))
-                .collect();
-            assert_eq!(scenarios_of_spec(&spec), built, "template {name}");
-        }
-    }
 }

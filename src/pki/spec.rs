@@ -25,13 +25,14 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use toml::Spanned;
 
-use super::fault::Fault;
-use super::issue::{
-    CaSpec, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, IpRange, LeafSpec, NameConstraintSpec,
-    Subject, Validity,
+use super::keys::KeyAlg;
+use super::model::{
+    CaSpec, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, Fault, IpRange, LeafSpec,
+    NameConstraintSpec, Role, San, Subject, Validity,
 };
+use super::names;
 use super::scenario::Scenario;
-use super::{KeyAlg, Role, San, names};
+use crate::outcome::Outcome;
 
 /// The longest `validity` a spec may ask for (with `--now` up to the year 9000 it still ends
 /// before 9999-12-31, the last date X.509 can encode).
@@ -86,6 +87,29 @@ pub struct Spec {
     pub seed: Option<String>,
     /// `now = 2030-01-01T00:00:00Z`: issue as if it were this time (`--now` overrides it).
     pub now: Option<OffsetDateTime>,
+}
+
+impl Spec {
+    /// The scenarios a PKI built from this spec has, with the outcome each must show, read from the
+    /// spec alone (no key is generated): the explicit scenarios, then one implicit scenario per
+    /// served server leaf that no explicit scenario already names, as [`Pki::all_scenarios`](super::Pki::all_scenarios) lists
+    /// them after building.
+    pub fn scenario_outcomes(&self) -> Vec<(String, Option<Outcome>)> {
+        let mut all: Vec<(String, Option<Outcome>)> = self
+            .scenarios
+            .iter()
+            .map(|s| (s.name.clone(), s.expected))
+            .collect();
+        for leaf in &self.leaves {
+            if leaf.role.is_server()
+                && leaf.fault.is_served()
+                && !all.iter().any(|(n, _)| *n == leaf.name)
+            {
+                all.push((leaf.name.clone(), leaf.fault.expected()));
+            }
+        }
+        all
+    }
 }
 
 /// A spec error with its position.
@@ -700,6 +724,22 @@ fn ip_range(text: &str) -> Result<IpRange, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_spec_alone_lists_the_scenarios_the_built_pki_has() {
+        for name in ["lab", "dev", "otel"] {
+            let spec =
+                parse(name, template(name).expect("a built-in template").text).expect("it parses");
+            let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+            let pki = crate::pki::store::build(&spec, now).expect("it builds");
+            let built: Vec<_> = pki
+                .all_scenarios()
+                .into_iter()
+                .map(|s| (s.name, s.expected))
+                .collect();
+            assert_eq!(spec.scenario_outcomes(), built, "template {name}");
+        }
+    }
 
     const HEAD: &str = "[[ca]]\nname = \"root\"\n\n";
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use pki_types::{CertificateDer, CertificateRevocationListDer};
 use time::OffsetDateTime;
 
-use super::issue::{Builder, IssueError};
+use super::issue::{Builder, IssueError, ca_spec_digest};
 use super::lock::{DirLock, LockError, lock_timeout};
 use super::manifest::{
     CA_BUNDLE_FILE, Derived, MANIFEST_FILE, MANIFEST_VERSION, Manifest, ManifestEntity, cert_file,
@@ -582,7 +582,7 @@ fn cas_to_keep(
                 dir: dir.to_path_buf(),
             });
         }
-        if e.spec_digest.as_deref() != Some(ca.digest().as_str()) {
+        if e.spec_digest.as_deref() != Some(ca_spec_digest(ca).as_str()) {
             return Err(StoreError::ChangedCa(ca.name.clone()));
         }
         if now < e.not_before || now > e.not_after {
@@ -1006,7 +1006,7 @@ fn load_with_manifest(dir: &Path) -> Result<(Pki, Manifest), StoreError> {
     read_consistent(dir, load_view)
 }
 
-/// Loads a PKI directory written by [`write`]: the manifest and every file it names for its
+/// Loads a PKI directory written by [`write()`]: the manifest and every file it names for its
 /// entities, each checked against the manifest's SHA-256 (a file changed after certlab wrote
 /// it is [`StoreError::Mismatch`]). Takes no lock: a writer committing meanwhile is noticed
 /// and the directory read again, so the PKI returned is the old one or the new one.

@@ -131,7 +131,7 @@ fn certlab_check_gives_every_faults_expected_outcome() {
         faults.insert(e.fault);
     }
     // Every fault with an outcome is covered (key-mismatch has none).
-    for f in certlab::pki::fault::ALL_FAULTS {
+    for f in certlab::pki::model::ALL_FAULTS {
         assert_eq!(
             faults.contains(&f),
             f.expected().is_some(),

@@ -3,7 +3,7 @@
 //! outcome the fault promises; a plain rustls client sees the handshake fail; mTLS cases.
 
 use certlab::fixture::TestPki;
-use certlab::pki::fault::ALL_FAULTS;
+use certlab::pki::model::ALL_FAULTS;
 use certlab::pki::scenario::ClientAuth;
 use certlab::{Fault, Outcome};
 

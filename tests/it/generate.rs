@@ -481,7 +481,7 @@ fn times_x509_cannot_hold_are_bad_input_not_a_panic() {
             .stderr(contains("out of range"));
     }
     // The library refuses too, instead of overflowing.
-    let far = certlab::pki::issue::Validity::For(::time::Duration::days(3650));
+    let far = certlab::pki::model::Validity::For(::time::Duration::days(3650));
     assert!(
         far.at(::time::macros::datetime!(9995-01-01 00:00 UTC))
             .is_none()

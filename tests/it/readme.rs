@@ -2,7 +2,7 @@
 //! its two set-up commands are the ones CI and the lab use.
 
 use certlab::outcome::ALL_OUTCOMES;
-use certlab::pki::fault::ALL_FAULTS;
+use certlab::pki::model::ALL_FAULTS;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use certlab::Outcome;
 use certlab::pki::Scenario;
-use certlab::pki::fault::ALL_FAULTS;
+use certlab::pki::model::ALL_FAULTS;
 use certlab::pki::scenario::TlsVersion;
 use certlab::serve::ClientCertLog;
 use common::{Lab, Ran, expected_for, have_tool, outcomes_of_code, run_timeout};
