@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// What a client sees when it connects to an endpoint (or validates a chain).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// Handshake done, chain valid for the name.
     Ok,

@@ -283,6 +283,7 @@ impl fmt::Display for San {
 /// One way to break a certificate (or its chain, or its key file) on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Fault {
     /// Nothing broken.
     #[default]
