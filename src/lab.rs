@@ -29,6 +29,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::outcome::Outcome;
+use crate::pki::model::{Expectation, ServeRefusal};
 use crate::pki::scenario::Scenario;
 use crate::pki::store::{self, StoreError};
 use crate::pki::{Pki, spec};
@@ -102,11 +103,13 @@ pub enum LabError {
 pub struct ScenarioResult {
     /// The scenario name.
     pub name: String,
-    /// The expected outcome's name, or for a server that must refuse to start, its serve
-    /// error (`key-mismatch`).
-    pub expected: Option<String>,
-    /// The observed outcome's name, or the serve error when the server did not start.
-    pub observed: Option<String>,
+    /// The expected outcome, or for a server that must refuse to start, its refusal
+    /// (`key-mismatch`); serialized as the name.
+    pub expected: Option<Expectation>,
+    /// The observed outcome, or the refusal when the server did not start; `None` when
+    /// neither was seen (the server failed otherwise, or the probe could not run: `detail`
+    /// says why).
+    pub observed: Option<Expectation>,
     /// Whether observed equals expected.
     pub matched: bool,
     /// The endpoint's address, when it was served.
@@ -244,11 +247,11 @@ pub fn probe_options(
     }
 }
 
-/// The name of a serve error as the manifest's `serve_error` spells it.
-pub fn serve_error_name(e: &ServeError) -> &'static str {
+/// The refusal a serve error stands for, if it is one a scenario can expect.
+pub fn serve_refusal(e: &ServeError) -> Option<ServeRefusal> {
     match e {
-        ServeError::KeyMismatch(_) => "key-mismatch",
-        _ => "serve-error",
+        ServeError::KeyMismatch(_) => Some(ServeRefusal::KeyMismatch),
+        _ => None,
     }
 }
 
@@ -377,14 +380,9 @@ fn row(
     served: &Result<Endpoint, ServeError>,
     report: Option<Result<ProbeReport, ProbeError>>,
 ) -> ScenarioResult {
-    let expected = match (&s.serve_error, s.expected) {
-        (Some(e), _) => Some(e.clone()),
-        (None, Some(o)) => Some(o.name().to_string()),
-        (None, None) => None,
-    };
     let mut result = ScenarioResult {
         name: s.name.clone(),
-        expected,
+        expected: s.expectation(),
         observed: None,
         matched: false,
         address: None,
@@ -396,11 +394,11 @@ fn row(
     };
     match served {
         Err(e) => {
-            let name = serve_error_name(e);
-            result.observed = Some(name.to_string());
+            let refusal = serve_refusal(e);
+            result.observed = refusal.map(Expectation::ServeRefuses);
             result.detail = Some(e.to_string());
-            result.matched = s.serve_error.as_deref() == Some(name);
-            if name == "key-mismatch" {
+            result.matched = refusal.is_some() && s.serve_error == refusal;
+            if refusal == Some(ServeRefusal::KeyMismatch) {
                 result.client_says = "- (the server does not start)".to_string();
                 result.fix = crate::verify::fix::KEY_MISMATCH_FIX.to_string();
             }
@@ -409,9 +407,8 @@ fn row(
             result.address = Some(ep.addr().to_string());
             match report {
                 Some(Ok(r)) => {
-                    result.observed = Some(r.outcome.name().to_string());
-                    result.matched =
-                        s.serve_error.is_none() && s.expected.is_some_and(|e| e == r.outcome);
+                    result.observed = Some(Expectation::Outcome(r.outcome));
+                    result.matched = result.expected == result.observed;
                     result.client_says = client_says(r.outcome, s);
                     result.fix = r.fix.clone();
                     result.detail = r.detail.clone();

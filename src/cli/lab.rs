@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use certlab::Outcome;
 use certlab::lab::{LabOptions, LabReport, run as run_lab};
+use certlab::pki::model::Expectation;
 use certlab::render::reproduce::reproduce_commands;
 
 use super::{CmdResult, EXIT_OK, EXIT_OUTCOME};
@@ -79,21 +79,19 @@ fn print_table(report: &LabReport) {
             text
         }
     };
-    let dash = || "-".to_string();
+    let name = |e: Option<Expectation>| e.map_or("-", |e| e.name()).to_string();
     let rows: Vec<[String; 5]> = report
         .scenarios
         .iter()
         .map(|r| {
-            let short_fix = r
-                .observed
-                .as_deref()
-                .and_then(|o| o.parse::<Outcome>().ok())
-                .map(|o| o.fix().to_string())
-                .unwrap_or_else(|| r.fix.clone());
+            let short_fix = match r.observed {
+                Some(Expectation::Outcome(o)) => o.fix().to_string(),
+                _ => r.fix.clone(),
+            };
             [
                 r.name.clone(),
-                r.expected.clone().unwrap_or_else(dash),
-                r.observed.clone().unwrap_or_else(dash),
+                name(r.expected),
+                name(r.observed),
                 r.client_says.clone(),
                 short_fix,
             ]
@@ -187,7 +185,7 @@ fn print_reproduce(report: &LabReport, json: bool) {
         out(String::new());
         out(format!(
             "# {name} ({}) at {}",
-            row.expected.as_deref().unwrap_or("-"),
+            row.expected.map_or("-", |e| e.name()),
             ep.addr()
         ));
         for line in reproduce_commands(&row.scenario, &report.dir, ep.addr()) {

@@ -124,7 +124,7 @@ pub fn run(args: Args) -> CmdResult {
             let mut rows = Vec::new();
             for s in &scenarios {
                 let started = match &s.serve_error {
-                    Some(err) => Err(err.clone()),
+                    Some(refusal) => Err(refusal.to_string()),
                     None => ServeSettings::from_scenario(&pki, s)
                         .and_then(|mut settings| {
                             settings.now = now;

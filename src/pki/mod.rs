@@ -205,7 +205,7 @@ impl Pki {
             },
             expected: entity.expected,
             expected_by_client: entity.expected_by_client.clone(),
-            serve_error: fault.serve_error().map(str::to_string),
+            serve_error: fault.serve_error(),
         }
     }
 

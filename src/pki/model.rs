@@ -445,8 +445,8 @@ impl Fault {
     }
 
     /// Why `serve` refuses to start with this fault, if it does.
-    pub fn serve_error(self) -> Option<&'static str> {
-        (self == Fault::KeyMismatch).then_some("key-mismatch")
+    pub fn serve_error(self) -> Option<ServeRefusal> {
+        (self == Fault::KeyMismatch).then_some(ServeRefusal::KeyMismatch)
     }
 }
 
@@ -470,5 +470,61 @@ impl FromStr for Fault {
                     names.join(", ")
                 )
             })
+    }
+}
+
+/// Why a server must refuse to start: a scenario whose endpoint cannot exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ServeRefusal {
+    /// The key file holds another key than the certificate's (`key-mismatch`).
+    KeyMismatch,
+}
+
+impl ServeRefusal {
+    /// The stable kebab-case name (the manifest's `serve_error`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ServeRefusal::KeyMismatch => "key-mismatch",
+        }
+    }
+}
+
+impl fmt::Display for ServeRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a scenario must show: an outcome a client sees, or a server that refuses to start.
+/// Serialized as the name of either (`expired`, `key-mismatch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Expectation {
+    /// The endpoint serves, and a client sees this outcome.
+    Outcome(Outcome),
+    /// The server refuses to start.
+    ServeRefuses(ServeRefusal),
+}
+
+impl Expectation {
+    /// The stable kebab-case name: the outcome's or the refusal's.
+    pub fn name(self) -> &'static str {
+        match self {
+            Expectation::Outcome(o) => o.name(),
+            Expectation::ServeRefuses(r) => r.name(),
+        }
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Expectation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }

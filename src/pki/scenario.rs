@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::model::{Expectation, ServeRefusal};
 use crate::outcome::Outcome;
 
 /// A TLS protocol version a side is restricted to.
@@ -133,5 +134,16 @@ pub struct Scenario {
     pub expected_by_client: BTreeMap<String, Outcome>,
     /// Why `serve` refuses to start, when it must (`key-mismatch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub serve_error: Option<String>,
+    pub serve_error: Option<ServeRefusal>,
+}
+
+impl Scenario {
+    /// What the scenario must show: its serve refusal if it has one, else its outcome.
+    pub fn expectation(&self) -> Option<Expectation> {
+        match (self.serve_error, self.expected) {
+            (Some(r), _) => Some(Expectation::ServeRefuses(r)),
+            (None, Some(o)) => Some(Expectation::Outcome(o)),
+            (None, None) => None,
+        }
+    }
 }

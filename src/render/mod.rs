@@ -33,6 +33,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::pki::manifest::{CA_BUNDLE_FILE, chain_file, key_file};
+use crate::pki::model::ServeRefusal;
 use crate::pki::store::{self, StoreError};
 use crate::pki::{Entity, Fault, Pki, Role, San};
 
@@ -557,7 +558,7 @@ impl Context {
 struct ReproScenario {
     name: String,
     expected: String,
-    serve_error: Option<String>,
+    serve_error: Option<ServeRefusal>,
     /// `--listen` of `certlab serve`.
     listen: String,
     /// The IP the script waits on.
@@ -590,7 +591,7 @@ impl ReproduceContext {
                     .partition(|line| line.starts_with("OTEL_"));
                 ReproScenario {
                     expected: s.expected.map_or("none".to_string(), |o| o.to_string()),
-                    serve_error: s.serve_error.clone(),
+                    serve_error: s.serve_error,
                     listen: addr.to_string(),
                     host: addr.ip().to_string(),
                     port,

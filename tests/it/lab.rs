@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use certlab::Outcome;
 use certlab::lab::{LabOptions, lab_pki, run};
+use certlab::pki::model::Expectation;
 use common::certlab;
 use time::OffsetDateTime;
 
@@ -38,9 +39,14 @@ fn every_scenario_observes_its_expected_outcome() {
 
     for (row, s) in report.scenarios.iter().zip(&scenarios) {
         assert_eq!(row.name, s.name);
-        match (&s.serve_error, s.expected) {
-            (Some(err), _) => {
-                assert_eq!(row.observed.as_deref(), Some(err.as_str()), "{}", row.name);
+        match (s.serve_error, s.expected) {
+            (Some(refusal), _) => {
+                assert_eq!(
+                    row.observed,
+                    Some(Expectation::ServeRefuses(refusal)),
+                    "{}",
+                    row.name
+                );
                 assert!(row.address.is_none(), "{} must not be served", row.name);
             }
             (None, Some(expected)) => {
@@ -51,7 +57,7 @@ fn every_scenario_observes_its_expected_outcome() {
                     row.name,
                     row.detail
                 );
-                assert_eq!(row.expected.as_deref(), Some(expected.name()));
+                assert_eq!(row.expected, Some(Expectation::Outcome(expected)));
             }
             (None, None) => panic!("scenario {} has no expectation", s.name),
         }
@@ -210,6 +216,10 @@ fn binary_json_has_the_documented_shape() {
             assert!(addr.starts_with("127.0.0.1:"), "loopback only: {addr}");
         }
     }
+    // Expectations are written as names: an outcome's, or the serve refusal's.
+    let row_of = |n: &str| rows.iter().find(|r| r["name"] == n).expect("the row");
+    assert_eq!(row_of("key-mismatch")["expected"], "key-mismatch");
+    assert_eq!(row_of("expired")["observed"], "expired");
     let names: BTreeSet<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
     for n in [
         "plaintext",

@@ -268,7 +268,10 @@ fn every_chain_is_presented_exactly_as_given() {
 fn a_key_that_does_not_match_the_leaf_stops_serve() {
     let lab = Lab::new();
     let scenario = lab.scenario("key-mismatch");
-    assert_eq!(scenario.serve_error.as_deref(), Some("key-mismatch"));
+    assert_eq!(
+        scenario.serve_error,
+        Some(certlab::pki::model::ServeRefusal::KeyMismatch)
+    );
     let settings = ServeSettings::from_scenario(&lab.pki, &scenario).unwrap();
     let err = serve(settings, any_port()).unwrap_err();
     assert!(matches!(err, ServeError::KeyMismatch(_)), "{err:?}");
