@@ -7,8 +7,8 @@ use std::path::Path;
 
 use crate::outcome::Outcome;
 use crate::pki::manifest::{CA_BUNDLE_FILE, cert_file, chain_file, crl_file, key_file};
-use crate::pki::scenario::{Scenario, TlsVersion};
-use crate::tls_names;
+use crate::pki::scenario::Scenario;
+use crate::tls::{self, TlsVersion};
 
 /// Ready-to-paste commands that reproduce a scenario with real clients against an endpoint at
 /// `addr` whose PKI files are in `dir`: `openssl s_client`, `curl`, and the environment of an
@@ -59,7 +59,7 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         Some(TlsVersion::Tls13) => openssl.push_str(" -tls1_3"),
         None => {}
     }
-    let (tls13, tls12) = tls_names::openssl_suites(&client.ciphers);
+    let (tls13, tls12) = tls::openssl_suites(&client.ciphers);
     if !tls13.is_empty() {
         openssl.push_str(&format!(" -ciphersuites {}", tls13.join(":")));
     }

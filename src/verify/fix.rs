@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use crate::outcome::Outcome;
-use crate::pki::scenario::TlsVersion;
+use crate::tls::TlsVersion;
 use crate::verify::classify::Usage;
 use crate::verify::inspect::CertSummary;
 
