@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use certlab::lab::{lab_pki, listen_addr, probe_options};
+use certlab::lab::{lab_pki, probe_options};
 use certlab::serve::{ServeSettings, serve};
 use certlab::verify::probe::probe;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -30,7 +30,7 @@ fn probe_loopback(c: &mut Criterion) {
             .find(|s| s.name == name)
             .expect("lab scenario");
         let settings = ServeSettings::from_scenario(&pki, scenario).expect("settings");
-        let endpoint = serve(settings, listen_addr(scenario)).expect("serve");
+        let endpoint = serve(settings, scenario.listen_addr()).expect("serve");
         let addr = endpoint.addr();
         let mut options = probe_options(&pki, scenario, Some(addr), now, Duration::from_secs(5));
         options.http_request = http;

@@ -56,10 +56,10 @@ use time::{Duration, OffsetDateTime};
 use crate::outcome::Outcome;
 use crate::pki::issue::{Builder, IssueError};
 use crate::pki::model::{CaSpec, LeafSpec, Subject, Validity};
-use crate::pki::scenario::ClientAuth;
 use crate::pki::store::{self, StoreError, pem_certs};
 use crate::pki::{Entity, Fault, KeyAlg, Pki, Role, San, names};
 use crate::serve::{Endpoint, ServeError, ServeSettings, serve};
+use crate::tls::ClientAuth;
 use crate::verify::classify::TrustStore;
 use crate::verify::probe::{ProbeOptions, ProbeReport, probe};
 
@@ -238,7 +238,7 @@ impl TestPki {
             ServeSettings::new(leaf.entity.name.clone(), leaf.chain_der(), leaf.key_der());
         settings.client_auth = client_auth;
         settings.client_roots = vec![self.ca_der()];
-        settings.now = Some(crate::verify::classify::unix_time(self.builder.now()));
+        settings.now = Some(self.builder.now());
         serve(settings, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
@@ -248,7 +248,7 @@ impl TestPki {
         let pki = self.pki();
         ProbeOptions {
             trust: Some(TrustStore::from_pki(pki)),
-            now: Some(crate::verify::classify::unix_time(self.builder.now())),
+            now: Some(self.builder.now()),
             ..ProbeOptions::default()
         }
     }
@@ -260,10 +260,7 @@ impl TestPki {
             address: Some(endpoint.addr()),
             ..options
         };
-        let target = match name.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{}", endpoint.addr().port()),
-            _ => format!("{name}:{}", endpoint.addr().port()),
-        };
+        let target = crate::tls::join_host_port(name, endpoint.addr().port());
         probe(&target, &options).unwrap_or_else(|e| panic!("cannot probe {target}: {e}"))
     }
 

@@ -18,13 +18,13 @@
 //! assert!(report.all_matched());
 //! ```
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use pki_types::{CertificateDer, PrivateKeyDer};
+use pki_types::PrivateKeyDer;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -34,7 +34,7 @@ use crate::pki::scenario::Scenario;
 use crate::pki::store::{self, StoreError};
 use crate::pki::{Pki, spec};
 use crate::serve::{Endpoint, ServeError, ServeSettings, serve};
-use crate::verify::classify::{TrustStore, unix_time};
+use crate::verify::classify::TrustStore;
 use crate::verify::probe::{ProbeError, ProbeOptions, ProbeReport, probe};
 
 /// The `version` field of a [`LabReport`].
@@ -183,25 +183,6 @@ fn lab_spec() -> Result<spec::Spec, LabError> {
     spec::parse(template.name, template.text).map_err(|e| LabError::Build(e.to_string()))
 }
 
-/// The loopback address a scenario's endpoint listens on: `::1` when its client connects to
-/// an IPv6 address, else 127.0.0.1.
-pub fn listen_addr(scenario: &Scenario) -> SocketAddr {
-    let ip = match scenario.client.host().parse::<IpAddr>() {
-        Ok(IpAddr::V6(_)) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
-    };
-    SocketAddr::new(ip, 0)
-}
-
-/// `host:port` for a host that may be an IPv6 address.
-fn host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
 /// The probe a scenario's client makes: it trusts `ca.pem` (the PKI's trusted roots) and knows
 /// the PKI's intermediates, checks the CRLs of the issuers the scenario names, and uses the
 /// scenario's servername, TLS version, cipher suites, ALPN and client certificate. `address`
@@ -220,11 +201,7 @@ pub fn probe_options(
         .filter_map(|n| pki.entity(n).and_then(|e| e.crl.clone()))
         .collect();
     let client_cert = client.cert.as_ref().and_then(|n| pki.entity(n)).map(|e| {
-        let chain: Vec<CertificateDer<'static>> = if e.chain.is_empty() {
-            vec![e.cert.clone()]
-        } else {
-            e.chain.clone()
-        };
+        let chain = e.chain_or_cert().to_vec();
         let key: PrivateKeyDer<'static> = e.key.to_private_key_der();
         (chain, key)
     });
@@ -241,7 +218,7 @@ pub fn probe_options(
         alpn: client.alpn.clone(),
         require_alpn: !client.alpn.is_empty(),
         timeout,
-        now: Some(unix_time(now)),
+        now: Some(now),
         address,
         ..ProbeOptions::default()
     }
@@ -320,8 +297,8 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
         .iter()
         .map(|s| {
             ServeSettings::from_scenario(&pki, s).and_then(|mut settings| {
-                settings.now = options.now.map(unix_time);
-                serve(settings, listen_addr(s))
+                settings.now = options.now;
+                serve(settings, s.listen_addr())
             })
         })
         .collect();
@@ -340,7 +317,7 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
                     let Ok(ep) = &served[i] else { continue };
                     let addr = ep.addr();
                     let opts = probe_options(&pki, s, Some(addr), now, options.timeout);
-                    let target = host_port(s.client.host(), addr.port());
+                    let target = crate::tls::join_host_port(s.client.host(), addr.port());
                     let r = probe(&target, &opts);
                     *reports[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
                 }

@@ -78,7 +78,7 @@ pub use verify::probe::{ProbeOptions, ProbeReport, probe};
 pub mod fixture;
 pub mod lab;
 pub mod serve;
-pub mod tls_names;
+pub mod tls;
 pub mod trust;
 pub mod verify;
 mod x509;

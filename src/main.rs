@@ -2,8 +2,6 @@
 
 mod cli;
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
     // Like any Unix filter, end quietly when the reader of stdout goes away
     // (`certlab inspect ... | head -1`) instead of panicking in println!. Sockets are not
@@ -13,5 +11,8 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    cli::run(cli::Cli::parse())
+    match cli::parse_args() {
+        Ok(args) => cli::run(args),
+        Err(code) => code,
+    }
 }

@@ -38,6 +38,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use time::OffsetDateTime;
+
 use pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -45,7 +47,8 @@ use rustls::sign::CertifiedKey;
 use rustls::{AlertDescription, RootCertStore, ServerConfig};
 
 use crate::pki::Pki;
-use crate::pki::scenario::{ClientAuth, Scenario, TlsVersion};
+use crate::pki::scenario::Scenario;
+use crate::tls::{ClientAuth, TlsVersion};
 
 mod event;
 mod logger;
@@ -88,7 +91,7 @@ pub struct ServeSettings {
     pub plaintext: bool,
     /// The time client certificates are checked at (`None`: the real clock), so a PKI issued
     /// at an injected time (`--now`) is judged at that time on both sides.
-    pub now: Option<UnixTime>,
+    pub now: Option<OffsetDateTime>,
     /// At most this many connections open at a time (default [`MAX_CONNECTIONS`]); further
     /// ones wait in the listen queue.
     pub max_connections: usize,
@@ -138,11 +141,7 @@ impl ServeSettings {
                     scenario: scenario.name.clone(),
                     entity: name.clone(),
                 })?;
-                let chain = if entity.chain.is_empty() {
-                    vec![entity.cert.clone()]
-                } else {
-                    entity.chain.clone()
-                };
+                let chain = entity.chain_or_cert().to_vec();
                 ServeSettings::new(&scenario.name, chain, entity.key.to_private_key_der())
             }
             None if server.plaintext => ServeSettings::plaintext(&scenario.name),
@@ -375,7 +374,7 @@ pub struct ConnectionLog {
     pub client_cert: ClientCertLog,
     /// What the server did: `200 sent`, `400 sent (plaintext)`, `handshake failed`, ...
     pub result: String,
-    /// The alert the server sent, e.g. `certificate_required (116)`.
+    /// The alert the server sent, e.g. `116 (certificate_required)`.
     pub alert_sent: Option<String>,
     /// The error that ended the connection, if any.
     pub error: Option<String>,
@@ -593,9 +592,7 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
             .iter()
             .map(|want| {
                 all.iter()
-                    .find(|s| {
-                        crate::tls_names::suite_name(s.suite()).eq_ignore_ascii_case(want.trim())
-                    })
+                    .find(|s| crate::tls::suite_name(s.suite()).eq_ignore_ascii_case(want.trim()))
                     .copied()
                     .ok_or_else(|| ServeError::UnknownCipher(want.clone()))
             })
@@ -603,20 +600,17 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
     }
     let provider = Arc::new(provider);
     let certified = certified_key(settings, &provider)?;
-    let versions: &[&'static rustls::SupportedProtocolVersion] = match settings.tls {
-        None => &[&rustls::version::TLS13, &rustls::version::TLS12],
-        Some(TlsVersion::Tls12) => &[&rustls::version::TLS12],
-        Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
-    };
+    let versions = TlsVersion::rustls_versions(settings.tls);
     let config_err = |e: &dyn fmt::Display| ServeError::Config {
         name: name.clone(),
         message: e.to_string(),
     };
     let builder = match settings.now {
         None => ServerConfig::builder_with_provider(provider.clone()),
-        Some(now) => {
-            ServerConfig::builder_with_details(provider.clone(), Arc::new(FixedClock(now)))
-        }
+        Some(now) => ServerConfig::builder_with_details(
+            provider.clone(),
+            Arc::new(FixedClock(crate::tls::unix_time(now))),
+        ),
     };
     let builder = builder
         .with_protocol_versions(versions)
@@ -740,26 +734,4 @@ fn alert_for(err: &rustls::Error) -> Option<AlertDescription> {
         Error::PeerMisbehaved(_) => AlertDescription::IllegalParameter,
         _ => return None,
     })
-}
-
-fn alert_text(alert: AlertDescription) -> String {
-    format!(
-        "{} ({})",
-        crate::tls_names::alert_name(alert),
-        u8::from(alert)
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn alert_names_are_the_rfc_ones() {
-        assert_eq!(
-            alert_text(AlertDescription::CertificateRequired),
-            "certificate_required (116)"
-        );
-        assert_eq!(alert_text(AlertDescription::UnknownCA), "unknown_ca (48)");
-    }
 }

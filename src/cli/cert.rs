@@ -7,10 +7,11 @@ use certlab::pki::local_ca::{LOCAL_CA_NAME, LocalCa, default_ca_dir, leaf_file_n
 use certlab::pki::model::LeafSpec;
 use certlab::pki::{KeyAlg, Role, names, store};
 
-use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};
+use super::{CmdResult, EXIT_OK, Failure, NowArg, relative_expiry};
 
 /// Arguments of `certlab cert`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("now", |a| a.help("Issue as if it were this time (RFC 3339)")))]
 #[command(after_help = "Examples:
   certlab cert localhost 127.0.0.1 ::1
   certlab cert '*.dev.test' --key rsa-2048 -o certs
@@ -47,9 +48,8 @@ pub struct Args {
     /// File name stem (default: mkcert's, e.g. `localhost+2`).
     #[arg(long)]
     pub name: Option<String>,
-    /// Issue as if it were this time (RFC 3339).
-    #[arg(long)]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub now: NowArg,
     /// Replace existing files of the same name in -o (never the files of a PKI there).
     #[arg(long)]
     pub force: bool,
@@ -60,7 +60,7 @@ pub struct Args {
 
 /// Runs `certlab cert`.
 pub fn run(args: Args) -> CmdResult {
-    let now = parse_now(args.now.as_deref())?;
+    let now = args.now.or_clock();
     super::output_dir(&args.out)?;
     let sans = args
         .names

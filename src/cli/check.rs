@@ -7,7 +7,7 @@ use certlab::verify::check::{self, CheckOptions, CheckReport, DEFAULT_WARN_DAYS,
 use certlab::verify::classify::Usage;
 
 use super::{
-    CmdResult, EXIT_OK, EXIT_OUTCOME, Failure, parse_now, print_json, relative_expiry, rfc3339,
+    CmdResult, EXIT_OK, EXIT_OUTCOME, Failure, NowArg, print_json, relative_expiry, rfc3339,
     use_colour,
 };
 
@@ -22,6 +22,7 @@ pub enum UsageArg {
 
 /// Arguments of `certlab check`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("now", |a| a.help("Validate at this time (RFC 3339) instead of now")))]
 #[command(after_help = "Examples:
   certlab check server.chain.pem --ca ca.pem --host api.internal
   certlab check pki/localhost.chain.pem --pki pki --host 127.0.0.1
@@ -47,9 +48,8 @@ pub struct Args {
     /// What the certificate is for.
     #[arg(long, value_enum, default_value = "server")]
     pub usage: UsageArg,
-    /// Validate at this time (RFC 3339) instead of now.
-    #[arg(long, value_name = "RFC3339")]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub now: NowArg,
     /// A CRL (PEM or DER) to check the leaf against; repeatable.
     #[arg(long, value_name = "FILE")]
     pub crl: Vec<PathBuf>,
@@ -66,7 +66,7 @@ pub struct Args {
 
 /// Runs `certlab check`.
 pub fn run(args: Args) -> CmdResult {
-    let now = parse_now(args.now.as_deref())?;
+    let now = args.now.or_clock();
     let now = now.replace_nanosecond(0).unwrap_or(now);
     let expect = args
         .expect

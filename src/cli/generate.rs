@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use certlab::pki::spec::{self, Spec};
 use certlab::pki::store;
 
-use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};
+use super::{CmdResult, EXIT_OK, Failure, NowArg, relative_expiry};
 
 /// The templates whose PKI also gets `DIR/configs/` (rendered OTel and Kubernetes configs).
 const CONFIG_TEMPLATES: [&str; 2] = ["dev", "otel"];
 
 /// Arguments of `certlab generate`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("now", |a| a.help("Issue as if it were this time (RFC 3339)")))]
 #[command(after_help = "Examples:
   certlab generate                         # dev PKI into ./pki
   certlab generate --template otel -o otel-pki
@@ -32,9 +33,8 @@ pub struct Args {
     /// Replace everything, CA keys included.
     #[arg(long)]
     pub force: bool,
-    /// Issue as if it were this time (RFC 3339).
-    #[arg(long)]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub now: NowArg,
     /// Print the manifest as JSON instead of the summary.
     #[arg(long)]
     pub json: bool,
@@ -141,8 +141,8 @@ fn check(args: &Args, spec: &Spec) -> CmdResult {
         )));
     }
     // The time to reproduce at: --now, the spec's `now`, else the time the manifest says.
-    let now = match (&args.now, spec.now) {
-        (Some(_), _) => parse_now(args.now.as_deref())?,
+    let now = match (args.now.given(), spec.now) {
+        (Some(t), _) => t,
         (None, Some(t)) => t,
         (None, None) => certlab::pki::manifest::seeded_issued_at(dir).ok_or_else(|| {
                 Failure::input(format!(
@@ -208,9 +208,9 @@ pub fn run(args: Args) -> CmdResult {
     if args.check {
         return check(&args, &spec);
     }
-    let now = match (&args.now, spec.now) {
+    let now = match (args.now.given(), spec.now) {
         (None, Some(t)) => t,
-        _ => parse_now(args.now.as_deref())?,
+        _ => args.now.or_clock(),
     };
     super::output_dir(&args.out)?;
     let (generated, configs) = produce(&args, &spec, &args.out, now, !args.json)?;

@@ -2,10 +2,11 @@
 
 use certlab::verify::inspect::{self, CertSummary, KeySummary};
 
-use super::{CmdResult, EXIT_OK, parse_now, print_json, relative_expiry, rfc3339};
+use super::{CmdResult, EXIT_OK, NowArg, print_json, relative_expiry, rfc3339};
 
 /// Arguments of `certlab inspect`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("now", |a| a.help("Compute \"expires in N days\" as of this time (RFC 3339)")))]
 #[command(after_help = "Examples:
   certlab inspect pki/localhost.chain.pem
   certlab inspect pki/localhost.pem pki/localhost.key   # does the key match?
@@ -17,14 +18,13 @@ pub struct Args {
     /// Print JSON (`{"version": 1, "files": [...]}`).
     #[arg(long)]
     pub json: bool,
-    /// Compute "expires in N days" as of this time (RFC 3339).
-    #[arg(long)]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub now: NowArg,
 }
 
 /// Runs `certlab inspect`.
 pub fn run(args: Args) -> CmdResult {
-    let now = parse_now(args.now.as_deref())?;
+    let now = args.now.or_clock();
     let report = inspect::inspect_files(&args.files, now)?;
     if args.json {
         print_json(&serde_json::to_value(&report).expect("serialisable"));

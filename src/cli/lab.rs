@@ -6,10 +6,11 @@ use certlab::lab::{LabOptions, LabReport, run as run_lab};
 use certlab::pki::model::Expectation;
 use certlab::render::reproduce::reproduce_commands;
 
-use super::{CmdResult, EXIT_OK, EXIT_OUTCOME};
+use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, NowArg};
 
 /// Arguments of `certlab lab`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("now", |a| a.help("Issue and check certificates at this time (RFC 3339) instead of now, on the probes' and the servers' side")))]
 #[command(after_help = "Examples:
   certlab lab                                   # every scenario, expected vs observed
   certlab lab --only expired,client-none --serve  # keep them up, print openssl/curl/OTEL lines
@@ -25,10 +26,8 @@ pub struct Args {
     /// with openssl, curl and an OpenTelemetry exporter; stop with Ctrl-C.
     #[arg(long)]
     pub serve: bool,
-    /// Issue and check certificates at this time (RFC 3339) instead of now, on the probes'
-    /// and the servers' side.
-    #[arg(long, value_name = "RFC3339")]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub now: NowArg,
     /// Budget of each probe, e.g. 5s or 300ms.
     #[arg(long, value_name = "DUR", default_value = "5s")]
     pub timeout: String,
@@ -39,11 +38,7 @@ pub struct Args {
 
 /// Runs `certlab lab`.
 pub fn run(args: Args) -> CmdResult {
-    let now = args
-        .now
-        .as_deref()
-        .map(|t| super::parse_now(Some(t)))
-        .transpose()?;
+    let now = args.now.given();
     let options = LabOptions {
         now,
         only: args.only.iter().map(|s| s.trim().to_string()).collect(),

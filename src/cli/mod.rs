@@ -419,26 +419,62 @@ fn silence_stdout() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Parses `--now` (RFC 3339, a year in [`NOW_RANGE`]); defaults to the current time.
-pub fn parse_now(now: Option<&str>) -> Result<OffsetDateTime, Failure> {
-    match now {
-        None => Ok(OffsetDateTime::now_utc()),
-        Some(text) => {
-            let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-                Failure::input(format!(
-                    "invalid --now `{text}`: expected RFC 3339, e.g. 2030-01-01T00:00:00Z"
-                ))
-            })?;
-            if !NOW_RANGE.contains(&t.year()) {
-                return Err(Failure::input(format!(
-                    "--now `{text}` is out of range: give a time between {} and {}",
-                    NOW_RANGE.start(),
-                    NOW_RANGE.end()
-                )));
-            }
-            Ok(t)
-        }
+/// The `--now` argument every command that issues or judges certificates flattens in
+/// (`#[command(flatten)]`); a command words its own help with `mut_arg("now", ...)`.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct NowArg {
+    /// Act as if it were this time (RFC 3339) instead of now.
+    #[arg(long = "now", value_name = "RFC3339", value_parser = parse_now)]
+    pub now: Option<OffsetDateTime>,
+}
+
+impl NowArg {
+    /// The time given, if one was.
+    pub fn given(&self) -> Option<OffsetDateTime> {
+        self.now
     }
+
+    /// The time given, else the current time.
+    pub fn or_clock(&self) -> OffsetDateTime {
+        self.now.unwrap_or_else(OffsetDateTime::now_utc)
+    }
+}
+
+/// Why a `--now` value was refused (one line, printed as is by [`parse_args`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadNow(String);
+
+/// Parses a `--now` value: RFC 3339, a year in [`NOW_RANGE`].
+pub fn parse_now(text: &str) -> Result<OffsetDateTime, BadNow> {
+    let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        BadNow(format!(
+            "invalid --now `{text}`: expected RFC 3339, e.g. 2030-01-01T00:00:00Z"
+        ))
+    })?;
+    if !NOW_RANGE.contains(&t.year()) {
+        return Err(BadNow(format!(
+            "--now `{text}` is out of range: give a time between {} and {}",
+            NOW_RANGE.start(),
+            NOW_RANGE.end()
+        )));
+    }
+    Ok(t)
+}
+
+/// Parses the command line. clap reports usage errors itself (exit 2), except a bad `--now`:
+/// that is one `error: ` line with the reason and exit 2, like every other bad input.
+pub fn parse_args() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|e| {
+        let bad_now = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<BadNow>());
+        match bad_now {
+            Some(reason) if e.kind() == clap::error::ErrorKind::ValueValidation => {
+                eprintln!("error: {reason}");
+                ExitCode::from(EXIT_INPUT)
+            }
+            _ => e.exit(),
+        }
+    })
 }
 
 /// Blocks until Ctrl-C or SIGTERM (for commands that keep endpoints up).

@@ -5,16 +5,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use certlab::Outcome;
-use certlab::pki::scenario::TlsVersion;
+use certlab::tls::TlsVersion;
 use certlab::verify::check;
 use certlab::verify::classify::TrustStore;
 use certlab::verify::probe::{ProbeOptions, ProbeReport, probe};
-use pki_types::UnixTime;
 
-use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure};
+use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure, NowArg};
 
 /// Arguments of `certlab probe`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("now", |a| a.help("Check certificates at this time (RFC 3339) instead of now")))]
 #[command(after_help = "Examples:
   certlab probe localhost:4317 --ca pki/ca.pem
   certlab probe 127.0.0.1:8443 --pki pki --servername otel-collector
@@ -59,9 +59,8 @@ pub struct Args {
     /// Exit 0 when the outcome is this one (and 1 otherwise).
     #[arg(long, value_name = "OUTCOME")]
     pub expect: Option<String>,
-    /// Check certificates at this time (RFC 3339) instead of now.
-    #[arg(long, value_name = "RFC3339")]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub now: NowArg,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -141,15 +140,7 @@ fn run_probe(args: Args) -> CmdResult {
         .transpose()
         .map_err(Failure::input)?;
     let timeout = parse_timeout(&args.timeout)?;
-    let now = match args.now.as_deref() {
-        None => None,
-        Some(text) => {
-            let t = super::parse_now(Some(text))?;
-            let secs = u64::try_from(t.unix_timestamp())
-                .map_err(|_| Failure::input(format!("invalid --now `{text}`: before 1970")))?;
-            Some(UnixTime::since_unix_epoch(Duration::from_secs(secs)))
-        }
-    };
+    let now = args.now.given();
     let client_cert = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
             let chain = check::read_certs(cert)?;

@@ -7,16 +7,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use certlab::pki::scenario::{ClientAuth, TlsVersion};
 use certlab::serve::{ConnectionLog, Endpoint, LineLog, ServeSettings, read_certs};
+use certlab::tls::{ClientAuth, TlsVersion};
 
-use super::{CmdResult, EXIT_OK, Failure};
+use super::{CmdResult, EXIT_OK, Failure, NowArg};
 
 /// How long the last log lines may take at exit (stderr may be a pipe nobody reads).
 const LOG_CLOSE_WAIT: Duration = Duration::from_millis(300);
 
 /// Arguments of `certlab serve`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("now", |a| a.help("Judge client certificates at this time (RFC 3339), e.g. the `--now` a PKI was generated with")))]
 #[command(after_help = "Examples:
   certlab serve --pki pki --scenario localhost          # first line: listening on 127.0.0.1:PORT
   certlab serve --pki lab --all --json                  # every scenario, each on its own port
@@ -64,10 +65,8 @@ pub struct Args {
     /// The address to listen on (port 0: any free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// Judge client certificates at this time (RFC 3339), e.g. the `--now` a PKI was
-    /// generated with.
-    #[arg(long, value_name = "RFC3339")]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub now: NowArg,
     /// Print the endpoints as JSON.
     #[arg(long)]
     pub json: bool,
@@ -109,12 +108,7 @@ pub fn run(args: Args) -> CmdResult {
             args.listen.ip()
         ));
     }
-    let now = match &args.now {
-        Some(text) => Some(certlab::verify::classify::unix_time(super::parse_now(
-            Some(text),
-        )?)),
-        None => None,
-    };
+    let now = args.now.given();
     let endpoints = if let Some(dir) = &args.pki {
         let pki = super::load_pki(dir)?;
         let scenarios = pki.all_scenarios();

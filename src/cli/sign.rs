@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use certlab::pki::csr;
 use certlab::pki::{Role, store};
 
-use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};
+use super::{CmdResult, EXIT_OK, Failure, NowArg, relative_expiry};
 
 /// Arguments of `certlab sign`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("now", |a| a.help("Sign as if it were this time (RFC 3339)")))]
 #[command(after_help = "Examples:
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout app.key \\
       -subj /CN=app.test -addext subjectAltName=DNS:app.test -out app.csr
@@ -36,14 +37,13 @@ pub struct Args {
     /// File name stem (default: mkcert's, from the CSR's SANs).
     #[arg(long)]
     pub name: Option<String>,
-    /// Sign as if it were this time (RFC 3339).
-    #[arg(long)]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub now: NowArg,
 }
 
 /// Runs `certlab sign`.
 pub fn run(args: Args) -> CmdResult {
-    let now = parse_now(args.now.as_deref())?;
+    let now = args.now.or_clock();
     super::output_dir(&args.out)?;
     let ca = csr::load_ca(&args.ca_cert, &args.ca_key, args.ca_key_password.as_deref())?;
     let request = std::fs::read(&args.csr)

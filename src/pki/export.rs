@@ -419,12 +419,7 @@ pub fn combined_pem(
     format: KeyFormat,
     password: Option<&str>,
 ) -> Result<String, ExportError> {
-    let certs = if entity.chain.is_empty() {
-        std::slice::from_ref(&entity.cert)
-    } else {
-        &entity.chain[..]
-    };
-    Ok(store::pem_certs(certs) + &key_pem(&entity.key, format, password)?)
+    Ok(store::pem_certs(entity.chain_or_cert()) + &key_pem(&entity.key, format, password)?)
 }
 
 /// The output format of `generate`, `cert` and `export`.
@@ -632,15 +627,10 @@ pub fn outputs(
         Format::P12 => {
             let password = opts.p12_password.as_deref().unwrap_or(DEFAULT_P12_PASSWORD);
             for e in selected.iter().filter(|e| !e.is_ca()) {
-                let chain = if e.chain.is_empty() {
-                    vec![e.cert.clone()]
-                } else {
-                    e.chain.clone()
-                };
                 let alias = opts.alias.as_deref().unwrap_or(&e.name);
                 put(
                     format!("{}.p12", e.name),
-                    &pkcs12(&chain, &e.key, alias, password)?,
+                    &pkcs12(e.chain_or_cert(), &e.key, alias, password)?,
                     true,
                     "p12",
                     of(e),

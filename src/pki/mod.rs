@@ -119,6 +119,16 @@ impl Entity {
     pub fn is_ca(&self) -> bool {
         self.role.is_ca()
     }
+
+    /// What a server presents for this entity: its chain, or its certificate alone when it
+    /// has no chain (a CA).
+    pub fn chain_or_cert(&self) -> &[CertificateDer<'static>] {
+        if self.chain.is_empty() {
+            std::slice::from_ref(&self.cert)
+        } else {
+            &self.chain
+        }
+    }
 }
 
 /// Lowercase hex SHA-256 of some bytes (certificate fingerprints).

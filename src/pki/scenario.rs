@@ -2,57 +2,13 @@
 //! that must follow.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
 use super::model::{Expectation, ServeRefusal};
 use crate::outcome::Outcome;
-
-/// A TLS protocol version a side is restricted to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TlsVersion {
-    /// TLS 1.2 only.
-    #[serde(rename = "1.2")]
-    Tls12,
-    /// TLS 1.3 only.
-    #[serde(rename = "1.3")]
-    Tls13,
-}
-
-impl fmt::Display for TlsVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TlsVersion::Tls12 => "1.2",
-            TlsVersion::Tls13 => "1.3",
-        })
-    }
-}
-
-impl std::str::FromStr for TlsVersion {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "1.2" => Ok(TlsVersion::Tls12),
-            "1.3" => Ok(TlsVersion::Tls13),
-            _ => Err(format!("unknown TLS version `{s}` (expected 1.2 or 1.3)")),
-        }
-    }
-}
-
-/// Whether and how a server asks for client certificates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClientAuth {
-    /// Never asks.
-    #[default]
-    None,
-    /// Asks, accepts a handshake without one.
-    Optional,
-    /// Asks and refuses a handshake without one.
-    Required,
-}
+use crate::tls::{ClientAuth, TlsVersion};
 
 /// The server side of a scenario.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +94,16 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The loopback address this scenario's endpoint listens on (port 0): `::1` when its
+    /// client connects to an IPv6 address, else 127.0.0.1.
+    pub fn listen_addr(&self) -> SocketAddr {
+        let ip = match self.client.host().parse::<IpAddr>() {
+            Ok(IpAddr::V6(_)) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        SocketAddr::new(ip, 0)
+    }
+
     /// What the scenario must show: its serve refusal if it has one, else its outcome.
     pub fn expectation(&self) -> Option<Expectation> {
         match (self.serve_error, self.expected) {

@@ -365,11 +365,7 @@ fn endpoint(server: &Entity, requested: Option<&str>) -> Result<Endpoint, Render
     } else {
         first_name(&server.sans)
     };
-    let address = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
+    let address = crate::tls::join_host_port(&host, port);
     Ok(Endpoint {
         host,
         port,
@@ -400,35 +396,15 @@ fn split_host_port(text: &str) -> Result<(String, u16), RenderError> {
         .or_else(|| text.strip_prefix("http://"))
         .unwrap_or(text)
         .trim_end_matches('/');
-    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p),
-            None if after.is_empty() => None,
-            None => return Err(bad()),
-        };
-        (host.to_string(), port)
-    } else if text.parse::<IpAddr>().is_ok() {
-        (text.to_string(), None)
-    } else {
-        match text.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (text.to_string(), None),
-        }
-    };
-    let valid_host = !host.is_empty()
-        && (host.parse::<IpAddr>().is_ok()
-            || host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)));
+    let (host, port) = crate::tls::split_host_port(text).ok_or_else(bad)?;
+    let valid_host = host.parse::<IpAddr>().is_ok()
+        || host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
     if !valid_host {
         return Err(bad());
     }
-    let port = match port {
-        None => OTLP_GRPC_PORT,
-        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?,
-    };
-    Ok((host, port))
+    Ok((host, port.unwrap_or(OTLP_GRPC_PORT)))
 }
 
 /// One certificate as the templates see it.
@@ -584,7 +560,7 @@ impl ReproduceContext {
             .all_scenarios()
             .into_iter()
             .map(|s| {
-                let mut addr = crate::lab::listen_addr(&s);
+                let mut addr = s.listen_addr();
                 addr.set_port(port);
                 let (env, commands) = reproduce::reproduce_commands(&s, &abs, addr)
                     .into_iter()

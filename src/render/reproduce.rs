@@ -7,8 +7,8 @@ use std::path::Path;
 
 use crate::outcome::Outcome;
 use crate::pki::manifest::{CA_BUNDLE_FILE, cert_file, chain_file, crl_file, key_file};
-use crate::pki::scenario::{Scenario, TlsVersion};
-use crate::tls_names;
+use crate::pki::scenario::Scenario;
+use crate::tls::{self, TlsVersion};
 
 /// Ready-to-paste commands that reproduce a scenario with real clients against an endpoint at
 /// `addr` whose PKI files are in `dir`: `openssl s_client`, `curl`, and the environment of an
@@ -59,7 +59,7 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         Some(TlsVersion::Tls13) => openssl.push_str(" -tls1_3"),
         None => {}
     }
-    let (tls13, tls12) = tls_names::openssl_suites(&client.ciphers);
+    let (tls13, tls12) = tls::openssl_suites(&client.ciphers);
     if !tls13.is_empty() {
         openssl.push_str(&format!(" -ciphersuites {}", tls13.join(":")));
     }
@@ -82,16 +82,12 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
     }
     openssl.push_str(" -ign_eof");
 
-    let url_host = if name.contains(':') {
-        format!("[{name}]")
-    } else {
-        name.to_string()
-    };
+    let url_addr = tls::join_host_port(name, port);
     let mut curl = format!("curl --cacert {ca}");
     let resolves_there =
         name == addr.ip().to_string() || (name == "localhost" && addr.ip().is_loopback());
     if !resolves_there {
-        curl.push_str(&format!(" --connect-to {url_host}:{port}:{}", addr.ip()));
+        curl.push_str(&format!(" --connect-to {url_addr}:{}", addr.ip()));
     }
     match client.tls {
         Some(TlsVersion::Tls12) => curl.push_str(" --tlsv1.2 --tls-max 1.2"),
@@ -118,7 +114,7 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
             curl.push_str(&format!(" --crlfile {}", file(crl_file(issuer))));
         }
     }
-    curl.push_str(&format!(" https://{url_host}:{port}/"));
+    curl.push_str(&format!(" https://{url_addr}/"));
     if client.alpn.iter().any(|p| p == "h2") && scenario.expected == Some(Outcome::AlpnMismatch) {
         // curl offers http/1.1 beside h2 and succeeds; a gRPC client offers only h2.
         curl.push_str(" # succeeds: curl also offers http/1.1; gRPC clients offer only h2");
@@ -127,7 +123,7 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
     let mut lines = vec![
         openssl,
         curl,
-        format!("OTEL_EXPORTER_OTLP_ENDPOINT=https://{url_host}:{port}"),
+        format!("OTEL_EXPORTER_OTLP_ENDPOINT=https://{url_addr}"),
         format!("OTEL_EXPORTER_OTLP_CERTIFICATE={ca}"),
     ];
     if let Some(cert) = &client.cert {

@@ -23,8 +23,9 @@ use rustls::{ServerConfig, ServerConnection};
 
 use super::{
     ClientCertLog, ConnectionLog, IO_TIMEOUT, MAX_LOG, MAX_REQUEST, Observer, alert_for,
-    alert_text, http_response,
+    http_response,
 };
+use crate::tls::alert_text;
 
 /// The token of the waker that stops the loop.
 pub(super) const WAKER: Token = Token(usize::MAX);
@@ -570,7 +571,7 @@ impl Conn {
         self.log.version = tls.protocol_version().map(|v| format!("{v:?}"));
         self.log.cipher = tls
             .negotiated_cipher_suite()
-            .map(|s| crate::tls_names::suite_name(s.suite()));
+            .map(|s| crate::tls::suite_name(s.suite()));
         self.log.alpn = tls
             .alpn_protocol()
             .map(|p| String::from_utf8_lossy(p).into_owned());

@@ -391,12 +391,7 @@ pub fn check_pki(
                 warn_days: Some(warn_days),
                 ..CheckOptions::new(trust.clone(), now)
             };
-            let chain = if e.chain.is_empty() {
-                vec![e.cert.clone()]
-            } else {
-                e.chain.clone()
-            };
-            match check(&chain, &options) {
+            match check(e.chain_or_cert(), &options) {
                 Ok(r) => (r.outcome, r.judgement.detail, r.judgement.lints),
                 Err(err) => (Outcome::BadCertificate, Some(err.to_string()), vec![]),
             }

@@ -8,7 +8,7 @@
 //! too, so `probe` has no outcome logic of its own.
 //!
 //! ```
-//! use certlab::verify::classify::{classify_chain, unix_time, TrustStore, Usage};
+//! use certlab::verify::classify::{classify_chain, TrustStore, Usage};
 //! use certlab::Outcome;
 //!
 //! let now = time::macros::datetime!(2030-01-01 00:00 UTC);
@@ -24,16 +24,17 @@
 //! let web = pki.entity("web").unwrap();
 //! let trust = TrustStore::from_roots(pki.trusted_roots().map(|e| e.cert.clone()).collect());
 //! let name = pki_types::ServerName::try_from("localhost").unwrap();
-//! let verdict = classify_chain(&web.chain, &trust, Some(&name), Usage::Server, unix_time(now));
+//! let verdict = classify_chain(&web.chain, &trust, Some(&name), Usage::Server, now);
 //! assert_eq!(verdict.outcome, Outcome::Ok);
 //! let other = pki_types::ServerName::try_from("example.com").unwrap();
-//! let verdict = classify_chain(&web.chain, &trust, Some(&other), Usage::Server, unix_time(now));
+//! let verdict = classify_chain(&web.chain, &trust, Some(&other), Usage::Server, now);
 //! assert_eq!(verdict.outcome, Outcome::HostnameMismatch);
 //! ```
 
 use crate::outcome::Outcome;
+use crate::tls::{offset_date_time, unix_time};
 use crate::x509::{Cert, parse_chain};
-use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, TrustAnchor, UnixTime};
+use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, TrustAnchor};
 use time::OffsetDateTime;
 use webpki::{
     BorrowedCertRevocationList, CertRevocationList, EndEntityCert, KeyUsage, RevocationCheckDepth,
@@ -130,13 +131,6 @@ impl Verdict {
 /// The most intermediates rustls-webpki puts in a path (`MAX_SUB_CA_COUNT` in its
 /// `verify_cert.rs`); a longer chain fails with `MaximumPathDepthExceeded`.
 pub const WEBPKI_MAX_INTERMEDIATES: usize = 6;
-
-/// A time as webpki wants it. Times before 1970 become the epoch.
-pub fn unix_time(t: OffsetDateTime) -> UnixTime {
-    UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        u64::try_from(t.unix_timestamp()).unwrap_or(0),
-    ))
-}
 
 /// The outcome of a webpki error on its own, without looking at the chain (so without telling
 /// `self-signed` / `incomplete-chain` from `unknown-ca`, or a same-name foreign root from a
@@ -315,11 +309,7 @@ pub(crate) fn classify_closed_after_client_auth(auth: ClientAuthState) -> Verdic
 /// certificate and whether one was sent.
 pub(crate) fn classify_alert(alert: rustls::AlertDescription, auth: ClientAuthState) -> Verdict {
     use rustls::AlertDescription as A;
-    let detail = format!(
-        "the server sent alert {} ({})",
-        u8::from(alert),
-        crate::tls_names::alert_name(alert)
-    );
+    let detail = format!("the server sent alert {}", crate::tls::alert_text(alert));
     let outcome = match alert {
         A::ProtocolVersion => Outcome::ProtocolMismatch,
         A::CertificateRequired => Outcome::ClientCertRequired,
@@ -528,12 +518,10 @@ impl Ctx<'_> {
             .map(|f| format!("the trusted root {}", f.name()))
     }
 
-    fn expired(&self, not_after: UnixTime) -> Verdict {
-        let secs = i64::try_from(not_after.as_secs()).unwrap_or(i64::MAX);
+    fn expired(&self, at: OffsetDateTime) -> Verdict {
         let which = self
-            .describe(|f| f.not_after().is_some_and(|t| t.unix_timestamp() == secs))
+            .describe(|f| f.not_after() == Some(at))
             .unwrap_or_else(|| "a certificate in the chain".to_string());
-        let at = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(self.now);
         Verdict::new(
             Outcome::Expired,
             format!(
@@ -544,12 +532,10 @@ impl Ctx<'_> {
         )
     }
 
-    fn not_yet_valid(&self, not_before: UnixTime) -> Verdict {
-        let secs = i64::try_from(not_before.as_secs()).unwrap_or(i64::MAX);
+    fn not_yet_valid(&self, at: OffsetDateTime) -> Verdict {
         let which = self
-            .describe(|f| f.not_before().is_some_and(|t| t.unix_timestamp() == secs))
+            .describe(|f| f.not_before() == Some(at))
             .unwrap_or_else(|| "a certificate in the chain".to_string());
-        let at = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(self.now);
         Verdict::new(
             Outcome::NotYetValid,
             format!(
@@ -715,8 +701,10 @@ impl Ctx<'_> {
         let leaf = &self.chain[0];
         #[allow(deprecated)]
         match error {
-            E::CertExpired { not_after, .. } => self.expired(not_after),
-            E::CertNotValidYet { not_before, .. } => self.not_yet_valid(not_before),
+            E::CertExpired { not_after, .. } => self.expired(offset_date_time(not_after)),
+            E::CertNotValidYet { not_before, .. } => {
+                self.not_yet_valid(offset_date_time(not_before))
+            }
             E::UnknownIssuer => self.unknown_issuer(),
             E::InvalidSignatureForPublicKey => self.bad_signature(),
             E::CertNotValidForName(_) => self.name_mismatch(name),
@@ -899,7 +887,7 @@ pub fn classify_chain(
     trust: &TrustStore,
     name: Option<&ServerName<'_>>,
     usage: Usage,
-    now: UnixTime,
+    now: OffsetDateTime,
 ) -> Verdict {
     classify_parsed(chain, &parse_chain(chain), trust, name, usage, now)
 }
@@ -912,20 +900,18 @@ pub(crate) fn classify_parsed<'a>(
     trust: &TrustStore,
     name: Option<&ServerName<'_>>,
     usage: Usage,
-    now: UnixTime,
+    now: OffsetDateTime,
 ) -> Verdict {
     let Some(leaf_der) = chain.first() else {
         return Verdict::new(Outcome::BadCertificate, "no certificate was presented");
     };
-    let now_dt = OffsetDateTime::from_unix_timestamp(i64::try_from(now.as_secs()).unwrap_or(0))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let root_certs = parse_chain(&trust.roots);
     let known_certs = parse_chain(&trust.known_intermediates);
     let ctx = Ctx {
         chain: facts(chain, certs),
         roots: facts(&trust.roots, &root_certs),
         known: facts(&trust.known_intermediates, &known_certs),
-        now: now_dt,
+        now,
         usage_is_client: usage == Usage::Client,
     };
 
@@ -985,7 +971,7 @@ pub(crate) fn classify_parsed<'a>(
         webpki::ALL_VERIFICATION_ALGS,
         &anchors,
         intermediates,
-        now,
+        unix_time(now),
         usage.key_usage(),
         revocation,
         None,
@@ -1003,24 +989,24 @@ pub(crate) fn classify_parsed<'a>(
             .filter(|r| r.subject() == root.subject() && r.spki() == root.spki())
             .collect();
         let in_date = |r: &&Facts<'_>| {
-            r.not_after().is_none_or(|t| t >= now_dt) && r.not_before().is_none_or(|t| t <= now_dt)
+            r.not_after().is_none_or(|t| t >= now) && r.not_before().is_none_or(|t| t <= now)
         };
         if !copies.iter().any(in_date) {
             if let Some(t) = copies
                 .iter()
                 .filter_map(|r| r.not_after())
-                .filter(|t| *t < now_dt)
+                .filter(|t| *t < now)
                 .max()
             {
-                return ctx.expired(unix_time(t));
+                return ctx.expired(t);
             }
             if let Some(t) = copies
                 .iter()
                 .filter_map(|r| r.not_before())
-                .filter(|t| *t > now_dt)
+                .filter(|t| *t > now)
                 .min()
             {
-                return ctx.not_yet_valid(unix_time(t));
+                return ctx.not_yet_valid(t);
             }
         }
     }
@@ -1088,7 +1074,7 @@ mod tests {
             Usage::Server
         };
         let name = (usage == Usage::Server).then_some(&server_name);
-        classify_chain(&e.chain, trust, name, usage, unix_time(NOW))
+        classify_chain(&e.chain, trust, name, usage, NOW)
     }
 
     #[test]
@@ -1159,13 +1145,7 @@ mod tests {
 
     #[test]
     fn empty_chain_is_bad_certificate() {
-        let v = classify_chain(
-            &[],
-            &TrustStore::default(),
-            None,
-            Usage::Server,
-            unix_time(NOW),
-        );
+        let v = classify_chain(&[], &TrustStore::default(), None, Usage::Server, NOW);
         assert_eq!(v.outcome, Outcome::BadCertificate);
     }
 
@@ -1175,15 +1155,7 @@ mod tests {
         let trust = TrustStore::from_roots(roots(&pki));
         let good = pki.entity("good").unwrap();
         let name = ServerName::try_from("localhost").unwrap();
-        let at = |t| {
-            classify_chain(
-                &good.chain,
-                &trust,
-                Some(&name),
-                Usage::Server,
-                unix_time(t),
-            )
-        };
+        let at = |t| classify_chain(&good.chain, &trust, Some(&name), Usage::Server, t);
         assert_eq!(at(NOW).outcome, Outcome::Ok);
         let later = at(NOW + time::Duration::days(800));
         assert_eq!(later.outcome, Outcome::Expired);
@@ -1222,7 +1194,7 @@ mod tests {
         let mut chain = leaf.chain.clone();
         chain.push(foreign.cert.clone());
         let name = ServerName::try_from("localhost").unwrap();
-        let v = classify_chain(&chain, &trust, Some(&name), Usage::Server, unix_time(NOW));
+        let v = classify_chain(&chain, &trust, Some(&name), Usage::Server, NOW);
         assert_eq!(v.outcome, Outcome::UnknownCa, "{:?}", v.detail);
         let d = v.detail.unwrap();
         assert!(
@@ -1334,7 +1306,7 @@ mod tests {
                 &trust,
                 Some(&name),
                 Usage::Server,
-                UnixTime::now(),
+                OffsetDateTime::now_utc(),
             );
             assert_eq!(v.outcome, Outcome::WrongUsage, "{:?}", v.detail);
             v.detail.unwrap()
@@ -1388,7 +1360,7 @@ mod tests {
                 &trust,
                 Some(&name),
                 Usage::Server,
-                unix_time(NOW),
+                NOW,
             )
         };
         // The expired copy first: webpki's anchor matches it as well as the renewed one.

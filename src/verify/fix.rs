@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use crate::outcome::Outcome;
-use crate::pki::scenario::TlsVersion;
+use crate::tls::TlsVersion;
 use crate::verify::classify::Usage;
 use crate::verify::inspect::CertSummary;
 
@@ -88,12 +88,12 @@ pub(crate) fn endpoint_fix(outcome: Outcome, ctx: &EndpointFix<'_>) -> String {
     match outcome {
         Outcome::Ok => "-".to_string(),
         Outcome::Refused => format!(
-            "nothing accepts connections on {}:{}: start the server, or point the client (endpoint / OTEL_EXPORTER_OTLP_ENDPOINT) at the right port",
-            ctx.host, ctx.port
+            "nothing accepts connections on {}: start the server, or point the client (endpoint / OTEL_EXPORTER_OTLP_ENDPOINT) at the right port",
+            crate::tls::join_host_port(ctx.host, ctx.port)
         ),
         Outcome::Timeout => format!(
-            "{}:{} does not answer: check firewalls, and that this is the TLS port",
-            ctx.host, ctx.port
+            "{} does not answer: check firewalls, and that this is the TLS port",
+            crate::tls::join_host_port(ctx.host, ctx.port)
         ),
         Outcome::NotTls => "the port does not speak TLS (plain HTTP or gRPC, or another protocol): give the server `tls: cert_file` + `key_file`, or talk to it without TLS on purpose (http://, `tls: insecure: true`, OTEL_EXPORTER_OTLP_INSECURE=true)".to_string(),
         Outcome::ProtocolMismatch => {

@@ -76,8 +76,7 @@ pub(crate) fn judge_chain(
     now: OffsetDateTime,
 ) -> (Verdict, Vec<CertSummary>) {
     let certs = crate::x509::parse_chain(chain);
-    let verdict =
-        classify::classify_parsed(chain, &certs, trust, name, usage, classify::unix_time(now));
+    let verdict = classify::classify_parsed(chain, &certs, trust, name, usage, now);
     (verdict, inspect::summarize_parsed(chain, &certs, now))
 }
 

@@ -16,7 +16,8 @@ use std::time::Duration;
 use certlab::Outcome;
 use certlab::explain;
 use certlab::pki::manifest::Manifest;
-use certlab::pki::scenario::{ClientAuth, Scenario, TlsVersion};
+use certlab::pki::scenario::Scenario;
+use certlab::tls::{ClientAuth, TlsVersion};
 use common::{have_tool, load_certs, load_key, run, tempdir, text};
 
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -4,7 +4,7 @@
 
 use certlab::fixture::TestPki;
 use certlab::pki::model::ALL_FAULTS;
-use certlab::pki::scenario::ClientAuth;
+use certlab::tls::ClientAuth;
 use certlab::{Fault, Outcome};
 
 #[test]

@@ -185,8 +185,8 @@ fn rustls_suite_names_map_to_names_openssl_knows() {
     };
     let tls13_known = list(&["ciphers", "-s", "-tls1_3"]);
     let tls12_known = list(&["ciphers", "ALL"]);
-    let names = certlab::tls_names::cipher_suite_names();
-    let (tls13, tls12) = certlab::tls_names::openssl_suites(&names);
+    let names = certlab::tls::cipher_suite_names();
+    let (tls13, tls12) = certlab::tls::openssl_suites(&names);
     assert_eq!(tls13.len() + tls12.len(), names.len());
     assert!(!tls13.is_empty() && !tls12.is_empty());
     for n in &tls13 {

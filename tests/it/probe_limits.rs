@@ -10,7 +10,7 @@ use std::time::Duration;
 use certlab::Outcome;
 use certlab::pki::{Pki, spec, store};
 use certlab::serve::{ServeSettings, serve};
-use certlab::verify::classify::{TrustStore, Usage, classify_chain, unix_time};
+use certlab::verify::classify::{TrustStore, Usage, classify_chain};
 use certlab::verify::probe::{ProbeOptions, ProbeReport, probe};
 
 const NOW: time::OffsetDateTime = time::macros::datetime!(2030-01-01 00:00 UTC);
@@ -51,7 +51,7 @@ fn serve_and_probe(pki: &Pki, entity: &str) -> ProbeReport {
     let ep = serve(settings, "127.0.0.1:0".parse().unwrap()).expect("serves");
     let options = ProbeOptions {
         trust: Some(trust(pki)),
-        now: Some(unix_time(NOW)),
+        now: Some(NOW),
         timeout: Duration::from_secs(10),
         ..ProbeOptions::default()
     };
@@ -76,13 +76,7 @@ fn seven_intermediates_without_path_len_are_rustls_depth_limit_not_path_len_exce
     let chain = &deep.entity("deep").unwrap().chain;
     assert_eq!(chain.len(), 8, "leaf and seven intermediates are presented");
     let name = pki_types::ServerName::try_from("localhost").unwrap();
-    let verdict = classify_chain(
-        chain,
-        &trust(&deep),
-        Some(&name),
-        Usage::Server,
-        unix_time(NOW),
-    );
+    let verdict = classify_chain(chain, &trust(&deep), Some(&name), Usage::Server, NOW);
     assert_eq!(verdict.outcome, Outcome::BadCertificate);
     // Six intermediates are within rustls's limit: ok.
     let six = pki(6, 0);

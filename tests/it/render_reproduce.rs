@@ -64,7 +64,7 @@ fn reproduce_script_runs_the_lab_commands_against_certlab_serve() {
             assert!(text.contains(&format!("# {}: certlab serve refuses", s.name)));
             continue;
         }
-        let mut addr = certlab::lab::listen_addr(&s);
+        let mut addr = s.listen_addr();
         addr.set_port(port);
         assert!(
             text.contains(&format!("\nscenario {} ", s.name)),

@@ -66,7 +66,7 @@ fn is_certificate_scenario(s: &Scenario) -> bool {
         && s.server.tls.is_none()
         && s.server.ciphers.is_empty()
         && s.server.alpn.is_none()
-        && s.server.client_auth == certlab::pki::scenario::ClientAuth::None
+        && s.server.client_auth == certlab::tls::ClientAuth::None
         && s.client.cert.is_none()
         && s.client.tls.is_none()
         && s.client.ciphers.is_empty()

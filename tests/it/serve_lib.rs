@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use certlab::pki::scenario::TlsVersion;
 use certlab::serve::{ServeError, ServeSettings, serve};
+use certlab::tls::TlsVersion;
 use common::Lab;
 use pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};

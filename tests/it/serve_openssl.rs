@@ -13,8 +13,8 @@ use std::time::Duration;
 use certlab::Outcome;
 use certlab::pki::Scenario;
 use certlab::pki::model::ALL_FAULTS;
-use certlab::pki::scenario::TlsVersion;
 use certlab::serve::ClientCertLog;
+use certlab::tls::TlsVersion;
 use common::{Lab, Ran, expected_for, have_tool, outcomes_of_code, run_timeout};
 
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
@@ -251,13 +251,13 @@ fn the_server_logs_what_it_decided() {
         (
             "client-none",
             ClientCertLog::NoneSent,
-            Some("certificate_required (116)"),
+            Some("116 (certificate_required)"),
         ),
         ("client-ok", ClientCertLog::Accepted, None),
         (
             "tls13-vs-tls12",
             ClientCertLog::NotAsked,
-            Some("protocol_version (70)"),
+            Some("70 (protocol_version)"),
         ),
     ] {
         let ep = lab.serve(name);

@@ -20,7 +20,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use certlab::lab::{lab_pki, listen_addr, probe_options};
+//! use certlab::lab::{lab_pki, probe_options};
 //! use certlab::serve::{serve, ServeSettings};
 //! use certlab::verify::probe::probe;
 //! use certlab::Outcome;
@@ -28,7 +28,7 @@
 //! let now = time::OffsetDateTime::now_utc();
 //! let pki = lab_pki(now)?;
 //! let scenario = pki.all_scenarios().into_iter().find(|s| s.name == "wrong-host").unwrap();
-//! let endpoint = serve(ServeSettings::from_scenario(&pki, &scenario)?, listen_addr(&scenario))?;
+//! let endpoint = serve(ServeSettings::from_scenario(&pki, &scenario)?, scenario.listen_addr())?;
 //!
 //! // Trust the lab's ca.pem, check the name `localhost`, at `now`.
 //! let options = probe_options(&pki, &scenario, None, now, Duration::from_secs(5));
@@ -45,11 +45,11 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use time::OffsetDateTime;
 
 use crate::outcome::Outcome;
-use crate::pki::scenario::TlsVersion;
+use crate::tls::TlsVersion;
 use crate::verify::classify::{TrustStore, Verdict};
 use crate::verify::fix::{EndpointFix, endpoint_fix};
 use crate::verify::inspect::{CertSummary, lint_chain};
@@ -92,7 +92,7 @@ pub struct ProbeOptions {
     /// How long to wait after the handshake for an alert, a ticket or the HTTP answer.
     pub post_handshake_wait: Duration,
     /// The time certificates are checked at (`None`: now).
-    pub now: Option<UnixTime>,
+    pub now: Option<OffsetDateTime>,
     /// Connect to this address instead of resolving the target's host (like curl's
     /// `--connect-to`); the host is still the name checked.
     pub address: Option<SocketAddr>,
@@ -213,10 +213,7 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
     let verdict = result.err().unwrap_or_else(Verdict::ok);
     let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
     let cap = lock(&captured);
-    let at = options
-        .now
-        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.as_secs() as i64).ok())
-        .unwrap_or_else(OffsetDateTime::now_utc);
+    let at = options.now.unwrap_or_else(OffsetDateTime::now_utc);
     // The verifier summarised the chain when it judged it (each certificate parsed once).
     let chain: Vec<CertSummary> = cap.summaries.clone();
     let lints = lint_chain(&chain, at, LINT_EXPIRY_DAYS, true);
@@ -290,27 +287,10 @@ fn resolve_within(
 
 /// Splits `host:port`, `[v6]:port` or `v4:port` into host (without brackets) and port.
 pub fn parse_target(target: &str) -> Result<(String, u16), ProbeError> {
-    let bad = || ProbeError::BadTarget(target.to_string());
-    let (host, port) = if let Some(rest) = target.strip_prefix('[') {
-        let (h, p) = rest.split_once("]:").ok_or_else(bad)?;
-        h.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
-        (h, p)
-    } else {
-        let (h, p) = target.rsplit_once(':').ok_or_else(bad)?;
-        if h.contains(':') {
-            return Err(bad());
-        }
-        (h, p)
-    };
-    if host.is_empty() || host.chars().any(char::is_whitespace) {
-        return Err(bad());
+    match crate::tls::split_host_port(target) {
+        Some((host, Some(port))) => Ok((host, port)),
+        _ => Err(ProbeError::BadTarget(target.to_string())),
     }
-    let port = port
-        .parse::<u16>()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(bad)?;
-    Ok((host.to_string(), port))
 }
 
 /// The operating system's trusted roots, as a trust store (no intermediates, no CRLs).

@@ -15,7 +15,7 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureSch
 
 use super::{ProbeError, ProbeOptions};
 use crate::outcome::Outcome;
-use crate::pki::scenario::TlsVersion;
+use crate::tls::TlsVersion;
 use crate::verify::classify::{ClientAuthState, TrustStore, Usage, Verdict};
 use crate::verify::inspect::CertSummary;
 use crate::verify::judge_chain;
@@ -42,7 +42,7 @@ pub(super) fn lock(m: &Mutex<Captured>) -> MutexGuard<'_, Captured> {
 struct RecordingVerifier {
     trust: TrustStore,
     name: ServerName<'static>,
-    now: Option<UnixTime>,
+    now: Option<time::OffsetDateTime>,
     provider: Arc<CryptoProvider>,
     captured: Arc<Mutex<Captured>>,
 }
@@ -86,9 +86,9 @@ impl ServerCertVerifier for RecordingVerifier {
             .chain(intermediates)
             .map(|c| c.clone().into_owned())
             .collect();
-        let at = self.now.unwrap_or(now);
-        let at = time::OffsetDateTime::from_unix_timestamp(at.as_secs() as i64)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let at = self
+            .now
+            .unwrap_or_else(|| crate::tls::offset_date_time(now));
         let (verdict, summaries) =
             judge_chain(&chain, &self.trust, Some(&self.name), Usage::Server, at);
         let outcome = verdict.outcome;
@@ -187,11 +187,7 @@ pub(super) fn client_config(
         provider.cipher_suites = select_suites(&options.ciphers)?;
     }
     let provider = Arc::new(provider);
-    let versions: &[&'static rustls::SupportedProtocolVersion] = match options.tls {
-        None => rustls::ALL_VERSIONS,
-        Some(TlsVersion::Tls12) => &[&rustls::version::TLS12],
-        Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
-    };
+    let versions = TlsVersion::rustls_versions(options.tls);
     check_alpn(&options.alpn)?;
     let key = match &options.client_cert {
         None => None,
@@ -275,9 +271,9 @@ fn select_suites(names: &[String]) -> Result<Vec<rustls::SupportedCipherSuite>, 
     names
         .iter()
         .map(|n| {
-            crate::tls_names::find_suite(n).ok_or_else(|| ProbeError::UnknownCipher {
+            crate::tls::find_suite(n).ok_or_else(|| ProbeError::UnknownCipher {
                 name: n.clone(),
-                known: crate::tls_names::cipher_suite_names().join(", "),
+                known: crate::tls::cipher_suite_names().join(", "),
             })
         })
         .collect()

@@ -160,7 +160,7 @@ impl Session {
             version: version.map(version_name),
             cipher: conn
                 .negotiated_cipher_suite()
-                .map(|s| format!("{:?}", s.suite())),
+                .map(|s| crate::tls::suite_name(s.suite())),
             alpn: conn
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
