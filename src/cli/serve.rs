@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use certlab::pki::scenario::{ClientAuth, TlsVersion};
-use certlab::serve::{ConnectionLog, Endpoint, LineLog, ServeSettings, read_certs};
+use certlab::serve::{ConnectionLog, Endpoint, LineLog, ServeSettings};
 
 use super::{CmdResult, EXIT_OK, Failure};
 
@@ -232,7 +232,7 @@ fn files_settings(args: &Args) -> Result<ServeSettings, Failure> {
         settings.alpn = Some(list(a));
     }
     if let Some(ca) = &args.client_ca {
-        settings.client_roots = read_certs(ca)?;
+        settings.client_roots = certlab::pem::read_certs(ca)?;
         settings.client_auth = match args.client_auth.as_deref() {
             Some("optional") => ClientAuth::Optional,
             _ => ClientAuth::Required,

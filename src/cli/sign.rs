@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
+use certlab::pem;
+use certlab::pki::Role;
 use certlab::pki::csr;
-use certlab::pki::{Role, store};
 
 use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};
 
@@ -46,8 +47,7 @@ pub fn run(args: Args) -> CmdResult {
     let now = parse_now(args.now.as_deref())?;
     super::output_dir(&args.out)?;
     let ca = csr::load_ca(&args.ca_cert, &args.ca_key, args.ca_key_password.as_deref())?;
-    let request = std::fs::read(&args.csr)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.csr.display())))?;
+    let request = pem::read(&args.csr)?;
     let role = if args.client {
         Role::Client
     } else {
@@ -60,8 +60,8 @@ pub fn run(args: Args) -> CmdResult {
         .map_err(|e| Failure::internal(format!("{}: {e}", args.out.display())))?;
     let cert_path = args.out.join(format!("{name}.pem"));
     let chain_path = args.out.join(format!("{name}.chain.pem"));
-    store::write_atomic(&cert_path, store::pem_certs([&leaf.cert]).as_bytes(), false)?;
-    store::write_atomic(&chain_path, store::pem_certs(&leaf.chain).as_bytes(), false)?;
+    pem::write_atomic(&cert_path, pem::pem_certs([&leaf.cert]).as_bytes(), false)?;
+    pem::write_atomic(&chain_path, pem::pem_certs(&leaf.chain).as_bytes(), false)?;
     for w in &signed.warnings {
         eprintln!("warning: {w}");
     }

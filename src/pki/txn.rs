@@ -29,13 +29,12 @@ use std::path::{Component, Path, PathBuf};
 use super::lock::DirLock;
 use super::manifest::MANIFEST_FILE;
 use super::sha256_hex;
+use crate::pem::TEMP_PREFIX;
 
 /// The staging directory's name inside a PKI directory.
 pub const TXN_DIR: &str = ".certlab.txn";
 /// The list of files a staged PKI drops (inside [`TXN_DIR`]).
 const REMOVE_FILE: &str = ".remove.json";
-/// The prefix of the temporary files of [`super::store::write_atomic`].
-pub const TEMP_PREFIX: &str = ".certlab-";
 
 /// An I/O failure on a path.
 #[derive(Debug, thiserror::Error)]

@@ -676,7 +676,7 @@ mod tests {
         let pki = lab();
         let good = pki.entity("good").unwrap();
         let mismatch = pki.entity("key-mismatch").unwrap();
-        let mut pem = crate::pki::store::pem_certs([&good.cert, &mismatch.cert]);
+        let mut pem = crate::pem::pem_certs([&good.cert, &mismatch.cert]);
         pem.push_str(&good.key.to_pem());
         pem.push_str(&mismatch.key.to_pem());
         let dir = tempfile::tempdir().unwrap();
