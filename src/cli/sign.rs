@@ -6,7 +6,7 @@ use certlab::pem;
 use certlab::pki::Role;
 use certlab::pki::csr;
 
-use super::{CmdResult, EXIT_OK, Failure, parse_now, relative_expiry};
+use super::{CmdResult, EXIT_OK, parse_now, relative_expiry};
 
 /// Arguments of `certlab sign`.
 #[derive(Debug, clap::Args)]
@@ -56,8 +56,7 @@ pub fn run(args: Args) -> CmdResult {
     let signed = csr::sign_csr(&request, &ca, role, now)?;
     let leaf = signed.leaf;
     let name = args.name.unwrap_or_else(|| leaf.name.clone());
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| Failure::internal(format!("{}: {e}", args.out.display())))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| pem::FileError::unwritable(&args.out, e))?;
     let cert_path = args.out.join(format!("{name}.pem"));
     let chain_path = args.out.join(format!("{name}.chain.pem"));
     pem::write_atomic(&cert_path, pem::pem_certs([&leaf.cert]).as_bytes(), false)?;
