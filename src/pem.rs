@@ -38,7 +38,7 @@ pub enum FileErrorKind {
 
 impl FileError {
     /// A file that could not be read.
-    pub fn unreadable(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn unreadable(path: &Path, source: std::io::Error) -> Self {
         Self::new(path, FileErrorKind::Unreadable(source))
     }
 
@@ -48,7 +48,7 @@ impl FileError {
     }
 
     /// A file whose content is not what it should be.
-    pub fn malformed(path: &Path, message: impl Into<String>) -> Self {
+    pub(crate) fn malformed(path: &Path, message: impl Into<String>) -> Self {
         Self::new(path, FileErrorKind::Malformed(message.into()))
     }
 

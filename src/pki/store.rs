@@ -814,7 +814,7 @@ fn load_with_manifest(dir: &Path) -> Result<(Pki, Manifest), StoreError> {
     read_consistent(dir, load_view)
 }
 
-/// Loads a PKI directory written by [`write`]: the manifest and every file it names for its
+/// Loads a PKI directory written by [`write()`]: the manifest and every file it names for its
 /// entities, each checked against the manifest's SHA-256 (a file changed after certlab wrote
 /// it is [`StoreError::Mismatch`]). Takes no lock: a writer committing meanwhile is noticed
 /// and the directory read again, so the PKI returned is the old one or the new one.

@@ -1,7 +1,7 @@
 //! A (re)generate is a transaction: a PKI directory is all-old or all-new, never mixed.
 //!
 //! The manifest `certlab.json` is the commit record; a file it does not name is not part of
-//! the PKI. A writer (holding the directory's [`DirLock`](super::lock::DirLock)):
+//! the PKI. A writer (holding the directory's [`DirLock`]):
 //!
 //! 1. **stages** every new file in `DIR/.certlab.txn/` (same relative paths, final modes,
 //!    each synced to disk), and the list of old files the new PKI drops (`.remove.json`);
