@@ -237,7 +237,10 @@ impl ProcessExitCode for certlab::pki::names::NameError {
 impl ProcessExitCode for certlab::pki::csr::CsrError {
     fn process_exit_code(&self) -> u8 {
         // It only reads: a CA file or a CSR that cannot be read is the user's input.
-        EXIT_INPUT
+        match self {
+            certlab::pki::csr::CsrError::File(e) => e.process_exit_code(),
+            _ => EXIT_INPUT,
+        }
     }
 }
 
@@ -334,7 +337,10 @@ impl ProcessExitCode for certlab::lab::LabError {
 impl ProcessExitCode for certlab::verify::check::CheckError {
     fn process_exit_code(&self) -> u8 {
         // Everything `check` reads is the user's input.
-        EXIT_INPUT
+        match self {
+            certlab::verify::check::CheckError::File(e) => e.process_exit_code(),
+            _ => EXIT_INPUT,
+        }
     }
 
     fn hint(&self) -> Option<String> {
@@ -347,6 +353,7 @@ impl ProcessExitCode for certlab::verify::check::CheckError {
 
 impl ProcessExitCode for certlab::verify::inspect::InspectError {
     fn process_exit_code(&self) -> u8 {
+        // It only reads: every file is the user's input.
         EXIT_INPUT
     }
 }

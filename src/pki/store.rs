@@ -972,9 +972,11 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
                 let rel = files
                     .iter()
                     .flatten()
-                    .find(|f| {
-                        err.to_string()
-                            .starts_with(&view.path(f).display().to_string())
+                    .find(|f| match &err {
+                        StoreError::File(file) => file.path == view.path(f),
+                        other => other
+                            .to_string()
+                            .starts_with(&view.path(f).display().to_string()),
                     })
                     .map(|f| f.to_string())
                     .unwrap_or_else(|| m.name.clone());
