@@ -16,7 +16,7 @@ use super::manifest::{
     chain_file, crl_file, key_file,
 };
 use super::spec::Spec;
-use super::txn::{self, Txn, TxnError, View};
+use super::txn::{self, Txn, View};
 use super::{Entity, Fault, Pki, SecretKey, sha256_hex};
 use crate::pem::{self, FileError, pem_certs};
 use crate::x509::Cert;
@@ -109,12 +109,6 @@ impl StoreError {
             },
             _ => false,
         }
-    }
-}
-
-impl From<TxnError> for StoreError {
-    fn from(e: TxnError) -> Self {
-        FileError::unwritable(&e.path, e.source).into()
     }
 }
 
