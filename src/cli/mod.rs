@@ -306,8 +306,9 @@ impl ProcessExitCode for certlab::trust::TrustError {
     fn hint(&self) -> Option<String> {
         match self {
             certlab::trust::TrustError::File(e)
-                if e.io()
-                    .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied) =>
+                if e.is_write()
+                    && e.io()
+                        .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied) =>
             {
                 Some("the system store needs root: run with sudo".to_string())
             }
