@@ -54,9 +54,10 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use time::{Duration, OffsetDateTime};
 
 use crate::outcome::Outcome;
+use crate::pem::pem_certs;
 use crate::pki::issue::{Builder, IssueError};
 use crate::pki::model::{CaSpec, LeafSpec, Subject, Validity};
-use crate::pki::store::{self, StoreError, pem_certs};
+use crate::pki::store::{self, StoreError};
 use crate::pki::{Entity, Fault, KeyAlg, Pki, Role, San, names};
 use crate::serve::{Endpoint, ServeError, ServeSettings, serve};
 use crate::tls::ClientAuth;
@@ -300,10 +301,8 @@ impl TestPki {
 
     /// Writes the PKI into a new temporary directory, removed when the handle drops.
     pub fn write_to_tempdir(&self) -> Result<tempfile::TempDir, StoreError> {
-        let dir = tempfile::tempdir().map_err(|source| StoreError::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+        let dir = tempfile::tempdir()
+            .map_err(|e| crate::pem::FileError::unwritable(&std::env::temp_dir(), e))?;
         self.write_to(dir.path())?;
         Ok(dir)
     }

@@ -68,6 +68,7 @@
 
 pub mod explain;
 pub mod outcome;
+pub mod pem;
 pub mod pki;
 pub mod render;
 

@@ -32,7 +32,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -178,8 +178,8 @@ impl ServeSettings {
         chain_pem: &Path,
         key_pem: &Path,
     ) -> Result<Self, ServeError> {
-        let chain = read_certs(chain_pem)?;
-        let key = read_key(key_pem)?;
+        let chain = crate::pem::read_certs(chain_pem)?;
+        let key = crate::pem::read_private_key(key_pem)?;
         Ok(ServeSettings::new(name, chain, key))
     }
 }
@@ -204,52 +204,6 @@ impl Clone for ServeSettings {
 
 fn placeholder_key() -> PrivateKeyDer<'static> {
     PrivateKeyDer::Pkcs8(Vec::new().into())
-}
-
-/// Reads the certificates of a PEM or DER file (at least one), as
-/// [`store::read_certs`](crate::pki::store::read_certs) does for every command.
-pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, ServeError> {
-    use crate::pki::store::StoreError;
-    crate::pki::store::read_certs(path).map_err(|e| match e {
-        StoreError::Io { path, source } | StoreError::Unreadable { path, source } => {
-            ServeError::Unreadable { path, source }
-        }
-        StoreError::Malformed { path, message } => ServeError::Malformed { path, message },
-        other => ServeError::Malformed {
-            path: path.to_path_buf(),
-            message: other.to_string(),
-        },
-    })
-}
-
-/// Reads the first private key of a PEM file (`PRIVATE KEY`, `EC PRIVATE KEY` or
-/// `RSA PRIVATE KEY`).
-pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, ServeError> {
-    for p in read_pem(path)? {
-        let tag = p.tag().to_string();
-        let der = p.into_contents();
-        match tag.as_str() {
-            "PRIVATE KEY" => return Ok(PrivateKeyDer::Pkcs8(der.into())),
-            "EC PRIVATE KEY" => return Ok(PrivateKeyDer::Sec1(der.into())),
-            "RSA PRIVATE KEY" => return Ok(PrivateKeyDer::Pkcs1(der.into())),
-            _ => {}
-        }
-    }
-    Err(ServeError::Malformed {
-        path: path.to_path_buf(),
-        message: "no PRIVATE KEY block".into(),
-    })
-}
-
-fn read_pem(path: &Path) -> Result<Vec<pem::Pem>, ServeError> {
-    let bytes = std::fs::read(path).map_err(|source| ServeError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    pem::parse_many(&bytes).map_err(|e| ServeError::Malformed {
-        path: path.to_path_buf(),
-        message: format!("not valid PEM: {e}"),
-    })
 }
 
 /// Why an endpoint could not start.
@@ -293,22 +247,9 @@ pub enum ServeError {
     /// A TLS scenario without a server entity.
     #[error("scenario `{0}` has no server entity to serve")]
     NoEntity(String),
-    /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Unreadable {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: io::Error,
-    },
-    /// A file is not what it should be.
-    #[error("{}: {message}", path.display())]
-    Malformed {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
+    /// A certificate or key file could not be read or is not what it should be.
+    #[error(transparent)]
+    File(#[from] crate::pem::FileError),
     /// The listen address could not be bound (in use, not permitted, ...).
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -672,18 +613,18 @@ fn certified_key(
     // unknown critical extension still parses, where webpki would refuse the certificate).
     let mut parsed = Vec::new();
     for der in &settings.chain {
-        let (_, cert) =
-            x509_parser::parse_x509_certificate(der).map_err(|e| ServeError::BadCertificate {
+        parsed.push(crate::x509::Cert::parse(der).map_err(|message| {
+            ServeError::BadCertificate {
                 name: name.clone(),
-                message: e.to_string(),
-            })?;
-        parsed.push(cert);
+                message,
+            }
+        })?);
     }
     // The leaf is the first certificate that is not a CA (a reversed chain presents its
     // intermediates first on purpose), or else the first one.
     let leaf = parsed.iter().find(|c| !c.is_ca()).unwrap_or(&parsed[0]);
     if let Some(spki) = signing_key.public_key()
-        && spki.as_ref() != leaf.tbs_certificate.subject_pki.raw
+        && spki.as_ref() != leaf.spki()
     {
         return Err(ServeError::KeyMismatch(name.clone()));
     }

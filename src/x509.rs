@@ -143,6 +143,13 @@ impl<'a> Cert<'a> {
         self.cert.tbs_certificate.subject_pki.raw
     }
 
+    /// Whether the certificate carries a valid signature by `issuer`'s key.
+    pub(crate) fn signed_by(&self, issuer: &Cert<'_>) -> bool {
+        self.cert
+            .verify_signature(Some(issuer.cert.public_key()))
+            .is_ok()
+    }
+
     /// The raw public key (the SubjectPublicKeyInfo's bit string).
     pub(crate) fn public_key(&self) -> &[u8] {
         &self.cert.public_key().subject_public_key.data

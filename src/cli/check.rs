@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use certlab::Outcome;
+use certlab::pem;
 use certlab::verify::check::{self, CheckOptions, CheckReport, DEFAULT_WARN_DAYS, PkiCheckReport};
 use certlab::verify::classify::Usage;
 
@@ -83,7 +84,7 @@ pub fn run(args: Args) -> CmdResult {
         }
         let mut crls = Vec::new();
         for crl in &args.crl {
-            crls.extend(check::read_crls(crl)?);
+            crls.extend(pem::read_crls(crl)?);
         }
         let days = warn_days.unwrap_or(DEFAULT_WARN_DAYS);
         let report = check::check_pki_dir(dir, crls, now, days)?;
@@ -112,7 +113,7 @@ pub fn run(args: Args) -> CmdResult {
         }
     };
     for crl in &args.crl {
-        trust.crls.extend(check::read_crls(crl)?);
+        trust.crls.extend(pem::read_crls(crl)?);
     }
 
     let Some(cert) = &args.cert else {
@@ -139,7 +140,7 @@ pub fn run(args: Args) -> CmdResult {
         });
     };
 
-    let chain = check::read_certs(cert)?;
+    let chain = pem::read_certs(cert)?;
     let options = CheckOptions {
         trust,
         host: args.host.clone(),

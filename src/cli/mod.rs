@@ -136,6 +136,18 @@ impl<E: ProcessExitCode + std::error::Error> From<E> for Failure {
     }
 }
 
+/// A file certlab read (given by the user, or one a PKI directory should hold) is the input:
+/// exit 2; a file certlab could not write is certlab's: exit 3.
+impl ProcessExitCode for certlab::pem::FileError {
+    fn process_exit_code(&self) -> u8 {
+        if self.is_write() {
+            EXIT_INTERNAL
+        } else {
+            EXIT_INPUT
+        }
+    }
+}
+
 /// The hint for replacing a whole PKI (new CA keys).
 const FORCE_HINT: &str = "use --force to replace the whole PKI (new CA keys)";
 
@@ -146,15 +158,14 @@ impl ProcessExitCode for certlab::pki::store::StoreError {
         match self {
             // Cannot write, or another writer holds the directory (busy: nothing is wrong
             // with the input, the run could not go ahead).
-            E::Io { .. } | E::Lock(_) => EXIT_INTERNAL,
+            E::Lock(_) => EXIT_INTERNAL,
+            E::File(e) => e.process_exit_code(),
             E::Issue(e) => e.process_exit_code(),
-            E::Unreadable { .. }
-            | E::NotAPkiDir(_)
+            E::NotAPkiDir(_)
             | E::NoManifest(_)
             | E::ChangedCa(_)
             | E::DroppedCa(_)
             | E::CaNotValidAt(_)
-            | E::Malformed { .. }
             | E::Mismatch { .. }
             | E::CaKeyMismatch { .. }
             | E::Exists(_)
@@ -226,7 +237,10 @@ impl ProcessExitCode for certlab::pki::names::NameError {
 impl ProcessExitCode for certlab::pki::csr::CsrError {
     fn process_exit_code(&self) -> u8 {
         // It only reads: a CA file or a CSR that cannot be read is the user's input.
-        EXIT_INPUT
+        match self {
+            certlab::pki::csr::CsrError::File(e) => e.process_exit_code(),
+            _ => EXIT_INPUT,
+        }
     }
 }
 
@@ -235,6 +249,7 @@ impl ProcessExitCode for certlab::pki::export::ExportError {
         use certlab::pki::export::ExportError as E;
         match self {
             E::Store(e) => e.process_exit_code(),
+            E::File(e) => e.process_exit_code(),
             _ => EXIT_INPUT,
         }
     }
@@ -254,6 +269,7 @@ impl ProcessExitCode for certlab::serve::ServeError {
         use certlab::serve::ServeError as E;
         match self {
             E::Bind { .. } | E::Io(_) => EXIT_INTERNAL,
+            E::File(e) => e.process_exit_code(),
             _ => EXIT_INPUT,
         }
     }
@@ -282,7 +298,21 @@ impl ProcessExitCode for certlab::trust::TrustError {
         use certlab::trust::TrustError as E;
         match self {
             E::Invalid(_) => EXIT_INPUT,
-            E::Io { .. } | E::Command { .. } => EXIT_INTERNAL,
+            E::File(e) => e.process_exit_code(),
+            E::Command { .. } => EXIT_INTERNAL,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            certlab::trust::TrustError::File(e)
+                if e.is_write()
+                    && e.io()
+                        .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied) =>
+            {
+                Some("the system store needs root: run with sudo".to_string())
+            }
+            _ => None,
         }
     }
 }
@@ -308,7 +338,10 @@ impl ProcessExitCode for certlab::lab::LabError {
 impl ProcessExitCode for certlab::verify::check::CheckError {
     fn process_exit_code(&self) -> u8 {
         // Everything `check` reads is the user's input.
-        EXIT_INPUT
+        match self {
+            certlab::verify::check::CheckError::File(e) => e.process_exit_code(),
+            _ => EXIT_INPUT,
+        }
     }
 
     fn hint(&self) -> Option<String> {
@@ -321,6 +354,7 @@ impl ProcessExitCode for certlab::verify::check::CheckError {
 
 impl ProcessExitCode for certlab::verify::inspect::InspectError {
     fn process_exit_code(&self) -> u8 {
+        // It only reads: every file is the user's input.
         EXIT_INPUT
     }
 }

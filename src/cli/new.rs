@@ -42,7 +42,7 @@ pub fn run(args: Args) -> CmdResult {
             args.file.display()
         )));
     }
-    certlab::pki::store::write_atomic(&args.file, t.text.as_bytes(), false)?;
+    certlab::pem::write_atomic(&args.file, t.text.as_bytes(), false)?;
     println!(
         "wrote {} ({} template: {})",
         args.file.display(),

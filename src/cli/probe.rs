@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use certlab::Outcome;
+use certlab::pem;
 use certlab::tls::TlsVersion;
 use certlab::verify::check;
 use certlab::verify::classify::TrustStore;
@@ -107,7 +108,7 @@ fn trust(args: &Args) -> Result<Option<TrustStore>, Failure> {
             ));
         };
         for path in &args.crl {
-            s.crls.extend(check::read_crls(path)?);
+            s.crls.extend(pem::read_crls(path)?);
         }
     }
     Ok(store)
@@ -143,9 +144,8 @@ fn run_probe(args: Args) -> CmdResult {
     let now = args.now.given();
     let client_cert = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
-            let chain = check::read_certs(cert)?;
-            let bytes = std::fs::read(key)
-                .map_err(|e| Failure::input(format!("{}: {e}", key.display())))?;
+            let chain = pem::read_certs(cert)?;
+            let bytes = pem::read(key)?;
             let key = certlab::pki::export::read_key(&bytes, None)
                 .map_err(|e| Failure::input(format!("{}: {e}", key.display())))?;
             Some((chain, key.to_private_key_der()))

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use certlab::pki::store;
 use certlab::render::{self, Kind, Options};
 
 use super::{CmdResult, EXIT_OK, Failure};
@@ -71,7 +70,7 @@ pub fn run(args: Args) -> CmdResult {
     match &args.out {
         None => print!("{text}"),
         Some(path) => {
-            store::write_atomic(path, text.as_bytes(), args.kind.is_secret())?;
+            certlab::pem::write_atomic(path, text.as_bytes(), args.kind.is_secret())?;
             #[cfg(unix)]
             if args.kind == Kind::Reproduce {
                 use std::os::unix::fs::PermissionsExt;

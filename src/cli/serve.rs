@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use certlab::serve::{ConnectionLog, Endpoint, LineLog, ServeSettings, read_certs};
+use certlab::serve::{ConnectionLog, Endpoint, LineLog, ServeSettings};
 use certlab::tls::{ClientAuth, TlsVersion};
 
 use super::{CmdResult, EXIT_OK, Failure, NowArg};
@@ -226,7 +226,7 @@ fn files_settings(args: &Args) -> Result<ServeSettings, Failure> {
         settings.alpn = Some(list(a));
     }
     if let Some(ca) = &args.client_ca {
-        settings.client_roots = read_certs(ca)?;
+        settings.client_roots = certlab::pem::read_certs(ca)?;
         settings.client_auth = match args.client_auth.as_deref() {
             Some("optional") => ClientAuth::Optional,
             _ => ClientAuth::Required,

@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
+use certlab::pem;
+use certlab::pki::Role;
 use certlab::pki::csr;
-use certlab::pki::{Role, store};
 
-use super::{CmdResult, EXIT_OK, Failure, NowArg, relative_expiry};
+use super::{CmdResult, EXIT_OK, NowArg, relative_expiry};
 
 /// Arguments of `certlab sign`.
 #[derive(Debug, clap::Args)]
@@ -46,8 +47,7 @@ pub fn run(args: Args) -> CmdResult {
     let now = args.now.or_clock();
     super::output_dir(&args.out)?;
     let ca = csr::load_ca(&args.ca_cert, &args.ca_key, args.ca_key_password.as_deref())?;
-    let request = std::fs::read(&args.csr)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.csr.display())))?;
+    let request = pem::read(&args.csr)?;
     let role = if args.client {
         Role::Client
     } else {
@@ -56,12 +56,11 @@ pub fn run(args: Args) -> CmdResult {
     let signed = csr::sign_csr(&request, &ca, role, now)?;
     let leaf = signed.leaf;
     let name = args.name.unwrap_or_else(|| leaf.name.clone());
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| Failure::internal(format!("{}: {e}", args.out.display())))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| pem::FileError::unwritable(&args.out, e))?;
     let cert_path = args.out.join(format!("{name}.pem"));
     let chain_path = args.out.join(format!("{name}.chain.pem"));
-    store::write_atomic(&cert_path, store::pem_certs([&leaf.cert]).as_bytes(), false)?;
-    store::write_atomic(&chain_path, store::pem_certs(&leaf.chain).as_bytes(), false)?;
+    pem::write_atomic(&cert_path, pem::pem_certs([&leaf.cert]).as_bytes(), false)?;
+    pem::write_atomic(&chain_path, pem::pem_certs(&leaf.chain).as_bytes(), false)?;
     for w in &signed.warnings {
         eprintln!("warning: {w}");
     }

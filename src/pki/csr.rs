@@ -20,6 +20,7 @@ use super::issue::{Builder, random_serial};
 use super::keys::KeyKind;
 use super::model::{DEFAULT_LEAF_VALIDITY, LeafSpec, backdated};
 use super::{Entity, Fault, KeyAlg, Role, San, export, names};
+use crate::pem::FileError;
 
 /// The entity name an existing CA gets inside certlab.
 pub const EXISTING_CA_NAME: &str = "ca";
@@ -27,14 +28,9 @@ pub const EXISTING_CA_NAME: &str = "ca";
 /// Why an existing CA or a CSR cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum CsrError {
-    /// A file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
+    /// A file could not be read or is not what it should be.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The input is unusable (not a CA, key does not match, bad CSR, bad SAN ...).
     #[error("{0}")]
     Invalid(String),
@@ -101,26 +97,9 @@ fn invalid(msg: impl Into<String>) -> CsrError {
     CsrError::Invalid(msg.into())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, CsrError> {
-    std::fs::read(path).map_err(|source| CsrError::Io {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-/// The first certificate of a PEM or DER file ([`store::read_certs`](super::store::read_certs)).
+/// The first certificate of a PEM or DER file ([`pem::read_certs`](crate::pem::read_certs)).
 pub fn read_cert(path: &Path) -> Result<CertificateDer<'static>, CsrError> {
-    match super::store::read_certs(path) {
-        Ok(mut certs) => Ok(certs.remove(0)),
-        Err(
-            super::store::StoreError::Io { source, .. }
-            | super::store::StoreError::Unreadable { source, .. },
-        ) => Err(CsrError::Io {
-            path: path.display().to_string(),
-            source,
-        }),
-        Err(other) => Err(invalid(other.to_string())),
-    }
+    Ok(crate::pem::read_certs(path)?.remove(0))
 }
 
 /// Loads a CA certificate and its key (PKCS#8, SEC1 or PKCS#1; PEM or DER; encrypted PKCS#8
@@ -132,7 +111,7 @@ pub fn load_ca(
     key_password: Option<&str>,
 ) -> Result<Entity, CsrError> {
     let cert = read_cert(cert_path)?;
-    let key = export::read_key(&read(key_path)?, key_password)
+    let key = export::read_key(&crate::pem::read(key_path)?, key_password)
         .map_err(|e| invalid(format!("{}: {e}", key_path.display())))?;
     if let Some(msg) = KeyKind::of_pkcs8(key.pkcs8_der()).and_then(|k| k.unsupported()) {
         return Err(CsrError::Unsupported(format!(

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::Pki;
+use crate::pem::FileError;
 
 /// How one file differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,27 +53,13 @@ pub struct Expiring {
     pub not_after: OffsetDateTime,
 }
 
-/// Why the comparison could not be made.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
-pub struct DriftError {
-    /// The file or directory.
-    pub path: PathBuf,
-    /// The I/O error.
-    pub source: std::io::Error,
-}
-
 /// Every regular file under `dir`, relative and `/` separated, with its bytes. Hidden files
 /// and directories (names starting with `.`: temporary files, locks, `.gitignore`) are left out.
-fn files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, DriftError> {
-    fn walk(
-        root: &Path,
-        dir: &Path,
-        out: &mut BTreeMap<String, Vec<u8>>,
-    ) -> Result<(), DriftError> {
+fn files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, FileError> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<(), FileError> {
         let err = |path: &Path| {
             let path = path.to_path_buf();
-            move |source| DriftError { path, source }
+            move |source| FileError::unreadable(&path, source)
         };
         for entry in fs::read_dir(dir).map_err(err(dir))? {
             let entry = entry.map_err(err(dir))?;
@@ -103,7 +90,7 @@ fn files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, DriftError> {
 
 /// Compares the files of `actual` with those of `expected` (a fresh generation), byte for
 /// byte; returns what differs, sorted by file name. Empty when identical.
-pub fn compare_dirs(expected: &Path, actual: &Path) -> Result<Vec<FileDrift>, DriftError> {
+pub fn compare_dirs(expected: &Path, actual: &Path) -> Result<Vec<FileDrift>, FileError> {
     let want = files(expected)?;
     let have = files(actual)?;
     let mut drift: Vec<FileDrift> = Vec::new();

@@ -32,6 +32,7 @@ use pki_types::CertificateDer;
 use super::manifest::CA_BUNDLE_FILE;
 use super::store::{self, StoreError};
 use super::{Entity, Pki, SecretKey};
+use crate::pem::{FileError, pem_certs};
 
 /// id-ecPublicKey.
 const OID_EC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -68,6 +69,9 @@ pub enum ExportError {
     #[error("no entity named `{0}` in this PKI")]
     UnknownEntity(String),
     /// Writing a file failed.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// Writing into a PKI directory failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -419,7 +423,7 @@ pub fn combined_pem(
     format: KeyFormat,
     password: Option<&str>,
 ) -> Result<String, ExportError> {
-    Ok(store::pem_certs(entity.chain_or_cert()) + &key_pem(&entity.key, format, password)?)
+    Ok(pem_certs(entity.chain_or_cert()) + &key_pem(&entity.key, format, password)?)
 }
 
 /// The output format of `generate`, `cert` and `export`.
@@ -508,14 +512,11 @@ pub fn export(
     opts: &ExportOptions,
 ) -> Result<Vec<PathBuf>, ExportError> {
     let files = outputs(pki, only, opts)?;
-    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(dir).map_err(|e| FileError::unwritable(dir, e))?;
     let mut written = Vec::new();
     for o in files {
         let path = dir.join(&o.path);
-        store::write_atomic(&path, &o.bytes, o.mode & 0o077 == 0)?;
+        crate::pem::write_atomic(&path, &o.bytes, o.mode & 0o077 == 0)?;
         written.push(path);
     }
     Ok(written)
@@ -581,7 +582,7 @@ pub fn outputs(
             for e in &selected {
                 put(
                     format!("{}.pem", e.name),
-                    store::pem_certs([&e.cert]).as_bytes(),
+                    pem_certs([&e.cert]).as_bytes(),
                     false,
                     "pem",
                     of(e),
@@ -589,7 +590,7 @@ pub fn outputs(
                 if !e.is_ca() {
                     put(
                         format!("{}.chain.pem", e.name),
-                        store::pem_certs(&e.chain).as_bytes(),
+                        pem_certs(&e.chain).as_bytes(),
                         false,
                         "pem",
                         of(e),

@@ -63,9 +63,11 @@ impl LocalCa {
                 .entities
                 .into_iter()
                 .find(|e| e.name == LOCAL_CA_NAME && e.role == Role::Root)
-                .ok_or_else(|| StoreError::Malformed {
-                    path: dir.join(MANIFEST_FILE),
-                    message: format!("no root named `{LOCAL_CA_NAME}`: not a certlab CA directory"),
+                .ok_or_else(|| {
+                    crate::pem::FileError::malformed(
+                        &dir.join(MANIFEST_FILE),
+                        format!("no root named `{LOCAL_CA_NAME}`: not a certlab CA directory"),
+                    )
                 })?;
             if !store::key_matches_cert(&root.key, &root.cert).unwrap_or(false) {
                 return Err(StoreError::CaKeyMismatch {

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use pki_types::{CertificateDer, CertificateRevocationListDer};
@@ -17,28 +16,19 @@ use super::manifest::{
     chain_file, crl_file, key_file,
 };
 use super::spec::Spec;
-use super::txn::{self, Txn, TxnError, View};
+use super::txn::{self, Txn, View};
 use super::{Entity, Fault, Pki, SecretKey, sha256_hex};
+use crate::pem::{self, FileError, pem_certs};
+use crate::x509::Cert;
 
 /// Why reading or writing a PKI directory failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A file could not be written (or a directory created, a file removed).
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A file given to certlab (or one a PKI directory should hold) could not be read.
-    #[error("{}: {source}", path.display())]
-    Unreadable {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
+    /// A file could not be written (or a directory created, a file removed), or a file given
+    /// to certlab (or one a PKI directory should hold, the manifest included) could not be
+    /// read or is not what it should be.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The directory holds other files and no manifest.
     #[error("{} holds files but no {MANIFEST_FILE}: refusing to write a PKI into it (choose an empty or new directory)", .0.display())]
     NotAPkiDir(PathBuf),
@@ -58,14 +48,6 @@ pub enum StoreError {
     /// A kept CA is not valid at the time of issue.
     #[error("CA `{0}` of the existing PKI is not valid at the time of issue")]
     CaNotValidAt(String),
-    /// The manifest or a PEM file is unreadable.
-    #[error("{}: {message}", path.display())]
-    Malformed {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
     /// A file of the PKI is not the one its manifest names (changed, replaced or truncated
     /// after certlab wrote it).
     #[error("{}: {message}; it changed after certlab wrote it", path.display())]
@@ -120,36 +102,22 @@ impl StoreError {
     /// missing or changed file): such a read is tried again.
     fn is_inconsistency(&self) -> bool {
         match self {
-            StoreError::Mismatch { .. } | StoreError::Malformed { .. } => true,
-            StoreError::Io { source, .. } | StoreError::Unreadable { source, .. } => {
-                source.kind() == std::io::ErrorKind::NotFound
-            }
+            StoreError::Mismatch { .. } => true,
+            StoreError::File(f) => match f.io() {
+                Some(e) => e.kind() == std::io::ErrorKind::NotFound,
+                None => true,
+            },
             _ => false,
         }
     }
 }
 
-impl From<TxnError> for StoreError {
-    fn from(e: TxnError) -> Self {
-        StoreError::Io {
-            path: e.path,
-            source: e.source,
-        }
-    }
-}
-
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| FileError::unwritable(path, source).into()
 }
 
 fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| FileError::unreadable(path, source).into()
 }
 
 /// Builds the PKI of a spec in memory (no files).
@@ -464,7 +432,7 @@ fn primary_files(pki: &Pki) -> Vec<(String, Vec<u8>, u32)> {
             out.push((chain_file(&e.name), pem_certs(&e.chain).into_bytes(), 0o644));
         }
         if let Some(crl) = &e.crl {
-            let text = pem::encode(&pem::Pem::new("X509 CRL", crl.to_vec()));
+            let text = ::pem::encode(&::pem::Pem::new("X509 CRL", crl.to_vec()));
             out.push((crl_file(&e.name), text.into_bytes(), 0o644));
         }
     }
@@ -599,9 +567,8 @@ pub fn key_matches_cert(key: &SecretKey, cert: &CertificateDer<'_>) -> Result<bo
     let pair = key
         .to_key_pair()
         .map_err(|e| format!("not a private key certlab can read: {e}"))?;
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert)
-        .map_err(|e| format!("not a valid certificate: {e}"))?;
-    Ok(parsed.public_key().subject_public_key.data.as_ref() == pair.public_key_raw())
+    let parsed = Cert::parse(cert).map_err(|e| format!("not a valid certificate: {e}"))?;
+    Ok(parsed.public_key() == pair.public_key_raw())
 }
 
 /// Writes every file of a PKI into `dir` (created if needed) as one transaction (see
@@ -609,47 +576,6 @@ pub fn key_matches_cert(key: &SecretKey, cert: &CertificateDer<'_>) -> Result<bo
 /// the new one does not name are removed. Returns the files written.
 pub fn write(pki: &Pki, dir: &Path) -> Result<Vec<String>, StoreError> {
     Ok(Generation::of_pki(pki.clone(), dir)?.commit()?.files)
-}
-
-/// PEM text of certificates, one block each.
-pub fn pem_certs<'a>(certs: impl IntoIterator<Item = &'a CertificateDer<'static>>) -> String {
-    certs
-        .into_iter()
-        .map(|c| pem::encode(&pem::Pem::new("CERTIFICATE", c.to_vec())))
-        .collect()
-}
-
-/// Writes a file atomically: a temporary file in the same directory, then a rename. `secret`
-/// files get mode 0600 (from creation on, never readable by others) and are synced to disk
-/// before the rename; others get 0644.
-pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), StoreError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".certlab-")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = if secret { 0o600 } else { 0o644 };
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(io_err(path))?;
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
-    tmp.write_all(bytes).map_err(io_err(path))?;
-    if secret {
-        // A key must survive a crash whole: without it, its certificates are worthless.
-        // Certificates and the manifest can be regenerated; the rename alone keeps them atomic.
-        tmp.as_file().sync_all().map_err(io_err(path))?;
-    }
-    tmp.persist(path).map_err(|e| StoreError::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
 }
 
 /// The files of one leaf written outside a PKI (`certlab cert`, `certlab sign`).
@@ -682,7 +608,7 @@ pub fn write_leaf_files(
     ];
     let mut temps = Vec::new();
     for (path, text, secret) in &contents {
-        temps.push((*path, temp_file(path, text.as_bytes(), *secret)?));
+        temps.push((*path, pem::stage(path, text.as_bytes(), *secret, true)?));
     }
     let mut done: Vec<&PathBuf> = Vec::new();
     for (path, tmp) in temps {
@@ -698,10 +624,7 @@ pub fn write_leaf_files(
             return Err(if e.error.kind() == std::io::ErrorKind::AlreadyExists {
                 StoreError::Exists(path.clone())
             } else {
-                StoreError::Io {
-                    path: path.clone(),
-                    source: e.error,
-                }
+                FileError::unwritable(path, e.error).into()
             });
         }
         done.push(path);
@@ -742,141 +665,30 @@ pub fn check_leaf_files(dir: &Path, name: &str, force: bool) -> Result<LeafFiles
     Ok(files)
 }
 
-fn temp_file(
-    path: &Path,
-    bytes: &[u8],
-    secret: bool,
-) -> Result<tempfile::NamedTempFile, StoreError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(txn::TEMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = if secret { 0o600 } else { 0o644 };
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(io_err(path))?;
-    }
-    tmp.write_all(bytes).map_err(io_err(path))?;
-    tmp.as_file().sync_all().map_err(io_err(path))?;
-    Ok(tmp)
-}
-
-/// Reads every PEM block of a file (`tag` filters; `None` keeps all).
-pub fn read_pem_blocks(path: &Path, tag: Option<&str>) -> Result<Vec<Vec<u8>>, StoreError> {
-    let bytes = fs::read(path).map_err(read_err(path))?;
-    let blocks = pem::parse_many(&bytes).map_err(|e| StoreError::Malformed {
-        path: path.to_path_buf(),
-        message: format!("not valid PEM: {e}"),
-    })?;
-    Ok(blocks
-        .into_iter()
-        .filter(|p| tag.is_none_or(|t| p.tag() == t))
-        .map(|p| p.into_contents())
-        .collect())
-}
-
-fn is_pem(bytes: &[u8]) -> bool {
-    bytes
-        .windows(b"-----BEGIN ".len())
-        .any(|w| w == b"-----BEGIN ")
-}
-
-/// Reads the certificates of a PEM file (every `CERTIFICATE` block, in order) or a single DER
-/// certificate. No certificate is an error.
-pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, StoreError> {
-    let bytes = std::fs::read(path).map_err(read_err(path))?;
-    let certs: Vec<CertificateDer<'static>> = if is_pem(&bytes) {
-        pem::parse_many(&bytes)
-            .map_err(|e| malformed(path, format!("not valid PEM: {e}")))?
-            .into_iter()
-            .filter(|p| p.tag() == "CERTIFICATE")
-            .map(|p| CertificateDer::from(p.into_contents()))
-            .collect()
-    } else if bytes.is_empty() {
-        return Err(malformed(path, "the file is empty"));
-    } else if x509_parser::parse_x509_certificate(&bytes).is_ok() {
-        vec![CertificateDer::from(bytes)]
-    } else {
-        return Err(malformed(
-            path,
-            "neither PEM nor a DER certificate (no certificate in the file)",
-        ));
-    };
-    if certs.is_empty() {
-        return Err(malformed(path, "no certificate in the file"));
-    }
-    for (i, c) in certs.iter().enumerate() {
-        if let Err(e) = x509_parser::parse_x509_certificate(c) {
-            return Err(malformed(
-                path,
-                format!("certificate {} is not valid X.509: {e}", i + 1),
-            ));
-        }
-    }
-    Ok(certs)
-}
-
-/// Reads the CRLs of a PEM (`X509 CRL` blocks) or DER file; each must parse.
-pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, StoreError> {
-    let bytes = std::fs::read(path).map_err(read_err(path))?;
-    let crls: Vec<Vec<u8>> = if is_pem(&bytes) {
-        pem::parse_many(&bytes)
-            .map_err(|e| malformed(path, format!("not valid PEM: {e}")))?
-            .into_iter()
-            .filter(|p| p.tag() == "X509 CRL")
-            .map(|p| p.into_contents())
-            .collect()
-    } else {
-        vec![bytes]
-    };
-    if crls.is_empty() {
-        return Err(malformed(path, "no CRL in the file"));
-    }
-    crls.into_iter()
-        .map(|der| {
-            webpki::BorrowedCertRevocationList::from_der(&der)
-                .map_err(|e| malformed(path, format!("not a CRL certlab can use: {e:?}")))?;
-            Ok(CertificateRevocationListDer::from(der))
-        })
-        .collect()
-}
-
-fn malformed(path: &Path, message: impl Into<String>) -> StoreError {
-    StoreError::Malformed {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
-}
-
 fn parse_manifest(view: &View) -> Result<Manifest, StoreError> {
     let path = view.path(MANIFEST_FILE);
-    let manifest: Manifest =
-        serde_json::from_slice(&view.manifest).map_err(|e| StoreError::Malformed {
-            path: path.clone(),
-            message: format!("not a certlab manifest: {e}"),
-        })?;
+    let manifest: Manifest = serde_json::from_slice(&view.manifest)
+        .map_err(|e| FileError::malformed(&path, format!("not a certlab manifest: {e}")))?;
     if manifest.version != MANIFEST_VERSION {
-        return Err(StoreError::Malformed {
-            path,
-            message: format!(
+        return Err(FileError::malformed(
+            &path,
+            format!(
                 "manifest version {} is not supported (expected {MANIFEST_VERSION})",
                 manifest.version
             ),
-        });
+        )
+        .into());
     }
     if let Some(bad) = manifest
         .named_files()
         .into_iter()
         .find(|f| !txn::is_safe_relative(f))
     {
-        return Err(StoreError::Malformed {
-            path,
-            message: format!("names `{bad}`, a path outside the directory"),
-        });
+        return Err(FileError::malformed(
+            &path,
+            format!("names `{bad}`, a path outside the directory"),
+        )
+        .into());
     }
     Ok(manifest)
 }
@@ -898,31 +710,21 @@ fn read_checked(view: &View, manifest: &Manifest, rel: &str) -> Result<Vec<u8>, 
     Ok(bytes)
 }
 
-fn pem_blocks(path: &Path, bytes: &[u8], tag: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-    let blocks =
-        pem::parse_many(bytes).map_err(|e| malformed(path, format!("not valid PEM: {e}")))?;
-    Ok(blocks
-        .into_iter()
-        .filter(|p| p.tag() == tag)
-        .map(|p| p.into_contents())
-        .collect())
-}
-
 /// Reads one entity of a view (its certificate, key, chain and CRL), each file checked.
 fn read_entity(view: &View, manifest: &Manifest, m: &ManifestEntity) -> Result<Entity, StoreError> {
     let one = |file: &str, tag: &str| -> Result<Vec<u8>, StoreError> {
         let bytes = read_checked(view, manifest, file)?;
         let path = view.path(file);
-        pem_blocks(&path, &bytes, tag)?
+        pem::parse_blocks(&path, &bytes, Some(tag))?
             .into_iter()
             .next()
-            .ok_or_else(|| malformed(&path, format!("no {tag} block")))
+            .ok_or_else(|| FileError::malformed(&path, format!("no {tag} block")).into())
     };
     let chain = match &m.chain {
-        Some(f) => pem_blocks(
+        Some(f) => pem::parse_blocks(
             &view.path(f),
             &read_checked(view, manifest, f)?,
-            "CERTIFICATE",
+            Some("CERTIFICATE"),
         )?
         .into_iter()
         .map(CertificateDer::from)
@@ -1164,20 +966,28 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
                 let rel = files
                     .iter()
                     .flatten()
-                    .find(|f| {
-                        err.to_string()
-                            .starts_with(&view.path(f).display().to_string())
+                    .find(|f| match &err {
+                        StoreError::File(file) => file.path == view.path(f),
+                        other => other
+                            .to_string()
+                            .starts_with(&view.path(f).display().to_string()),
                     })
                     .map(|f| f.to_string())
                     .unwrap_or_else(|| m.name.clone());
-                let message = err.to_string();
-                let message = message
-                    .strip_prefix(&format!("{}: ", view.path(&rel).display()))
-                    .unwrap_or(&message)
-                    .to_string();
+                let message = match &err {
+                    StoreError::File(f) => f.kind.to_string(),
+                    other => {
+                        let message = other.to_string();
+                        message
+                            .strip_prefix(&format!("{}: ", view.path(&rel).display()))
+                            .unwrap_or(&message)
+                            .to_string()
+                    }
+                };
                 match &err {
-                    StoreError::Io { source, .. }
-                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    StoreError::File(f)
+                        if f.io()
+                            .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
                     {
                         problems.push(Problem::Missing(rel))
                     }
@@ -1258,13 +1068,10 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
 
 /// Whether `cert` carries a valid signature by `issuer`'s key.
 fn signed_by(cert: &[u8], issuer: &[u8]) -> bool {
-    let (Ok((_, c)), Ok((_, i))) = (
-        x509_parser::parse_x509_certificate(cert),
-        x509_parser::parse_x509_certificate(issuer),
-    ) else {
+    let (Ok(c), Ok(i)) = (Cert::parse(cert), Cert::parse(issuer)) else {
         return false;
     };
-    c.verify_signature(Some(i.public_key())).is_ok()
+    c.signed_by(&i)
 }
 
 /// Whether a chain starts with `cert` and each certificate is signed by the next.

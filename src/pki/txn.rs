@@ -29,29 +29,17 @@ use std::path::{Component, Path, PathBuf};
 use super::lock::DirLock;
 use super::manifest::MANIFEST_FILE;
 use super::sha256_hex;
+use crate::pem::{FileError, TEMP_PREFIX};
 
 /// The staging directory's name inside a PKI directory.
 pub const TXN_DIR: &str = ".certlab.txn";
 /// The list of files a staged PKI drops (inside [`TXN_DIR`]).
 const REMOVE_FILE: &str = ".remove.json";
-/// The prefix of the temporary files of [`super::store::write_atomic`].
-pub const TEMP_PREFIX: &str = ".certlab-";
 
-/// An I/O failure on a path.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
-pub struct TxnError {
-    /// The file or directory.
-    pub path: PathBuf,
-    /// The I/O error.
-    pub source: std::io::Error,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TxnError + '_ {
-    move |source| TxnError {
-        path: path.to_path_buf(),
-        source,
-    }
+/// An I/O failure on a path: certlab's own files in a PKI directory (staging, committing,
+/// recovering), so each is [`FileError::unwritable`], whether it was a read or a write.
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_ {
+    move |source| FileError::unwritable(path, source)
 }
 
 /// Whether `rel` is a plain relative path inside a directory (no `..`, no root, not empty,
@@ -65,7 +53,7 @@ pub fn is_safe_relative(rel: &str) -> bool {
         })
 }
 
-fn sync_dir(dir: &Path) -> Result<(), TxnError> {
+fn sync_dir(dir: &Path) -> Result<(), FileError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
@@ -84,7 +72,7 @@ pub struct Txn<'l> {
 
 impl<'l> Txn<'l> {
     /// Starts a transaction on `dir` (whose lock the caller holds; run [`recover`] first).
-    pub fn begin(dir: &Path, lock: &'l DirLock) -> Result<Txn<'l>, TxnError> {
+    pub fn begin(dir: &Path, lock: &'l DirLock) -> Result<Txn<'l>, FileError> {
         let staging = dir.join(TXN_DIR);
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(io(&staging))?;
@@ -102,15 +90,15 @@ impl<'l> Txn<'l> {
 
     /// Stages a file at `rel` (relative to the directory) with this mode, synced to disk.
     /// Returns its SHA-256 (lowercase hex). Staging a path twice keeps the last content.
-    pub fn put(&mut self, rel: &str, bytes: &[u8], mode: u32) -> Result<String, TxnError> {
+    pub fn put(&mut self, rel: &str, bytes: &[u8], mode: u32) -> Result<String, FileError> {
         if !is_safe_relative(rel) {
-            return Err(TxnError {
-                path: self.dir.join(rel),
-                source: std::io::Error::new(
+            return Err(FileError::unwritable(
+                &self.dir.join(rel),
+                std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
                     "not a plain path inside the directory",
                 ),
-            });
+            ));
         }
         let path = self.staging.join(rel);
         if let Some(parent) = path.parent()
@@ -147,7 +135,7 @@ impl<'l> Txn<'l> {
     /// Commits: writes `manifest` (the new `certlab.json`) as the commit record, then moves
     /// the staged files into place, removes the files of `remove` (old files the new PKI does
     /// not name), and puts the manifest in place last.
-    pub fn commit(mut self, manifest: &[u8], remove: &BTreeSet<String>) -> Result<(), TxnError> {
+    pub fn commit(mut self, manifest: &[u8], remove: &BTreeSet<String>) -> Result<(), FileError> {
         let list = self.staging.join(REMOVE_FILE);
         let text = serde_json::to_vec(remove).expect("serialisable");
         write_synced(&list, &text, 0o644)?;
@@ -174,7 +162,7 @@ impl Drop for Txn<'_> {
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TxnError> {
+fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FileError> {
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)
@@ -187,7 +175,7 @@ fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), TxnError> {
 }
 
 /// Every regular file under `root`, relative, skipping `skip` at the top level.
-fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), TxnError> {
+fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), FileError> {
     let here = root.join(rel);
     for entry in fs::read_dir(&here).map_err(io(&here))? {
         let entry = entry.map_err(io(&here))?;
@@ -204,7 +192,7 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), TxnError>
 
 /// Finishes a committed transaction of `dir` (idempotent): moves the staged files into place,
 /// removes the dropped ones, puts the manifest in place, removes the staging directory.
-fn roll_forward(dir: &Path) -> Result<(), TxnError> {
+fn roll_forward(dir: &Path) -> Result<(), FileError> {
     let staging = dir.join(TXN_DIR);
     let record = staging.join(MANIFEST_FILE);
     let mut files = Vec::new();
@@ -268,7 +256,7 @@ pub struct Recovered {
 /// Repairs what an interrupted writer left in `dir` (the caller holds its lock): rolls a
 /// committed transaction forward, removes an uncommitted one and any `.certlab-*` temporary
 /// file in `dir` or its subdirectories.
-pub fn recover(dir: &Path, _lock: &DirLock) -> Result<Recovered, TxnError> {
+pub fn recover(dir: &Path, _lock: &DirLock) -> Result<Recovered, FileError> {
     let mut done = Recovered::default();
     let staging = dir.join(TXN_DIR);
     if staging.join(MANIFEST_FILE).is_file() {
@@ -307,7 +295,7 @@ pub struct View {
 impl View {
     /// The committed state of `dir`: `None` when it has no manifest (not a PKI, or one whose
     /// first generation never committed).
-    pub fn open(dir: &Path) -> Result<Option<View>, TxnError> {
+    pub fn open(dir: &Path) -> Result<Option<View>, FileError> {
         let record = dir.join(TXN_DIR).join(MANIFEST_FILE);
         match fs::read(&record) {
             Ok(manifest) => {

@@ -487,7 +487,7 @@ impl Context {
         // what a loaded PKI's files hold, checked against the manifest).
         let (mut secrets, mut ca_b64, mut ca_pem) = (Vec::new(), String::new(), String::new());
         if kind == Kind::K8sSecret {
-            let ca = store::pem_certs(pki.trusted_roots().map(|e| &e.cert)).into_bytes();
+            let ca = crate::pem::pem_certs(pki.trusted_roots().map(|e| &e.cert)).into_bytes();
             ca_b64 = b64(&ca);
             ca_pem = String::from_utf8_lossy(&ca).replace("\r\n", "\n");
             for e in std::iter::once(server).chain(client.filter(|c| c.name != server.name)) {
@@ -496,7 +496,7 @@ impl Context {
                     k8s_name: format!("{}-tls", k8s_name(&e.name)),
                     chain_file: chain_file(&e.name),
                     key_file: key_file(&e.name),
-                    chain_b64: b64(store::pem_certs(&e.chain).as_bytes()),
+                    chain_b64: b64(crate::pem::pem_certs(&e.chain).as_bytes()),
                     key_b64: b64(e.key.to_pem().as_bytes()),
                     not_after: e
                         .not_after
@@ -586,12 +586,8 @@ impl ReproduceContext {
 }
 
 fn absolute(dir: &Path) -> Result<PathBuf, RenderError> {
-    std::path::absolute(dir).map_err(|source| {
-        RenderError::Store(StoreError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })
-    })
+    std::path::absolute(dir)
+        .map_err(|e| RenderError::Store(crate::pem::FileError::unwritable(dir, e).into()))
 }
 
 /// A Kubernetes object name (DNS-1123 subdomain) from an entity name: lowercase, `_` → `-`.

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::{Step, Target, TrustError, TrustOptions, TrustedCa, io_err};
-use crate::pki::store;
+use super::{Step, Target, TrustError, TrustOptions, TrustedCa};
+use crate::pem::{self, FileError};
 
 /// Returns a PEM bundle's text with every certificate block equal to one of `ders` (and the
 /// certlab comment line just above it) removed, every other line kept; and how many were
@@ -20,7 +20,7 @@ fn strip_from_bundle(text: &str, ders: &[&[u8]]) -> (String, usize) {
             .flatten();
         if let Some(end) = end {
             let block: String = lines[i..=end].concat();
-            let ours = pem::parse(&block)
+            let ours = ::pem::parse(&block)
                 .map(|p| ders.contains(&p.contents()))
                 .unwrap_or(false);
             if ours {
@@ -56,12 +56,12 @@ fn read_bundle(path: &Path) -> Result<Option<String>, TrustError> {
             "--bundle {}: not a PEM bundle (binary data): certlab appends PEM certificates to a text file",
             path.display()
         ))),
-        Err(e) => Err(io_err(path)(e)),
+        Err(e) => Err(FileError::unreadable(path, e).into()),
     }
 }
 
 pub(super) fn bundle_has(path: &Path, ca: &TrustedCa) -> bool {
-    store::read_pem_blocks(path, Some("CERTIFICATE"))
+    pem::read_blocks(path, Some("CERTIFICATE"))
         .map(|blocks| blocks.iter().any(|b| b[..] == ca.cert[..]))
         .unwrap_or(false)
 }
@@ -108,7 +108,7 @@ pub(super) fn install(
         });
     }
     if !opts.dry_run && text != old {
-        store::write_atomic(path, text.as_bytes(), false)?;
+        pem::write_atomic(path, text.as_bytes(), false)?;
     }
     Ok(())
 }
@@ -128,7 +128,7 @@ pub(super) fn uninstall(
     let (text, removed) = strip_from_bundle(&old, &ders);
     if removed > 0 {
         if !opts.dry_run {
-            store::write_atomic(path, text.as_bytes(), false)?;
+            pem::write_atomic(path, text.as_bytes(), false)?;
         }
         steps.push(Step {
             target: target.clone(),
@@ -153,8 +153,8 @@ mod tests {
     fn stripping_a_bundle_removes_only_our_block_and_its_comment() {
         let a = crate::fixture::TestPki::new().ca_der();
         let b = crate::fixture::TestPki::new().ca_der();
-        let pem_a = store::pem_certs([&a]);
-        let pem_b = store::pem_certs([&b]);
+        let pem_a = pem::pem_certs([&a]);
+        let pem_b = pem::pem_certs([&b]);
         let text = format!("# someone else's\n{pem_b}# certlab-0011: x\n{pem_a}tail\n");
         let (out, n) = strip_from_bundle(&text, &[&a[..]]);
         assert_eq!(n, 1);

@@ -28,8 +28,8 @@ use std::process::Command;
 
 use pki_types::CertificateDer;
 
+use crate::pem::{self, FileError, FileErrorKind};
 use crate::pki::sha256_hex;
-use crate::pki::store::{self, StoreError};
 
 /// Why a trust-store change failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,14 +37,9 @@ pub enum TrustError {
     /// The input is unusable (no certificate, not an NSS database ...).
     #[error("{0}")]
     Invalid(String),
-    /// A file could not be read or written.
-    #[error("{}: {source}{}", path.display(), permission_hint(source))]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
+    /// A file could not be read or written, or is not what it should be.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// A command failed.
     #[error("`{command}` failed: {output}")]
     Command {
@@ -55,31 +50,8 @@ pub enum TrustError {
     },
 }
 
-fn permission_hint(e: &std::io::Error) -> &'static str {
-    if e.kind() == std::io::ErrorKind::PermissionDenied {
-        " (the system store needs root: run with sudo)"
-    } else {
-        ""
-    }
-}
-
-impl From<StoreError> for TrustError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Io { path, source } => TrustError::Io { path, source },
-            StoreError::Unreadable { path, source } => {
-                TrustError::Invalid(format!("{}: {source}", path.display()))
-            }
-            other => TrustError::Invalid(other.to_string()),
-        }
-    }
-}
-
 pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrustError + '_ {
-    move |source| TrustError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| FileError::unwritable(path, source).into()
 }
 
 /// A CA certificate to trust.
@@ -113,18 +85,19 @@ impl TrustedCa {
 
     /// The certificate as PEM.
     pub fn pem(&self) -> String {
-        store::pem_certs([&self.cert])
+        pem::pem_certs([&self.cert])
     }
 }
 
 /// Reads every certificate of a PEM file (e.g. a PKI's `ca.pem`).
 pub fn read_cas(path: &Path) -> Result<Vec<TrustedCa>, TrustError> {
-    let blocks = store::read_pem_blocks(path, Some("CERTIFICATE"))?;
+    let blocks = pem::read_blocks(path, Some("CERTIFICATE"))?;
     if blocks.is_empty() {
-        return Err(TrustError::Invalid(format!(
-            "{}: no certificate in it",
-            path.display()
-        )));
+        return Err(FileError {
+            path: path.to_path_buf(),
+            kind: FileErrorKind::NoBlock("certificate"),
+        }
+        .into());
     }
     blocks
         .into_iter()

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use super::bundle::bundle_has;
 use super::{Step, Target, TrustError, TrustOptions, TrustedCa, have, io_err, run};
-use crate::pki::store;
 
 /// Which system store this machine (or prefix) has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +180,7 @@ pub(super) fn install(
         if !opts.dry_run {
             let dir = file.parent().expect("a directory");
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-            store::write_atomic(&file, ca.pem().as_bytes(), false)?;
+            crate::pem::write_atomic(&file, ca.pem().as_bytes(), false)?;
         }
         steps.push(Step {
             target: Target::System,

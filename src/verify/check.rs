@@ -26,13 +26,14 @@
 //! assert_eq!(check(&pki.entity("web").unwrap().chain, &later).unwrap().outcome, Outcome::Expired);
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName};
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::outcome::Outcome;
+use crate::pem::FileError;
 use crate::pki::{Pki, Role, San, store};
 use crate::verify::classify::{TrustStore, Usage};
 use crate::verify::fix::check_fix;
@@ -45,22 +46,9 @@ pub const DEFAULT_WARN_DAYS: i64 = 30;
 /// Why a check could not run (all bad input: exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    /// A file could not be read.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A file holds no usable content.
-    #[error("{}: {message}", path.display())]
-    Malformed {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
+    /// A file could not be read or holds no usable content.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// `--host` is neither a DNS name nor an IP address.
     #[error("invalid --host `{0}`: expected a DNS name or an IP address")]
     BadHost(String),
@@ -225,29 +213,12 @@ pub fn check(
     })
 }
 
-fn malformed(path: &Path, message: impl Into<String>) -> CheckError {
-    CheckError::Malformed {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
-}
-
-/// Reads the certificates of a PEM or DER file ([`store::read_certs`]).
-pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, CheckError> {
-    Ok(store::read_certs(path)?)
-}
-
-/// Reads the CRLs of a PEM or DER file ([`store::read_crls`]).
-pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, CheckError> {
-    Ok(store::read_crls(path)?)
-}
-
 /// The trust of `--ca BUNDLE.pem`: its certificates as roots, nothing else known.
 pub fn trust_from_ca_file(path: &Path) -> Result<TrustStore, CheckError> {
-    let roots = read_certs(path)?;
+    let roots = crate::pem::read_certs(path)?;
     for (i, r) in roots.iter().enumerate() {
         webpki::anchor_from_trusted_cert(r).map_err(|e| {
-            malformed(
+            FileError::malformed(
                 path,
                 format!("certificate {} cannot be a trust anchor: {e:?}", i + 1),
             )

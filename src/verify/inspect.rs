@@ -27,33 +27,22 @@
 //! ```
 
 use std::fmt;
+use std::path::Path;
 
 use pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::pem::FileError;
 use crate::pki::{KeyAlg, sha256_hex};
 use crate::x509::{Cert, hex_colon, parse_chain};
 
 /// Why a file could not be inspected.
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file is not a certificate or key in PEM or DER.
-    #[error("{path}: {message}")]
-    Malformed {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
+    /// The file could not be read, or is not a certificate or key in PEM or DER.
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 /// A certificate's summary: what `inspect` shows and what reports list as their chain.
@@ -300,20 +289,14 @@ pub fn inspect_bytes(
     bytes: &[u8],
     now: OffsetDateTime,
 ) -> Result<FileReport, InspectError> {
-    let bad = |message: String| InspectError::Malformed {
-        path: path.to_string(),
-        message,
-    };
+    let bad = |message: String| InspectError::from(FileError::malformed(Path::new(path), message));
     let mut report = FileReport {
         path: path.to_string(),
         certificates: vec![],
         keys: vec![],
         crls: 0,
     };
-    let looks_pem = bytes
-        .windows(b"-----BEGIN ".len())
-        .any(|w| w == b"-----BEGIN ");
-    if looks_pem {
+    if crate::pem::is_pem(bytes) {
         let blocks = pem::parse_many(bytes).map_err(|e| bad(format!("not valid PEM: {e}")))?;
         for (i, block) in blocks.iter().enumerate() {
             let n = i + 1;
@@ -370,10 +353,7 @@ pub fn inspect_bytes(
 pub fn inspect_files(paths: &[String], now: OffsetDateTime) -> Result<Inspection, InspectError> {
     let mut files = Vec::new();
     for path in paths {
-        let bytes = std::fs::read(path).map_err(|source| InspectError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = crate::pem::read(Path::new(path))?;
         files.push(inspect_bytes(path, &bytes, now)?);
     }
     let certs: Vec<(String, Vec<u8>)> = files
@@ -676,7 +656,7 @@ mod tests {
         let pki = lab();
         let good = pki.entity("good").unwrap();
         let mismatch = pki.entity("key-mismatch").unwrap();
-        let mut pem = crate::pki::store::pem_certs([&good.cert, &mismatch.cert]);
+        let mut pem = crate::pem::pem_certs([&good.cert, &mismatch.cert]);
         pem.push_str(&good.key.to_pem());
         pem.push_str(&mismatch.key.to_pem());
         let dir = tempfile::tempdir().unwrap();

@@ -304,7 +304,7 @@ impl Lab {
             return None;
         }
         let path = self.path(&format!("{entity}.issuers.test.pem"));
-        std::fs::write(&path, store::pem_certs(rest)).unwrap();
+        std::fs::write(&path, certlab::pem::pem_certs(rest)).unwrap();
         Some(path)
     }
 }

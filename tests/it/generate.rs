@@ -541,7 +541,7 @@ fn writes_are_atomic_for_a_concurrent_reader() {
     let tmp = tempdir();
     let path = tmp.path().join("big.pem");
     let (a, b) = (vec![b'a'; 1 << 20], vec![b'b'; 1 << 20]);
-    certlab::pki::store::write_atomic(&path, &a, false).unwrap();
+    certlab::pem::write_atomic(&path, &a, false).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
         let (path, stop) = (path.clone(), stop.clone());
@@ -560,7 +560,7 @@ fn writes_are_atomic_for_a_concurrent_reader() {
         })
     };
     for i in 0..40 {
-        certlab::pki::store::write_atomic(&path, if i % 2 == 0 { &b } else { &a }, false).unwrap();
+        certlab::pem::write_atomic(&path, if i % 2 == 0 { &b } else { &a }, false).unwrap();
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(reader.join().unwrap() > 0);

@@ -11,6 +11,7 @@ mod exit_codes;
 mod explain;
 mod explain_live;
 mod export;
+mod files;
 mod fixture_examples;
 mod fixture_live;
 mod generate;

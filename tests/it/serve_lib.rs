@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use certlab::pem::{FileError, FileErrorKind};
 use certlab::serve::{ServeError, ServeSettings, serve};
 use certlab::tls::TlsVersion;
 use common::Lab;
@@ -312,15 +313,33 @@ fn errors_for_bad_settings_and_files() {
         .unwrap();
     assert_eq!(ok.chain, lab.pki.entity("good").unwrap().chain);
     let missing = ServeSettings::from_files("x", &lab.path("nope.pem"), &lab.path("good.key"));
-    assert!(matches!(missing, Err(ServeError::Unreadable { .. })));
+    assert!(matches!(
+        missing,
+        Err(ServeError::File(FileError {
+            kind: FileErrorKind::Unreadable(_),
+            ..
+        }))
+    ));
     std::fs::write(lab.path("junk.pem"), "not pem").unwrap();
     let junk = ServeSettings::from_files("x", &lab.path("junk.pem"), &lab.path("good.key"));
     assert!(
-        matches!(junk, Err(ServeError::Malformed { .. })),
+        matches!(
+            junk,
+            Err(ServeError::File(FileError {
+                kind: FileErrorKind::Malformed(_),
+                ..
+            }))
+        ),
         "{junk:?}"
     );
     let key_as_chain = ServeSettings::from_files("x", &lab.path("good.key"), &lab.path("good.key"));
-    assert!(matches!(key_as_chain, Err(ServeError::Malformed { .. })));
+    assert!(matches!(
+        key_as_chain,
+        Err(ServeError::File(FileError {
+            kind: FileErrorKind::NoBlock(_),
+            ..
+        }))
+    ));
 }
 
 #[test]

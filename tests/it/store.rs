@@ -215,9 +215,8 @@ fn five_writers_at_once_leave_one_whole_pki() {
 }
 
 fn leaf_passes(ca_dir: &Path, chain_file: &Path, host: &str) -> Result<(), String> {
-    let roots =
-        certlab::pki::store::read_certs(&ca_dir.join("ca.pem")).map_err(|e| e.to_string())?;
-    let chain = certlab::pki::store::read_certs(chain_file).map_err(|e| e.to_string())?;
+    let roots = certlab::pem::read_certs(&ca_dir.join("ca.pem")).map_err(|e| e.to_string())?;
+    let chain = certlab::pem::read_certs(chain_file).map_err(|e| e.to_string())?;
     let options = CheckOptions {
         host: Some(host.into()),
         ..CheckOptions::new(

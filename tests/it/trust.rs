@@ -297,7 +297,7 @@ fn is_root() -> bool {
 /// failures are ignored: curl aborts them when it does not trust the server).
 /// It serves the files written in `dir` (`web.chain.pem`, `web.key`).
 fn serve(dir: &Path) -> u16 {
-    let chain = certlab::pki::store::read_pem_blocks(&dir.join("web.chain.pem"), None).unwrap();
+    let chain = certlab::pem::read_blocks(&dir.join("web.chain.pem"), None).unwrap();
     let key = std::fs::read(dir.join("web.key")).unwrap();
     let key = certlab::pki::export::read_key(&key, None).unwrap();
     let config = rustls::ServerConfig::builder()
