@@ -78,6 +78,7 @@ impl Default for LabOptions {
 
 /// Why the lab could not run at all (a failing scenario is a row, not an error).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LabError {
     /// `--only` names a scenario the lab does not have.
     #[error("unknown scenario `{name}` (the lab has: {known})")]

@@ -208,6 +208,7 @@ fn placeholder_key() -> PrivateKeyDer<'static> {
 
 /// Why an endpoint could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServeError {
     /// The private key does not belong to the leaf certificate (the `key-mismatch` fault).
     #[error("key-mismatch: the private key of `{0}` does not match its certificate's public key")]

@@ -154,7 +154,8 @@ const FORCE_HINT: &str = "use --force to replace the whole PKI (new CA keys)";
 impl ProcessExitCode for certlab::pki::store::StoreError {
     fn process_exit_code(&self) -> u8 {
         use certlab::pki::store::StoreError as E;
-        // Exhaustive on purpose: a new variant must say whose fault it is.
+        // Every variant listed: the library's errors are #[non_exhaustive], so a variant
+        // added later falls to the last arm (bad input) until it is listed here.
         match self {
             // Cannot write, or another writer holds the directory (busy: nothing is wrong
             // with the input, the run could not go ahead).
@@ -171,6 +172,7 @@ impl ProcessExitCode for certlab::pki::store::StoreError {
             | E::Exists(_)
             | E::PkiFile { .. }
             | E::Seeding { .. } => EXIT_INPUT,
+            _ => EXIT_INPUT,
         }
     }
 
@@ -300,6 +302,7 @@ impl ProcessExitCode for certlab::trust::TrustError {
             E::Invalid(_) => EXIT_INPUT,
             E::File(e) => e.process_exit_code(),
             E::Command { .. } => EXIT_INTERNAL,
+            _ => EXIT_INPUT,
         }
     }
 
@@ -324,6 +327,7 @@ impl ProcessExitCode for certlab::lab::LabError {
             E::UnknownScenario { .. } => EXIT_INPUT,
             E::Store(e) => e.process_exit_code(),
             E::Build(_) | E::TempDir(_) => EXIT_INTERNAL,
+            _ => EXIT_INPUT,
         }
     }
 

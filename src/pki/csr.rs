@@ -27,6 +27,7 @@ pub const EXISTING_CA_NAME: &str = "ca";
 
 /// Why an existing CA or a CSR cannot be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CsrError {
     /// A file could not be read or is not what it should be.
     #[error(transparent)]

@@ -50,6 +50,7 @@ pub const DEFAULT_P12_PASSWORD: &str = "changeit";
 
 /// Why exporting failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExportError {
     /// The key cannot be written in the requested format (e.g. an Ed25519 key as PKCS#1).
     #[error("{kind} keys cannot be written as {format}")]

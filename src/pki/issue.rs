@@ -84,6 +84,7 @@ pub fn ca_spec_digest(spec: &CaSpec) -> String {
 
 /// Why issuing failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IssueError {
     /// rcgen refused (bad SAN encoding, key generation failure, ...).
     #[error("cannot issue `{name}`: {source}")]

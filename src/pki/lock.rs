@@ -52,6 +52,7 @@ pub fn lock_timeout() -> Duration {
 
 /// Why a lock could not be taken.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LockError {
     /// Another certlab process writes the directory and did not finish in time.
     #[error(

@@ -7,6 +7,7 @@ use super::San;
 
 /// Why a name cannot be a SAN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NameError {
     /// Not a valid DNS name.
     #[error("invalid DNS name `{0}`: {1}")]

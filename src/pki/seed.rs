@@ -51,6 +51,7 @@ impl std::fmt::Debug for Seed {
 
 /// Why a seeded key could not be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SeedError {
     /// The seed is empty.
     #[error("the seed is empty: give a non-empty text")]

@@ -23,6 +23,7 @@ use crate::x509::Cert;
 
 /// Why reading or writing a PKI directory failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// A file could not be written (or a directory created, a file removed), or a file given
     /// to certlab (or one a PKI directory should hold, the manifest included) could not be

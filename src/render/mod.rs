@@ -138,6 +138,7 @@ fn kind_names() -> String {
 
 /// Why rendering failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RenderError {
     /// Not a kind certlab renders.
     #[error("unknown kind `{0}` (expected one of: {list})", list = kind_names())]

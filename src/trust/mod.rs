@@ -33,6 +33,7 @@ use crate::pki::sha256_hex;
 
 /// Why a trust-store change failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrustError {
     /// The input is unusable (no certificate, not an NSS database ...).
     #[error("{0}")]

@@ -45,6 +45,7 @@ pub const DEFAULT_WARN_DAYS: i64 = 30;
 
 /// Why a check could not run (all bad input: exit 2).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckError {
     /// A file could not be read or holds no usable content.
     #[error(transparent)]

@@ -39,6 +39,7 @@ use crate::x509::{Cert, hex_colon, parse_chain};
 
 /// Why a file could not be inspected.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InspectError {
     /// The file could not be read, or is not a certificate or key in PEM or DER.
     #[error(transparent)]

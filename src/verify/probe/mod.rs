@@ -139,6 +139,7 @@ impl fmt::Debug for ProbeOptions {
 
 /// Why a probe could not even start: the input is wrong (exit 2 in the CLI).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProbeError {
     /// The target is not `HOST:PORT` or `[IPv6]:PORT`.
     #[error("invalid target `{0}`: expected HOST:PORT or [IPv6]:PORT")]
