@@ -12,6 +12,7 @@ mod explain_live;
 mod export;
 mod fixture_examples;
 mod fixture_live;
+mod fuzz;
 mod generate;
 mod inspect;
 mod lab;
