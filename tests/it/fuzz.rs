@@ -1020,6 +1020,10 @@ fn explain_huge() {
 
 // ----- the probe's handling of a server's first bytes ---------------------------------------
 
+/// A record: content type, version (major, minor), the length it claims (`None`: the
+/// payload's), the payload.
+type Record = (u8, u8, u8, Option<u16>, Vec<u8>);
+
 /// What the tiny test server answers to the ClientHello.
 #[derive(Debug, Clone)]
 enum Reply {
@@ -1027,7 +1031,7 @@ enum Reply {
     Random(Vec<u8>),
     /// Records that look like TLS: a valid header (type, version, length that may lie), then
     /// garbage.
-    Records(Vec<(u8, u8, u8, Option<u16>, Vec<u8>)>),
+    Records(Vec<Record>),
     /// Plain text (an HTTP server, an SMTP banner).
     Text(String),
     /// A real rustls server's first flight (config 0: TLS 1.3, 1: TLS 1.2), cut, edited, then
@@ -1276,9 +1280,12 @@ fn probe_target_text() {
 
 // ----- a PKI directory (`--pki DIR`) ------------------------------------------------------
 
+/// A directory and its files' names and original bytes.
+type PkiFiles = (tempfile::TempDir, Vec<(String, Vec<u8>)>);
+
 /// A dev PKI written to disk once: its files and their original bytes.
-fn pki_files() -> &'static (tempfile::TempDir, Vec<(String, Vec<u8>)>) {
-    static DIR: OnceLock<(tempfile::TempDir, Vec<(String, Vec<u8>)>)> = OnceLock::new();
+fn pki_files() -> &'static PkiFiles {
+    static DIR: OnceLock<PkiFiles> = OnceLock::new();
     DIR.get_or_init(|| {
         let template = spec::template("dev").expect("dev template");
         let pki = store::build(&spec::parse("<dev>", template.text).unwrap(), NOW).unwrap();
