@@ -18,11 +18,12 @@ cargo test --release --test it --no-run --quiet
 echo "== fuzz: $CERTLAB_FUZZ_CASES cases per target (probe: $CERTLAB_FUZZ_PROBE_CASES), release build"
 start=$(date +%s)
 status=0
-# Panic messages of shrinking go to stderr too; the counts are the `fuzz NAME:` lines.
+# Panic messages of shrinking go to stderr too; the counts are the `fuzz NAME: N cases` lines
+# (libtest may print `test fuzz::x ... ` in front of them).
 cargo test --release --test it --quiet fuzz:: -- --nocapture \
     --test-threads="${FUZZ_THREADS:-2}" >"$log" 2>&1 || status=$?
 end=$(date +%s)
-grep -E '^fuzz [a-z-]+: ' "$log" | sort || true
+grep -aoE 'fuzz [a-z-]+: [0-9]+ cases, .*' "$log" | sort || true
 if [ "$status" -ne 0 ]; then
     echo "== FAILED (exit $status): the minimised input follows"
     grep -E -A20 "panicked at|minimal failing input" "$log" | head -80

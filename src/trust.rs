@@ -448,6 +448,13 @@ fn strip_from_bundle(text: &str, ders: &[&[u8]]) -> (String, usize) {
     (out.concat(), removed)
 }
 
+fn not_a_bundle(path: &Path, why: &str) -> TrustError {
+    TrustError::Invalid(format!(
+        "{}: not a PEM bundle ({why}); fix the file or give another --bundle",
+        path.display()
+    ))
+}
+
 fn bundle_has(path: &Path, ca: &TrustedCa) -> bool {
     store::read_pem_blocks(path, Some("CERTIFICATE"))
         .map(|blocks| blocks.iter().any(|b| b[..] == ca.cert[..]))
@@ -539,6 +546,9 @@ pub fn install(
                 let old = match std::fs::read_to_string(path) {
                     Ok(t) => t,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        return Err(not_a_bundle(path, "it is not text"));
+                    }
                     Err(e) => return Err(io_err(path)(e)),
                 };
                 let mut text = old.clone();
@@ -572,6 +582,21 @@ pub fn install(
                         ),
                         manual: false,
                     });
+                }
+                // Appending to a file that is not valid PEM (a block without its END line) can
+                // leave the CA unreadable, and `status` would not find it: refuse, change nothing.
+                if text != old {
+                    let blocks = pem::parse_many(&text)
+                        .map_err(|e| not_a_bundle(path, &format!("not valid PEM: {e}")))?;
+                    if let Some(ca) = cas
+                        .iter()
+                        .find(|ca| !blocks.iter().any(|b| b.contents() == &ca.cert[..]))
+                    {
+                        return Err(not_a_bundle(
+                            path,
+                            &format!("{} would not be readable in it", ca.subject),
+                        ));
+                    }
                 }
                 if !opts.dry_run && text != old {
                     store::write_atomic(path, text.as_bytes(), false)?;

@@ -1385,4 +1385,119 @@ fn pki_dir() {
     );
 }
 
+// ----- a PEM bundle (`trust install/uninstall --bundle FILE`) ------------------------------
+
+/// `certlab trust install --bundle FILE` then `uninstall --bundle FILE` on a user's bundle
+/// (real certificates and comments, stray BEGIN/END lines, mutated as text): no panic; a
+/// bundle is either refused as bad input and left unchanged (never a clean one), or the CA is
+/// installed, found by `status`, and uninstalling gives the bundle back as it was (plus the
+/// newline `install` adds before its block).
+#[test]
+fn trust_bundle() {
+    use certlab::trust::{Target, TrustOptions, TrustedCa, install, status, uninstall};
+    let c = corpus();
+    let scratch = Scratch::new();
+    let ca = TrustedCa::new(c.trust.roots[0].clone()).unwrap();
+    let ca_file = scratch.write("ca.pem", &store::pem_certs([&ca.cert]).into_bytes());
+    let opts = TrustOptions {
+        root: scratch.dir.path().to_path_buf(),
+        dry_run: false,
+    };
+    // Blocks, and whether they keep a bundle clean (valid PEM).
+    let block = prop_oneof![
+        3 => prop::sample::select(c.certs.clone())
+            .prop_map(|d| (pem_text("CERTIFICATE", &d), true)),
+        1 => Just((ca.pem().into_bytes(), true)),
+        1 => Just((format!("# {}: someone else's comment\n", ca.label()).into_bytes(), true)),
+        1 => "[ -~&&[^-]]{0,60}\n".prop_map(|l| (l.into_bytes(), true)),
+        1 => Just((b"-----BEGIN CERTIFICATE-----\n".to_vec(), false)),
+        1 => Just((b"-----END CERTIFICATE-----\r\n".to_vec(), false)),
+    ];
+    let text_byte = prop_oneof![1 => any::<u8>(), 4 => 0x20u8..0x7f, 1 => Just(b'\n')];
+    let bundle = (
+        prop::collection::vec(block, 0..5),
+        prop_oneof![Just(vec![]), edits(text_byte)],
+    )
+        .prop_map(|(blocks, edits)| {
+            let clean = edits.is_empty() && blocks.iter().all(|(_, clean)| *clean);
+            let mut bytes: Vec<u8> = blocks.into_iter().flat_map(|(b, _)| b).collect();
+            apply(&mut bytes, &edits);
+            (Bytes(bytes), clean)
+        });
+    fuzz("trust-bundle", cases(1000), bundle, |(bundle, clean)| {
+        let path = scratch.write("bundle.pem", &bundle.0);
+        let targets = [Target::Bundle(path.clone())];
+        let cas = std::slice::from_ref(&ca);
+        let _ = status(cas, &targets, &opts);
+        let before = std::fs::read(&path).unwrap();
+        let Ok(text) = String::from_utf8(before.clone()) else {
+            ensure!(
+                install(cas, &ca_file, &targets, &opts).is_err(),
+                "install into a bundle that is not UTF-8"
+            );
+            return Ok("not UTF-8, refused");
+        };
+        let steps = match install(cas, &ca_file, &targets, &opts) {
+            Ok(steps) => steps,
+            Err(e) => {
+                ensure!(!clean, "a clean bundle refused: {e}");
+                ensure!(e.is_bad_input(), "refused, but not as bad input: {e}");
+                ensure!(
+                    std::fs::read(&path).unwrap() == before,
+                    "a refused bundle was changed"
+                );
+                return Ok("refused as not valid PEM");
+            }
+        };
+        if steps.iter().any(|s| s.done.starts_with("already in")) {
+            return Ok("already in");
+        }
+        ensure!(
+            status(cas, &targets, &opts).iter().all(|s| s.installed),
+            "installed, but status says it is not"
+        );
+        uninstall(cas, &ca_file, &targets, &opts).map_err(|e| e.to_string())?;
+        let after = std::fs::read_to_string(&path).unwrap();
+        let mut expected = text.clone();
+        if !expected.is_empty() && !expected.ends_with('\n') {
+            expected.push('\n');
+        }
+        ensure!(
+            after == expected,
+            "install + uninstall changed the bundle:\n{text:?}\nbecame\n{after:?}"
+        );
+        Ok("installed and removed")
+    });
+}
+
 // ----- regressions: the minimised inputs of panics found by the targets above ---------------
+
+/// Found by `trust_bundle`: a bundle with an unterminated `BEGIN CERTIFICATE` line. `install`
+/// appended the CA and said so, but the bundle stays unreadable as PEM: `status` said "not
+/// installed" and every further `install` appended another copy. A bundle certlab cannot read
+/// is bad input: refused, and left unchanged.
+#[test]
+fn trust_install_refuses_a_bundle_that_is_not_valid_pem() {
+    use certlab::trust::{Target, TrustOptions, TrustedCa, install};
+    let c = corpus();
+    let scratch = Scratch::new();
+    let ca = TrustedCa::new(c.trust.roots[0].clone()).unwrap();
+    let ca_file = scratch.write("ca.pem", &store::pem_certs([&ca.cert]).into_bytes());
+    let opts = TrustOptions {
+        root: scratch.dir.path().to_path_buf(),
+        dry_run: false,
+    };
+    for broken in [
+        &b"-----BEGIN CERTIFICATE-----\n"[..],
+        b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n",
+        b"caf\xe9\n",
+    ] {
+        let path = scratch.write("bundle.pem", broken);
+        let targets = [Target::Bundle(path.clone())];
+        let err = install(std::slice::from_ref(&ca), &ca_file, &targets, &opts)
+            .expect_err("a broken bundle is refused");
+        assert!(err.is_bad_input(), "{err}");
+        assert!(err.to_string().contains("bundle.pem"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), broken, "the bundle is left as it was");
+    }
+}
