@@ -5,6 +5,7 @@
 # Usage: scripts/fuzz.sh [CASES]        (default 100000 per target)
 #   CERTLAB_FUZZ_PROBE_CASES=N          cases of the network target (default: CASES)
 #   FUZZ_THREADS=N                      targets run at once (default 2)
+#   FUZZ_ONLY=NAME                      only the targets whose test name contains NAME
 # `cargo test` runs the same targets with a few thousand cases each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ start=$(date +%s)
 status=0
 # Panic messages of shrinking go to stderr too; the counts are the `fuzz NAME: N cases` lines
 # (libtest may print `test fuzz::x ... ` in front of them).
-cargo test --release --test it --quiet fuzz:: -- --nocapture \
+cargo test --release --test it --quiet "fuzz::${FUZZ_ONLY:-}" -- --nocapture \
     --test-threads="${FUZZ_THREADS:-2}" >"$log" 2>&1 || status=$?
 end=$(date +%s)
 grep -aoE 'fuzz [a-z-]+: [0-9]+ cases, .*' "$log" | sort || true

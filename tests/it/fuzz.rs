@@ -873,12 +873,20 @@ fn apply_spec_edits(text: &str, edits: &[SpecEdit]) -> String {
 fn spec_case(text: &str) -> Result<&'static str, String> {
     match spec::parse("fuzz.toml", text) {
         Err(e) => {
-            let lines = text.split('\n').count();
+            let lines: Vec<&str> = text.split('\n').collect();
             ensure!(
-                e.line >= 1 && e.line <= lines && e.column >= 1,
-                "error position {}:{} outside the text ({lines} lines): {e}",
+                e.line >= 1 && e.line <= lines.len() && e.column >= 1,
+                "error position {}:{} outside the text ({} lines): {e}",
                 e.line,
-                e.column
+                e.column,
+                lines.len()
+            );
+            let width = lines[e.line - 1].chars().count();
+            ensure!(
+                e.column <= width + 1,
+                "error column {} past the end of line {} ({width} characters): {e}",
+                e.column,
+                e.line
             );
             ensure!(!e.message.is_empty(), "an error without a message");
             Ok("rejected")
