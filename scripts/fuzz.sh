@@ -6,14 +6,19 @@
 #   CERTLAB_FUZZ_PROBE_CASES=N          cases of the network target (default: CASES)
 #   FUZZ_THREADS=N                      targets run at once (default 2)
 #   FUZZ_ONLY=NAME                      only the targets whose test name contains NAME
+#   FUZZ_LOG=FILE                       keep the whole test output there
 # `cargo test` runs the same targets with a few thousand cases each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cases=${1:-${CERTLAB_FUZZ_CASES:-100000}}
 export CERTLAB_FUZZ_CASES=$cases
 export CERTLAB_FUZZ_PROBE_CASES=${CERTLAB_FUZZ_PROBE_CASES:-$cases}
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+if [ -n "${FUZZ_LOG:-}" ]; then
+    log=$FUZZ_LOG
+else
+    log=$(mktemp)
+    trap 'rm -f "$log"' EXIT
+fi
 
 cargo test --release --test it --no-run --quiet
 echo "== fuzz: $CERTLAB_FUZZ_CASES cases per target (probe: $CERTLAB_FUZZ_PROBE_CASES), release build"
