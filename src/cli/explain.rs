@@ -40,11 +40,12 @@ pub fn run(args: Args) -> CmdResult {
                 "no message: give it as an argument, e.g. certlab explain \"certificate has expired\", or on stdin",
             ));
         }
-        let mut text = String::new();
+        // A log in another encoding (Latin-1 ...) is still explained: the error words are ASCII.
+        let mut bytes = Vec::new();
         stdin
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(|e| Failure::input(format!("cannot read stdin: {e}")))?;
-        text
+        String::from_utf8_lossy(&bytes).into_owned()
     } else {
         args.message.join(" ")
     };

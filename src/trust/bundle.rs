@@ -60,6 +60,11 @@ fn read_bundle(path: &Path) -> Result<Option<String>, TrustError> {
     }
 }
 
+/// The error for a bundle file certlab must not append to.
+fn not_a_bundle(path: &Path, why: &str) -> TrustError {
+    TrustError::Invalid(format!("{}: not a PEM bundle ({why})", path.display()))
+}
+
 pub(super) fn bundle_has(path: &Path, ca: &TrustedCa) -> bool {
     pem::read_blocks(path, Some("CERTIFICATE"))
         .map(|blocks| blocks.iter().any(|b| b[..] == ca.cert[..]))
@@ -106,6 +111,21 @@ pub(super) fn install(
             ),
             manual: false,
         });
+    }
+    // Appending to a file that is not valid PEM (a block without its END line) can leave the
+    // CA unreadable, and `status` would not find it: refuse, change nothing.
+    if text != old {
+        let blocks = ::pem::parse_many(&text)
+            .map_err(|e| not_a_bundle(path, &format!("not valid PEM: {e}")))?;
+        if let Some(ca) = cas
+            .iter()
+            .find(|ca| !blocks.iter().any(|b| b.contents() == &ca.cert[..]))
+        {
+            return Err(not_a_bundle(
+                path,
+                &format!("{} would not be readable in it", ca.subject),
+            ));
+        }
     }
     if !opts.dry_run && text != old {
         pem::write_atomic(path, text.as_bytes(), false)?;

@@ -587,3 +587,17 @@ fn unknown_messages_exit_1_with_candidates_and_no_message_exits_2() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A log in another encoding (here Latin-1) is still explained: the error words are ASCII.
+#[test]
+fn stdin_that_is_not_utf8_is_still_explained() {
+    let mut log =
+        b"d\xe9j\xe0 vu: curl: (60) SSL certificate problem: certificate has expired".to_vec();
+    log.push(b'\n');
+    certlab()
+        .arg("explain")
+        .write_stdin(log)
+        .assert()
+        .success()
+        .stdout(contains("expired"));
+}

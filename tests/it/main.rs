@@ -14,6 +14,7 @@ mod export;
 mod files;
 mod fixture_examples;
 mod fixture_live;
+mod fuzz;
 mod generate;
 mod inspect;
 mod lab;
