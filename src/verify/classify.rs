@@ -880,6 +880,9 @@ fn server_name_text(name: &ServerName<'_>) -> String {
 /// Validates `chain` (as presented: `[0]` should be the leaf) for `name` (`None`: no name
 /// check) and `usage` at `now`, and says which [`Outcome`] a strict client sees, and why.
 ///
+/// Times compare at the granularity certificates encode, whole seconds (`now` is truncated),
+/// as webpki does: a certificate whose notAfter is 00:00:00 is still valid at 00:00:00.005.
+///
 /// Path building uses only `chain` and `trust.roots`; `trust.known_intermediates` only helps
 /// to explain a failure (a missing intermediate the PKI issued is `incomplete-chain`).
 pub fn classify_chain(
@@ -902,6 +905,8 @@ pub(crate) fn classify_parsed<'a>(
     usage: Usage,
     now: OffsetDateTime,
 ) -> Verdict {
+    // Whole seconds, as certificates encode them and webpki compares (see classify_chain).
+    let now = now.replace_nanosecond(0).unwrap_or(now);
     let Some(leaf_der) = chain.first() else {
         return Verdict::new(Outcome::BadCertificate, "no certificate was presented");
     };
@@ -1378,5 +1383,33 @@ mod tests {
             Outcome::Expired
         );
         assert_eq!(check(vec![future]).outcome, Outcome::NotYetValid);
+    }
+
+    #[test]
+    fn times_compare_in_whole_seconds_as_certificates_encode_them() {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::default();
+        p.distinguished_name.push(DnType::CommonName, "root");
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.not_before = NOW - time::Duration::days(10);
+        // The trust anchor ends exactly at NOW too: webpki does not check its dates, certlab does.
+        p.not_after = NOW;
+        let root = p.self_signed(&key).unwrap().der().clone();
+        let issuer = Issuer::new(p, &key);
+        // A leaf whose notAfter is exactly NOW (whole seconds, as X.509 encodes it).
+        let leaf_key = KeyPair::generate().unwrap();
+        let mut lp = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        lp.not_before = NOW - time::Duration::days(1);
+        lp.not_after = NOW;
+        let leaf = lp.signed_by(&leaf_key, &issuer).unwrap().der().clone();
+        let trust = TrustStore::from_roots(vec![root]);
+        let name = ServerName::try_from("localhost").unwrap();
+        let at = |t: OffsetDateTime| {
+            let chain = std::slice::from_ref(&leaf);
+            classify_chain(chain, &trust, Some(&name), Usage::Server, t).outcome
+        };
+        assert_eq!(at(NOW + time::Duration::milliseconds(5)), Outcome::Ok);
+        assert_eq!(at(NOW + time::Duration::seconds(1)), Outcome::Expired);
     }
 }
