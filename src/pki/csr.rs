@@ -181,6 +181,7 @@ pub fn load_ca(
         expected_by_client: Default::default(),
         trusted: role == Role::Root,
         spec_digest: None,
+        dir: None,
     })
 }
 
@@ -347,6 +348,7 @@ pub fn sign_csr(
         expected_by_client: Default::default(),
         trusted: false,
         spec_digest: None,
+        dir: None,
     };
     Ok(Signed {
         warnings: warnings(ca, not_after, now),

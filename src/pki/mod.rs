@@ -107,6 +107,9 @@ pub struct Entity {
     pub trusted: bool,
     /// CAs only: a digest of the spec the CA was made from, to notice a changed spec on reuse.
     pub spec_digest: Option<String>,
+    /// The sub-directory of the PKI directory its files are in (`clients`), `None` for the
+    /// top level (see [`LeafSpec::dir`](model::LeafSpec::dir)).
+    pub dir: Option<String>,
 }
 
 impl Entity {
@@ -118,6 +121,15 @@ impl Entity {
     /// Whether this entity is a CA.
     pub fn is_ca(&self) -> bool {
         self.role.is_ca()
+    }
+
+    /// The path, relative to the PKI directory, of one of its files (`file` is a bare file
+    /// name such as [`manifest::cert_file`]'s): inside [`Entity::dir`] when it has one.
+    pub fn path(&self, file: String) -> String {
+        match &self.dir {
+            Some(dir) => format!("{dir}/{file}"),
+            None => file,
+        }
     }
 }
 
@@ -213,8 +225,10 @@ impl Pki {
     /// explicit scenario already uses by name (DESIGN.md section 5).
     pub fn all_scenarios(&self) -> Vec<Scenario> {
         let mut all = self.scenarios.clone();
+        let explicit: std::collections::HashSet<&str> =
+            self.scenarios.iter().map(|s| s.name.as_str()).collect();
         for e in &self.entities {
-            if e.role.is_server() && e.fault.is_served() && !all.iter().any(|s| s.name == e.name) {
+            if e.role.is_server() && e.fault.is_served() && !explicit.contains(e.name.as_str()) {
                 all.push(self.implicit_scenario(e));
             }
         }
