@@ -904,6 +904,84 @@ mod tests {
     }
 
     #[test]
+    fn counted_leaves_expand_in_order_with_dir_and_substituted_names() {
+        let spec = parse(
+            "t.toml",
+            &format!(
+                "{HEAD}[[leaf]]\nname = \"client-{{n}}\"\nissuer = \"root\"\nrole = \"client\"\ncount = 3\ndir = \"clients\"\nuri = [\"spiffe://t/c{{n}}\"]\nsubject = {{ cn = \"Client {{n}}\" }}\n"
+            ),
+        )
+        .unwrap();
+        let names: Vec<_> = spec.leaves.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["client-1", "client-2", "client-3"]);
+        assert_eq!(spec.leaves[2].sans, [San::Uri("spiffe://t/c3".into())]);
+        assert_eq!(spec.leaves[1].subject.cn.as_deref(), Some("Client 2"));
+        assert!(
+            spec.leaves
+                .iter()
+                .all(|l| l.dir.as_deref() == Some("clients"))
+        );
+        // count = 1 without a placeholder is one leaf of that name.
+        let one = parse(
+            "t.toml",
+            &format!(
+                "{HEAD}[[leaf]]\nname = \"solo\"\nissuer = \"root\"\nrole = \"client\"\ncount = 1\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(one.leaves[0].name, "solo");
+    }
+
+    #[test]
+    fn counted_leaf_errors_have_positions() {
+        let leaf = |extra: &str| {
+            err(&format!(
+                "[[leaf]]\nname = \"client\"\nissuer = \"root\"\nrole = \"client\"\n{extra}"
+            ))
+        };
+        assert_eq!(
+            leaf("count = 5\n"),
+            "5:8: name `client` needs the placeholder `{n}` with count = 5 (e.g. `client-{n}`), or every leaf would have one name"
+        );
+        assert_eq!(
+            leaf("count = 0\n"),
+            "8:9: count must be between 1 and 1000000 (got 0)"
+        );
+        assert_eq!(
+            leaf("count = 2000000\n"),
+            "8:9: count must be between 1 and 1000000 (got 2000000)"
+        );
+        assert_eq!(
+            leaf("dir = \"a/b\"\n"),
+            "8:7: invalid dir `a/b`: one directory name of letters, digits, `-`, `_` and `.` (no `/`)"
+        );
+        assert_eq!(
+            leaf("dir = \"configs\"\n"),
+            "8:7: dir `configs` is certlab's own file; choose another name"
+        );
+        assert_eq!(
+            err("[[leaf]]\nname = \"c-{n}\"\nissuer = \"root\"\nrole = \"client\"\n"),
+            "5:8: name `c-{n}` holds `{n}` but the leaf has no `count`"
+        );
+        // An expanded name must still be a valid, unique name.
+        assert_eq!(
+            err(
+                "[[leaf]]\nname = \"c-{n}\"\nissuer = \"root\"\nrole = \"client\"\ncount = 3\n[[leaf]]\nname = \"c-2\"\nissuer = \"root\"\nrole = \"client\"\n"
+            ),
+            "10:8: duplicate name `c-2`"
+        );
+        assert_eq!(
+            err("[[leaf]]\nname = \"c {n}\"\nissuer = \"root\"\nrole = \"client\"\ncount = 2\n"),
+            "5:8: invalid name `c 1`: use letters, digits, `-`, `_` and `.` (it becomes a file name)"
+        );
+        // A substituted SAN is checked like any other.
+        assert!(
+            err("[[leaf]]\nname = \"s-{n}\"\nissuer = \"root\"\ncount = 2\ndns = [\"bad {n}.test\"]\n")
+                .starts_with("8:8: ")
+        );
+    }
+
+    #[test]
     fn issuer_cycle() {
         let e =
             err("[[ca]]\nname = \"a\"\nissuer = \"b\"\n\n[[ca]]\nname = \"b\"\nissuer = \"a\"\n");
