@@ -281,3 +281,76 @@ impl Drop for Server {
         self.stop();
     }
 }
+
+#[test]
+fn cert_count_issues_a_fleet_from_the_local_ca() {
+    let tmp = tempdir();
+    let (ca, out) = (tmp.path().join("ca"), tmp.path().join("clients"));
+    certlab()
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--count", "50"])
+        .args(["--name", "client-{n}", "spiffe://fleet.test/client-{n}"])
+        .args(["-o", p(&out)])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "issued 50 client certificates (client-1 … client-50)",
+        ));
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 150);
+    assert_eq!(common::mode(&out.join("client-50.key")), 0o600);
+    let certs = certlab::pki::store::read_certs(&out.join("client-50.pem")).unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&certs[0]).unwrap();
+    let cn = cert.subject().iter_common_name().next().unwrap();
+    assert_eq!(cn.as_str().unwrap(), "client-50");
+    let san = cert.subject_alternative_name().unwrap().unwrap();
+    assert_eq!(
+        format!("{:?}", san.value.general_names),
+        r#"[URI("spiffe://fleet.test/client-50")]"#
+    );
+    let text = fs::read_to_string(out.join("client-50.pem")).unwrap();
+    assert_ne!(text, fs::read_to_string(out.join("client-49.pem")).unwrap());
+
+    // Bad input: no `{n}` anywhere still gives distinct files (STEM-n); a zero count and
+    // --count with extra formats are refused with exit 2.
+    certlab()
+        .args(["cert", "--ca-dir", p(&ca), "--count", "0", "localhost"])
+        .assert()
+        .code(2);
+    certlab()
+        .args([
+            "cert",
+            "--ca-dir",
+            p(&ca),
+            "--count",
+            "2",
+            "localhost",
+            "--format",
+            "der",
+        ])
+        .args(["-o", p(&out)])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--count writes PEM files only"));
+    certlab()
+        .args([
+            "cert",
+            "--ca-dir",
+            p(&ca),
+            "--count",
+            "2",
+            "localhost",
+            "-o",
+            p(&out),
+        ])
+        .assert()
+        .success();
+    assert!(out.join("server-2.pem").is_file());
+    if common::have_tool("openssl") {
+        let (ok, said) = common::openssl_verify(
+            &ca,
+            &out.join("client-17.pem"),
+            None,
+            &["-purpose", "sslclient"],
+        );
+        assert!(ok, "{said}");
+    }
+}
