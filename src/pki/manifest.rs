@@ -210,10 +210,11 @@ impl Manifest {
     /// their names and certificate hashes. Unknown names count as absent.
     pub fn source_digest(&self, source: &[String]) -> String {
         let all = source.iter().any(|s| s == "*");
+        let source: std::collections::HashSet<&str> = source.iter().map(String::as_str).collect();
         let text: String = self
             .entities
             .iter()
-            .filter(|e| all || source.contains(&e.name))
+            .filter(|e| all || source.contains(e.name.as_str()))
             .map(|e| format!("{}={}\n", e.name, e.sha256))
             .collect();
         super::sha256_hex(text.as_bytes())

@@ -354,3 +354,67 @@ fn cert_count_issues_a_fleet_from_the_local_ca() {
         assert!(ok, "{said}");
     }
 }
+
+#[test]
+fn export_a_fleet_as_one_pkcs12_and_one_pem_bundle() {
+    let tmp = tempdir();
+    let spec = write_spec(tmp.path(), &fleet_spec(40, None));
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "--quiet", "--spec", &spec, "-o", p(&out)])
+        .assert()
+        .success();
+    let export = |format: &str| {
+        certlab()
+            .args([
+                "export",
+                "--pki",
+                p(&out),
+                "--dir",
+                "clients",
+                "--bundle",
+                "clients",
+            ])
+            .args(["--format", format, "--password", "pw"])
+            .assert()
+            .success();
+    };
+    export("p12");
+    let bytes = fs::read(out.join("clients.p12")).unwrap();
+    assert_eq!(common::mode(&out.join("clients.p12")), 0o600);
+    let ks = p12_keystore::KeyStore::from_pkcs12(
+        &bytes,
+        "pw",
+        p12_keystore::Pkcs12ImportPolicy::default(),
+    )
+    .unwrap();
+    let mut aliases: Vec<_> = ks.entries().map(|(alias, _)| alias.to_string()).collect();
+    aliases.sort();
+    assert_eq!(
+        aliases.len(),
+        40,
+        "one key entry per client, not web or the CAs"
+    );
+    assert!(aliases.contains(&"client-40".to_string()));
+
+    export("pem");
+    let text = fs::read_to_string(out.join("clients.pem")).unwrap();
+    assert_eq!(text.matches("BEGIN PRIVATE KEY").count(), 40);
+    assert_eq!(
+        text.matches("BEGIN CERTIFICATE").count(),
+        80,
+        "leaf + intermediate each"
+    );
+    // Recorded as derived files of the PKI, which stays sound.
+    let manifest = common::read_manifest(&out);
+    assert!(manifest.derived.iter().any(|d| d.path == "clients.p12"));
+    certlab()
+        .args(["check", "--pki", p(&out)])
+        .assert()
+        .success();
+    // A dir no entity uses is bad input.
+    certlab()
+        .args(["export", "--pki", p(&out), "--dir", "nope", "--bundle", "x"])
+        .assert()
+        .code(2);
+}
