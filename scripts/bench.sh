@@ -22,5 +22,8 @@ cargo bench --quiet --bench issue -- --noplot 2>/dev/null | grep -E 'leaf/|time:
 # `certlab serve` under a CI suite's load, side by side with openssl s_server.
 scripts/bench-serve.sh
 
+# Fleets: 10,000 client identities beside an openssl loop and trustme.
+scripts/bench-bulk.sh
+
 # The live wing: the whole lab and one probe.
 exec scripts/bench-lab.sh

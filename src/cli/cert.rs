@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use certlab::pki::csr;
-use certlab::pki::local_ca::{LOCAL_CA_NAME, LocalCa, default_ca_dir, leaf_file_name};
+use certlab::pki::local_ca::{self, LOCAL_CA_NAME, LocalCa, default_ca_dir, leaf_file_name};
 use certlab::pki::model::LeafSpec;
 use certlab::pki::{KeyAlg, Role, names, store};
 
@@ -18,6 +18,7 @@ use super::{CmdResult, EXIT_OK, Failure, NowArg, relative_expiry};
   certlab cert --client alice@example.com spiffe://example.org/alice
   certlab cert --ca-cert corp-ca.pem --ca-key corp-ca.key app.internal   # a CA you already have
   certlab cert localhost --format p12 --password s3cret --alias web
+  certlab cert --client --count 1000 --name 'client-{n}' 'spiffe://example.org/client-{n}' -o clients
 The CA lives in --ca-dir (default: $CERTLAB_CAROOT, else ~/.local/share/certlab); trust its ca.pem.")]
 pub struct Args {
     /// Names: DNS names, wildcards (*.example.com), IPv4/IPv6, emails, URIs.
@@ -53,6 +54,11 @@ pub struct Args {
     /// Replace existing files of the same name in -o (never the files of a PKI there).
     #[arg(long)]
     pub force: bool,
+    /// Issue N certificates from the one CA (on every core): file stems `--name` with `{n}`
+    /// replaced by 1..N (or STEM-1..STEM-N; default stem `server` or `client`), and `{n}`
+    /// replaced in the names too.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=certlab::pki::model::MAX_COUNT))]
+    pub count: Option<u64>,
     /// Extra formats (PEM files are always written).
     #[command(flatten)]
     pub formats: super::export::FormatArgs,
@@ -62,6 +68,15 @@ pub struct Args {
 pub fn run(args: Args) -> CmdResult {
     let now = args.now.or_clock();
     super::output_dir(&args.out)?;
+    if let Some(count) = args.count {
+        let role = if args.client {
+            Role::Client
+        } else {
+            Role::Server
+        };
+        let stem = args.name.as_deref().unwrap_or(role.name());
+        return run_count(&args, stem, count, role, now);
+    }
     let sans = args
         .names
         .iter()
@@ -76,6 +91,7 @@ pub fn run(args: Args) -> CmdResult {
         .name
         .clone()
         .unwrap_or_else(|| leaf_file_name(&sans, args.client));
+
     // Before anything is created (the local CA included): a valid file name, nothing replaced.
     store::check_leaf_files(&args.out, &name, args.force).map_err(|e| match args.name {
         None if matches!(e, store::StoreError::Issue(_)) => {
@@ -133,6 +149,74 @@ pub fn run(args: Args) -> CmdResult {
         seeded_at: None,
     };
     args.formats.write_extra(&single, &[], &args.out, true)?;
+    println!("next: {ca_note}");
+    Ok(EXIT_OK)
+}
+
+/// `certlab cert --count N`: N leaves from one CA, written as STEM-n.pem, .chain.pem, .key.
+fn run_count(
+    args: &Args,
+    stem: &str,
+    count: u64,
+    role: Role,
+    now: time::OffsetDateTime,
+) -> CmdResult {
+    if args.formats.wants_extra() {
+        return Err(Failure::input(
+            "--count writes PEM files only; for other formats generate the fleet with a spec ([[leaf]] count) and use certlab export",
+        ));
+    }
+    let specs = local_ca::counted_leaves(stem, &args.names, count, role, args.key)?;
+    // Before anything is issued: valid, distinct file names, nothing replaced.
+    let mut seen = std::collections::HashSet::new();
+    for spec in &specs {
+        if !seen.insert(spec.name.as_str()) {
+            return Err(Failure::input(format!(
+                "two certificates would be named `{}`; put `{{n}}` in --name",
+                spec.name
+            )));
+        }
+        store::check_leaf_files(&args.out, &spec.name, args.force)?;
+    }
+    let bar = super::progress::bar(count);
+    let (leaves, ca_note) = match (&args.ca_cert, &args.ca_key) {
+        (Some(cert), Some(key)) => {
+            let ca = csr::load_ca(cert, key, args.ca_key_password.as_deref())?;
+            let (leaves, warnings) = super::progress::with_bar(bar, |progress| {
+                csr::issue_all_from(ca, &specs, now, progress)
+            })?;
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            (leaves, format!("trust {} in your clients", cert.display()))
+        }
+        _ => {
+            let ca_dir = args.ca_dir.clone().or_else(default_ca_dir).ok_or_else(|| {
+                Failure::input("no CA directory: give --ca-dir or set CERTLAB_CAROOT")
+            })?;
+            let mut ca = LocalCa::open_or_create(&ca_dir, now)?;
+            if ca.created {
+                println!("created a new local CA in {}", ca_dir.display());
+            }
+            let leaves = super::progress::with_bar(bar, |progress| ca.issue_all(&specs, progress))?;
+            (
+                leaves,
+                format!("trust {}/ca.pem in your clients", ca_dir.display()),
+            )
+        }
+    };
+    for leaf in &leaves {
+        store::write_leaf_files(&args.out, &leaf.name, leaf, args.force)?;
+    }
+    let (first, last) = (&leaves[0], &leaves[leaves.len() - 1]);
+    println!(
+        "issued {count} {} certificates ({} … {}) in {}  ({})",
+        role.name(),
+        first.name,
+        last.name,
+        args.out.display(),
+        relative_expiry(first.not_after, now)
+    );
     println!("next: {ca_note}");
     Ok(EXIT_OK)
 }

@@ -44,6 +44,8 @@ impl FormatArgs {
             key_password: self.key_password.clone(),
             p12_password: self.password.clone(),
             alias: self.alias.clone(),
+            bundle: None,
+            dir: None,
         }
     }
 
@@ -101,6 +103,7 @@ pub fn print_written(files: &[PathBuf], args: &FormatArgs) {
   certlab export --pki pki --format combined --entity server   # server.combined.pem: chain + key
   certlab export --pki pki --key-format sec1 --entity server   # server.ec.key (EC PRIVATE KEY)
   certlab export --pki pki --key-password s3cret               # NAME.enc.key (encrypted PKCS#8)
+  certlab export --pki fleet --dir clients --bundle clients --format p12   # every client in clients.p12
 Check a PKCS#12 file: openssl pkcs12 -info -noout -in pki/server.p12 -passin pass:s3cret")]
 pub struct Args {
     /// The PKI directory (written by `certlab generate`).
@@ -112,6 +115,14 @@ pub struct Args {
     /// Where to write (default: the PKI directory).
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
+    /// Only the entities whose files are in this sub-directory of the PKI (a `[[leaf]]` with
+    /// `dir`, e.g. `clients`).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<String>,
+    /// One file NAME.p12 (--format p12: a key entry per leaf) or NAME.pem (chain and key of
+    /// every leaf) instead of files per entity: a whole fleet at once.
+    #[arg(long, value_name = "NAME")]
+    pub bundle: Option<String>,
     /// Format options.
     #[command(flatten)]
     pub format: FormatArgs,
@@ -119,6 +130,11 @@ pub struct Args {
 
 /// Runs `certlab export`.
 pub fn run(args: Args) -> CmdResult {
+    let options = ExportOptions {
+        bundle: args.bundle.clone(),
+        dir: args.dir.clone(),
+        ..args.format.options()
+    };
     let into_pki = match &args.out {
         None => true,
         Some(out) => same_dir(out, &args.pki),
@@ -126,12 +142,12 @@ pub fn run(args: Args) -> CmdResult {
     let files = if into_pki {
         // Recorded in the PKI's manifest, so a regenerate rewrites or removes them.
         super::require_pki_dir(&args.pki)?;
-        export::export_into_pki(&args.pki, &args.entity, &args.format.options())?
+        export::export_into_pki(&args.pki, &args.entity, &options)?
     } else {
         let pki = super::load_pki(&args.pki)?;
         let out = args.out.clone().unwrap_or_else(|| args.pki.clone());
         super::output_dir(&out)?;
-        export::export(&pki, &args.entity, &out, &args.format.options())?
+        export::export(&pki, &args.entity, &out, &options)?
     };
     print_written(&files, &args.format);
     Ok(EXIT_OK)

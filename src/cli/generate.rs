@@ -87,7 +87,10 @@ fn produce(
     print: bool,
 ) -> Result<(store::Generated, bool), Failure> {
     // One transaction: the PKI, its configs and extra formats (derived files) all or nothing.
-    let mut generation = store::Generation::begin(spec, out, now, args.force)?;
+    let bar = super::progress::bar(spec.leaves.len() as u64);
+    let mut generation = super::progress::with_bar(bar, |progress| {
+        store::Generation::begin_with_progress(spec, out, now, args.force, progress)
+    })?;
     let configs = args.spec.is_none() && CONFIG_TEMPLATES.contains(&args.template.as_str());
     if configs {
         // Rendered from the PKI in memory; the paths in them name the files as in `args.out`.

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod lab;
 pub mod new;
 pub mod probe;
+pub mod progress;
 pub mod render;
 pub mod serve;
 pub mod sign;
@@ -410,6 +411,7 @@ pub type CmdResult = Result<u8, Failure>;
 /// Runs the parsed command line and returns the process exit code, printing failures as
 /// `error: ...` on stderr.
 pub fn run(cli: Cli) -> ExitCode {
+    progress::QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     if cli.quiet
         && let Err(e) = silence_stdout()
     {

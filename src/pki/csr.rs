@@ -161,6 +161,7 @@ pub fn load_ca(
         expected_by_client: Default::default(),
         trusted: role == Role::Root,
         spec_digest: None,
+        dir: None,
     })
 }
 
@@ -214,6 +215,41 @@ pub fn issue_from(ca: Entity, spec: &LeafSpec, now: OffsetDateTime) -> Result<Si
         warnings: warnings(&ca_copy, leaf.not_after, now),
         leaf,
     })
+}
+
+/// Issues many leaves from an existing CA (on every core, see [`Builder::add_leaves`]), in
+/// order; the warnings are those of the first leaf (they all share the CA and validity).
+pub fn issue_all_from(
+    ca: Entity,
+    specs: &[LeafSpec],
+    now: OffsetDateTime,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(Vec<Entity>, Vec<String>), CsrError> {
+    let mut builder = Builder::new(now);
+    let ca_copy = ca.clone();
+    builder
+        .add_existing_ca(ca)
+        .map_err(|e| invalid(e.to_string()))?;
+    let specs: Vec<LeafSpec> = specs
+        .iter()
+        .map(|s| LeafSpec {
+            issuer: ca_copy.name.clone(),
+            ..s.clone()
+        })
+        .collect();
+    builder
+        .add_leaves(&specs, progress)
+        .map_err(|e| invalid(e.to_string()))?;
+    let leaves = builder
+        .finish()
+        .map_err(|e| invalid(e.to_string()))?
+        .entities[1..]
+        .to_vec();
+    let warnings = leaves
+        .first()
+        .map(|l| warnings(&ca_copy, l.not_after, now))
+        .unwrap_or_default();
+    Ok((leaves, warnings))
 }
 
 /// Signs a PEM (or DER) CSR with an existing CA as a server (or, with `role`, client)
@@ -327,6 +363,7 @@ pub fn sign_csr(
         expected_by_client: Default::default(),
         trusted: false,
         spec_digest: None,
+        dir: None,
     };
     Ok(Signed {
         warnings: warnings(ca, not_after, now),

@@ -19,6 +19,7 @@
 //! assert_eq!(back.alias.as_deref(), Some("web"));
 //! ```
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -488,6 +489,13 @@ pub struct ExportOptions {
     pub p12_password: Option<String>,
     /// The PKCS#12 friendly name; default: the entity's name. Only with a single entity.
     pub alias: Option<String>,
+    /// One file for every selected leaf instead of files per entity (a fleet of identities):
+    /// `NAME.p12` with one key entry per leaf (aliased by its name) for `p12`, `NAME.pem` with
+    /// each leaf's chain then key for `pem` and `combined`.
+    pub bundle: Option<String>,
+    /// Select the entities whose files are in this sub-directory (`clients`, see
+    /// [`Entity::dir`]) in addition to `only`.
+    pub dir: Option<String>,
 }
 
 /// The key file name of an entity in a key format (`NAME.key`, `NAME.ec.key`, `NAME.rsa.key`,
@@ -548,17 +556,30 @@ pub fn outputs(
     only: &[String],
     opts: &ExportOptions,
 ) -> Result<Vec<store::Output>, ExportError> {
-    for name in only {
-        if pki.entity(name).is_none() {
-            return Err(ExportError::UnknownEntity(name.clone()));
-        }
+    // Sets, not scans: a fleet selects thousands of entities.
+    let names: HashSet<&str> = pki.entities.iter().map(|e| e.name.as_str()).collect();
+    if let Some(name) = only.iter().find(|n| !names.contains(n.as_str())) {
+        return Err(ExportError::UnknownEntity(name.clone()));
     }
-    let all = only.is_empty();
+    let wanted: HashSet<&str> = only.iter().map(String::as_str).collect();
+    let all = only.is_empty() && opts.dir.is_none();
     let selected: Vec<&Entity> = pki
         .entities
         .iter()
-        .filter(|e| all || only.contains(&e.name))
+        .filter(|e| {
+            all || wanted.contains(e.name.as_str()) || (opts.dir.is_some() && e.dir == opts.dir)
+        })
         .collect();
+    if let Some(dir) = &opts.dir
+        && selected.is_empty()
+    {
+        return Err(ExportError::Encoding(format!(
+            "no entity of this PKI has its files in `{dir}/`"
+        )));
+    }
+    if let Some(bundle) = &opts.bundle {
+        return bundle_outputs(&selected, bundle, opts).map(|o| vec![o]);
+    }
     if opts.alias.is_some() && selected.iter().filter(|e| !e.is_ca()).count() > 1 {
         return Err(ExportError::Encoding(
             "--alias names one key entry: choose one entity with --entity".into(),
@@ -666,6 +687,73 @@ pub fn outputs(
         }
     }
     Ok(written)
+}
+
+/// The one file of [`ExportOptions::bundle`]: every selected leaf (CAs are left out: they are
+/// in `ca.pem`) in one PKCS#12 or one PEM.
+fn bundle_outputs(
+    selected: &[&Entity],
+    bundle: &str,
+    opts: &ExportOptions,
+) -> Result<store::Output, ExportError> {
+    super::names::file_name(bundle).map_err(|e| ExportError::Encoding(format!("--bundle: {e}")))?;
+    let leaves: Vec<&&Entity> = selected.iter().filter(|e| !e.is_ca()).collect();
+    if leaves.is_empty() {
+        return Err(ExportError::Encoding(
+            "a bundle holds leaves, and none is selected".into(),
+        ));
+    }
+    let chain_of = |e: &Entity| {
+        if e.chain.is_empty() {
+            vec![e.cert.clone()]
+        } else {
+            e.chain.clone()
+        }
+    };
+    let (path, bytes, kind) = match opts.format {
+        Format::P12 => {
+            let password = opts.p12_password.as_deref().unwrap_or(DEFAULT_P12_PASSWORD);
+            let mut ks = p12_keystore::KeyStore::new();
+            let p12 =
+                |e: p12_keystore::error::Error| ExportError::Encoding(format!("PKCS#12: {e}"));
+            for e in &leaves {
+                let certs = chain_of(e)
+                    .iter()
+                    .map(|c| p12_keystore::Certificate::from_der(c))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(p12)?;
+                let key = p12_keystore::PrivateKey::from_der(e.key.pkcs8_der()).map_err(p12)?;
+                let key_id = super::sha256_hex(&e.cert)[..40].to_string();
+                let entry = p12_keystore::PrivateKeyChain::new(key_id, key, certs);
+                ks.add_entry(&e.name, p12_keystore::KeyStoreEntry::PrivateKeyChain(entry));
+            }
+            (
+                format!("{bundle}.p12"),
+                write_keystore(&ks, password)?,
+                "p12",
+            )
+        }
+        Format::Pem | Format::Combined => {
+            let pw = opts.key_password.as_deref();
+            let mut text = String::new();
+            for e in &leaves {
+                text.push_str(&combined_pem(e, opts.key_format, pw)?);
+            }
+            (format!("{bundle}.pem"), text.into_bytes(), "combined")
+        }
+        Format::Der => {
+            return Err(ExportError::Encoding(
+                "a bundle is PKCS#12 (--format p12) or PEM (--format pem), not DER".into(),
+            ));
+        }
+    };
+    Ok(store::Output {
+        path,
+        bytes,
+        mode: 0o600,
+        kind: kind.to_string(),
+        source: leaves.iter().map(|e| e.name.clone()).collect(),
+    })
 }
 
 #[cfg(test)]

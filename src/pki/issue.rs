@@ -4,7 +4,8 @@
 //! `cert` command); a [`Builder`] turns them into [`Entity`]s, keeping each CA's rcgen
 //! [`Issuer`] so a leaf costs one key generation and one signature.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pki_types::CertificateDer;
 use rcgen::{
@@ -121,13 +122,37 @@ pub enum IssueError {
     Seed(#[from] SeedError),
 }
 
-/// Issues entities one after the other into a [`Pki`].
+/// The environment variable that caps the threads [`Builder::add_leaves`] issues on (default:
+/// every core).
+pub const THREADS_ENV: &str = "CERTLAB_THREADS";
+
+/// The threads to issue on: `CERTLAB_THREADS` when set to a positive number, else every core.
+pub fn default_threads() -> usize {
+    std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// A leaf issued but not yet in the PKI: its entity and, for `revoked`, the serial its issuer's
+/// CRL lists.
+struct Issued {
+    entity: Entity,
+    revoked: Option<SerialNumber>,
+}
+
+/// Issues entities into a [`Pki`]: CAs one after the other, leaves of one issuer in parallel
+/// ([`Builder::add_leaves`]).
 pub struct Builder {
     now: OffsetDateTime,
     pki: Pki,
     issuers: HashMap<String, Issuer<'static, Key>>,
     revoked: BTreeMap<String, Vec<SerialNumber>>,
     seed: Option<Seed>,
+    /// Every entity name so far (a lookup per new name, not a scan of the PKI).
+    names: HashSet<String>,
+    threads: usize,
 }
 
 impl Builder {
@@ -140,7 +165,24 @@ impl Builder {
             issuers: HashMap::new(),
             revoked: BTreeMap::new(),
             seed: None,
+            names: HashSet::new(),
+            threads: default_threads(),
         }
+    }
+
+    /// Issues on at most `threads` threads (1: one after the other; the default is
+    /// [`default_threads`]). The result does not depend on it: a seeded PKI is byte-identical
+    /// whatever the thread count, and entities are in request order.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Adds an entity to the PKI (its name is already checked).
+    fn push(&mut self, entity: Entity) -> &Entity {
+        self.names.insert(entity.name.clone());
+        self.pki.entities.push(entity);
+        self.pki.entities.last().expect("just pushed")
     }
 
     /// An empty PKI issued at `now` whose keys and serial numbers derive from `seed` and each
@@ -223,13 +265,13 @@ impl Builder {
         let issuer = Issuer::from_ca_cert_der(&entity.cert, key).map_err(err)?;
         self.check_new_name(&entity.name)?;
         self.issuers.insert(entity.name.clone(), issuer);
-        self.pki.entities.push(entity);
+        self.push(entity);
         Ok(())
     }
 
     fn check_new_name(&self, name: &str) -> Result<(), IssueError> {
         super::names::entity_name(name)?;
-        if self.pki.entity(name).is_some() {
+        if self.names.contains(name) {
             return Err(IssueError::DuplicateName(name.to_string()));
         }
         Ok(())
@@ -293,11 +335,11 @@ impl Builder {
             expected_by_client: BTreeMap::new(),
             trusted: role == Role::Root && spec.trusted,
             spec_digest: Some(ca_spec_digest(spec)),
+            dir: None,
         };
         self.issuers
             .insert(spec.name.clone(), Issuer::new(params, key));
-        self.pki.entities.push(entity);
-        Ok(self.pki.entities.last().expect("just pushed"))
+        Ok(self.push(entity))
     }
 
     fn issuer(&self, name: &str, issuer: &str) -> Result<&Issuer<'static, Key>, IssueError> {
@@ -318,11 +360,101 @@ impl Builder {
     /// Issues a leaf, applying its fault (which may first issue helper CAs).
     pub fn add_leaf(&mut self, spec: &LeafSpec) -> Result<&Entity, IssueError> {
         self.check_new_name(&spec.name)?;
-        let err = |source| IssueError::Rcgen {
-            name: spec.name.clone(),
-            source,
+        let issuer_name = self.helper_cas_for(spec)?;
+        let intermediates = self.intermediates(&issuer_name);
+        let issued = self.issue_leaf(spec, &issuer_name, &intermediates)?;
+        Ok(self.insert(issued))
+    }
+
+    /// Issues leaves, in parallel on [`Builder::with_threads`] threads for the runs of leaves
+    /// that need no helper CA (the others one by one, as [`Builder::add_leaf`] does), and adds
+    /// them in request order: the PKI is the same as from `add_leaf` on each in turn.
+    /// `progress` is called with the number of leaves just issued (from any thread).
+    pub fn add_leaves(
+        &mut self,
+        specs: &[LeafSpec],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(), IssueError> {
+        let mut i = 0;
+        while i < specs.len() {
+            let start = i;
+            while i < specs.len() && !needs_helper_cas(&specs[i]) {
+                i += 1;
+            }
+            if start == i {
+                self.add_leaf(&specs[i])?;
+                progress(1);
+                i += 1;
+                continue;
+            }
+            self.add_plain_leaves(&specs[start..i], progress)?;
+        }
+        Ok(())
+    }
+
+    /// Issues leaves that need no helper CA, in parallel, and adds them in order.
+    fn add_plain_leaves(
+        &mut self,
+        specs: &[LeafSpec],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(), IssueError> {
+        let mut batch = HashSet::with_capacity(specs.len());
+        for spec in specs {
+            self.check_new_name(&spec.name)?;
+            if !batch.insert(spec.name.as_str()) {
+                return Err(IssueError::DuplicateName(spec.name.clone()));
+            }
+        }
+        // The chain of intermediates, once per issuer (not a walk of the PKI per leaf).
+        let mut chains: HashMap<&str, Vec<CertificateDer<'static>>> = HashMap::new();
+        for spec in specs {
+            if !chains.contains_key(spec.issuer.as_str()) {
+                chains.insert(&spec.issuer, self.intermediates(&spec.issuer));
+            }
+        }
+        let issue = |spec: &LeafSpec| {
+            let issued = self.issue_leaf(spec, &spec.issuer, &chains[spec.issuer.as_str()]);
+            progress(1);
+            issued
         };
-        let host = spec.host();
+        let threads = self.threads.min(specs.len().div_ceil(CHUNK)).max(1);
+        let results: Vec<Result<Issued, IssueError>> = if threads == 1 {
+            specs.iter().map(issue).collect()
+        } else {
+            let next = AtomicUsize::new(0);
+            let work = || {
+                let mut done = Vec::new();
+                loop {
+                    let from = next.fetch_add(CHUNK, Ordering::Relaxed);
+                    if from >= specs.len() {
+                        break done;
+                    }
+                    let to = (from + CHUNK).min(specs.len());
+                    done.push((from, specs[from..to].iter().map(issue).collect::<Vec<_>>()));
+                }
+            };
+            let mut parts: Vec<(usize, Vec<Result<Issued, IssueError>>)> =
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+                    let mut parts = work();
+                    for h in handles {
+                        parts.extend(h.join().expect("an issuing thread panicked"));
+                    }
+                    parts
+                });
+            parts.sort_by_key(|(from, _)| *from);
+            parts.into_iter().flat_map(|(_, part)| part).collect()
+        };
+        self.pki.entities.reserve(results.len());
+        self.names.reserve(results.len());
+        for issued in results {
+            self.insert(issued?);
+        }
+        Ok(())
+    }
+
+    /// Issues the helper CAs a leaf's fault needs; returns the name of the CA that signs it.
+    fn helper_cas_for(&mut self, spec: &LeafSpec) -> Result<String, IssueError> {
         let plan = fault::leaf_plan(spec.fault);
         let mut issuer_name = spec.issuer.clone();
         if plan.signer == Signer::Issuer {
@@ -339,7 +471,49 @@ impl Builder {
                 issuer_name = self.add_ca(&helper)?.name.clone();
             }
         }
+        Ok(issuer_name)
+    }
 
+    /// The intermediates a leaf signed by `issuer_name` is served with (none for an unknown
+    /// issuer: issuing reports that).
+    fn intermediates(&self, issuer_name: &str) -> Vec<CertificateDer<'static>> {
+        let Some(issuer) = self.pki.entity(issuer_name) else {
+            return vec![];
+        };
+        let mut ints = vec![issuer];
+        ints.extend(self.pki.issuers_of(issuer_name));
+        ints.into_iter()
+            .filter(|e| e.role == Role::Intermediate)
+            .map(|e| e.cert.clone())
+            .collect()
+    }
+
+    /// Adds an issued leaf (and its revocation) to the PKI.
+    fn insert(&mut self, issued: Issued) -> &Entity {
+        if let Some(serial) = issued.revoked {
+            self.revoked
+                .entry(issued.entity.issuer.clone())
+                .or_default()
+                .push(serial);
+        }
+        self.push(issued.entity)
+    }
+
+    /// Issues one leaf signed by `issuer_name` (its helper CAs, if any, already issued),
+    /// without adding it: safe to call from several threads.
+    fn issue_leaf(
+        &self,
+        spec: &LeafSpec,
+        issuer_name: &str,
+        intermediates: &[CertificateDer<'static>],
+    ) -> Result<Issued, IssueError> {
+        let err = |source| IssueError::Rcgen {
+            name: spec.name.clone(),
+            source,
+        };
+        let host = spec.host();
+        let plan = fault::leaf_plan(spec.fault);
+        let mut issuer_name = issuer_name.to_string();
         let mut params = base_params(
             &spec.name,
             &distinguished_name(&spec.subject, &host),
@@ -387,16 +561,12 @@ impl Builder {
             change.apply(&mut der);
         }
         let cert = CertificateDer::from(der);
-        if plan.revoked {
-            let serial = params
+        let revoked = plan.revoked.then(|| {
+            params
                 .serial_number
                 .clone()
-                .expect("base_params sets a serial");
-            self.revoked
-                .entry(issuer_name.clone())
-                .or_default()
-                .push(serial);
-        }
+                .expect("base_params sets a serial")
+        });
         let key_der = match plan.key {
             KeyChoice::Another => self
                 .new_key(spec.key, &format!("{}{OTHER_KEY_SUFFIX}", spec.name))?
@@ -404,17 +574,11 @@ impl Builder {
             KeyChoice::Own => key.serialize_der(),
         };
 
-        let intermediates: Vec<CertificateDer<'static>> = if plan.signer == Signer::Itself {
-            vec![]
-        } else {
-            let mut ints = vec![self.pki.entity(&issuer_name).expect("issuer exists")];
-            ints.extend(self.pki.issuers_of(&issuer_name));
-            ints.into_iter()
-                .filter(|e| e.role == Role::Intermediate)
-                .map(|e| e.cert.clone())
-                .collect()
+        let intermediates = match plan.signer {
+            Signer::Itself => &[],
+            Signer::Issuer => intermediates,
         };
-        let chain = fault::served_chain(spec.fault, &cert, &intermediates);
+        let chain = fault::served_chain(spec.fault, &cert, intermediates);
         let entity = Entity {
             name: spec.name.clone(),
             role: spec.role,
@@ -437,9 +601,9 @@ impl Builder {
                 .collect(),
             trusted: false,
             spec_digest: None,
+            dir: spec.dir.clone(),
         };
-        self.pki.entities.push(entity);
-        Ok(self.pki.entities.last().expect("just pushed"))
+        Ok(Issued { entity, revoked })
     }
 
     /// Signs the CRLs of issuers with revoked leaves and returns the PKI.
@@ -485,6 +649,15 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// Leaves per unit of work a thread takes.
+const CHUNK: usize = 16;
+
+/// Whether a leaf's fault issues helper CAs first (such leaves are issued one by one).
+fn needs_helper_cas(spec: &LeafSpec) -> bool {
+    fault::leaf_plan(spec.fault).signer == Signer::Issuer
+        && !fault::helper_cas(spec.fault, &spec.name, &spec.issuer, Subject::default).is_empty()
 }
 
 /// Parameters every certificate starts from: subject, validity, its serial.

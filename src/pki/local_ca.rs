@@ -121,6 +121,64 @@ impl LocalCa {
         spec.key = key;
         Ok(self.builder.add_leaf(&spec)?.clone())
     }
+
+    /// Issues many leaves from the local CA (on every core, see [`Builder::add_leaves`]);
+    /// `progress` hears of each. Returns them in order.
+    pub fn issue_all(
+        &mut self,
+        specs: &[LeafSpec],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Vec<Entity>, StoreError> {
+        let specs: Vec<LeafSpec> = specs
+            .iter()
+            .map(|s| LeafSpec {
+                issuer: LOCAL_CA_NAME.into(),
+                ..s.clone()
+            })
+            .collect();
+        let before = self.builder.pki().entities.len();
+        self.builder.add_leaves(&specs, progress)?;
+        Ok(self.builder.pki().entities[before..].to_vec())
+    }
+}
+
+/// The requests of `certlab cert --count N`: leaf `n` (1 to N) is named `stem` with `{n}`
+/// replaced by `n` (or `stem-n` when `stem` has no `{n}`), for `names` with `{n}` replaced
+/// (each then read as [`names::classify`](super::names::classify) reads it).
+///
+/// ```
+/// use certlab::pki::{local_ca::counted_leaves, KeyAlg, Role, San};
+/// let specs = counted_leaves("client", &["c{n}@example.com".into()], 2, Role::Client, KeyAlg::default())
+///     .unwrap();
+/// assert_eq!(specs[1].name, "client-2");
+/// assert_eq!(specs[1].sans, [San::Email("c2@example.com".into())]);
+/// ```
+pub fn counted_leaves(
+    stem: &str,
+    names: &[String],
+    count: u64,
+    role: Role,
+    key: KeyAlg,
+) -> Result<Vec<LeafSpec>, super::names::NameError> {
+    use super::model::COUNT_PLACEHOLDER;
+    (1..=count)
+        .map(|n| {
+            let n_text = n.to_string();
+            let name = if stem.contains(COUNT_PLACEHOLDER) {
+                stem.replace(COUNT_PLACEHOLDER, &n_text)
+            } else {
+                format!("{stem}-{n}")
+            };
+            super::names::file_name(&name)?;
+            let sans = names
+                .iter()
+                .map(|a| super::names::classify(&a.replace(COUNT_PLACEHOLDER, &n_text)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut spec = LeafSpec::new(name, LOCAL_CA_NAME, role, sans);
+            spec.key = key;
+            Ok(spec)
+        })
+        .collect()
 }
 
 fn read_only(e: &std::io::Error) -> bool {

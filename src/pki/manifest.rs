@@ -157,10 +157,10 @@ impl ManifestEntity {
             name: e.name.clone(),
             role: e.role,
             issuer: e.issuer.clone(),
-            cert: cert_file(&e.name),
-            key: key_file(&e.name),
-            chain: (!e.role.is_ca()).then(|| chain_file(&e.name)),
-            crl: e.crl.as_ref().map(|_| crl_file(&e.name)),
+            cert: e.path(cert_file(&e.name)),
+            key: e.path(key_file(&e.name)),
+            chain: (!e.role.is_ca()).then(|| e.path(chain_file(&e.name))),
+            crl: e.crl.as_ref().map(|_| e.path(crl_file(&e.name))),
             sans: e.sans.clone(),
             not_before: e.not_before,
             not_after: e.not_after,
@@ -210,10 +210,11 @@ impl Manifest {
     /// their names and certificate hashes. Unknown names count as absent.
     pub fn source_digest(&self, source: &[String]) -> String {
         let all = source.iter().any(|s| s == "*");
+        let source: std::collections::HashSet<&str> = source.iter().map(String::as_str).collect();
         let text: String = self
             .entities
             .iter()
-            .filter(|e| all || source.contains(&e.name))
+            .filter(|e| all || source.contains(e.name.as_str()))
             .map(|e| format!("{}={}\n", e.name, e.sha256))
             .collect();
         super::sha256_hex(text.as_bytes())

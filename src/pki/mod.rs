@@ -107,6 +107,9 @@ pub struct Entity {
     pub trusted: bool,
     /// CAs only: a digest of the spec the CA was made from, to notice a changed spec on reuse.
     pub spec_digest: Option<String>,
+    /// The sub-directory of the PKI directory its files are in (`clients`), `None` for the
+    /// top level (see [`LeafSpec::dir`](model::LeafSpec::dir)).
+    pub dir: Option<String>,
 }
 
 impl Entity {
@@ -127,6 +130,15 @@ impl Entity {
             std::slice::from_ref(&self.cert)
         } else {
             &self.chain
+        }
+    }
+
+    /// The path, relative to the PKI directory, of one of its files (`file` is a bare file
+    /// name such as [`manifest::cert_file`]'s): inside [`Entity::dir`] when it has one.
+    pub fn path(&self, file: String) -> String {
+        match &self.dir {
+            Some(dir) => format!("{dir}/{file}"),
+            None => file,
         }
     }
 }
@@ -223,8 +235,10 @@ impl Pki {
     /// explicit scenario already uses by name (DESIGN.md section 5).
     pub fn all_scenarios(&self) -> Vec<Scenario> {
         let mut all = self.scenarios.clone();
+        let explicit: std::collections::HashSet<&str> =
+            self.scenarios.iter().map(|s| s.name.as_str()).collect();
         for e in &self.entities {
-            if e.role.is_server() && e.fault.is_served() && !all.iter().any(|s| s.name == e.name) {
+            if e.role.is_server() && e.fault.is_served() && !explicit.contains(e.name.as_str()) {
                 all.push(self.implicit_scenario(e));
             }
         }

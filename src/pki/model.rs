@@ -15,6 +15,13 @@ use crate::outcome::Outcome;
 
 /// Default validity of a CA: 10 years, long enough that test fixtures do not silently expire.
 pub const DEFAULT_CA_VALIDITY: Duration = Duration::days(3650);
+/// The most leaves one `[[leaf]]` with `count` (or `certlab cert --count`) may ask for.
+pub const MAX_COUNT: u64 = 1_000_000;
+
+/// The placeholder a counted leaf's name (and SANs, and subject CN) holds: `client-{n}`
+/// becomes `client-1` … `client-N`.
+pub const COUNT_PLACEHOLDER: &str = "{n}";
+
 /// Default validity of a leaf: 397 days, the most browsers and Apple platforms accept.
 pub const DEFAULT_LEAF_VALIDITY: Duration = Duration::days(397);
 /// The last notAfter X.509 can encode (GeneralizedTime has four-digit years).
@@ -165,6 +172,9 @@ pub struct LeafSpec {
     pub sans: Vec<San>,
     /// What to break.
     pub fault: Fault,
+    /// The sub-directory of the PKI directory its files go into (`clients` for
+    /// `clients/NAME.pem`), `None` for the top level. One plain name, no `/`.
+    pub dir: Option<String>,
 }
 
 impl LeafSpec {
@@ -184,6 +194,7 @@ impl LeafSpec {
             validity: Validity::For(DEFAULT_LEAF_VALIDITY),
             sans,
             fault: Fault::None,
+            dir: None,
         }
     }
 

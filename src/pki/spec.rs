@@ -27,8 +27,8 @@ use toml::Spanned;
 
 use super::keys::KeyAlg;
 use super::model::{
-    CaSpec, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, Fault, IpRange, LeafSpec,
-    NameConstraintSpec, Role, San, Subject, Validity,
+    COUNT_PLACEHOLDER, CaSpec, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, Fault, IpRange,
+    LeafSpec, MAX_COUNT, NameConstraintSpec, Role, San, Subject, Validity,
 };
 use super::names;
 use super::scenario::Scenario;
@@ -100,11 +100,9 @@ impl Spec {
             .iter()
             .map(|s| (s.name.clone(), s.expected))
             .collect();
+        let explicit: HashSet<String> = all.iter().map(|(n, _)| n.clone()).collect();
         for leaf in &self.leaves {
-            if leaf.role.is_server()
-                && leaf.fault.is_served()
-                && !all.iter().any(|(n, _)| *n == leaf.name)
-            {
+            if leaf.role.is_server() && leaf.fault.is_served() && !explicit.contains(&leaf.name) {
                 all.push((leaf.name.clone(), leaf.fault.expected()));
             }
         }
@@ -203,6 +201,8 @@ struct RawLeaf {
     #[serde(default)]
     k8s_service: Vec<S<String>>,
     fault: Option<S<String>>,
+    count: Option<S<i64>>,
+    dir: Option<S<String>>,
 }
 
 /// Positions in one source text.
@@ -253,33 +253,51 @@ pub fn parse(origin: &str, text: &str) -> Result<Spec, SpecError> {
         src.error(e.span().unwrap_or(0..0), message)
     })?;
 
-    // Names are unique across CAs and leaves.
-    let mut seen = HashSet::new();
-    for name in raw
-        .ca
-        .iter()
-        .map(|c| &c.name)
-        .chain(raw.leaf.iter().map(|l| &l.name))
-    {
-        check_entity_name(&src, name)?;
-        if !seen.insert(name.get_ref().as_str()) {
-            return Err(src.at(name, format!("duplicate name `{}`", name.get_ref())));
+    // Counted leaves (`count = N`, `name = "client-{n}"`) expand to N leaves here.
+    let mut instances: Vec<(&RawLeaf, Option<u64>)> = Vec::with_capacity(raw.leaf.len());
+    for leaf in &raw.leaf {
+        match leaf_count(&src, leaf)? {
+            None => instances.push((leaf, None)),
+            Some(count) => instances.extend((1..=count).map(|n| (leaf, Some(n)))),
         }
     }
-    check_file_collisions(
-        &src,
+    let leaf_names: Vec<String> = instances
+        .iter()
+        .map(|(leaf, n)| substitute(leaf.name.get_ref(), *n))
+        .collect();
+
+    // Names are unique across CAs and leaves.
+    let all_names = || {
         raw.ca
             .iter()
-            .map(|c| &c.name)
-            .chain(raw.leaf.iter().map(|l| &l.name)),
-    )?;
+            .map(|c| (c.name.get_ref().as_str(), c.name.span()))
+            .chain(
+                instances
+                    .iter()
+                    .zip(&leaf_names)
+                    .map(|((l, _), name)| (name.as_str(), l.name.span())),
+            )
+    };
+    let mut seen = HashSet::new();
+    for (name, span) in all_names() {
+        check_entity_name(&src, name, span.clone())?;
+        if !seen.insert(name) {
+            return Err(src.error(span, format!("duplicate name `{name}`")));
+        }
+    }
+    check_file_collisions(&src, all_names())?;
+    for leaf in &raw.leaf {
+        if let Some(dir) = &leaf.dir {
+            check_dir(&src, dir)?;
+        }
+    }
     if raw.ca.is_empty() && raw.leaf.is_empty() {
         return Err(src.error(
             0..0,
             "the spec is empty: give at least one [[ca]] (and [[leaf]]s it issues); `certlab new` writes a commented one",
         ));
     }
-    let leaf_names: HashSet<&str> = raw.leaf.iter().map(|l| l.name.get_ref().as_str()).collect();
+    let leaf_names: HashSet<&str> = leaf_names.iter().map(String::as_str).collect();
     let ca_names: HashSet<&str> = raw.ca.iter().map(|c| c.name.get_ref().as_str()).collect();
     let check_issuer = |issuer: &S<String>| -> Result<(), SpecError> {
         let name = issuer.get_ref().as_str();
@@ -309,10 +327,12 @@ pub fn parse(origin: &str, text: &str) -> Result<Spec, SpecError> {
     }
     let cas = issuing_order(&src, cas)?;
 
-    let mut leaves = Vec::new();
+    let mut leaves = Vec::with_capacity(instances.len());
     for leaf in &raw.leaf {
         check_issuer(&leaf.issuer)?;
-        leaves.push(leaf_spec(&src, leaf)?);
+    }
+    for (leaf, n) in &instances {
+        leaves.push(leaf_spec(&src, leaf, *n)?);
     }
 
     let mut scenarios: Vec<Scenario> = Vec::new();
@@ -380,15 +400,14 @@ pub fn parse(origin: &str, text: &str) -> Result<Spec, SpecError> {
 /// own `web.chain.pem`), and no entity a file of the whole PKI (`ca.pem`, `certlab.json`).
 fn check_file_collisions<'a>(
     src: &Source,
-    names: impl Iterator<Item = &'a S<String>>,
+    names: impl Iterator<Item = (&'a str, Range<usize>)>,
 ) -> Result<(), SpecError> {
     use super::manifest::{PKI_FILES, files_of};
     let mut owner: HashMap<String, &str> = PKI_FILES
         .iter()
         .map(|f| (f.to_string(), "certlab"))
         .collect();
-    for name in names {
-        let n = name.get_ref().as_str();
+    for (n, span) in names {
         for file in files_of(n) {
             if let Some(other) = owner.get(&file) {
                 let whose = if *other == "certlab" {
@@ -396,8 +415,8 @@ fn check_file_collisions<'a>(
                 } else {
                     format!("a file of `{other}`")
                 };
-                return Err(src.at(
-                    name,
+                return Err(src.error(
+                    span,
                     format!(
                         "name `{n}` collides: its file `{file}` is {whose}; choose another name"
                     ),
@@ -409,12 +428,11 @@ fn check_file_collisions<'a>(
     Ok(())
 }
 
-fn check_entity_name(src: &Source, name: &S<String>) -> Result<(), SpecError> {
-    let n = name.get_ref();
+fn check_entity_name(src: &Source, n: &str, span: Range<usize>) -> Result<(), SpecError> {
     if let Err(e @ names::NameError::Entity(..)) = names::file_name(n)
-        && (n.chars().count() > names::MAX_NAME_LEN || names::RESERVED_NAMES.contains(&n.as_str()))
+        && (n.chars().count() > names::MAX_NAME_LEN || names::RESERVED_NAMES.contains(&n))
     {
-        return Err(src.at(name, e.to_string()));
+        return Err(src.error(span, e.to_string()));
     }
     if n.is_empty()
         || !n
@@ -422,11 +440,81 @@ fn check_entity_name(src: &Source, name: &S<String>) -> Result<(), SpecError> {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         || n.starts_with('.')
     {
-        return Err(src.at(
-            name,
+        return Err(src.error(
+            span,
             format!(
                 "invalid name `{n}`: use letters, digits, `-`, `_` and `.` (it becomes a file name)"
             ),
+        ));
+    }
+    Ok(())
+}
+
+/// The `count` of a `[[leaf]]`: `None` without one; checks its range and that the name holds
+/// the `{n}` placeholder when it makes more than one leaf.
+fn leaf_count(src: &Source, leaf: &RawLeaf) -> Result<Option<u64>, SpecError> {
+    let Some(count) = &leaf.count else {
+        if leaf.name.get_ref().contains(COUNT_PLACEHOLDER) {
+            return Err(src.at(
+                &leaf.name,
+                format!(
+                    "name `{}` holds `{COUNT_PLACEHOLDER}` but the leaf has no `count`",
+                    leaf.name.get_ref()
+                ),
+            ));
+        }
+        return Ok(None);
+    };
+    let n = *count.get_ref();
+    if n < 1 || n as u64 > MAX_COUNT {
+        return Err(src.at(
+            count,
+            format!("count must be between 1 and {MAX_COUNT} (got {n})"),
+        ));
+    }
+    if n > 1 && !leaf.name.get_ref().contains(COUNT_PLACEHOLDER) {
+        return Err(src.at(
+            &leaf.name,
+            format!(
+                "name `{}` needs the placeholder `{COUNT_PLACEHOLDER}` with count = {n} (e.g. `client-{{n}}`), or every leaf would have one name",
+                leaf.name.get_ref()
+            ),
+        ));
+    }
+    Ok(Some(n as u64))
+}
+
+/// `text` with `{n}` replaced by the leaf's number (unchanged for an uncounted leaf).
+fn substitute(text: &str, n: Option<u64>) -> String {
+    match n {
+        Some(n) if text.contains(COUNT_PLACEHOLDER) => {
+            text.replace(COUNT_PLACEHOLDER, &n.to_string())
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// A leaf's `dir`: one plain name (it becomes a sub-directory), not one of certlab's own files.
+fn check_dir(src: &Source, dir: &S<String>) -> Result<(), SpecError> {
+    let d = dir.get_ref().as_str();
+    if d.is_empty()
+        || !d
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || d.starts_with('.')
+        || d.chars().count() > names::MAX_NAME_LEN
+    {
+        return Err(src.at(
+            dir,
+            format!(
+                "invalid dir `{d}`: one directory name of letters, digits, `-`, `_` and `.` (no `/`)"
+            ),
+        ));
+    }
+    if super::manifest::PKI_FILES.contains(&d) {
+        return Err(src.at(
+            dir,
+            format!("dir `{d}` is certlab's own file; choose another name"),
         ));
     }
     Ok(())
@@ -539,7 +627,7 @@ fn ca_spec(src: &Source, raw: &RawCa) -> Result<CaSpec, SpecError> {
     })
 }
 
-fn leaf_spec(src: &Source, raw: &RawLeaf) -> Result<LeafSpec, SpecError> {
+fn leaf_spec(src: &Source, raw: &RawLeaf, n: Option<u64>) -> Result<LeafSpec, SpecError> {
     let role = match &raw.role {
         None => Role::Server,
         Some(r) => match r.get_ref().as_str() {
@@ -563,7 +651,8 @@ fn leaf_spec(src: &Source, raw: &RawLeaf) -> Result<LeafSpec, SpecError> {
                    check: fn(&str) -> Result<San, names::NameError>|
      -> Result<(), SpecError> {
         for item in list {
-            sans.push(check(item.get_ref()).map_err(|e| src.at(item, e.to_string()))?);
+            let text = substitute(item.get_ref(), n);
+            sans.push(check(&text).map_err(|e| src.at(item, e.to_string()))?);
         }
         Ok(())
     };
@@ -579,12 +668,16 @@ fn leaf_spec(src: &Source, raw: &RawLeaf) -> Result<LeafSpec, SpecError> {
     if role.is_server() && sans.is_empty() {
         return Err(src.at(&raw.name, format!("server `{}` has no SANs: give dns, ip or k8s_service (clients match SANs, not the CN)", raw.name.get_ref())));
     }
+    let mut subject = subject(&raw.subject);
+    if let Some(cn) = &mut subject.cn {
+        *cn = substitute(cn, n);
+    }
     Ok(LeafSpec {
-        name: raw.name.get_ref().clone(),
+        name: substitute(raw.name.get_ref(), n),
         issuer: raw.issuer.get_ref().clone(),
         role,
         key: key_alg(src, &raw.key)?,
-        subject: subject(&raw.subject),
+        subject,
         validity: validity(
             src,
             &raw.validity,
@@ -594,6 +687,7 @@ fn leaf_spec(src: &Source, raw: &RawLeaf) -> Result<LeafSpec, SpecError> {
         )?,
         sans,
         fault,
+        dir: raw.dir.as_ref().map(|d| d.get_ref().clone()),
     })
 }
 
@@ -806,6 +900,84 @@ mod tests {
         assert_eq!(
             err("[[leaf]]\nname = \"a\"\nissuer = \"nope\"\ndns = [\"a.test\"]\n"),
             "6:10: unknown issuer `nope` (no [[ca]] has this name)"
+        );
+    }
+
+    #[test]
+    fn counted_leaves_expand_in_order_with_dir_and_substituted_names() {
+        let spec = parse(
+            "t.toml",
+            &format!(
+                "{HEAD}[[leaf]]\nname = \"client-{{n}}\"\nissuer = \"root\"\nrole = \"client\"\ncount = 3\ndir = \"clients\"\nuri = [\"spiffe://t/c{{n}}\"]\nsubject = {{ cn = \"Client {{n}}\" }}\n"
+            ),
+        )
+        .unwrap();
+        let names: Vec<_> = spec.leaves.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["client-1", "client-2", "client-3"]);
+        assert_eq!(spec.leaves[2].sans, [San::Uri("spiffe://t/c3".into())]);
+        assert_eq!(spec.leaves[1].subject.cn.as_deref(), Some("Client 2"));
+        assert!(
+            spec.leaves
+                .iter()
+                .all(|l| l.dir.as_deref() == Some("clients"))
+        );
+        // count = 1 without a placeholder is one leaf of that name.
+        let one = parse(
+            "t.toml",
+            &format!(
+                "{HEAD}[[leaf]]\nname = \"solo\"\nissuer = \"root\"\nrole = \"client\"\ncount = 1\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(one.leaves[0].name, "solo");
+    }
+
+    #[test]
+    fn counted_leaf_errors_have_positions() {
+        let leaf = |extra: &str| {
+            err(&format!(
+                "[[leaf]]\nname = \"client\"\nissuer = \"root\"\nrole = \"client\"\n{extra}"
+            ))
+        };
+        assert_eq!(
+            leaf("count = 5\n"),
+            "5:8: name `client` needs the placeholder `{n}` with count = 5 (e.g. `client-{n}`), or every leaf would have one name"
+        );
+        assert_eq!(
+            leaf("count = 0\n"),
+            "8:9: count must be between 1 and 1000000 (got 0)"
+        );
+        assert_eq!(
+            leaf("count = 2000000\n"),
+            "8:9: count must be between 1 and 1000000 (got 2000000)"
+        );
+        assert_eq!(
+            leaf("dir = \"a/b\"\n"),
+            "8:7: invalid dir `a/b`: one directory name of letters, digits, `-`, `_` and `.` (no `/`)"
+        );
+        assert_eq!(
+            leaf("dir = \"configs\"\n"),
+            "8:7: dir `configs` is certlab's own file; choose another name"
+        );
+        assert_eq!(
+            err("[[leaf]]\nname = \"c-{n}\"\nissuer = \"root\"\nrole = \"client\"\n"),
+            "5:8: name `c-{n}` holds `{n}` but the leaf has no `count`"
+        );
+        // An expanded name must still be a valid, unique name.
+        assert_eq!(
+            err(
+                "[[leaf]]\nname = \"c-{n}\"\nissuer = \"root\"\nrole = \"client\"\ncount = 3\n[[leaf]]\nname = \"c-2\"\nissuer = \"root\"\nrole = \"client\"\n"
+            ),
+            "10:8: duplicate name `c-2`"
+        );
+        assert_eq!(
+            err("[[leaf]]\nname = \"c {n}\"\nissuer = \"root\"\nrole = \"client\"\ncount = 2\n"),
+            "5:8: invalid name `c 1`: use letters, digits, `-`, `_` and `.` (it becomes a file name)"
+        );
+        // A substituted SAN is checked like any other.
+        assert!(
+            err("[[leaf]]\nname = \"s-{n}\"\nissuer = \"root\"\ncount = 2\ndns = [\"bad {n}.test\"]\n")
+                .starts_with("8:8: ")
         );
     }
 

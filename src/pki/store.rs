@@ -123,12 +123,21 @@ fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 
 /// Builds the PKI of a spec in memory (no files).
 pub fn build(spec: &Spec, now: OffsetDateTime) -> Result<Pki, IssueError> {
-    build_keeping(spec, now, &[])
+    build_keeping(spec, now, &[], &|_| {})
 }
+
+/// Reports progress while a PKI is built: called with the number of leaves just issued, from
+/// any of the issuing threads.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 
 /// Builds the PKI of a spec, reusing the given CAs (certificate and key) where the spec names
 /// them.
-fn build_keeping(spec: &Spec, now: OffsetDateTime, keep: &[Entity]) -> Result<Pki, IssueError> {
+fn build_keeping(
+    spec: &Spec,
+    now: OffsetDateTime,
+    keep: &[Entity],
+    progress: Progress<'_>,
+) -> Result<Pki, IssueError> {
     let mut builder = match &spec.seed {
         Some(seed) => Builder::seeded(now, seed)?,
         None => Builder::new(now),
@@ -141,9 +150,7 @@ fn build_keeping(spec: &Spec, now: OffsetDateTime, keep: &[Entity]) -> Result<Pk
             }
         }
     }
-    for leaf in &spec.leaves {
-        builder.add_leaf(leaf)?;
-    }
+    builder.add_leaves(&spec.leaves, progress)?;
     let mut pki = builder.finish()?;
     pki.scenarios = spec.scenarios.clone();
     Ok(pki)
@@ -230,6 +237,17 @@ impl Generation {
         now: OffsetDateTime,
         force: bool,
     ) -> Result<Generation, StoreError> {
+        Generation::begin_with_progress(spec, dir, now, force, &|_| {})
+    }
+
+    /// [`Generation::begin`], reporting each leaf issued to `progress` (a progress bar).
+    pub fn begin_with_progress(
+        spec: &Spec,
+        dir: &Path,
+        now: OffsetDateTime,
+        force: bool,
+        progress: Progress<'_>,
+    ) -> Result<Generation, StoreError> {
         Generation::start(dir, |old, dir| {
             let keep = match (old, force) {
                 (Some(old), false) => {
@@ -243,7 +261,7 @@ impl Generation {
                 }
                 _ => Vec::new(),
             };
-            let pki = build_keeping(spec, now, &keep)?;
+            let pki = build_keeping(spec, now, &keep, progress)?;
             Ok((pki, keep.into_iter().map(|e| e.name).collect()))
         })
     }
@@ -427,14 +445,26 @@ pub fn add_derived<E: From<StoreError>>(
 fn primary_files(pki: &Pki) -> Vec<(String, Vec<u8>, u32)> {
     let mut out = Vec::new();
     for e in &pki.entities {
-        out.push((cert_file(&e.name), pem_certs([&e.cert]).into_bytes(), 0o644));
-        out.push((key_file(&e.name), e.key.to_pem().into_bytes(), 0o600));
+        out.push((
+            e.path(cert_file(&e.name)),
+            pem_certs([&e.cert]).into_bytes(),
+            0o644,
+        ));
+        out.push((
+            e.path(key_file(&e.name)),
+            e.key.to_pem().into_bytes(),
+            0o600,
+        ));
         if !e.role.is_ca() {
-            out.push((chain_file(&e.name), pem_certs(&e.chain).into_bytes(), 0o644));
+            out.push((
+                e.path(chain_file(&e.name)),
+                pem_certs(&e.chain).into_bytes(),
+                0o644,
+            ));
         }
         if let Some(crl) = &e.crl {
             let text = ::pem::encode(&::pem::Pem::new("X509 CRL", crl.to_vec()));
-            out.push((crl_file(&e.name), text.into_bytes(), 0o644));
+            out.push((e.path(crl_file(&e.name)), text.into_bytes(), 0o644));
         }
     }
     let roots: Vec<_> = pki.trusted_roots().map(|e| &e.cert).collect();
@@ -765,6 +795,11 @@ fn read_entity(view: &View, manifest: &Manifest, m: &ManifestEntity) -> Result<E
         expected_by_client: m.expected_by_client.clone(),
         trusted: m.trusted,
         spec_digest: m.spec_digest.clone(),
+        dir: m
+            .cert
+            .rsplit_once('/')
+            .map(|(dir, _)| dir.to_string())
+            .filter(|d| !d.is_empty()),
     })
 }
 
@@ -1023,21 +1058,30 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
         scenarios: manifest.scenarios.clone(),
         seeded_at: manifest.issued_at.filter(|_| manifest.seeded),
     };
+    // By name: one lookup per entity, not a scan of the PKI (fleets have thousands).
+    let by_name: std::collections::HashMap<&str, &Entity> =
+        pki.entities.iter().map(|e| (e.name.as_str(), e)).collect();
     for m in &manifest.entities {
-        let (Some(e), Some(chain_rel)) = (pki.entity(&m.name), &m.chain) else {
+        let (Some(e), Some(chain_rel)) = (by_name.get(m.name.as_str()).copied(), &m.chain) else {
             continue;
         };
         // Only where every issuer could be read (an unreadable one is a problem already).
+        let mut issuers = Vec::new();
         let mut issuer = m.issuer.as_str();
         let mut all_read = true;
         for _ in 0..manifest.entities.len() {
-            match pki.entity(issuer) {
+            match by_name.get(issuer) {
                 None => {
                     all_read = false;
                     break;
                 }
-                Some(i) if i.issuer == i.name => break,
-                Some(i) => issuer = i.issuer.as_str(),
+                Some(i) => {
+                    issuers.push(*i);
+                    if i.issuer == i.name {
+                        break;
+                    }
+                    issuer = i.issuer.as_str();
+                }
             }
         }
         if e.fault != Fault::None || e.issuer == e.name || !all_read {
@@ -1046,11 +1090,7 @@ fn audit_view(view: &View) -> Result<Audit, StoreError> {
         let Some(last) = e.chain.last() else {
             continue;
         };
-        if !pki
-            .issuers_of(&e.name)
-            .iter()
-            .any(|i| signed_by(last, &i.cert))
-        {
+        if !issuers.iter().any(|i| signed_by(last, &i.cert)) {
             problems.push(Problem::BrokenChain {
                 chain: chain_rel.clone(),
                 message: format!(

@@ -88,8 +88,10 @@ impl<'l> Txn<'l> {
         })
     }
 
-    /// Stages a file at `rel` (relative to the directory) with this mode, synced to disk.
-    /// Returns its SHA-256 (lowercase hex). Staging a path twice keeps the last content.
+    /// Stages a file at `rel` (relative to the directory) with this mode; [`Txn::commit`]
+    /// syncs every staged file to disk before the commit record (one `syncfs` on Linux, not a
+    /// sync per file: a fleet of 10,000 identities is 30,000 files). Returns its SHA-256
+    /// (lowercase hex). Staging a path twice keeps the last content.
     pub fn put(&mut self, rel: &str, bytes: &[u8], mode: u32) -> Result<String, FileError> {
         if !is_safe_relative(rel) {
             return Err(FileError::unwritable(
@@ -103,11 +105,12 @@ impl<'l> Txn<'l> {
         let path = self.staging.join(rel);
         if let Some(parent) = path.parent()
             && parent != self.staging
+            && !self.dirs.contains(parent)
         {
             fs::create_dir_all(parent).map_err(io(parent))?;
             self.dirs.insert(parent.to_path_buf());
         }
-        if path.exists() {
+        if self.staged.contains_key(rel) {
             fs::remove_file(&path).map_err(io(&path))?;
         }
         let mut f = OpenOptions::new()
@@ -121,7 +124,6 @@ impl<'l> Txn<'l> {
         f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
             .map_err(io(&path))?;
         f.write_all(bytes).map_err(io(&path))?;
-        f.sync_all().map_err(io(&path))?;
         let sha = sha256_hex(bytes);
         self.staged.insert(rel.to_string(), sha.clone());
         Ok(sha)
@@ -136,6 +138,7 @@ impl<'l> Txn<'l> {
     /// the staged files into place, removes the files of `remove` (old files the new PKI does
     /// not name), and puts the manifest in place last.
     pub fn commit(mut self, manifest: &[u8], remove: &BTreeSet<String>) -> Result<(), FileError> {
+        self.sync_staged()?;
         let list = self.staging.join(REMOVE_FILE);
         let text = serde_json::to_vec(remove).expect("serialisable");
         write_synced(&list, &text, 0o644)?;
@@ -150,6 +153,29 @@ impl<'l> Txn<'l> {
         // Committed: from here on a crash rolls forward.
         self.committed = true;
         roll_forward(&self.dir)?;
+        Ok(())
+    }
+}
+
+impl Txn<'_> {
+    /// Puts every staged file's content on disk: one `syncfs(2)` of the file system on Linux,
+    /// else (or should it fail) a sync per file.
+    fn sync_staged(&self) -> Result<(), FileError> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let d = File::open(&self.staging).map_err(io(&self.staging))?;
+            // SAFETY: `d` is an open descriptor for the duration of the call.
+            if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
+                return Ok(());
+            }
+        }
+        for rel in self.staged.keys() {
+            let path = self.staging.join(rel);
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(io(&path))?;
+        }
         Ok(())
     }
 }
@@ -204,7 +230,9 @@ fn roll_forward(dir: &Path) -> Result<(), FileError> {
             continue;
         }
         let to = dir.join(rel);
-        if let Some(parent) = to.parent() {
+        if let Some(parent) = to.parent()
+            && !touched.contains(parent)
+        {
             fs::create_dir_all(parent).map_err(io(parent))?;
             touched.insert(parent.to_path_buf());
         }

@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod common;
 
+mod bulk;
 mod check_cli;
 mod check_openssl;
 mod completions;

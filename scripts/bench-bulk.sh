@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Bulk identities, side by side in one run (numbers for the README's Benchmarks section):
+#   - `certlab generate`: 10,000 P-256 client identities end to end (spec parse, issue on every
+#     core, write 30,000 files + manifest), fresh directory each run; and with CERTLAB_THREADS=1;
+#   - a shell loop of `openssl req -x509 -CA …` (one process per identity) for OPENSSL_N
+#     identities, extrapolated to 10,000;
+#   - trustme (PyPI; installed with pip if missing) issuing 10,000 in a Python loop, in memory
+#     and with the PEM files written.
+# Usage: scripts/bench-bulk.sh [COUNT] (default 10000). Needs hyperfine, openssl, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-10000}
+openssl_n=${OPENSSL_N:-200}
+command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
+cargo build --release --quiet
+bin=$PWD/target/release/certlab
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cat > "$work/fleet.toml" <<TOML
+[[ca]]
+name = "root"
+[[ca]]
+name = "issuing"
+issuer = "root"
+[[leaf]]
+name = "client-{n}"
+issuer = "issuing"
+role = "client"
+key = "ecdsa-p256"
+count = $count
+dir = "clients"
+uri = ["spiffe://fleet.test/client-{n}"]
+TOML
+
+echo "== certlab generate: $count P-256 client identities, end to end ($(nproc) cores)"
+hyperfine --warmup 1 --runs 10 --prepare "rm -rf $work/pki" \
+  "$bin generate --quiet --spec $work/fleet.toml -o $work/pki"
+echo "== the same on one thread (CERTLAB_THREADS=1)"
+hyperfine --warmup 1 --runs 5 --prepare "rm -rf $work/pki" \
+  "CERTLAB_THREADS=1 $bin generate --quiet --spec $work/fleet.toml -o $work/pki"
+echo "== certlab generate, CPU time (user+sys) of one run"
+rm -rf "$work/pki"
+/usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KB max RSS" \
+  "$bin" generate --quiet --spec "$work/fleet.toml" -o "$work/pki"
+ls "$work/pki/clients" | wc -l | xargs echo "files in clients/:"
+
+echo "== openssl req -x509 -CA loop: $openssl_n identities (one process each), extrapolated to $count"
+mkdir -p "$work/ossl"
+cp "$work/pki/issuing.pem" "$work/pki/issuing.key" "$work/ossl/"
+cat > "$work/ossl/loop.sh" <<SH
+set -e
+cd "$work/ossl"
+for i in \$(seq 1 $openssl_n); do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout c\$i.key -out c\$i.pem \
+    -subj /CN=client-\$i -CA issuing.pem -CAkey issuing.key -days 397 \
+    -addext extendedKeyUsage=clientAuth -addext subjectAltName=URI:spiffe://fleet.test/client-\$i 2>/dev/null
+done
+SH
+hyperfine --runs 3 --export-json "$work/ossl.json" "bash $work/ossl/loop.sh"
+python3 - "$work/ossl.json" "$openssl_n" "$count" <<'PY'
+import json, sys
+mean = json.load(open(sys.argv[1]))["results"][0]["mean"]
+n, count = int(sys.argv[2]), int(sys.argv[3])
+print(f"openssl: {mean:.2f} s for {n} = {mean / n * 1e3:.2f} ms each -> {mean / n * count:.1f} s for {count} (extrapolated)")
+PY
+
+echo "== trustme: $count identities in a Python loop"
+python3 -c "import trustme" 2>/dev/null || pip install -q trustme
+python3 - "$count" "$work/tm" <<'PY'
+import os, sys, time
+import trustme
+count, out = int(sys.argv[1]), sys.argv[2]
+os.makedirs(out, exist_ok=True)
+ca = trustme.CA(key_type=trustme.KeyType.ECDSA)
+start = time.perf_counter()
+certs = [ca.issue_cert(f"client-{i}.fleet.test", key_type=trustme.KeyType.ECDSA) for i in range(1, count + 1)]
+issued = time.perf_counter() - start
+for i, c in enumerate(certs, 1):
+    c.cert_chain_pems[0].write_to_path(f"{out}/client-{i}.pem")
+    c.private_key_pem.write_to_path(f"{out}/client-{i}.key")
+total = time.perf_counter() - start
+print(f"trustme {trustme.__version__}: {issued:.2f} s to issue {count} in memory, {total:.2f} s with the PEM files written")
+PY
+command -v cfssl >/dev/null || echo "(cfssl: not installed on this machine, not measured)"

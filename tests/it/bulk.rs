@@ -1,0 +1,422 @@
+//! Bulk identities: `[[leaf]]` with `count` and a `{n}` name pattern, a `dir` layout, issuing
+//! on several threads with the same (seeded) bytes whatever the thread count, and fleets that
+//! the loader, `check --pki`, `serve` and `openssl verify` accept.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+
+use common::{certlab, certlab_command, p, tempdir, text};
+
+/// A root, an issuing CA, a server `web`, `count` clients in `clients/` and an mTLS scenario
+/// whose client is `client-7`.
+fn fleet_spec(count: u32, seed: Option<&str>) -> String {
+    let seed = seed
+        .map(|s| format!("seed = \"{s}\"\n"))
+        .unwrap_or_default();
+    format!(
+        r#"{seed}
+[[ca]]
+name = "root"
+[[ca]]
+name = "issuing"
+issuer = "root"
+[[leaf]]
+name = "web"
+issuer = "issuing"
+dns = ["localhost"]
+[[leaf]]
+name = "client-{{n}}"
+issuer = "issuing"
+role = "client"
+count = {count}
+dir = "clients"
+uri = ["spiffe://fleet.test/client-{{n}}"]
+[[scenario]]
+name = "mtls"
+server = {{ entity = "web", client_auth = "required", client_ca = ["root"] }}
+client = {{ cert = "client-7" }}
+expected = "ok"
+"#
+    )
+}
+
+fn write_spec(dir: &Path, text: &str) -> String {
+    let path = dir.join("fleet.toml");
+    fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// Every file under `dir`, relative path → bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, here: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in fs::read_dir(here).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn a_thousand_identities_load_check_and_serve() {
+    let tmp = tempdir();
+    let spec = write_spec(tmp.path(), &fleet_spec(1000, None));
+    let out = tmp.path().join("pki");
+    let started = std::time::Instant::now();
+    // stderr is not a terminal here: no progress bar on it.
+    certlab()
+        .args(["generate", "--spec", &spec, "-o", p(&out)])
+        .assert()
+        .success()
+        .stderr("");
+    eprintln!("1,000 identities (debug build): {:?}", started.elapsed());
+
+    // The layout: counted leaves in clients/, the rest at the top, paths relative.
+    let listing: Vec<_> = fs::read_dir(out.join("clients")).unwrap().collect();
+    assert_eq!(listing.len(), 3000, "cert, key and chain per client");
+    assert!(out.join("clients/client-1000.pem").is_file());
+    assert!(out.join("web.pem").is_file() && !out.join("client-1.pem").exists());
+    let manifest = common::read_manifest(&out);
+    let client = manifest
+        .entities
+        .iter()
+        .find(|e| e.name == "client-1")
+        .unwrap();
+    assert_eq!(client.cert, "clients/client-1.pem");
+    assert_eq!(client.key, "clients/client-1.key");
+    assert_eq!(common::mode(&out.join("clients/client-1.key")), 0o600);
+
+    // The loader reads every identity back (each file checked against the manifest).
+    let pki = certlab::pki::store::load(&out).unwrap();
+    let clients: Vec<_> = pki
+        .entities
+        .iter()
+        .filter(|e| e.name.starts_with("client-"))
+        .collect();
+    assert_eq!(clients.len(), 1000);
+    assert_eq!(clients[0].name, "client-1", "spec order kept");
+    assert_eq!(clients[999].name, "client-1000");
+    assert!(clients.iter().all(|e| e.dir.as_deref() == Some("clients")));
+    let uri = certlab::pki::San::Uri("spiffe://fleet.test/client-500".into());
+    assert_eq!(clients[499].sans, vec![uri]);
+
+    // certlab's own check: every identity chains to ca.pem and is valid.
+    let checked = certlab()
+        .args(["check", "--pki", p(&out)])
+        .output()
+        .unwrap();
+    let said = text(&checked);
+    assert_eq!(checked.status.code(), Some(0), "{said}");
+    assert!(said.contains("1003 checked, 0 failed"), "{said}");
+
+    // serve finds the server and client CA through the manifest; a client of the fleet
+    // (in clients/) gets through the mTLS endpoint.
+    let mut server = Server::start(&["serve", "--pki", p(&out), "--scenario", "mtls"]);
+    let addr = server.addr();
+    let probe = certlab()
+        .args([
+            "probe",
+            &format!("localhost:{}", addr.port()),
+            "--pki",
+            p(&out),
+        ])
+        .args(["--cert", p(&out.join("clients/client-7.chain.pem"))])
+        .args(["--key", p(&out.join("clients/client-7.key"))])
+        .args(["--timeout", "5s", "--expect", "ok"])
+        .output()
+        .unwrap();
+    server.stop();
+    assert!(probe.status.success(), "{}", text(&probe));
+}
+
+#[test]
+fn counted_seeded_output_is_identical_with_one_and_two_threads() {
+    let tmp = tempdir();
+    let spec = write_spec(tmp.path(), &fleet_spec(200, Some("fleet")));
+    let run = |threads: &str, out: &Path| {
+        certlab()
+            .env("CERTLAB_THREADS", threads)
+            .args(["generate", "--quiet", "--spec", &spec, "-o", p(out)])
+            .args(["--now", "2030-01-01T00:00:00Z"])
+            .assert()
+            .success();
+        tree(out)
+    };
+    let one = run("1", &tmp.path().join("one"));
+    let two = run("2", &tmp.path().join("two"));
+    assert_eq!(one.len(), 200 * 3 + 2 * 2 + 3 + 2, "files of the fleet");
+    assert_eq!(
+        one.keys().collect::<Vec<_>>(),
+        two.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &one {
+        assert!(
+            two[path] == *bytes,
+            "{path} differs between 1 and 2 threads"
+        );
+    }
+}
+
+#[test]
+fn the_builder_gives_the_same_pki_on_any_thread_count() {
+    use certlab::pki::issue::Builder;
+    use certlab::pki::model::{CaSpec, LeafSpec};
+    use certlab::pki::{Fault, Role, San};
+    let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+    let mut leaves: Vec<LeafSpec> = (1..=100)
+        .map(|n| LeafSpec::new(format!("c{n}"), "root", Role::Client, vec![]))
+        .collect();
+    // A leaf that needs helper CAs in the middle of the run, and a revoked one.
+    let mut odd = LeafSpec::new("odd", "root", Role::Server, vec![San::Dns("x.test".into())]);
+    odd.fault = Fault::ExpiredIntermediate;
+    leaves.insert(40, odd);
+    let mut revoked = LeafSpec::new("rev", "root", Role::Server, vec![San::Dns("y.test".into())]);
+    revoked.fault = Fault::Revoked;
+    leaves.insert(70, revoked);
+    let build = |threads| {
+        let mut b = Builder::seeded(now, "threads")
+            .unwrap()
+            .with_threads(threads);
+        b.add_ca(&CaSpec {
+            name: "root".into(),
+            ..CaSpec::default()
+        })
+        .unwrap();
+        let seen = std::sync::atomic::AtomicU64::new(0);
+        b.add_leaves(&leaves, &|n| {
+            seen.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        })
+        .unwrap();
+        assert_eq!(seen.into_inner(), 102, "progress counts every leaf");
+        b.finish().unwrap()
+    };
+    let (one, four) = (build(1), build(4));
+    let names = |pki: &certlab::pki::Pki| -> Vec<String> {
+        pki.entities.iter().map(|e| e.name.clone()).collect()
+    };
+    assert_eq!(names(&one), names(&four));
+    assert_eq!(names(&one)[41], "odd-ca", "helper CA right before its leaf");
+    for (a, b) in one.entities.iter().zip(&four.entities) {
+        assert_eq!(a.cert, b.cert, "{}", a.name);
+        assert_eq!(a.key, b.key, "{}", a.name);
+        assert_eq!(a.chain, b.chain, "{}", a.name);
+        assert_eq!(a.crl, b.crl, "{}", a.name);
+    }
+    assert!(
+        one.entity("root").unwrap().crl.is_some(),
+        "the revoked leaf's CRL"
+    );
+}
+
+#[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
+fn openssl_verifies_a_sample_of_a_thousand() {
+    if !common::have_tool("openssl") {
+        return common::missing("openssl");
+    }
+    let tmp = tempdir();
+    let spec = write_spec(tmp.path(), &fleet_spec(1000, None));
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "--quiet", "--spec", &spec, "-o", p(&out)])
+        .assert()
+        .success();
+    for n in (1..=1000).step_by(50) {
+        let cert = out.join(format!("clients/client-{n}.pem"));
+        let chain = out.join(format!("clients/client-{n}.chain.pem"));
+        let (ok, said) =
+            common::openssl_verify(&out, &cert, Some(&chain), &["-purpose", "sslclient"]);
+        assert!(ok, "client-{n}: {said}");
+    }
+}
+
+/// A running `certlab serve`, killed on drop.
+struct Server {
+    child: Child,
+    first_line: String,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = certlab_command()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut first_line)
+            .unwrap();
+        Server { child, first_line }
+    }
+
+    fn addr(&self) -> std::net::SocketAddr {
+        self.first_line
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("first line: {:?}", self.first_line))
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[test]
+fn cert_count_issues_a_fleet_from_the_local_ca() {
+    let tmp = tempdir();
+    let (ca, out) = (tmp.path().join("ca"), tmp.path().join("clients"));
+    certlab()
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--count", "50"])
+        .args(["--name", "client-{n}", "spiffe://fleet.test/client-{n}"])
+        .args(["-o", p(&out)])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "issued 50 client certificates (client-1 … client-50)",
+        ));
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 150);
+    assert_eq!(common::mode(&out.join("client-50.key")), 0o600);
+    let certs = certlab::pem::read_certs(&out.join("client-50.pem")).unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&certs[0]).unwrap();
+    let cn = cert.subject().iter_common_name().next().unwrap();
+    assert_eq!(cn.as_str().unwrap(), "client-50");
+    let san = cert.subject_alternative_name().unwrap().unwrap();
+    assert_eq!(
+        format!("{:?}", san.value.general_names),
+        r#"[URI("spiffe://fleet.test/client-50")]"#
+    );
+    let text = fs::read_to_string(out.join("client-50.pem")).unwrap();
+    assert_ne!(text, fs::read_to_string(out.join("client-49.pem")).unwrap());
+
+    // Bad input: no `{n}` anywhere still gives distinct files (STEM-n); a zero count and
+    // --count with extra formats are refused with exit 2.
+    certlab()
+        .args(["cert", "--ca-dir", p(&ca), "--count", "0", "localhost"])
+        .assert()
+        .code(2);
+    certlab()
+        .args([
+            "cert",
+            "--ca-dir",
+            p(&ca),
+            "--count",
+            "2",
+            "localhost",
+            "--format",
+            "der",
+        ])
+        .args(["-o", p(&out)])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--count writes PEM files only"));
+    certlab()
+        .args([
+            "cert",
+            "--ca-dir",
+            p(&ca),
+            "--count",
+            "2",
+            "localhost",
+            "-o",
+            p(&out),
+        ])
+        .assert()
+        .success();
+    assert!(out.join("server-2.pem").is_file());
+    if common::have_tool("openssl") {
+        let (ok, said) = common::openssl_verify(
+            &ca,
+            &out.join("client-17.pem"),
+            None,
+            &["-purpose", "sslclient"],
+        );
+        assert!(ok, "{said}");
+    }
+}
+
+#[test]
+fn export_a_fleet_as_one_pkcs12_and_one_pem_bundle() {
+    let tmp = tempdir();
+    let spec = write_spec(tmp.path(), &fleet_spec(40, None));
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "--quiet", "--spec", &spec, "-o", p(&out)])
+        .assert()
+        .success();
+    let export = |format: &str| {
+        certlab()
+            .args([
+                "export",
+                "--pki",
+                p(&out),
+                "--dir",
+                "clients",
+                "--bundle",
+                "clients",
+            ])
+            .args(["--format", format, "--password", "pw"])
+            .assert()
+            .success();
+    };
+    export("p12");
+    let bytes = fs::read(out.join("clients.p12")).unwrap();
+    assert_eq!(common::mode(&out.join("clients.p12")), 0o600);
+    let ks = p12_keystore::KeyStore::from_pkcs12(
+        &bytes,
+        "pw",
+        p12_keystore::Pkcs12ImportPolicy::default(),
+    )
+    .unwrap();
+    let mut aliases: Vec<_> = ks.entries().map(|(alias, _)| alias.to_string()).collect();
+    aliases.sort();
+    assert_eq!(
+        aliases.len(),
+        40,
+        "one key entry per client, not web or the CAs"
+    );
+    assert!(aliases.contains(&"client-40".to_string()));
+
+    export("pem");
+    let text = fs::read_to_string(out.join("clients.pem")).unwrap();
+    assert_eq!(text.matches("BEGIN PRIVATE KEY").count(), 40);
+    assert_eq!(
+        text.matches("BEGIN CERTIFICATE").count(),
+        80,
+        "leaf + intermediate each"
+    );
+    // Recorded as derived files of the PKI, which stays sound.
+    let manifest = common::read_manifest(&out);
+    assert!(manifest.derived.iter().any(|d| d.path == "clients.p12"));
+    certlab()
+        .args(["check", "--pki", p(&out)])
+        .assert()
+        .success();
+    // A dir no entity uses is bad input.
+    certlab()
+        .args(["export", "--pki", p(&out), "--dir", "nope", "--bundle", "x"])
+        .assert()
+        .code(2);
+}
