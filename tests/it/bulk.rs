@@ -6,11 +6,10 @@ use crate::common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Stdio};
 
-use common::{certlab, certlab_command, p, tempdir, text};
+use std::path::Path;
+
+use common::{certlab, p, tempdir, text};
 
 /// A root, an issuing CA, a server `web`, `count` clients in `clients/` and an mTLS scenario
 /// whose client is `client-7`.
@@ -123,7 +122,7 @@ fn a_thousand_identities_load_check_and_serve() {
 
     // serve finds the server and client CA through the manifest; a client of the fleet
     // (in clients/) gets through the mTLS endpoint.
-    let mut server = Server::start(&["serve", "--pki", p(&out), "--scenario", "mtls"]);
+    let server = common::Running::start(&["serve", "--pki", p(&out), "--scenario", "mtls"]);
     let addr = server.addr();
     let probe = certlab()
         .args([
@@ -137,7 +136,7 @@ fn a_thousand_identities_load_check_and_serve() {
         .args(["--timeout", "5s", "--expect", "ok"])
         .output()
         .unwrap();
-    server.stop();
+    drop(server);
     assert!(probe.status.success(), "{}", text(&probe));
 }
 
@@ -239,48 +238,6 @@ fn openssl_verifies_a_sample_of_a_thousand() {
         let (ok, said) =
             common::openssl_verify(&out, &cert, Some(&chain), &["-purpose", "sslclient"]);
         assert!(ok, "client-{n}: {said}");
-    }
-}
-
-/// A running `certlab serve`, killed on drop.
-struct Server {
-    child: Child,
-    first_line: String,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = certlab_command()
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut first_line)
-            .unwrap();
-        Server { child, first_line }
-    }
-
-    fn addr(&self) -> std::net::SocketAddr {
-        self.first_line
-            .strip_prefix("listening on ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("first line: {:?}", self.first_line))
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 

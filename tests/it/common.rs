@@ -3,7 +3,7 @@
 //! binary and other programs (with a timeout where a child may hang), the lab PKI on disk
 //! (served in-process where a test needs it), and what OpenSSL's verify texts mean as outcomes.
 
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -395,4 +395,79 @@ pub fn expected_for(scenario: &Scenario, client: &str) -> Option<Outcome> {
         .get(client)
         .copied()
         .or(scenario.expected)
+}
+
+// ----- a served process ---------------------------------------------------------------
+
+/// A running `certlab serve` (stderr piped, read by [`Running::terminate`]), killed on drop
+/// if still running.
+pub struct Running {
+    /// The process.
+    pub child: std::process::Child,
+    /// Its first line on stdout (`listening on ADDR …`).
+    pub first_line: String,
+}
+
+impl Running {
+    /// Starts `certlab ARGS` and reads its first line.
+    pub fn start(args: &[&str]) -> Running {
+        let mut child = certlab_command()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first_line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut first_line)
+            .unwrap();
+        Running { child, first_line }
+    }
+
+    /// The address of its first line.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        // "listening on 127.0.0.1:PORT (scenario NAME)"
+        self.first_line
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("first line: {:?}", self.first_line))
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit code and the stderr.
+    pub fn terminate(mut self) -> (Option<i32>, String, Duration) {
+        let start = Instant::now();
+        std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let code = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status.code();
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let took = start.elapsed();
+        let mut err = String::new();
+        if code.is_some() {
+            self.child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+        }
+        (code, err, took)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -5,10 +5,10 @@ use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use common::{Lab, certlab_command, s};
+use common::{Lab, Running, certlab_command, s};
 
 /// Runs to the end (they all fail fast) and returns (exit code, stdout, stderr).
 fn run_fails(args: &[&str]) -> (Option<i32>, String, String) {
@@ -16,74 +16,6 @@ fn run_fails(args: &[&str]) -> (Option<i32>, String, String) {
     cmd.args(args);
     let ran = common::run_timeout(&mut cmd, b"", Duration::from_secs(10));
     (ran.code, ran.stdout, ran.stderr)
-}
-
-/// A running `certlab serve`, killed on drop if still running.
-struct Running {
-    child: Child,
-    first_line: String,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Running {
-        let mut child = certlab_command()
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut first_line)
-            .unwrap();
-        Running { child, first_line }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        // "listening on 127.0.0.1:PORT (scenario NAME)"
-        self.first_line
-            .strip_prefix("listening on ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("first line: {:?}", self.first_line))
-    }
-
-    /// Sends SIGTERM and waits (bounded) for the exit code and the stderr.
-    fn terminate(mut self) -> (Option<i32>, String, Duration) {
-        let start = Instant::now();
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let code = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status.code();
-            }
-            if start.elapsed() > Duration::from_secs(10) {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let took = start.elapsed();
-        let mut err = String::new();
-        if code.is_some() {
-            self.child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-        }
-        (code, err, took)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn http_get(addr: SocketAddr) -> String {
