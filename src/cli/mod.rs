@@ -519,13 +519,19 @@ pub fn parse_args() -> Result<Cli, ExitCode> {
 
 /// Blocks until Ctrl-C or SIGTERM (for commands that keep endpoints up).
 pub fn wait_for_signal() -> Result<(), Failure> {
+    let _ = signal_receiver()?.recv();
+    Ok(())
+}
+
+/// Installs the Ctrl-C / SIGTERM handler now and returns where its signals arrive, so that a
+/// signal that comes before the command waits for it is not lost (nor kills the process).
+pub fn signal_receiver() -> Result<std::sync::mpsc::Receiver<()>, Failure> {
     let (tx, rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = tx.send(());
     })
     .map_err(|e| Failure::internal(format!("cannot install the signal handler: {e}")))?;
-    let _ = rx.recv();
-    Ok(())
+    Ok(rx)
 }
 
 /// Prints a JSON value (pretty) on stdout.

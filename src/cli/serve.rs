@@ -98,6 +98,10 @@ fn say(line: &str) {
 
 /// Runs `certlab serve`.
 pub fn run(args: Args) -> CmdResult {
+    // Before anything is written: a reader of stdout or stderr that goes away must not kill
+    // the server, and a SIGTERM right after the address line must stop it cleanly.
+    ignore_sigpipe();
+    let signals = super::signal_receiver()?;
     let log = LineLog::stderr()
         .map_err(|e| Failure::internal(format!("cannot start the logger: {e}")))?;
     // Up to MAX_CONNECTIONS sockets at a time.
@@ -165,7 +169,7 @@ pub fn run(args: Args) -> CmdResult {
         settings.now = now;
         vec![start_one(settings, &args, &log)?]
     };
-    super::wait_for_signal()?;
+    let _ = signals.recv();
     log.line("stopping");
     for ep in endpoints {
         ep.stop();

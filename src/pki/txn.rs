@@ -149,9 +149,10 @@ impl<'l> Txn<'l> {
         write_synced(&tmp, manifest, 0o644)?;
         let record = self.staging.join(MANIFEST_FILE);
         fs::rename(&tmp, &record).map_err(io(&record))?;
-        sync_dir(&self.staging)?;
-        // Committed: from here on a crash rolls forward.
+        // Committed from the rename on (readers may already use the staged manifest): an error
+        // below must not make Drop discard it; the next writer rolls it forward.
         self.committed = true;
+        sync_dir(&self.staging)?;
         roll_forward(&self.dir)?;
         Ok(())
     }
@@ -335,7 +336,8 @@ impl View {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {}
-            Err(e) => return Err(io(&record)(e)),
+            // Reading a manifest that is there but unreadable: the directory's problem (exit 2).
+            Err(e) => return Err(FileError::unreadable(&record, e)),
         }
         let path = dir.join(MANIFEST_FILE);
         match fs::read(&path) {
@@ -345,7 +347,7 @@ impl View {
                 manifest,
             })),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(&path)(e)),
+            Err(e) => Err(FileError::unreadable(&path, e)),
         }
     }
 

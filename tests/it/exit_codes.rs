@@ -54,6 +54,8 @@ impl Inputs {
         // A PKI whose server key file is gone.
         copy_dir(&root.join("P"), &root.join("nokey"));
         std::fs::remove_file(root.join("nokey/localhost.key")).unwrap();
+        // A directory whose manifest cannot be read (it is a directory).
+        std::fs::create_dir_all(root.join("dirmanifest/certlab.json")).unwrap();
         Inputs { _dir: dir, root }
     }
 
@@ -134,6 +136,7 @@ fn bad_input_is_exit_2_in_every_subcommand() {
         // are damaged or gone; only kept CA files are verified and refused. It would also
         // repair @nokey for the rows below.)
         &["generate", "-o", "@mismatch/certlab.json"],
+        &["generate", "-o", "@dirmanifest", "--now", NOW],
         &["generate", "--now", "yesterday", "-o", "@out1"],
         &["generate", "--now", "1969-12-31T23:00:00Z", "-o", "@out1"],
         // cert

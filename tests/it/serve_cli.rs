@@ -28,6 +28,20 @@ fn http_get(addr: SocketAddr) -> String {
     answer
 }
 
+/// A test harness reads the address line and stops the server at once: the SIGTERM must find
+/// the handler installed (exit 0 and the "stopping" line), not kill the process.
+#[test]
+fn sigterm_right_after_the_address_line_stops_cleanly() {
+    let lab = Lab::new();
+    let dir = s(lab.dir.path());
+    for _ in 0..10 {
+        let running = Running::start(&["serve", "--pki", &dir, "--scenario", "good"]);
+        let (code, err, _) = running.terminate();
+        assert_eq!(code, Some(0), "killed instead of stopped: {err}");
+        assert!(err.contains("stopping"), "{err}");
+    }
+}
+
 #[test]
 fn serves_a_scenario_logs_connections_and_stops_on_sigterm() {
     let lab = Lab::new();

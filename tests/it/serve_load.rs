@@ -135,7 +135,8 @@ fn idle_and_slowloris_connections_do_not_lock_out_a_normal_client() {
         let took = started.elapsed();
         assert_eq!(answer.as_deref(), Ok("HTTP/1.1 200 OK"), "after {took:?}");
         // Far below the 5 s the held connections have left: nobody waited for them.
-        assert!(took < Duration::from_secs(2), "served after {took:?}");
+        // Served at all while the others are held (a lock-out waits for their 5 s deadline).
+        assert!(took < Duration::from_secs(4), "served after {took:?}");
     }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     dripping.join().unwrap();
@@ -189,11 +190,16 @@ fn stop_is_prompt_with_many_open_connections() {
     let start = Instant::now();
     ep.stop();
     let took = start.elapsed();
-    assert!(took < Duration::from_secs(1), "stop took {took:?}");
+    // A hang, not speed (bench-serve.sh measures it): well below the 10 s of a stuck stop.
+    assert!(took < Duration::from_secs(5), "stop took {took:?}");
     // Every held connection was closed by the server.
     for mut s in idle {
-        s.set_read_timeout(Some(TIMEOUT)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let mut buf = [0u8; 8];
-        assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)));
+        match s.read(&mut buf) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("a held connection is still open after stop: {other:?}"),
+        }
     }
 }

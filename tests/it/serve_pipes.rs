@@ -117,7 +117,8 @@ fn a_reader_that_went_away_does_not_kill_the_server() {
     assert!(child.try_wait().unwrap().is_none(), "the server died");
     let (code, took) = terminate(&mut child);
     assert_eq!(code, Some(0));
-    assert!(took < Duration::from_secs(1), "SIGTERM took {took:?}");
+    // A hang, not speed (bench-serve.sh measures SIGTERM): well below the 10 s hard kill.
+    assert!(took < Duration::from_secs(5), "SIGTERM took {took:?}");
 }
 
 #[test]
@@ -148,7 +149,8 @@ fn a_full_stderr_pipe_drops_log_lines_and_the_server_keeps_serving() {
     // Stopping does not wait for the pipe either.
     let (code, took) = terminate(&mut child);
     assert_eq!(code, Some(0));
-    assert!(took < Duration::from_secs(1), "SIGTERM took {took:?}");
+    // A hang, not speed (bench-serve.sh measures SIGTERM): well below the 10 s hard kill.
+    assert!(took < Duration::from_secs(5), "SIGTERM took {took:?}");
     drop(stderr_reader);
 }
 

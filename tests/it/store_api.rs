@@ -185,6 +185,7 @@ fn a_commit_interrupted_halfway_reads_as_the_new_pki_and_rolls_forward() {
     std::fs::copy(new.join("certlab.json"), staging.join("certlab.json")).unwrap();
     let want = store::load(&new).unwrap();
     let seen = store::load(&old).unwrap();
+    assert_eq!(want.entities.len(), seen.entities.len());
     for (a, b) in want.entities.iter().zip(&seen.entities) {
         assert_eq!(a.cert, b.cert, "{}", a.name);
     }
