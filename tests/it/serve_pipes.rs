@@ -63,6 +63,29 @@ fn threads(pid: u32) -> usize {
         .unwrap()
 }
 
+/// The server process, killed on drop if a failed assertion leaves it running.
+struct Guard(Child);
+
+impl std::ops::Deref for Guard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Guard {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Sends SIGTERM and waits (bounded) for the exit; (exit code, time it took).
 fn terminate(child: &mut Child) -> (Option<i32>, Duration) {
     let start = Instant::now();
@@ -97,13 +120,15 @@ fn first_line(reader: &mut impl Read) -> String {
 fn a_reader_that_went_away_does_not_kill_the_server() {
     // certlab serve --plaintext 2>&1 | head -1
     let (mut reader, writer) = std::io::pipe().unwrap();
-    let mut child = common::certlab_command()
-        .args(["serve", "--plaintext"])
-        .stdin(Stdio::null())
-        .stdout(writer.try_clone().unwrap())
-        .stderr(writer)
-        .spawn()
-        .unwrap();
+    let mut child = Guard(
+        common::certlab_command()
+            .args(["serve", "--plaintext"])
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone().unwrap())
+            .stderr(writer)
+            .spawn()
+            .unwrap(),
+    );
     let addr = address(&first_line(&mut reader));
     drop(reader);
     // Every connection is logged into the closed pipe: the server keeps serving.
@@ -125,13 +150,15 @@ fn a_reader_that_went_away_does_not_kill_the_server() {
 fn a_full_stderr_pipe_drops_log_lines_and_the_server_keeps_serving() {
     // subprocess.Popen(stdout=PIPE, stderr=PIPE), stderr never read.
     let (stderr_reader, stderr_writer) = std::io::pipe().unwrap();
-    let mut child = common::certlab_command()
-        .args(["serve", "--plaintext"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr_writer)
-        .spawn()
-        .unwrap();
+    let mut child = Guard(
+        common::certlab_command()
+            .args(["serve", "--plaintext"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr_writer)
+            .spawn()
+            .unwrap(),
+    );
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
@@ -157,13 +184,15 @@ fn a_full_stderr_pipe_drops_log_lines_and_the_server_keeps_serving() {
 #[test]
 fn dropped_log_lines_are_counted_once_stderr_is_read_again() {
     let (stderr_reader, stderr_writer) = std::io::pipe().unwrap();
-    let mut child = common::certlab_command()
-        .args(["serve", "--plaintext", "--name", "fixture"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr_writer)
-        .spawn()
-        .unwrap();
+    let mut child = Guard(
+        common::certlab_command()
+            .args(["serve", "--plaintext", "--name", "fixture"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr_writer)
+            .spawn()
+            .unwrap(),
+    );
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
@@ -172,20 +201,38 @@ fn dropped_log_lines_are_counted_once_stderr_is_read_again() {
     let failed = requests(addr, 2_000);
     assert!(failed.is_empty(), "{failed:?}");
     // The test suite starts reading: the loss is reported, and new lines come through.
-    let reading = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr_reader).lines() {
-            let Ok(line) = line else { break };
-            lines.push(line);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reading = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr_reader).lines() {
+                let Ok(line) = line else { break };
+                seen.lock().unwrap().push(line);
+            }
+        })
+    };
+    // Wait (bounded) until `pred` holds for the lines read so far: no fixed sleeps.
+    let wait_for = |what: &str, pred: &dyn Fn(&[String]) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pred(&seen.lock().unwrap()) {
+            assert!(Instant::now() < deadline, "no {what} on stderr");
+            std::thread::sleep(Duration::from_millis(5));
         }
-        lines
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    };
+    let drop_report = |l: &String| l.ends_with(" log lines dropped (stderr was not writable)");
+    wait_for("drop report", &|lines| lines.iter().any(drop_report));
     assert_eq!(request(addr), "HTTP/1.1 400 Bad Request");
-    std::thread::sleep(Duration::from_millis(300));
+    // The new request's line comes through after the report.
+    wait_for("line after the report", &|lines| {
+        lines
+            .iter()
+            .skip_while(|l| !drop_report(l))
+            .any(|l| l.starts_with("[fixture] "))
+    });
     let (code, _) = terminate(&mut child);
     assert_eq!(code, Some(0));
-    let lines = reading.join().unwrap();
+    reading.join().unwrap();
+    let lines = std::mem::take(&mut *seen.lock().unwrap());
     let logged = lines.iter().filter(|l| l.starts_with("[fixture] ")).count();
     let dropped: usize = lines
         .iter()
