@@ -827,12 +827,21 @@ fn read_consistent<T>(
     dir: &Path,
     read: impl Fn(&View) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
+    let started = std::time::Instant::now();
     let mut attempt = 0;
     loop {
         let view = View::open(dir)?.ok_or_else(|| StoreError::NoManifest(dir.to_path_buf()))?;
         match read(&view) {
-            Err(e) if e.is_inconsistency() && attempt + 1 < READ_ATTEMPTS && view.is_stale() => {
+            Err(e) if e.is_inconsistency() && view.is_stale() => {
                 attempt += 1;
+                if attempt >= READ_ATTEMPTS {
+                    // Writers kept committing while this read: the directory is busy, not
+                    // broken (a mismatch here would blame the files and suggest --force).
+                    return Err(StoreError::Lock(LockError::Busy {
+                        dir: dir.to_path_buf(),
+                        waited: started.elapsed(),
+                    }));
+                }
                 std::thread::sleep(READ_PAUSE);
             }
             other => return other,
