@@ -93,13 +93,22 @@ impl DirLock {
             source,
         };
         loop {
-            let file = OpenOptions::new()
+            let file = match OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(false)
                 .open(&path)
-                .map_err(io)?;
+            {
+                Ok(file) => file,
+                // The writer before us created the directory, failed and removed it again:
+                // make it anew and take the lock (bounded by the timeout like any wait).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && start.elapsed() < timeout => {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                    continue;
+                }
+                Err(e) => return Err(io(e)),
+            };
             // SAFETY: flock on a descriptor this function owns.
             let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
             if rc == 0 {
@@ -152,6 +161,16 @@ impl Drop for DirLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directory_removed_by_the_writer_before_is_made_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("gone");
+        // What a waiter meets after the writer before it created `dir`, failed and removed it.
+        let lock = DirLock::acquire(&dir, Duration::from_secs(2)).expect("locked");
+        assert!(dir.join(LOCK_FILE).is_file());
+        drop(lock);
+    }
 
     #[test]
     fn threads_take_turns_and_the_file_goes_away() {
