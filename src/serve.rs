@@ -324,6 +324,24 @@ pub struct ConnectionLog {
     pub duration: Duration,
 }
 
+impl ConnectionLog {
+    /// A connection from `peer` about which nothing is known yet.
+    pub fn new(peer: SocketAddr) -> ConnectionLog {
+        ConnectionLog {
+            peer,
+            version: None,
+            cipher: None,
+            sni: None,
+            alpn: None,
+            client_cert: ClientCertLog::NotAsked,
+            result: String::new(),
+            alert_sent: None,
+            error: None,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
 impl fmt::Display for ConnectionLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());

@@ -168,12 +168,7 @@ impl<'a> Cert<'a> {
         let name = match alg_oid.as_str() {
             "1.2.840.113549.1.1.1" => return (format!("rsa-{bits}"), bits),
             "1.2.840.10045.2.1" => {
-                let curve = spki
-                    .algorithm
-                    .parameters
-                    .as_ref()
-                    .and_then(|p| p.as_oid().ok())
-                    .map(|o| o.to_id_string());
+                let curve = spki_algorithm(spki).1;
                 match curve.as_deref().and_then(curve_name) {
                     Some(c) => format!("ecdsa-{c}"),
                     None => format!("ecdsa ({})", curve.unwrap_or_default()),
@@ -385,6 +380,20 @@ fn bit_length(bytes: &[u8]) -> usize {
         None => return 0,
     };
     bytes.len() * 8 - bytes[0].leading_zeros() as usize
+}
+
+/// A SubjectPublicKeyInfo's algorithm OID and, for EC keys, its curve OID (dotted strings):
+/// the one reading of a key's algorithm, for certificates and CSRs alike.
+pub(crate) fn spki_algorithm(
+    spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>,
+) -> (String, Option<String>) {
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    (spki.algorithm.algorithm.to_id_string(), curve)
 }
 
 #[cfg(test)]

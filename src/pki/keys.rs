@@ -245,13 +245,7 @@ impl KeyKind {
     pub fn of_spki(der: &[u8]) -> Option<KeyKind> {
         use x509_parser::prelude::FromDer;
         let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(der).ok()?;
-        let oid = spki.algorithm.algorithm.to_id_string();
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.as_oid().ok())
-            .map(|o| o.to_id_string());
+        let (oid, curve) = crate::x509::spki_algorithm(&spki);
         let key = spki.subject_public_key.data.clone();
         Some(Self::from_algorithm(&oid, curve, || rsa_bits(&key, 0)))
     }

@@ -234,18 +234,7 @@ impl EventLoop {
     fn add(&mut self, mut sock: TcpStream, peer: SocketAddr) {
         let start = Instant::now();
         let _ = sock.set_nodelay(true);
-        let mut log = ConnectionLog {
-            peer,
-            version: None,
-            cipher: None,
-            sni: None,
-            alpn: None,
-            client_cert: ClientCertLog::NotAsked,
-            result: String::new(),
-            alert_sent: None,
-            error: None,
-            duration: Duration::ZERO,
-        };
+        let mut log = ConnectionLog::new(peer);
         let (tls, asks_client_cert) = match &self.config {
             None => (None, false),
             Some((config, asks)) => match ServerConnection::new(config.clone()) {
@@ -661,18 +650,7 @@ mod tests {
     use super::*;
 
     fn log(port: u16) -> ConnectionLog {
-        ConnectionLog {
-            peer: SocketAddr::from(([127, 0, 0, 1], port)),
-            version: None,
-            cipher: None,
-            sni: None,
-            alpn: None,
-            client_cert: ClientCertLog::NotAsked,
-            result: String::new(),
-            alert_sent: None,
-            error: None,
-            duration: Duration::ZERO,
-        }
+        ConnectionLog::new(SocketAddr::from(([127, 0, 0, 1], port)))
     }
 
     #[test]
