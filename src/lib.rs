@@ -66,6 +66,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod clients;
 pub mod explain;
 pub mod outcome;
 pub mod pem;

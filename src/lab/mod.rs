@@ -18,6 +18,8 @@
 //! assert!(report.all_matched());
 //! ```
 
+pub mod clients;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Mutex;
