@@ -17,6 +17,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::clients::Client;
+
+mod chromium;
+mod curl;
+mod gnutls;
+mod go;
+mod grpc;
+mod java;
+mod node;
+mod openssl;
+mod python;
+mod python313;
+mod rustls;
 use crate::tls::TlsVersion;
 
 /// One connection attempt by a real client.
@@ -94,8 +106,19 @@ pub fn run(
     jobs: &[ClientJob],
     workdir: &Path,
 ) -> Result<Vec<ClientAnswer>, ClientRunError> {
-    let _ = (jobs, workdir);
-    Err(ClientRunError::NotImplemented(client))
+    match client {
+        Client::Rustls => rustls::run(jobs, workdir),
+        Client::Curl => curl::run(jobs, workdir),
+        Client::Openssl => openssl::run(jobs, workdir),
+        Client::Python => python::run(jobs, workdir),
+        Client::Python313 => python313::run(jobs, workdir),
+        Client::Grpc => grpc::run(jobs, workdir),
+        Client::Gnutls => gnutls::run(jobs, workdir),
+        Client::Go => go::run(jobs, workdir),
+        Client::Java => java::run(jobs, workdir),
+        Client::Node => node::run(jobs, workdir),
+        Client::Chromium => chromium::run(jobs, workdir),
+    }
 }
 
 /// The line protocol of the client programs in `templates/clients/`.

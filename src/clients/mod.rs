@@ -16,6 +16,10 @@
 //! assert!(ALL_CLIENTS.contains(&Client::Python313));
 //! ```
 
+mod measured;
+
+pub use measured::{Cell, cell, cells};
+
 use std::fmt;
 use std::str::FromStr;
 
