@@ -52,9 +52,13 @@ use crate::tls::{ClientAuth, TlsVersion};
 
 mod event;
 mod logger;
+pub mod reload;
 
 use event::Shared;
 pub use logger::LineLog;
+pub use reload::{
+    LeafInfo, ReloadError, ReloadEvent, ReloadObserver, ReloadSource, Reloaded,
+};
 
 /// By default at most this many connections are open at a time; further ones wait in the
 /// listen queue ([`LISTEN_BACKLOG`]) until one closes.
@@ -383,6 +387,8 @@ pub struct Endpoint {
     shared: Arc<Shared>,
     waker: Arc<mio::Waker>,
     thread: Option<JoinHandle<()>>,
+    reload: Arc<reload::State>,
+    watcher: Option<reload::Watcher>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -416,12 +422,101 @@ impl Endpoint {
         self.shared.open.load(Ordering::Relaxed)
     }
 
+    /// The leaf presented to new connections now (its serial and end of validity).
+    pub fn presented(&self) -> LeafInfo {
+        let current = self.reload.current.lock().unwrap_or_else(|e| e.into_inner());
+        LeafInfo::of(&current.chain)
+    }
+
+    /// Sets where [`Endpoint::reload`] reads new certificates from (the files or PKI scenario
+    /// the endpoint was started from).
+    pub fn set_reload_source(&self, source: ReloadSource) {
+        *self.reload.source.lock().unwrap_or_else(|e| e.into_inner()) = Some(source);
+    }
+
+    /// Reads the reload source again and, when it holds something new, presents it to new
+    /// connections from now on; connections already open keep the old certificate. A source
+    /// that cannot be served (a half-written file, a key that does not match, ...) is refused
+    /// and the old certificate kept. Returns what changed (serial old → new), or why not.
+    ///
+    /// ```
+    /// use certlab::fixture::TestPki;
+    /// use certlab::serve::{ReloadError, ReloadSource};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut pki = TestPki::new();
+    /// let (first, second) = (pki.server(["localhost"]).issue()?, pki.server(["localhost"]).issue()?);
+    /// let dir = tempfile::tempdir()?;
+    /// let (cert, key) = (dir.path().join("chain.pem"), dir.path().join("key.pem"));
+    /// std::fs::write(&cert, first.chain_pem())?;
+    /// std::fs::write(&key, first.key_pem())?;
+    /// let endpoint = pki.serve(&first)?;
+    /// endpoint.set_reload_source(ReloadSource::Files { cert: cert.clone(), key: key.clone(), client_ca: None });
+    ///
+    /// std::fs::write(&cert, second.chain_pem())?;           // the key is still the first's
+    /// assert!(matches!(endpoint.reload(), Err(ReloadError::Refused(_))));
+    /// std::fs::write(&key, second.key_pem())?;
+    /// let reloaded = endpoint.reload()?;
+    /// assert!(reloaded.changed && reloaded.old != reloaded.new);
+    /// assert_eq!(endpoint.presented(), reloaded.new);
+    /// # Ok(()) }
+    /// ```
+    pub fn reload(&self) -> Result<Reloaded, ReloadError> {
+        self.reload.swap(&self.shared.config, None)
+    }
+
+    /// Presents `settings`' chain, key and client CAs to new connections from now on (the
+    /// other settings — versions, ciphers, ALPN, client-auth mode — stay those the endpoint
+    /// started with); connections already open keep the old ones. Refused (and the old kept)
+    /// when the key does not match the leaf or the settings cannot be served.
+    pub fn replace(&self, settings: ServeSettings) -> Result<Reloaded, ReloadError> {
+        let next = {
+            let current = self.reload.current.lock().unwrap_or_else(|e| e.into_inner());
+            ServeSettings {
+                chain: settings.chain,
+                key: settings.key,
+                client_roots: settings.client_roots,
+                ..current.clone()
+            }
+        };
+        self.reload.swap(&self.shared.config, Some(next))
+    }
+
+    /// Watches `source` from now on: every `interval` it reads the files and, when their bytes
+    /// changed, reloads ([`Endpoint::reload`]); `observer` is told about every reload and
+    /// every refusal (once per distinct content and reason). A refused file is retried at
+    /// every tick, so a later good write is picked up. Replaces an earlier watcher.
+    pub fn watch(
+        &mut self,
+        source: ReloadSource,
+        interval: Duration,
+        observer: Option<ReloadObserver>,
+    ) -> Result<(), ServeError> {
+        self.stop_watching();
+        self.set_reload_source(source.clone());
+        self.watcher = Some(reload::Watcher::start(
+            self.reload.clone(),
+            self.shared.clone(),
+            source,
+            interval,
+            observer,
+        )?);
+        Ok(())
+    }
+
+    /// Stops the watcher of [`Endpoint::watch`], if any.
+    pub fn stop_watching(&mut self) {
+        if let Some(mut w) = self.watcher.take() {
+            w.stop();
+        }
+    }
+
     /// Stops accepting, closes open connections and joins the endpoint's thread.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
+        self.stop_watching();
         let Some(thread) = self.thread.take() else {
             return;
         };
@@ -467,6 +562,11 @@ pub fn serve_observed(
             settings.client_auth != ClientAuth::None,
         ))
     };
+    let reload = Arc::new(reload::State {
+        name: settings.name.clone(),
+        current: Mutex::new(settings.clone()),
+        source: Mutex::new(None),
+    });
     let listener = TcpListener::bind(listen).map_err(|source| ServeError::Bind {
         addr: listen,
         source,
@@ -482,11 +582,11 @@ pub fn serve_observed(
         open: AtomicUsize::new(0),
         log: Mutex::new(VecDeque::new()),
         observer,
+        config: std::sync::RwLock::new(config),
     });
     let event_loop = event::EventLoop::new(
         poll,
         mio::net::TcpListener::from_std(listener),
-        config,
         shared.clone(),
         settings.max_connections,
     )?;
@@ -498,6 +598,8 @@ pub fn serve_observed(
         shared,
         waker,
         thread: Some(thread),
+        reload,
+        watcher: None,
     })
 }
 

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use certlab::serve::{ConnectionLog, Endpoint, LineLog, ServeSettings};
+use certlab::serve::{
+    ConnectionLog, Endpoint, LineLog, ReloadEvent, ReloadObserver, ReloadSource, ServeSettings,
+};
 use certlab::tls::{ClientAuth, TlsVersion};
 
 use super::{CmdResult, EXIT_OK, Failure, NowArg};
@@ -23,7 +25,9 @@ const LOG_CLOSE_WAIT: Duration = Duration::from_millis(300);
   certlab serve --pki lab --all --json                  # every scenario, each on its own port
   certlab serve --cert pki/localhost.chain.pem --key pki/localhost.key --client-ca pki/ca.pem
   certlab serve --cert chain.pem --key key.pem --tls 1.2 --alpn http/1.1
-  certlab serve --plaintext --listen 127.0.0.1:4317     # a port without TLS (clients see not-tls)")]
+  certlab serve --plaintext --listen 127.0.0.1:4317     # a port without TLS (clients see not-tls)
+  certlab serve --cert chain.pem --key key.pem --reload # renewed files reach new connections
+                                                        # (stderr: reloaded: serial OLD -> NEW)")]
 pub struct Args {
     /// A PKI directory written by `certlab generate`.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["cert", "key"])]
@@ -70,6 +74,36 @@ pub struct Args {
     /// Print the endpoints as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Watch the certificate, key and client-CA files (with --pki: the PKI's manifest) and
+    /// present new ones to new connections; open connections keep the old ones. A
+    /// half-written file or a key that does not match is refused (one log line) and the old
+    /// certificate kept.
+    #[arg(long)]
+    pub reload: bool,
+    /// How often --reload reads the files, e.g. 1s, 250ms, 1m.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval, requires = "reload")]
+    pub reload_interval: Duration,
+}
+
+/// Parses `--reload-interval`: a number and `ms`, `s`, `m` or `h`, between 10 ms and 1 h.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let d = match t.strip_suffix("ms") {
+        Some(ms) => ms
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("invalid interval `{text}`: expected e.g. 1s, 250ms or 1m"))?,
+        None => {
+            let d = certlab::pki::spec::parse_duration(t)?;
+            Duration::try_from(d).map_err(|_| format!("invalid interval `{text}`: negative"))?
+        }
+    };
+    if d < certlab::serve::reload::MIN_RELOAD_INTERVAL || d > Duration::from_secs(3600) {
+        return Err(format!(
+            "invalid interval `{text}`: expected between 10ms and 1h"
+        ));
+    }
+    Ok(d)
 }
 
 fn list(text: &str) -> Vec<String> {
@@ -134,6 +168,16 @@ pub fn run(args: Args) -> CmdResult {
                         })
                         .map_err(|e| e.to_string()),
                 };
+                let started = started.and_then(|mut ep| {
+                    if args.reload {
+                        let source = ReloadSource::Pki {
+                            dir: dir.clone(),
+                            scenario: s.name.clone(),
+                        };
+                        watch(&mut ep, source, &args, &log).map_err(|e| e.to_string())?;
+                    }
+                    Ok(ep)
+                });
                 match started {
                     Ok(ep) => {
                         rows.push((s.name.clone(), Ok(ep.addr())));
@@ -162,12 +206,33 @@ pub fn run(args: Args) -> CmdResult {
             };
             let mut settings = ServeSettings::from_scenario(&pki, scenario)?;
             settings.now = now;
-            vec![start_one(settings, &args, &log)?]
+            let source = ReloadSource::Pki {
+                dir: dir.clone(),
+                scenario: scenario.name.clone(),
+            };
+            vec![start_one(settings, source, &args, &log)?]
         }
     } else {
         let mut settings = files_settings(&args)?;
         settings.now = now;
-        vec![start_one(settings, &args, &log)?]
+        if args.reload && settings.plaintext {
+            return Err(Failure::input(
+                "--reload needs a certificate to reload (not --plaintext)",
+            ));
+        }
+        let source = match (&args.cert, &args.key) {
+            (Some(cert), Some(key)) => ReloadSource::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: args.client_ca.clone(),
+            },
+            _ => ReloadSource::Files {
+                cert: PathBuf::new(),
+                key: PathBuf::new(),
+                client_ca: None,
+            },
+        };
+        vec![start_one(settings, source, &args, &log)?]
     };
     let _ = signals.recv();
     log.line("stopping");
@@ -188,9 +253,34 @@ fn ignore_sigpipe() {
     }
 }
 
-fn start_one(settings: ServeSettings, args: &Args, log: &LineLog) -> Result<Endpoint, Failure> {
+/// Starts watching `source` when `--reload` was given, logging every reload and refusal.
+fn watch(
+    ep: &mut Endpoint,
+    source: ReloadSource,
+    args: &Args,
+    log: &LineLog,
+) -> Result<(), certlab::serve::ServeError> {
+    if !args.reload {
+        return Ok(());
+    }
+    let name = ep.name().to_string();
+    let log = log.clone();
+    let observer: ReloadObserver = Arc::new(move |event: &ReloadEvent| {
+        log.line(format!("[{name}] {event}"));
+    });
+    ep.watch(source, args.reload_interval, Some(observer))
+}
+
+fn start_one(
+    settings: ServeSettings,
+    source: ReloadSource,
+    args: &Args,
+    log: &LineLog,
+) -> Result<Endpoint, Failure> {
     let name = settings.name.clone();
-    let ep = certlab::serve::serve_observed(settings, args.listen, Some(printer(&name, log)))?;
+    let mut ep =
+        certlab::serve::serve_observed(settings, args.listen, Some(printer(&name, log)))?;
+    watch(&mut ep, source, args, log)?;
     if args.json {
         print_endpoints(&[(name, Ok(ep.addr()))], true);
     } else {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use rustls::{ServerConfig, ServerConnection};
+use rustls::ServerConnection;
 
 use super::{
     ClientCertLog, ConnectionLog, IO_TIMEOUT, MAX_LOG, MAX_REQUEST, Observer, alert_for,
@@ -49,6 +49,9 @@ pub(super) struct Shared {
     pub open: AtomicUsize,
     pub log: Mutex<VecDeque<ConnectionLog>>,
     pub observer: Option<Observer>,
+    /// The TLS configuration each new connection takes (`None`: plaintext); a reload
+    /// replaces it, connections already accepted keep theirs.
+    pub config: super::reload::CurrentConfig,
 }
 
 impl Shared {
@@ -99,7 +102,6 @@ struct Conn {
 pub(super) struct EventLoop {
     pub poll: Poll,
     pub listener: TcpListener,
-    pub config: Option<(Arc<ServerConfig>, bool)>,
     pub shared: Arc<Shared>,
     pub max: usize,
     conns: Vec<Option<Conn>>,
@@ -116,7 +118,6 @@ impl EventLoop {
     pub(super) fn new(
         poll: Poll,
         mut listener: TcpListener,
-        config: Option<(Arc<ServerConfig>, bool)>,
         shared: Arc<Shared>,
         max: usize,
     ) -> io::Result<EventLoop> {
@@ -125,7 +126,6 @@ impl EventLoop {
         Ok(EventLoop {
             poll,
             listener,
-            config,
             shared,
             max: max.max(1),
             conns: Vec::new(),
@@ -235,10 +235,17 @@ impl EventLoop {
         let start = Instant::now();
         let _ = sock.set_nodelay(true);
         let mut log = ConnectionLog::new(peer);
-        let (tls, asks_client_cert) = match &self.config {
+        // The configuration current now: a reload after this accept does not touch it.
+        let config = self
+            .shared
+            .config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let (tls, asks_client_cert) = match config {
             None => (None, false),
-            Some((config, asks)) => match ServerConnection::new(config.clone()) {
-                Ok(c) => (Some(c), *asks),
+            Some((config, asks)) => match ServerConnection::new(config) {
+                Ok(c) => (Some(c), asks),
                 Err(e) => {
                     log.result = "internal error".into();
                     log.error = Some(e.to_string());
@@ -661,6 +668,7 @@ mod tests {
             open: AtomicUsize::new(0),
             log: Mutex::new(VecDeque::new()),
             observer: None,
+            config: std::sync::RwLock::new(None),
         };
         for i in 0..MAX_LOG + 5 {
             shared.record(log(i as u16));
