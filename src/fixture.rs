@@ -59,7 +59,7 @@ use crate::pki::issue::{Builder, IssueError};
 use crate::pki::model::{CaSpec, LeafSpec, Subject, Validity};
 use crate::pki::store::{self, StoreError};
 use crate::pki::{Entity, Fault, KeyAlg, Pki, Role, San, names};
-use crate::serve::{Endpoint, ServeError, ServeSettings, serve};
+use crate::serve::{Endpoint, ReloadError, Reloaded, ServeError, ServeSettings, serve};
 use crate::tls::ClientAuth;
 use crate::verify::classify::TrustStore;
 use crate::verify::probe::{ProbeOptions, ProbeReport, probe};
@@ -241,6 +241,28 @@ impl TestPki {
         settings.client_roots = vec![self.ca_der()];
         settings.now = Some(self.builder.now());
         serve(settings, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Presents `leaf` on a running `endpoint` (started by [`TestPki::serve`]) to new
+    /// connections from now on, as `certlab serve --reload` does when its files change:
+    /// connections already open keep the old certificate. Refused, the old leaf kept, when
+    /// the leaf's key does not match it (`key-mismatch`). Returns serial old → new.
+    ///
+    /// ```
+    /// use certlab::fixture::TestPki;
+    /// let mut pki = TestPki::new();
+    /// let old = pki.server(["localhost"]).issue().unwrap();
+    /// let endpoint = pki.serve(&old).unwrap();
+    /// let new = pki.server(["localhost"]).issue().unwrap();
+    /// let reloaded = pki.reload(&endpoint, &new).unwrap();
+    /// assert_ne!(reloaded.old.serial, reloaded.new.serial);
+    /// assert_eq!(pki.probe(&endpoint).chain[0].serial, reloaded.new.serial);
+    /// ```
+    pub fn reload(&self, endpoint: &Endpoint, leaf: &Issued) -> Result<Reloaded, ReloadError> {
+        let mut settings =
+            ServeSettings::new(leaf.entity.name.clone(), leaf.chain_der(), leaf.key_der());
+        settings.client_roots = vec![self.ca_der()];
+        endpoint.replace(settings)
     }
 
     /// Probe options for a client that trusts this PKI's root (and knows its intermediates,

@@ -56,9 +56,7 @@ pub mod reload;
 
 use event::Shared;
 pub use logger::LineLog;
-pub use reload::{
-    LeafInfo, ReloadError, ReloadEvent, ReloadObserver, ReloadSource, Reloaded,
-};
+pub use reload::{LeafInfo, ReloadError, ReloadEvent, ReloadObserver, ReloadSource, Reloaded};
 
 /// By default at most this many connections are open at a time; further ones wait in the
 /// listen queue ([`LISTEN_BACKLOG`]) until one closes.
@@ -424,7 +422,11 @@ impl Endpoint {
 
     /// The leaf presented to new connections now (its serial and end of validity).
     pub fn presented(&self) -> LeafInfo {
-        let current = self.reload.current.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self
+            .reload
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         LeafInfo::of(&current.chain)
     }
 
@@ -470,7 +472,11 @@ impl Endpoint {
     /// when the key does not match the leaf or the settings cannot be served.
     pub fn replace(&self, settings: ServeSettings) -> Result<Reloaded, ReloadError> {
         let next = {
-            let current = self.reload.current.lock().unwrap_or_else(|e| e.into_inner());
+            let current = self
+                .reload
+                .current
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             ServeSettings {
                 chain: settings.chain,
                 key: settings.key,

@@ -278,8 +278,7 @@ fn start_one(
     log: &LineLog,
 ) -> Result<Endpoint, Failure> {
     let name = settings.name.clone();
-    let mut ep =
-        certlab::serve::serve_observed(settings, args.listen, Some(printer(&name, log)))?;
+    let mut ep = certlab::serve::serve_observed(settings, args.listen, Some(printer(&name, log)))?;
     watch(&mut ep, source, args, log)?;
     if args.json {
         print_endpoints(&[(name, Ok(ep.addr()))], true);

@@ -134,7 +134,10 @@ fn complete_pem(path: &Path) -> Result<(), ReloadError> {
 }
 
 fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| w == &needle).count()
+    haystack
+        .windows(needle.len())
+        .filter(|w| w == &needle)
+        .count()
 }
 
 /// The leaf an endpoint presents, as a reload reports it.
@@ -415,9 +418,10 @@ fn watch_loop(
     stopped: &Receiver<()>,
 ) {
     let files = source.watched();
-    // The files as they were when the endpoint started from them: nothing to do until they
-    // change.
-    let mut served = snapshot(&files);
+    // The files' bytes when they were last loaded. Unknown at first: the files may have
+    // changed between the endpoint's start and this thread's, so the first tick loads them
+    // (and reports nothing when they hold what is served).
+    let mut served = None;
     // The last refusal reported (the files' bytes and the reason), so that a file that stays
     // bad is reported once, not every tick.
     let mut reported: Option<(Vec<Option<Vec<u8>>>, String)> = None;
@@ -428,12 +432,12 @@ fn watch_loop(
             _ => return,
         }
         let now = snapshot(&files);
-        if now == served {
+        if served.as_ref() == Some(&now) {
             continue;
         }
         match state.swap(&shared.config, None) {
             Ok(reloaded) => {
-                served = now;
+                served = Some(now);
                 reported = None;
                 if reloaded.changed
                     && let Some(o) = &observer

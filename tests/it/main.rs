@@ -37,6 +37,7 @@ mod serve_lib;
 mod serve_load;
 mod serve_openssl;
 mod serve_pipes;
+mod serve_reload;
 mod sign;
 mod store;
 mod store_api;
