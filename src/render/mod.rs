@@ -20,6 +20,7 @@
 //! assert!(env.contains("OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4317"));
 //! ```
 
+pub mod cert_manager;
 pub mod reproduce;
 
 use std::fmt;
@@ -57,14 +58,18 @@ pub enum Kind {
     /// A bash script that serves each scenario of the PKI with `certlab serve` and runs the
     /// `openssl s_client` / `curl` commands of [`reproduce::reproduce_commands`] against it.
     Reproduce,
+    /// cert-manager objects: per issuing CA a Secret and an `Issuer` (or `ClusterIssuer`),
+    /// per good leaf a `Certificate` (see [`cert_manager`]).
+    CertManager,
 }
 
 /// Every kind, in the order of the documentation.
-pub const ALL_KINDS: [Kind; 4] = [
+pub const ALL_KINDS: [Kind; 5] = [
     Kind::OtelCollector,
     Kind::OtelEnv,
     Kind::K8sSecret,
     Kind::Reproduce,
+    Kind::CertManager,
 ];
 
 /// The port `reproduce` serves every scenario on (one at a time) unless told otherwise.
@@ -78,6 +83,7 @@ impl Kind {
             Kind::OtelEnv => "otel-env",
             Kind::K8sSecret => "k8s-secret",
             Kind::Reproduce => "reproduce",
+            Kind::CertManager => "cert-manager",
         }
     }
 
@@ -88,12 +94,13 @@ impl Kind {
             Kind::OtelEnv => "otel.env",
             Kind::K8sSecret => "k8s-secret.yaml",
             Kind::Reproduce => "reproduce.sh",
+            Kind::CertManager => "cert-manager.yaml",
         }
     }
 
     /// Whether the output holds private key material (written with mode 0600).
     pub fn is_secret(self) -> bool {
-        self == Kind::K8sSecret
+        matches!(self, Kind::K8sSecret | Kind::CertManager)
     }
 
     fn template(self) -> (&'static str, &'static str) {
@@ -110,6 +117,10 @@ impl Kind {
             Kind::Reproduce => (
                 "reproduce.sh.j2",
                 include_str!("../../templates/reproduce.sh.j2"),
+            ),
+            Kind::CertManager => (
+                "cert-manager.yaml.j2",
+                include_str!("../../templates/cert-manager.yaml.j2"),
             ),
         }
     }
@@ -161,6 +172,17 @@ pub enum RenderError {
     /// A generated file could not be read, or a rendered one written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `--namespace` is not a Kubernetes namespace name.
+    #[error("invalid namespace `{0}`: expected a Kubernetes name (lowercase letters, digits, `-`)")]
+    BadNamespace(String),
+    /// A certificate of the PKI cannot be read far enough to render it.
+    #[error("`{name}`: the certificate cannot be parsed: {message}")]
+    BadCertificate {
+        /// The entity.
+        name: String,
+        /// Why.
+        message: String,
+    },
     /// A template failed (a bug in certlab's templates).
     #[error("template {name}: {source}")]
     Template {
@@ -186,6 +208,12 @@ pub struct Options {
     /// `reproduce`: the port every scenario is served on, one after the other (default
     /// [`DEFAULT_REPRODUCE_PORT`]).
     pub port: Option<u16>,
+    /// `cert-manager`: the namespace of the Issuers, Certificates and CA Secrets (default:
+    /// none written, `kubectl apply -n` decides).
+    pub namespace: Option<String>,
+    /// `cert-manager`: one `ClusterIssuer` per CA instead of an `Issuer` (its CA Secret goes
+    /// into cert-manager's namespace, [`cert_manager::CLUSTER_RESOURCE_NAMESPACE`]).
+    pub cluster_issuer: bool,
 }
 
 /// Renders one kind for a PKI written in `dir` (the files are read from there; paths in the
@@ -215,6 +243,15 @@ pub fn render_with(
     if kind == Kind::Reproduce {
         let port = options.port.unwrap_or(DEFAULT_REPRODUCE_PORT);
         return render_template(kind, &ReproduceContext::new(pki, dir, port)?);
+    }
+    if kind == Kind::CertManager {
+        let ctx = cert_manager::context(
+            pki,
+            dir,
+            options.namespace.as_deref(),
+            options.cluster_issuer,
+        )?;
+        return render_template(kind, &ctx);
     }
     let server = pick_server(pki, options.server.as_deref())?;
     let client = pick_client(pki, options.client.as_deref())?;

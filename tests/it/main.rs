@@ -29,6 +29,7 @@ mod probe_peers;
 mod readback;
 mod readme;
 mod render;
+mod render_cert_manager;
 mod render_reproduce;
 mod seeded;
 mod serve_cli;
