@@ -171,6 +171,51 @@ fn reload_reads_files_and_refuses_a_half_written_one() {
     )));
 }
 
+/// A new client-CA file changes whom new connections accept; the server's leaf stays.
+#[test]
+fn a_new_client_ca_file_changes_which_client_certificates_new_connections_accept() {
+    let mut a = TestPki::new();
+    let mut b = TestPki::new();
+    let server = a.server(["localhost"]).issue().unwrap();
+    let (a_client, b_client) = (
+        a.client("a").issue().unwrap(),
+        b.client("b").issue().unwrap(),
+    );
+    let dir = common::tempdir();
+    let (cert, key) = files(dir.path());
+    let ca = dir.path().join("client-ca.pem");
+    std::fs::write(&cert, server.chain_pem()).unwrap();
+    std::fs::write(&key, server.key_pem()).unwrap();
+    std::fs::write(&ca, a.ca_pem()).unwrap();
+    let endpoint = a
+        .serve_with(&server, certlab::tls::ClientAuth::Required)
+        .unwrap();
+    endpoint.set_reload_source(ReloadSource::Files {
+        cert,
+        key,
+        client_ca: Some(ca.clone()),
+    });
+    // Each client trusts the server's root and presents its own certificate.
+    let as_client = |leaf: &Issued| {
+        let mut config = leaf.client_config(&a);
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Open::connect(&Arc::new(config), endpoint.addr()).and_then(Open::get)
+    };
+    assert_eq!(as_client(&a_client).unwrap(), "HTTP/1.1 200 OK");
+    assert!(as_client(&b_client).is_err());
+
+    std::fs::write(&ca, b.ca_pem()).unwrap();
+    let reloaded = endpoint.reload().unwrap();
+    assert!(reloaded.changed && reloaded.client_ca_changed && !reloaded.key_changed);
+    assert_eq!(reloaded.old, reloaded.new, "the same leaf");
+    assert!(
+        reloaded.to_string().contains("new client CAs"),
+        "{reloaded}"
+    );
+    assert!(as_client(&a_client).is_err());
+    assert_eq!(as_client(&b_client).unwrap(), "HTTP/1.1 200 OK");
+}
+
 /// Files that changed between the endpoint's start and its watcher's are loaded on the
 /// watcher's first tick (they were once taken as "what is served" and never loaded).
 #[test]
