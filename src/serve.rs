@@ -27,6 +27,12 @@
 //! ```
 //!
 //! Files work the same way: `ServeSettings::from_files("name", chain_pem, key_pem)`.
+//!
+//! A running endpoint can present a new certificate, key and client CAs to new connections
+//! without touching open ones ([`reload`]): [`Endpoint::reload`] re-reads its
+//! [`ReloadSource`] (files, or a scenario of a PKI directory), [`Endpoint::replace`] takes
+//! settings from memory, and [`Endpoint::watch`] reloads whenever the files change (what
+//! `certlab serve --reload` runs). Whatever cannot be served is refused and the old kept.
 
 use std::collections::VecDeque;
 use std::fmt;

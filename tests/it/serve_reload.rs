@@ -260,6 +260,30 @@ struct Server {
 }
 
 impl Server {
+    /// `certlab serve --pki DIR --all ...`: the address of scenario `name` in its table.
+    fn start_all(args: &[&str], name: &str) -> Server {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut child = common::certlab_command()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log.reopen().unwrap()))
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut table = String::new();
+        let addr = loop {
+            let mut line = String::new();
+            assert_ne!(out.read_line(&mut line).unwrap(), 0, "no {name} in {table}");
+            table.push_str(&line);
+            let mut words = line.split_whitespace();
+            if words.next() == Some(name) {
+                break words.next().unwrap().parse().unwrap();
+            }
+        };
+        Server { child, addr, log }
+    }
+
     fn start(args: &[&str]) -> Server {
         let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = common::certlab_command()
@@ -418,19 +442,41 @@ fn serve_reload_picks_up_new_files_refuses_bad_ones_and_keeps_open_connections()
 
 #[test]
 fn serve_reload_from_a_pki_directory_follows_its_manifest() {
+    for all in [false, true] {
+        pki_directory_reload(all);
+    }
+}
+
+fn pki_directory_reload(all: bool) {
     let mut pki = TestPki::new();
     let first = pki.server(["localhost"]).name("web").issue().unwrap();
     let dir = pki.write_to_tempdir().unwrap();
-    let server = Server::start(&[
-        "serve",
-        "--pki",
-        &common::s(dir.path()),
-        "--scenario",
-        "web",
-        "--reload",
-        "--reload-interval",
-        "50ms",
-    ]);
+    let path = common::s(dir.path());
+    let server = if all {
+        Server::start_all(
+            &[
+                "serve",
+                "--pki",
+                &path,
+                "--all",
+                "--reload",
+                "--reload-interval",
+                "50ms",
+            ],
+            "web",
+        )
+    } else {
+        Server::start(&[
+            "serve",
+            "--pki",
+            &path,
+            "--scenario",
+            "web",
+            "--reload",
+            "--reload-interval",
+            "50ms",
+        ])
+    };
     let config = client_config(&pki);
     let before = Open::connect(&config, server.addr).unwrap();
     assert_eq!(before.leaf(), first.cert_der().to_vec());
