@@ -30,6 +30,7 @@ mod readback;
 mod readme;
 mod render;
 mod render_reproduce;
+mod scenario_names;
 mod seeded;
 mod serve_cli;
 mod serve_curl;
