@@ -10,6 +10,7 @@ mod check_openssl;
 mod completions;
 mod exit_codes;
 mod explain;
+mod explain_clients;
 mod explain_live;
 mod export;
 mod files;
