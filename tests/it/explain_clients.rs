@@ -1606,3 +1606,59 @@ fn the_cli_names_the_recognised_client() {
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(v["recognised_client"], serde_json::Value::Null, "{v}");
 }
+
+/// What OpenSSL's X509_STRICT (Python 3.13's default; emulated with `VERIFY_X509_STRICT` on
+/// Python 3.11) and `openssl s_client -x509_strict` printed against `openssl s_server` serving
+/// chains made with `openssl` (a CA with a non-critical basicConstraints, as easy-rsa makes
+/// it; a CA without keyUsage; a leaf without authorityKeyIdentifier). Python's default context
+/// accepted all three.
+const STRICT: &[(Client, &str, Outcome)] = &[
+    (
+        Python313,
+        "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Basic Constraints of CA cert not marked critical (_ssl.c:1006)",
+        InvalidCa,
+    ),
+    (
+        Openssl,
+        "verify error:num=89:Basic Constraints of CA cert not marked critical\nerror:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:../ssl/statem/statem_clnt.c:1889:",
+        InvalidCa,
+    ),
+    (
+        Python313,
+        "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: CA cert does not include key usage extension (_ssl.c:1006)",
+        InvalidCa,
+    ),
+    (
+        Openssl,
+        "verify error:num=92:CA cert does not include key usage extension\nerror:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:../ssl/statem/statem_clnt.c:1889:",
+        InvalidCa,
+    ),
+    (
+        Python313,
+        "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Missing Authority Key Identifier (_ssl.c:1006)",
+        BadCertificate,
+    ),
+    (
+        Openssl,
+        "verify error:num=85:Missing Authority Key Identifier\nerror:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:../ssl/statem/statem_clnt.c:1889:",
+        BadCertificate,
+    ),
+];
+
+#[test]
+fn strict_openssl_reasons_beat_the_generic_head() {
+    for (client, message, outcome) in STRICT {
+        let m = explain::find(message).unwrap_or_else(|| panic!("{client}: {message:?} unknown"));
+        assert_eq!(
+            m.pattern.outcome, *outcome,
+            "{client}: {message:?}: `{}`",
+            m.pattern.pattern
+        );
+        let family = if *client == Python313 {
+            Python
+        } else {
+            *client
+        };
+        assert_eq!(m.client, Some(family), "{message:?}");
+    }
+}
