@@ -6,9 +6,17 @@
 //! characters other than letters and digits turned into one space — so `CERTIFICATE_VERIFY_FAILED`,
 //! `certificate verify failed`, `self-signed` and `self signed` are the same words. A `*` in a
 //! pattern stands for any text; every piece must start at a word boundary, in order. When
-//! several patterns match, the most specific one wins (the most matched characters; the first in
-//! the table on a tie), so `curl: (60) SSL certificate problem: certificate has expired` is
-//! `expired`, not just curl's generic 60.
+//! several patterns match, the most specific one wins ([`find`]): a generic head (`curl: (60)`,
+//! `certificate verify failed`, gRPC's `TSI_PROTOCOL_FAILURE`, GnuTLS's `Error in the
+//! certificate`) yields to the reason that follows it, then the most matched characters decide
+//! (the first in the table on a tie), so `curl: (60) SSL certificate problem: certificate has
+//! expired` is `expired`, and Python's `certificate verify failed: invalid CA certificate` is
+//! `invalid-ca`. [`recognise`] names the client whose output the message is, from its form.
+//!
+//! The table holds the words of OpenSSL (s_client, curl, Python, Node), OpenSSL's X509_STRICT
+//! (Python ≥ 3.13), BoringSSL (gRPC), GnuTLS, Go, rustls, Java (JSSE and
+//! `CertPathValidatorException`) and Node.js, as real clients printed them against the lab
+//! (`tests/it/explain_clients.rs` feeds every collected message back).
 //!
 //! ```
 //! use certlab::explain::{self, Explained};
@@ -29,6 +37,7 @@
 
 use std::sync::OnceLock;
 
+use crate::clients::Client;
 use crate::outcome::Outcome;
 
 /// One known error message.
@@ -36,7 +45,8 @@ use crate::outcome::Outcome;
 pub struct Pattern {
     /// The text to find, `*` for any text in between (see the module docs).
     pub pattern: &'static str,
-    /// Who prints it: `openssl`, `curl`, `python`, `grpc`, `go`, `rustls`, `java`, `node`.
+    /// Who prints it: `openssl`, `curl`, `python`, `grpc`, `gnutls`, `go`, `rustls`, `java`,
+    /// `node` (a [`Client`] name; OpenSSL's words are printed by curl, Python and Node too).
     pub client: &'static str,
     /// The outcome it most often means.
     pub outcome: Outcome,
@@ -44,6 +54,10 @@ pub struct Pattern {
     pub also: &'static [Outcome],
     /// What to look at beyond the outcome's own explanation (may be empty).
     pub note: &'static str,
+    /// A generic head ("certificate verify failed", `curl: (60)`, gRPC's
+    /// `TSI_PROTOCOL_FAILURE`, GnuTLS's `Error in the certificate`): a reason usually follows
+    /// it, and any specific pattern that matches the same message wins over it.
+    pub generic: bool,
 }
 
 const fn p(
@@ -59,6 +73,21 @@ const fn p(
         outcome,
         also,
         note,
+        generic: false,
+    }
+}
+
+/// A generic head (see [`Pattern::generic`]).
+const fn g(
+    pattern: &'static str,
+    client: &'static str,
+    outcome: Outcome,
+    also: &'static [Outcome],
+    note: &'static str,
+) -> Pattern {
+    Pattern {
+        generic: true,
+        ..p(pattern, client, outcome, also, note)
     }
 }
 
@@ -71,7 +100,7 @@ pub static PATTERNS: &[Pattern] = &[
         "unable to get local issuer certificate",
         "openssl",
         O::UnknownCa,
-        &[O::IncompleteChain],
+        &[O::IncompleteChain, O::SelfSigned],
         "verify error 20: no trusted issuer found; if the issuer is an intermediate of your own PKI, the server did not send it (certlab probe --pki DIR tells which)",
     ),
     p(
@@ -134,8 +163,94 @@ pub static PATTERNS: &[Pattern] = &[
         "unsuitable certificate purpose",
         "openssl",
         O::WrongUsage,
+        &[O::MisorderedChain, O::InvalidCa],
+        "verify error 26: a server certificate without serverAuth, or a client certificate without clientAuth; OpenSSL also says it when the server sends an intermediate first (it takes it for the leaf), and Node.js when an intermediate is not a CA",
+    ),
+    // OpenSSL's X509_STRICT checks: Python >= 3.13's default context and `openssl verify
+    // -x509_strict` refuse what other clients accept.
+    p(
+        "basic constraints of ca cert not marked critical",
+        "openssl",
+        O::InvalidCa,
         &[],
-        "verify error 26: a server certificate without serverAuth, or a client certificate without clientAuth",
+        "verify error 89 under X509_STRICT (Python >= 3.13, openssl verify -x509_strict; easy-rsa's default CA): other clients accept it; re-issue the CA with a critical basicConstraints",
+    ),
+    p(
+        "ca cert does not include key usage extension",
+        "openssl",
+        O::InvalidCa,
+        &[],
+        "verify error 92 under X509_STRICT (Python >= 3.13): give the CA keyUsage keyCertSign, cRLSign",
+    ),
+    p(
+        "path length given without key usage keycertsign",
+        "openssl",
+        O::InvalidCa,
+        &[],
+        "under X509_STRICT (Python >= 3.13): a CA with pathLen needs keyUsage keyCertSign",
+    ),
+    p(
+        "missing authority key identifier",
+        "openssl",
+        O::BadCertificate,
+        &[],
+        "verify error 85 under X509_STRICT (Python >= 3.13): re-issue with an authorityKeyIdentifier",
+    ),
+    p(
+        "missing subject key identifier",
+        "openssl",
+        O::BadCertificate,
+        &[],
+        "verify error 86 under X509_STRICT (Python >= 3.13): a CA needs a subjectKeyIdentifier",
+    ),
+    p(
+        "authority key identifier marked critical",
+        "openssl",
+        O::BadCertificate,
+        &[],
+        "under X509_STRICT (Python >= 3.13): RFC 5280 forbids a critical authorityKeyIdentifier",
+    ),
+    p(
+        "subject key identifier marked critical",
+        "openssl",
+        O::BadCertificate,
+        &[],
+        "under X509_STRICT (Python >= 3.13): RFC 5280 forbids a critical subjectKeyIdentifier",
+    ),
+    p(
+        "key usage keycertsign invalid for non-ca cert",
+        "openssl",
+        O::BadCertificate,
+        &[O::WrongUsage],
+        "under X509_STRICT (Python >= 3.13): a leaf with keyCertSign",
+    ),
+    p(
+        "subject empty and subject alt name extension not critical",
+        "openssl",
+        O::BadCertificate,
+        &[],
+        "under X509_STRICT (Python >= 3.13): a certificate without a subject needs a critical SAN",
+    ),
+    p(
+        "issuer name empty",
+        "openssl",
+        O::BadCertificate,
+        &[O::InvalidCa],
+        "under X509_STRICT (Python >= 3.13): a CA with an empty subject",
+    ),
+    p(
+        "unable to get certificate crl",
+        "openssl",
+        O::Revoked,
+        &[],
+        "verify error 3: the client checks revocation and has no CRL for a certificate of the chain (Node.js's `crl` option checks every CA too): give it every CA's CRL",
+    ),
+    p(
+        "tls process cert verify * bad signature",
+        "openssl",
+        O::MisorderedChain,
+        &[O::BadSignature],
+        "the server's handshake signature does not verify with the first certificate it sent: that certificate is not the server's own (an intermediate sent first, or a key that does not match the certificate)",
     ),
     p(
         "invalid ca certificate",
@@ -247,7 +362,7 @@ pub static PATTERNS: &[Pattern] = &[
         "openssl",
         O::ClientCertRejected,
         &[O::HandshakeFailure],
-        "alert 51 from the server: often a client key that does not match its certificate",
+        "alert 51 from the server: a signature of your client certificate does not verify: a key that does not match the certificate, or a client CA with the name of the server's CA but another key (certlab's client-same-name-root)",
     ),
     p(
         "alert handshake failure",
@@ -291,7 +406,7 @@ pub static PATTERNS: &[Pattern] = &[
         &[],
         "alert 120: no ALPN protocol in common",
     ),
-    p(
+    g(
         "certificate verify failed",
         "openssl",
         O::UnknownCa,
@@ -314,7 +429,7 @@ pub static PATTERNS: &[Pattern] = &[
         "failed to connect: nothing listens there",
     ),
     p("curl: (28)", "curl", O::Timeout, &[], "operation timed out"),
-    p(
+    g(
         "curl: (35)",
         "curl",
         O::HandshakeFailure,
@@ -326,7 +441,7 @@ pub static PATTERNS: &[Pattern] = &[
         ],
         "exit 35 is any TLS handshake failure: the text after it names the reason (wrong version number = not TLS, alert ... = the server's complaint)",
     ),
-    p(
+    g(
         "curl: (56)",
         "curl",
         O::Reset,
@@ -340,7 +455,7 @@ pub static PATTERNS: &[Pattern] = &[
         &[],
         "exit 58: curl could not use the local client certificate or key (--cert/--key: wrong path or format, or the key does not match the certificate)",
     ),
-    p(
+    g(
         "curl: (60)",
         "curl",
         O::UnknownCa,
@@ -385,10 +500,10 @@ pub static PATTERNS: &[Pattern] = &[
         "certificate_verify_failed * unable to get local issuer certificate",
         "python",
         O::UnknownCa,
-        &[O::IncompleteChain],
+        &[O::IncompleteChain, O::SelfSigned],
         "pass the CA: ssl.create_default_context(cafile=\"ca.pem\") or REQUESTS_CA_BUNDLE / SSL_CERT_FILE",
     ),
-    p(
+    g(
         "certificate_verify_failed",
         "python",
         O::UnknownCa,
@@ -410,7 +525,7 @@ pub static PATTERNS: &[Pattern] = &[
         "load_cert_chain(certfile, keyfile) on the context",
     ),
     // ---- gRPC (C core: Python, C++, Ruby, PHP, ...) ----
-    p(
+    g(
         "handshake failed (tsi_protocol_failure)",
         "grpc",
         O::UnknownCa,
@@ -436,7 +551,7 @@ pub static PATTERNS: &[Pattern] = &[
         &[],
         "the target name is not among the SANs; set grpc.ssl_target_name_override to a name that is",
     ),
-    p(
+    g(
         "unwrap failed (tsi_data_corrupted)",
         "grpc",
         O::ClientCertRequired,
@@ -450,6 +565,242 @@ pub static PATTERNS: &[Pattern] = &[
         &[],
         "the server did not negotiate h2",
     ),
+    g(
+        "failed to connect to all addresses",
+        "grpc",
+        O::UnknownCa,
+        &[
+            O::Refused,
+            O::HandshakeFailure,
+            O::Expired,
+            O::HostnameMismatch,
+        ],
+        "gRPC's status: the reason follows `last error:` (or is in the ssl_transport_security log line before it)",
+    ),
+    p(
+        "key_usage_bit_incorrect",
+        "grpc",
+        O::WrongUsage,
+        &[O::MisorderedChain],
+        "BoringSSL: the first certificate's keyUsage forbids signing the handshake; when the server sends an intermediate first, BoringSSL takes it for the leaf and says this",
+    ),
+    p(
+        "unsupported certificate purpose",
+        "grpc",
+        O::WrongUsage,
+        &[],
+        "BoringSSL's wording of OpenSSL's error 26: the certificate lacks serverAuth (or clientAuth)",
+    ),
+    p(
+        "alert certificate required",
+        "grpc",
+        O::ClientCertRequired,
+        &[],
+        "alert 116 (BoringSSL spells it TLSV1_ALERT_CERTIFICATE_REQUIRED): the server requires a client certificate and none was sent",
+    ),
+    // ---- GnuTLS (gnutls-cli and programs on it) ----
+    g(
+        "pki verification of server certificate failed",
+        "gnutls",
+        O::UnknownCa,
+        &[
+            O::Expired,
+            O::HostnameMismatch,
+            O::SelfSigned,
+            O::IncompleteChain,
+        ],
+        "the `- Status: The certificate is NOT trusted.` line before it names the reason",
+    ),
+    g(
+        "error in the certificate",
+        "gnutls",
+        O::UnknownCa,
+        &[
+            O::Expired,
+            O::HostnameMismatch,
+            O::SelfSigned,
+            O::IncompleteChain,
+        ],
+        "GnuTLS's fatal error after a failed verification: the `- Status:` line names the reason",
+    ),
+    g(
+        "the certificate is not trusted",
+        "gnutls",
+        O::UnknownCa,
+        &[
+            O::Expired,
+            O::HostnameMismatch,
+            O::SelfSigned,
+            O::IncompleteChain,
+        ],
+        "the reason follows on the same line",
+    ),
+    g(
+        "a tls fatal alert has been received",
+        "gnutls",
+        O::HandshakeFailure,
+        &[
+            O::ProtocolMismatch,
+            O::AlpnMismatch,
+            O::ClientCertRequired,
+            O::ClientCertRejected,
+        ],
+        "the `*** Received alert [N]` line before it names the alert",
+    ),
+    g(
+        "server has terminated the connection abnormally",
+        "gnutls",
+        O::Reset,
+        &[O::ClientCertRequired, O::ClientCertRejected],
+        "the server closed the connection; an alert line before it says why",
+    ),
+    p(
+        "the certificate issuer is unknown",
+        "gnutls",
+        O::UnknownCa,
+        &[O::IncompleteChain, O::SelfSigned],
+        "no trusted CA issued the chain; GnuTLS says the same for a self-signed server certificate and for a missing intermediate",
+    ),
+    p(
+        "the certificate chain uses expired certificate",
+        "gnutls",
+        O::Expired,
+        &[],
+        "the leaf, an intermediate or the root is past notAfter (certlab inspect shows which)",
+    ),
+    p(
+        "the certificate chain uses not yet valid certificate",
+        "gnutls",
+        O::NotYetValid,
+        &[],
+        "check the clock",
+    ),
+    p(
+        "the name in the certificate does not match the expected",
+        "gnutls",
+        O::HostnameMismatch,
+        &[],
+        "the host or IP is not among the SANs (GnuTLS still accepts a CN alone)",
+    ),
+    p(
+        "the certificate chain does not match the intended purpose",
+        "gnutls",
+        O::WrongUsage,
+        &[],
+        "the EKU lacks serverAuth (or clientAuth)",
+    ),
+    p(
+        "key usage violation in certificate has been detected",
+        "gnutls",
+        O::WrongUsage,
+        &[O::MisorderedChain],
+        "the first certificate's keyUsage forbids signing the handshake; when the server sends an intermediate first, GnuTLS takes it for the leaf and says this",
+    ),
+    p(
+        "the certificate issuer is not a ca",
+        "gnutls",
+        O::InvalidCa,
+        &[],
+        "",
+    ),
+    p(
+        "the certificate chain violates the signer's constraints",
+        "gnutls",
+        O::PathLenExceeded,
+        &[O::NameConstraintViolation],
+        "GnuTLS says this for a pathLen constraint and for name constraints alike (certlab inspect shows which)",
+    ),
+    p(
+        "the certificate chain is revoked",
+        "gnutls",
+        O::Revoked,
+        &[],
+        "",
+    ),
+    p(
+        "the signature in the certificate is invalid",
+        "gnutls",
+        O::BadSignature,
+        &[],
+        "",
+    ),
+    p(
+        "the certificate contains an unknown critical extension",
+        "gnutls",
+        O::BadCertificate,
+        &[],
+        "",
+    ),
+    p(
+        "an unexpected tls packet was received",
+        "gnutls",
+        O::NotTls,
+        &[],
+        "the port does not speak TLS",
+    ),
+    p(
+        "received alert [70]",
+        "gnutls",
+        O::ProtocolMismatch,
+        &[],
+        "alert 70 (Error in protocol version): no TLS version in common",
+    ),
+    p(
+        "received alert [40]",
+        "gnutls",
+        O::HandshakeFailure,
+        &[O::ClientCertRequired],
+        "alert 40 (Handshake failed): no cipher suite or group in common",
+    ),
+    p(
+        "received alert [120]",
+        "gnutls",
+        O::AlpnMismatch,
+        &[],
+        "alert 120 (No supported application protocol could be negotiated)",
+    ),
+    p(
+        "received alert [116]",
+        "gnutls",
+        O::ClientCertRequired,
+        &[],
+        "alert 116 (Certificate is required): give gnutls-cli --x509certfile and --x509keyfile",
+    ),
+    p(
+        "received alert [48]",
+        "gnutls",
+        O::ClientCertRejected,
+        &[],
+        "alert 48 (CA is unknown): your client certificate is not from a CA the server trusts",
+    ),
+    p(
+        "received alert [51]",
+        "gnutls",
+        O::ClientCertRejected,
+        &[O::HandshakeFailure],
+        "alert 51 (Decrypt error): the server could not verify your client certificate's signature (a client CA with the server's CA's name but another key, or a mismatched key)",
+    ),
+    p(
+        "received alert [45]",
+        "gnutls",
+        O::ClientCertRejected,
+        &[],
+        "alert 45 (Certificate is expired): your client certificate has expired",
+    ),
+    p(
+        "received alert [43]",
+        "gnutls",
+        O::ClientCertRejected,
+        &[],
+        "alert 43 (Certificate is not supported): your client certificate lacks clientAuth",
+    ),
+    p(
+        "received alert [42]",
+        "gnutls",
+        O::ClientCertRejected,
+        &[],
+        "alert 42 (Certificate is bad): the server rejected your client certificate",
+    ),
     // ---- Go crypto/tls and crypto/x509 ----
     p(
         "x509: certificate signed by unknown authority",
@@ -457,6 +808,34 @@ pub static PATTERNS: &[Pattern] = &[
         O::UnknownCa,
         &[O::IncompleteChain, O::SelfSigned],
         "give the client the CA (tls.Config.RootCAs, SSL_CERT_FILE, the collector's ca_file); if the CA is there, the server did not send its intermediate",
+    ),
+    p(
+        "possibly because of * verification failure * while trying to verify candidate authority certificate",
+        "go",
+        O::BadSignature,
+        &[O::UnknownCa],
+        "a CA with the issuer's name was found but its key does not verify the signature: a corrupted certificate, or a root with your root's name and another key (two CAs with one name: certlab's same-name-root)",
+    ),
+    p(
+        "parent certificate cannot sign this kind of certificate",
+        "go",
+        O::InvalidCa,
+        &[],
+        "the issuer in the chain is not a CA (basicConstraints CA:false, or no keyCertSign)",
+    ),
+    p(
+        "x509: certificate is not valid for any names",
+        "go",
+        O::HostnameMismatch,
+        &[O::MisorderedChain],
+        "the first certificate has no SAN at all; when the server sends an intermediate first, Go takes it for the leaf and says this",
+    ),
+    p(
+        "x509: a root or intermediate certificate is not authorized to sign for this name",
+        "go",
+        O::NameConstraintViolation,
+        &[],
+        "a CA's name constraints exclude the name",
     ),
     p(
         "x509: certificate has expired or is not yet valid",
@@ -553,8 +932,15 @@ pub static PATTERNS: &[Pattern] = &[
         "remote error: tls: certificate required",
         "go",
         O::ClientCertRequired,
-        &[],
-        "alert 116",
+        &[O::ClientCertRejected],
+        "alert 116; Go sends no certificate whose issuer is not among the CAs the server asks for, so a client certificate from the wrong CA ends here too",
+    ),
+    p(
+        "remote error: tls: error decrypting message",
+        "go",
+        O::ClientCertRejected,
+        &[O::HandshakeFailure],
+        "alert 51 (decrypt_error): the server could not verify your client certificate's signature: a client CA with the server's CA's name but another key (certlab's client-same-name-root), or a key that does not match the certificate",
     ),
     p(
         "remote error: tls: unknown certificate authority",
@@ -735,7 +1121,7 @@ pub static PATTERNS: &[Pattern] = &[
         &[],
         "an issuer in the chain is not a CA",
     ),
-    p(
+    g(
         "received fatal alert",
         "rustls",
         O::HandshakeFailure,
@@ -809,7 +1195,7 @@ pub static PATTERNS: &[Pattern] = &[
         &[],
         "alert 120",
     ),
-    p(
+    g(
         "peer is incompatible",
         "rustls",
         O::HandshakeFailure,
@@ -913,8 +1299,122 @@ pub static PATTERNS: &[Pattern] = &[
         "received fatal alert: certificate_required",
         "java",
         O::ClientCertRequired,
+        &[O::ClientCertRejected],
+        "set javax.net.ssl.keyStore to a keystore with the client certificate; JSSE sends no certificate whose issuer is not among the CAs the server asks for, so one from the wrong CA ends here too",
+    ),
+    p(
+        "received fatal alert: decrypt_error",
+        "java",
+        O::ClientCertRejected,
+        &[O::HandshakeFailure],
+        "alert 51: the server could not verify your client certificate's signature (a client CA with the server's CA's name but another key, or a mismatched key)",
+    ),
+    p(
+        "received fatal alert: unknown_ca",
+        "java",
+        O::ClientCertRejected,
         &[],
-        "set javax.net.ssl.keyStore to a keystore with the client certificate",
+        "alert 48: your client certificate is not from a CA the server trusts",
+    ),
+    p(
+        "received fatal alert: certificate_expired",
+        "java",
+        O::ClientCertRejected,
+        &[],
+        "alert 45: your client certificate has expired",
+    ),
+    p(
+        "received fatal alert: unsupported_certificate",
+        "java",
+        O::ClientCertRejected,
+        &[],
+        "alert 43: your client certificate lacks clientAuth",
+    ),
+    p(
+        "received fatal alert: no_application_protocol",
+        "java",
+        O::AlpnMismatch,
+        &[],
+        "alert 120: no ALPN protocol in common",
+    ),
+    g(
+        "pkix path validation failed",
+        "java",
+        O::UnknownCa,
+        &[
+            O::Expired,
+            O::InvalidCa,
+            O::PathLenExceeded,
+            O::NameConstraintViolation,
+            O::Revoked,
+            O::BadSignature,
+            O::BadCertificate,
+        ],
+        "the CertPathValidatorException's text after it names the reason",
+    ),
+    p(
+        "validity check failed * certificateexpiredexception",
+        "java",
+        O::Expired,
+        &[],
+        "",
+    ),
+    p(
+        "validity check failed * certificatenotyetvalidexception",
+        "java",
+        O::NotYetValid,
+        &[],
+        "check the clock",
+    ),
+    p(
+        "basic constraints check failed: this is not a ca certificate",
+        "java",
+        O::InvalidCa,
+        &[],
+        "",
+    ),
+    p(
+        "basic constraints check failed: pathlenconstraint violated",
+        "java",
+        O::PathLenExceeded,
+        &[],
+        "",
+    ),
+    p(
+        "name constraints check failed",
+        "java",
+        O::NameConstraintViolation,
+        &[],
+        "",
+    ),
+    p("certificate has been revoked", "java", O::Revoked, &[], ""),
+    p(
+        "could not determine revocation status",
+        "java",
+        O::Revoked,
+        &[],
+        "revocation checking is on and Java found no CRL (or OCSP answer) for a certificate of the chain: give it every CA's CRL, or check only the leaf (PKIXRevocationChecker.Option.ONLY_END_ENTITY)",
+    ),
+    p(
+        "certpathvalidatorexception: signature check failed",
+        "java",
+        O::BadSignature,
+        &[],
+        "",
+    ),
+    p(
+        "unrecognized critical extension",
+        "java",
+        O::BadCertificate,
+        &[],
+        "",
+    ),
+    p(
+        "keyusage does not allow digital signatures",
+        "java",
+        O::WrongUsage,
+        &[O::MisorderedChain],
+        "the first certificate may not sign the handshake; when the server sends an intermediate first, JSSE takes it for the leaf and says this",
     ),
     p(
         "received fatal alert: bad_certificate",
@@ -1001,6 +1501,8 @@ pub struct Match {
     pub pattern: &'static Pattern,
     /// How much of the message it matched (normalised characters): the tie-breaker.
     pub score: usize,
+    /// The client whose output the message is, when its form tells ([`recognise`]).
+    pub client: Option<Client>,
 }
 
 /// A pattern that shares words with an unknown message.
@@ -1048,38 +1550,143 @@ fn pieces(pattern: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether a pattern matches normalised text; returns the matched length.
-fn match_len(pattern: &Pattern, text: &str) -> Option<usize> {
+/// Where a pattern matches normalised text: (matched length, start, end).
+fn match_span(pattern: &Pattern, text: &str) -> Option<(usize, usize, usize)> {
     let mut from = 0;
     let mut len = 0;
+    let mut start = None;
     for piece in pieces(pattern.pattern) {
         let at = text[from..].find(&piece)?;
+        start.get_or_insert(from + at);
         from += at + piece.len();
         len += piece.trim().len();
     }
-    Some(len)
+    Some((len, start.unwrap_or(0), from))
 }
 
-/// The most specific pattern that matches a message, if any: the one that matched the most
-/// text, except that a generic pattern (one with alternatives in [`Pattern::also`], such as
-/// `curl: (60)` or `certificate verify failed`) yields to any other match whose outcome is one
-/// of its alternatives (`certificate has expired`).
+/// Whether a pattern matches normalised text; returns the matched length.
+#[cfg(test)]
+fn match_len(pattern: &Pattern, text: &str) -> Option<usize> {
+    match_span(pattern, text).map(|(len, _, _)| len)
+}
+
+/// The most specific pattern that matches a message, if any:
+/// 1. a match that lies inside a longer match of the same text is dropped (`failed to connect
+///    to` inside gRPC's `failed to connect to all addresses`);
+/// 2. a generic head ([`Pattern::generic`]: `certificate verify failed`, `curl: (60)`, gRPC's
+///    `TSI_PROTOCOL_FAILURE`, ...) yields to any specific match, so the reason decides
+///    (`certificate verify failed: invalid CA certificate` is `invalid-ca`);
+/// 3. among the rest the one that matched the most text wins, the first in the table on a tie.
+///
+/// The match also names the client the message came from, when its form tells ([`recognise`]).
 pub fn find(message: &str) -> Option<Match> {
     let text = normalise(message);
-    let mut matches: Vec<Match> = PATTERNS
+    let found: Vec<(&'static Pattern, usize, usize, usize)> = PATTERNS
         .iter()
-        .filter_map(|pattern| match_len(pattern, &text).map(|score| Match { pattern, score }))
+        .filter_map(|pattern| {
+            match_span(pattern, &text).map(|(score, start, end)| (pattern, score, start, end))
+        })
         .collect();
-    // Stable: on equal scores the first in the table stays first.
-    matches.sort_by_key(|m| std::cmp::Reverse(m.score));
-    let best = *matches.first()?;
-    Some(
-        matches
+    let kept = found.iter().filter(|(_, score, start, end)| {
+        !found
             .iter()
-            .find(|m| best.pattern.also.contains(&m.pattern.outcome))
-            .copied()
-            .unwrap_or(best),
-    )
+            .any(|(_, s, st, en)| s > score && st <= start && end <= en)
+    });
+    let best = |generic: bool| {
+        kept.clone()
+            .filter(|(p, ..)| p.generic == generic)
+            // `max_by_key` keeps the last of equal keys: reverse so the first in the table wins.
+            .rev()
+            .max_by_key(|(_, score, ..)| *score)
+    };
+    let (pattern, score, ..) = best(false).or_else(|| best(true))?;
+    Some(Match {
+        pattern,
+        score: *score,
+        client: recognise(message),
+    })
+}
+
+/// Marks of each client's output, in the order they are tried (the first found names the
+/// client): curl's, gRPC's, Java's, Python's and Node's forms wrap OpenSSL's or BoringSSL's
+/// words, so they come before OpenSSL's own (and Java's `javax.net.ssl.SSL…` before Python's
+/// `ssl.SSL…`).
+const MARKS: &[(&str, Client)] = &[
+    ("curl: (", Client::Curl),
+    ("ssl_transport_security", Client::Grpc),
+    ("openssl_internal", Client::Grpc),
+    ("(tsi_", Client::Grpc),
+    ("statuscode.", Client::Grpc),
+    ("grpc", Client::Grpc),
+    ("javax.net.ssl", Client::Java),
+    ("java.security", Client::Java),
+    ("java.io.", Client::Java),
+    ("sun.security", Client::Java),
+    ("pkix path", Client::Java),
+    ("_ssl.c:", Client::Python),
+    ("ssl.ssl", Client::Python),
+    ("sslcertverificationerror", Client::Python),
+    ("[ssl: ", Client::Python),
+    ("node:_tls_wrap", Client::Node),
+    ("node:tls", Client::Node),
+    ("deps/openssl", Client::Node),
+    ("[err_tls_", Client::Node),
+    ("err_ssl_", Client::Node),
+    ("code: '", Client::Node),
+    ("*** fatal error", Client::Gnutls),
+    ("*** received alert", Client::Gnutls),
+    ("*** pki verification", Client::Gnutls),
+    ("- status: the certificate", Client::Gnutls),
+    ("gnutls", Client::Gnutls),
+    ("net::err_", Client::Chromium),
+    ("x509: ", Client::Go),
+    ("remote error: tls: ", Client::Go),
+    ("tls: first record", Client::Go),
+    ("http: server gave http response", Client::Go),
+    ("tls: failed to verify", Client::Go),
+    ("invalid peer certificate", Client::Rustls),
+    ("peer is incompatible", Client::Rustls),
+    ("invalidcontenttype", Client::Rustls),
+    ("verify error:num=", Client::Openssl),
+    ("verify return code", Client::Openssl),
+    ("verification error:", Client::Openssl),
+    (":ssl routines:", Client::Openssl),
+    ("s_client", Client::Openssl),
+];
+
+/// The client family whose output this message is, when its form tells: curl's `curl: (N)`,
+/// Python's `[SSL: …] … (_ssl.c:N)`, gRPC's `TSI_…` and `OPENSSL_internal`, Node's
+/// `node:_tls_wrap` frames and `code: '…'`, Java's `javax.net.ssl.…`, GnuTLS's `*** …` lines,
+/// Go's `x509: …` and `remote error: tls: …`, rustls's `invalid peer certificate` and
+/// CamelCase alert names, OpenSSL's `verify error:num=N`. `None` when the words alone do not
+/// tell (a bare `certificate has expired` is printed by several clients).
+///
+/// ```
+/// use certlab::clients::Client;
+/// use certlab::explain::recognise;
+/// assert_eq!(recognise("curl: (60) SSL certificate problem: certificate has expired"), Some(Client::Curl));
+/// assert_eq!(recognise("received fatal alert: CertificateRequired"), Some(Client::Rustls));
+/// assert_eq!(recognise("Received fatal alert: certificate_required"), Some(Client::Java));
+/// assert_eq!(recognise("certificate has expired"), None);
+/// ```
+pub fn recognise(message: &str) -> Option<Client> {
+    let lower = message.to_lowercase();
+    if let Some((_, client)) = MARKS.iter().find(|(mark, _)| lower.contains(mark)) {
+        return Some(*client);
+    }
+    // `received fatal alert: NAME`: rustls writes the alert's name in CamelCase
+    // (`CertificateRequired`), Java in snake_case (`certificate_required`).
+    let at = lower.find("received fatal alert: ")?;
+    let name = &message[at + "received fatal alert: ".len()..];
+    let word: String = name
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if word.contains('_') || word.chars().all(|c| c.is_lowercase()) {
+        Some(Client::Java)
+    } else {
+        Some(Client::Rustls)
+    }
 }
 
 /// Words too common to tell messages apart.

@@ -12,7 +12,10 @@ use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure, print_json, use_colour};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "The message may be given as arguments (quoted or not) or on stdin. Known
-clients: OpenSSL, curl (and its exit codes), Python ssl, gRPC, Go, rustls, Java, Node.js.
+clients: OpenSSL, curl (and its exit codes), Python ssl, gRPC (BoringSSL), GnuTLS, Go, rustls,
+Java (JSSE and CertPathValidatorException reasons), Node.js. When a message carries a generic
+head and a specific reason, the reason decides; the client is named when the message's form
+tells (`curl: (60)`, `[SSL: ...] (_ssl.c:N)`, `javax.net.ssl...`, `*** Fatal error`, ...).
 
 Exit codes: 0 the message is known, 1 it is not (the closest known messages are listed),
 2 no message or bad usage.
@@ -58,7 +61,7 @@ pub fn run(args: Args) -> CmdResult {
             if args.json {
                 print_json(&known_json(message, pattern));
             } else {
-                print_known(pattern);
+                print_known(message, pattern);
             }
             Ok(EXIT_OK)
         }
@@ -107,7 +110,10 @@ fn known_json(message: &str, p: &Pattern) -> serde_json::Value {
         .into_iter()
         .map(|s| json!({"scenario": s, "command": explain::reproduce_command(&s)}))
         .collect();
+    let recognised = explain::recognise(message);
     json!({
+        "recognised_client": recognised.map(|c| c.name()),
+        "recognised_library": recognised.map(|c| c.library()),
         "version": 1,
         "message": message,
         "known": true,
@@ -122,13 +128,16 @@ fn known_json(message: &str, p: &Pattern) -> serde_json::Value {
     })
 }
 
-fn print_known(p: &Pattern) {
+fn print_known(message: &str, p: &Pattern) {
     let outcome = if use_colour() {
         format!("\x1b[1m{}\x1b[0m", p.outcome)
     } else {
         p.outcome.to_string()
     };
     println!("outcome      {outcome}: {}", p.outcome.explanation());
+    if let Some(client) = explain::recognise(message) {
+        println!("client       {client} ({})", client.library());
+    }
     println!("matched      {} says \"{}\"", p.client, p.pattern);
     if !p.note.is_empty() {
         println!("note         {}", p.note);

@@ -11,7 +11,7 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 
-use super::model::{CaSpec, Fault, Subject};
+use super::model::{CaSpec, Fault, ID_PLACEHOLDER, Subject};
 
 /// The DNS name [`wrong_host`] puts in place of the real ones.
 pub const WRONG_HOST: &str = "wrong-host.certlab.invalid";
@@ -214,7 +214,9 @@ pub fn apply_to_ca(fault: Fault, params: &mut CertificateParams, now: OffsetDate
 
 /// The helper CAs a leaf's fault needs, in issuing order; the leaf is then issued by the last
 /// one. `leaf` names the leaf, `root_name` / `root_subject` its real root (what `ca.pem`
-/// trusts). Empty for faults that keep the leaf's own issuer.
+/// trusts; `root_subject` is called only by `same-name-root`). Empty for faults that keep the
+/// leaf's own issuer. Helper roots other than the same-name one carry [`ID_PLACEHOLDER`] in
+/// their CN, so they are named apart from every other PKI's roots too.
 pub fn helper_cas(
     fault: Fault,
     leaf: &str,
@@ -234,12 +236,25 @@ pub fn helper_cas(
         ..Subject::default()
     };
     match fault {
-        // Same subject as the real root, another key, not trusted.
+        // A root of its own name, not trusted: the server (or client) sends unknown_ca.
         Fault::UnknownCa => vec![CaSpec {
+            trusted: false,
+            ..ca(
+                "root",
+                None,
+                named(format!("certlab {leaf} foreign root {ID_PLACEHOLDER}")),
+            )
+        }],
+        // Same subject as the real root, another key, not trusted.
+        Fault::SameNameRoot => vec![CaSpec {
             trusted: false,
             ..ca("root", None, root_subject())
         }],
-        Fault::ExpiredRoot => vec![ca("root", None, named(format!("certlab {leaf} root")))],
+        Fault::ExpiredRoot => vec![ca(
+            "root",
+            None,
+            named(format!("certlab {leaf} root {ID_PLACEHOLDER}")),
+        )],
         Fault::ExpiredIntermediate | Fault::IntermediateNotCa | Fault::NameConstraints => {
             vec![ca(
                 "ca",
@@ -333,6 +348,28 @@ mod tests {
                 assert!(!p.revoked && p.after_signing.is_none(), "{f}");
             }
         }
+    }
+
+    #[test]
+    fn only_same_name_root_copies_the_real_roots_subject() {
+        let real = || Subject {
+            cn: Some("certlab lab root 3f9a2c".into()),
+            ..Subject::default()
+        };
+        let foreign = helper_cas(Fault::UnknownCa, "leaf", "root", || {
+            panic!("unknown-ca must not copy the real root's name")
+        });
+        assert_eq!(foreign.len(), 1);
+        assert!(!foreign[0].trusted && foreign[0].issuer.is_none());
+        assert_eq!(
+            foreign[0].subject.cn.as_deref(),
+            Some("certlab leaf foreign root {id}")
+        );
+        let same = helper_cas(Fault::SameNameRoot, "leaf", "root", real);
+        assert_eq!(same.len(), 1);
+        assert!(!same[0].trusted && same[0].issuer.is_none());
+        assert_eq!(same[0].subject, real());
+        assert_eq!(same[0].name, "leaf-root");
     }
 
     #[test]

@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 
 use super::fault::{self, KeyChoice, Signer};
 use super::model::{
-    CaSpec, DEFAULT_LEAF_VALIDITY, Fault, IpRange, LeafSpec, NameConstraintSpec, Subject, Validity,
-    backdated,
+    CaSpec, DEFAULT_LEAF_VALIDITY, Fault, ID_PLACEHOLDER, IpRange, LeafSpec, NameConstraintSpec,
+    Subject, Validity, backdated, default_root_cn,
 };
 use super::seed::{Key, OTHER_KEY_SUFFIX, Seed, SeedError};
 use super::{Entity, KeyAlg, Pki, Role, San, SecretKey};
@@ -53,6 +53,30 @@ fn distinguished_name(subject: &Subject, default_cn: &str) -> DistinguishedName 
         subject.cn.as_deref().unwrap_or(default_cn),
     );
     dn
+}
+
+/// A CA's subject with its CN settled: [`ID_PLACEHOLDER`] replaced by the first six hex digits
+/// of the CA's key identifier (SHA-256 of its public key, as its subjectKeyIdentifier), and a
+/// root without a CN named [`default_root_cn`]. Same key, same name: deterministic under a
+/// seed, and two PKIs' roots differ by name whenever they differ by key.
+fn ca_subject(spec: &CaSpec, key: &Key) -> Subject {
+    let mut subject = spec.subject.clone();
+    if subject.cn.is_none() && spec.issuer.is_none() {
+        subject.cn = Some(default_root_cn(&spec.name));
+    }
+    if let Some(cn) = &mut subject.cn
+        && cn.contains(ID_PLACEHOLDER)
+    {
+        // The default method is SHA-256, as for the subjectKeyIdentifier written below.
+        let id: String = CertificateParams::default()
+            .key_identifier(key)
+            .iter()
+            .take(3)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        *cn = cn.replace(ID_PLACEHOLDER, &id);
+    }
+    subject
 }
 
 /// The name constraints as rcgen's, `None` when there are none.
@@ -284,9 +308,11 @@ impl Builder {
             name: spec.name.clone(),
             source,
         };
+        // The key first: a root's default CN (and any `{id}` in a CA's CN) names its key.
+        let key = self.new_key(spec.key, &spec.name)?;
         let mut params = base_params(
             &spec.name,
-            &distinguished_name(&spec.subject, &spec.name),
+            &distinguished_name(&ca_subject(spec, &key), &spec.name),
             spec.validity,
             self.now,
             self.serial(&spec.name),
@@ -299,7 +325,6 @@ impl Builder {
         params.name_constraints = name_constraints(&spec.name_constraints);
         fault::apply_to_ca(spec.fault, &mut params, self.now);
         not_before_epoch(&spec.name, &params)?;
-        let key = self.new_key(spec.key, &spec.name)?;
         // Pin the subject key identifier so the Issuer below and the certificate agree.
         params.key_identifier_method = KeyIdMethod::PreSpecified(params.key_identifier(&key));
         params.use_authority_key_identifier_extension = true;
@@ -465,7 +490,7 @@ impl Builder {
                     issuer: spec.issuer.clone(),
                 })?;
             let root_name = root.name.clone();
-            // Only a foreign root copies the real root's subject: parse it only then.
+            // Only a same-name root copies the real root's subject: parse it only then.
             let root_subject = || subject_of(root);
             for helper in fault::helper_cas(spec.fault, &spec.name, &root_name, root_subject) {
                 issuer_name = self.add_ca(&helper)?.name.clone();

@@ -18,6 +18,17 @@ pub const DEFAULT_CA_VALIDITY: Duration = Duration::days(3650);
 /// The most leaves one `[[leaf]]` with `count` (or `certlab cert --count`) may ask for.
 pub const MAX_COUNT: u64 = 1_000_000;
 
+/// The placeholder a CA's subject CN may hold (`cn = "certlab lab root {id}"`): it becomes the
+/// first six hex digits of the CA's own key identifier, so two PKIs never name their roots
+/// alike by accident. A root whose spec gives no CN is named `NAME {id}` (see
+/// [`default_root_cn`]).
+pub const ID_PLACEHOLDER: &str = "{id}";
+
+/// The CN of a root whose spec names none: its entity name and [`ID_PLACEHOLDER`] (`root 3f9a2c`).
+pub fn default_root_cn(name: &str) -> String {
+    format!("{name} {ID_PLACEHOLDER}")
+}
+
 /// The placeholder a counted leaf's name (and SANs, and subject CN) holds: `client-{n}`
 /// becomes `client-1` … `client-N`.
 pub const COUNT_PLACEHOLDER: &str = "{n}";
@@ -309,8 +320,11 @@ pub enum Fault {
     IpMismatch,
     /// The host only in the CN, no SAN extension.
     CnOnly,
-    /// Issued by a second root with the same subject as the real one, not in `ca.pem`.
+    /// Issued by a second root with a name of its own, not in `ca.pem`.
     UnknownCa,
+    /// Issued by a second root with the real root's exact subject but another key, not in
+    /// `ca.pem`: the "two dev CAs with one name" trap (a regenerated CA, or two teams' roots).
+    SameNameRoot,
     /// The leaf signs itself.
     SelfSigned,
     /// Served without its intermediate.
@@ -342,7 +356,7 @@ pub enum Fault {
 }
 
 /// Every fault, in the order of DESIGN.md section 4.
-pub const ALL_FAULTS: [Fault; 21] = [
+pub const ALL_FAULTS: [Fault; 22] = [
     Fault::None,
     Fault::Expired,
     Fault::NotYetValid,
@@ -350,6 +364,7 @@ pub const ALL_FAULTS: [Fault; 21] = [
     Fault::IpMismatch,
     Fault::CnOnly,
     Fault::UnknownCa,
+    Fault::SameNameRoot,
     Fault::SelfSigned,
     Fault::MissingIntermediate,
     Fault::ReversedChain,
@@ -377,6 +392,7 @@ impl Fault {
             Fault::IpMismatch => "ip-mismatch",
             Fault::CnOnly => "cn-only",
             Fault::UnknownCa => "unknown-ca",
+            Fault::SameNameRoot => "same-name-root",
             Fault::SelfSigned => "self-signed",
             Fault::MissingIntermediate => "missing-intermediate",
             Fault::ReversedChain => "reversed-chain",
@@ -402,7 +418,11 @@ impl Fault {
             Fault::Expired | Fault::ExpiredIntermediate | Fault::ExpiredRoot => Outcome::Expired,
             Fault::NotYetValid => Outcome::NotYetValid,
             Fault::WrongHost | Fault::IpMismatch | Fault::CnOnly => Outcome::HostnameMismatch,
-            Fault::UnknownCa => Outcome::UnknownCa,
+            // A server's same-name root: OpenSSL (verify error 20, the AKI names another key)
+            // and certlab's probe say unknown-ca; bare webpki says BadSignature, Go "ECDSA
+            // verification failure". A client's same-name root: the rustls server sends
+            // decrypt_error (alert 51), which the `client-same-name-root` scenario expects.
+            Fault::UnknownCa | Fault::SameNameRoot => Outcome::UnknownCa,
             Fault::SelfSigned => Outcome::SelfSigned,
             Fault::MissingIntermediate => Outcome::IncompleteChain,
             Fault::ReversedChain => Outcome::MisorderedChain,

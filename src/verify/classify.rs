@@ -1137,7 +1137,7 @@ mod tests {
             d.contains("the trusted root CN=certlab expired-root root"),
             "{d}"
         );
-        let d = run(&pki, "unknown-ca", &trust).detail.unwrap();
+        let d = run(&pki, "same-name-root", &trust).detail.unwrap();
         assert!(
             d.contains("same subject as your root, different key"),
             "{d}"
@@ -1194,8 +1194,8 @@ mod tests {
     fn same_name_foreign_root_sent_in_the_chain_is_unknown_ca() {
         let pki = lab();
         let trust = TrustStore::from_roots(roots(&pki));
-        let leaf = pki.entity("unknown-ca").unwrap();
-        let foreign = pki.entity("unknown-ca-root").unwrap();
+        let leaf = pki.entity("same-name-root").unwrap();
+        let foreign = pki.entity("same-name-root-root").unwrap();
         let mut chain = leaf.chain.clone();
         chain.push(foreign.cert.clone());
         let name = ServerName::try_from("localhost").unwrap();

@@ -351,9 +351,9 @@ fn bad_input_paths() {
 #[test]
 fn same_name_foreign_root_sent_in_the_chain_is_unknown_ca() {
     let lab = Lab::new();
-    let mut pem = std::fs::read(lab.file("unknown-ca.chain.pem")).unwrap();
-    pem.extend(std::fs::read(lab.file("unknown-ca-root.pem")).unwrap());
-    let chain = lab.dir.join("unknown-ca-with-root.pem");
+    let mut pem = std::fs::read(lab.file("same-name-root.chain.pem")).unwrap();
+    pem.extend(std::fs::read(lab.file("same-name-root-root.pem")).unwrap());
+    let chain = lab.dir.join("same-name-root-with-root.pem");
     std::fs::write(&chain, pem).unwrap();
     for trust in [["--pki", p(&lab.dir)], ["--ca", p(&lab.file("ca.pem"))]] {
         let json = json_of(

@@ -92,6 +92,7 @@ fn lab_reports_carry_the_evidence() {
             "client-ok".into(),
             "client-none".into(),
             "client-unknown-ca".into(),
+            "client-same-name-root".into(),
             "client-expired".into(),
             "client-wrong-eku".into(),
             "tls12-vs-tls13".into(),
@@ -135,11 +136,12 @@ fn lab_reports_carry_the_evidence() {
         none.detail
     );
     // The server's alert is the detail of a rejected client certificate (DESIGN.md section 3).
-    // client-unknown-ca is issued by a foreign root with the same name as the trusted one:
-    // webpki on the server matches the issuer by name and finds a bad signature, so rustls
-    // answers decrypt_error (OpenSSL's s_server says unknown_ca: see tests/it/probe_openssl.rs).
+    // client-unknown-ca is issued by a foreign root with a name of its own: unknown_ca.
+    // client-same-name-root's foreign root has the trusted one's name: webpki on the server
+    // matches the issuer by name and finds a bad signature, so rustls answers decrypt_error.
     for (name, alert) in [
-        ("client-unknown-ca", "51 (decrypt_error)"),
+        ("client-unknown-ca", "48 (unknown_ca)"),
+        ("client-same-name-root", "51 (decrypt_error)"),
         ("client-expired", "45 (certificate_expired)"),
         ("client-wrong-eku", "43 (unsupported_certificate)"),
     ] {
@@ -337,7 +339,7 @@ fn binary_exits_1_when_an_outcome_differs() {
     common::generate(&lab, &["--template", "lab"]);
     for ext in ["pem", "key"] {
         std::fs::copy(
-            lab.join(format!("unknown-ca-root.{ext}")),
+            lab.join(format!("same-name-root-root.{ext}")),
             lab.join(format!("root.{ext}")),
         )
         .expect("swap the root");

@@ -184,6 +184,12 @@ fn curl_against_settings_and_client_certificates() {
             "client-unknown-ca",
             cert_args("client-unknown-ca"),
             56,
+            "alert unknown ca",
+        ),
+        (
+            "client-same-name-root",
+            cert_args("client-same-name-root"),
+            56,
             "alert decrypt error",
         ),
         (

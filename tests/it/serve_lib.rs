@@ -363,6 +363,11 @@ fn client_certificates_accepted_with_a_ticket_rejected_with_the_alert() {
         (
             "client-unknown-ca",
             "client-unknown-ca",
+            AlertDescription::UnknownCA,
+        ),
+        (
+            "client-same-name-root",
+            "client-same-name-root",
             AlertDescription::DecryptError,
         ),
         (

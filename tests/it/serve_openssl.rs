@@ -104,10 +104,12 @@ fn alert_number(out: &str) -> Option<u32> {
 }
 
 /// What the server really sends for each client-certificate rejection (asserted below):
-/// rustls's alert for the webpki error. `client-unknown-ca`'s root has the same name as the
-/// real one, so webpki finds a name match and reports a bad signature (decrypt_error).
+/// rustls's alert for the webpki error. `client-unknown-ca`'s root has a name of its own
+/// (unknown_ca); `client-same-name-root`'s has the trusted root's name, so webpki finds a name
+/// match and reports a bad signature (decrypt_error).
 const REJECTION_ALERTS: &[(&str, u32, &str)] = &[
-    ("client-unknown-ca", 51, "decrypt error"),
+    ("client-unknown-ca", 48, "unknown ca"),
+    ("client-same-name-root", 51, "decrypt error"),
     ("client-expired", 45, "certificate expired"),
     ("client-wrong-eku", 43, "unsupported certificate"),
 ];
