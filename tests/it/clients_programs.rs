@@ -74,10 +74,17 @@ fn check_family(client: Client) {
             _ => false,
         };
         if !fine {
-            wrong.push(format!("{}: said {:?}, measured {measured:?}", job.id, a.answer));
+            wrong.push(format!(
+                "{}: said {:?}, measured {measured:?}",
+                job.id, a.answer
+            ));
         }
     }
-    assert!(wrong.is_empty(), "{client} differs from its cells:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{client} differs from its cells:\n{}",
+        wrong.join("\n")
+    );
     // Every cell is a scenario of the lab.
     for c in cells(client) {
         assert!(

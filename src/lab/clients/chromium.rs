@@ -87,13 +87,20 @@ fn version_flags(tls: Option<TlsVersion>) -> Vec<String> {
         Some(TlsVersion::Tls12) => "tls1.2",
         Some(TlsVersion::Tls13) => "tls1.3",
     };
-    vec![format!("--ssl-version-min={v}"), format!("--ssl-version-max={v}")]
+    vec![
+        format!("--ssl-version-min={v}"),
+        format!("--ssl-version-max={v}"),
+    ]
 }
 
 /// What Chromium's stderr and `--dump-dom` output say about one page load.
 fn read_result(stdout: &str, stderr: &str) -> Answer {
     if let Some(line) = stderr.lines().find(|l| l.contains("Page load failed: ")) {
-        let words = line.split("Page load failed: ").nth(1).unwrap_or(line).trim();
+        let words = line
+            .split("Page load failed: ")
+            .nth(1)
+            .unwrap_or(line)
+            .trim();
         return Answer::Rejected(words.to_string());
     }
     if stdout.contains("<html") {
@@ -155,8 +162,17 @@ fn make_home(tools: &Tools, job: &ClientJob, dir: &Path) -> Result<PathBuf, Clie
         let file = dir.join(format!("ca-{i}.pem"));
         std::fs::write(&file, crate::pem::pem_certs([ca])).map_err(io)?;
         let mut add = Command::new(&tools.certutil);
-        add.args(["-A", "-d", &db, "-t", "C,,", "-n", &format!("certlab ca {i}"), "-i"])
-            .arg(&file);
+        add.args([
+            "-A",
+            "-d",
+            &db,
+            "-t",
+            "C,,",
+            "-n",
+            &format!("certlab ca {i}"),
+            "-i",
+        ])
+        .arg(&file);
         setup(add)?;
     }
     if let (Some(cert), Some(key)) = (&job.cert, &job.key) {
@@ -307,7 +323,10 @@ mod tests {
             Answer::Rejected("net::ERR_CERT_DATE_INVALID".into())
         );
         assert_eq!(
-            read_result("<html><body>certlab scenario good</body></html>", "dbus noise\n"),
+            read_result(
+                "<html><body>certlab scenario good</body></html>",
+                "dbus noise\n"
+            ),
             Answer::Accepted
         );
         assert!(matches!(read_result("", "dbus\n"), Answer::Rejected(w) if w.contains("no page")));
@@ -333,8 +352,8 @@ mod tests {
     fn the_auto_select_preference_names_the_origin() {
         let prefs: serde_json::Value =
             serde_json::from_str(&auto_select_preferences("https://localhost:4433")).unwrap();
-        let setting = &prefs["profile"]["content_settings"]["exceptions"]
-            ["auto_select_certificate"]["https://localhost:4433,*"]["setting"];
+        let setting = &prefs["profile"]["content_settings"]["exceptions"]["auto_select_certificate"]
+            ["https://localhost:4433,*"]["setting"];
         assert_eq!(setting["filters"], serde_json::json!([{}]));
     }
 }

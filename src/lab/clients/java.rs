@@ -46,6 +46,10 @@ mod tests {
         assert_eq!(translate(&job).unwrap().ciphers, ["TLS_AES_256_GCM_SHA384"]);
         let mut bad = job.clone();
         bad.ciphers = vec!["TLS_RSA_WITH_RC4_128_MD5".into()];
-        assert!(translate(&bad).unwrap_err().contains("TLS_RSA_WITH_RC4_128_MD5"));
+        assert!(
+            translate(&bad)
+                .unwrap_err()
+                .contains("TLS_RSA_WITH_RC4_128_MD5")
+        );
     }
 }

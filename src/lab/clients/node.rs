@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::programs::{openssl_cipher, rename_ciphers, require_tool, run_translated, write_program};
+use super::programs::{
+    openssl_cipher, rename_ciphers, require_tool, run_translated, write_program,
+};
 use super::{ClientAnswer, ClientJob, ClientRunError};
 use crate::clients::Client;
 
@@ -48,7 +50,10 @@ mod tests {
         let j = translate(&job).unwrap();
         assert_eq!(
             j.ciphers,
-            ["TLS_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"]
+            [
+                "TLS_CHACHA20_POLY1305_SHA256",
+                "ECDHE-RSA-AES128-GCM-SHA256"
+            ]
         );
         // One list: Node tells TLS 1.3 suites (TLS_...) from OpenSSL's TLS 1.2 names.
         assert!(PROGRAM.contains("options.ciphers = ciphers.split(',').join(':')"));
