@@ -7,6 +7,7 @@
 // `id<TAB>fail<TAB>WORDS` or `id<TAB>na<TAB>WHY`. The CA file is the only trust; the cipher
 // names are OpenSSL's (TLS 1.3 suites by their IANA names).
 'use strict';
+const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
 const tls = require('tls');
@@ -44,6 +45,15 @@ function runJob(f) {
     } catch (e) {
       resolve(['na', `cannot read the job's files: ${e.message}`]);
       return;
+    }
+    if (options.key) {
+      // A key form OpenSSL cannot load is the job's limit, not a handshake failure.
+      try {
+        crypto.createPrivateKey(options.key);
+      } catch (e) {
+        resolve(['na', `Node (OpenSSL) cannot load the client key: ${words(e)}`]);
+        return;
+      }
     }
     if (version === '1.2') Object.assign(options, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' });
     if (version === '1.3') Object.assign(options, { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });

@@ -12,7 +12,9 @@ use std::time::Instant;
 use certlab::clients::{Client, cell, cells};
 use certlab::lab::clients::{Answer, ClientJob, run};
 use certlab::pki::scenario::Scenario;
-use certlab::serve::Endpoint;
+use certlab::pki::{spec, store};
+use certlab::serve::{Endpoint, ServeSettings, serve};
+use certlab::tls::ClientAuth;
 use common::Lab;
 
 /// One job per served scenario, as a user of that scenario would connect: to the endpoint,
@@ -132,5 +134,95 @@ fn grpc_matches_its_measured_cells() {
 fn chromium_matches_its_measured_cells() {
     if common::have_tool("chromium") && common::have_tool("certutil") {
         check_family(Client::Chromium);
+    }
+}
+
+/// A PKI whose client certificates have RSA, P-384 and Ed25519 keys (PKCS#8 PEM, as certlab
+/// writes them), and a server that requires a client certificate from its root.
+const KEY_FORMS: &str = r#"
+[[ca]]
+name = "root"
+subject = { cn = "certlab key forms root" }
+
+[[leaf]]
+name = "server"
+issuer = "root"
+dns = ["localhost"]
+ip = ["127.0.0.1"]
+
+[[leaf]]
+name = "c-rsa"
+issuer = "root"
+role = "client"
+key = "rsa-2048"
+
+[[leaf]]
+name = "c-p384"
+issuer = "root"
+role = "client"
+key = "ecdsa-p384"
+
+[[leaf]]
+name = "c-ed25519"
+issuer = "root"
+role = "client"
+key = "ed25519"
+"#;
+
+/// Every client key form is either used (the handshake is accepted) or answered not
+/// applicable with the client's reason, never a failed handshake; RSA and P-384 keys work
+/// everywhere. Prints which family cannot load which key.
+fn check_key_forms(client: Client) {
+    let spec = spec::parse("<key forms>", KEY_FORMS).expect("spec parses");
+    let pki = store::build(&spec, time::OffsetDateTime::now_utc()).expect("builds");
+    let dir = common::tempdir();
+    store::write(&pki, dir.path()).expect("writes");
+    let server = pki.entity("server").expect("server");
+    let mut settings = ServeSettings::new(
+        "key-forms",
+        server.chain_or_cert().to_vec(),
+        server.key.to_private_key_der(),
+    );
+    settings.client_auth = ClientAuth::Required;
+    settings.client_roots = common::load_certs(&dir.path().join("ca.pem"));
+    let ep = serve(settings, "127.0.0.1:0".parse().unwrap()).expect("serves");
+    let jobs: Vec<ClientJob> = ["c-rsa", "c-p384", "c-ed25519"]
+        .iter()
+        .map(|name| ClientJob {
+            id: name.to_string(),
+            addr: ep.addr(),
+            server_name: "localhost".into(),
+            ca: dir.path().join("ca.pem"),
+            cert: Some(dir.path().join(format!("{name}.chain.pem"))),
+            key: Some(dir.path().join(format!("{name}.key"))),
+            tls: None,
+            ciphers: vec![],
+            alpn: vec![],
+        })
+        .collect();
+    let work = common::tempdir();
+    let answers = run(client, &jobs, work.path()).unwrap_or_else(|e| panic!("{client}: {e}"));
+    for a in &answers {
+        eprintln!("{client} {}: {:?}", a.id, a.answer);
+        match (a.id.as_str(), &a.answer) {
+            ("c-ed25519", Answer::NotApplicable(_)) | (_, Answer::Accepted) => {}
+            (id, other) => panic!("{client} with the {id} key: {other:?}"),
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs go, java, node, python3 with grpcio, chromium (installed by .ci/run)"]
+fn every_client_key_form_is_used_or_not_applicable() {
+    for (client, tool) in [
+        (Client::Go, "go"),
+        (Client::Java, "java"),
+        (Client::Node, "node"),
+        (Client::Grpc, "python3"),
+        (Client::Chromium, "chromium"),
+    ] {
+        if common::have_tool(tool) {
+            check_key_forms(client);
+        }
     }
 }

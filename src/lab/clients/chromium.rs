@@ -146,8 +146,7 @@ fn setup(mut command: Command) -> Result<(), ClientRunError> {
     Ok(())
 }
 
-/// A fresh HOME whose NSS database trusts the job's CA file (every certificate in it) and
-/// holds the job's client certificate, if any.
+/// A fresh HOME whose NSS database trusts the job's CA file (every certificate in it).
 fn make_home(tools: &Tools, job: &ClientJob, dir: &Path) -> Result<PathBuf, ClientRunError> {
     let io = |e: std::io::Error| failed(format!("cannot prepare {}: {e}", dir.display()));
     let home = dir.join("home");
@@ -175,23 +174,34 @@ fn make_home(tools: &Tools, job: &ClientJob, dir: &Path) -> Result<PathBuf, Clie
         .arg(&file);
         setup(add)?;
     }
-    if let (Some(cert), Some(key)) = (&job.cert, &job.key) {
-        let chain = crate::pem::read_certs(cert).map_err(|e| failed(e.to_string()))?;
-        let key_bytes = std::fs::read(key).map_err(io)?;
-        let key = crate::pki::export::read_key(&key_bytes, None)
-            .map_err(|e| failed(format!("{}: {e}", key.display())))?;
-        let p12 = crate::pki::export::pkcs12(&chain, &key, "certlab client", P12_PASSWORD)
-            .map_err(|e| failed(e.to_string()))?;
-        let p12_file = dir.join("client.p12");
-        std::fs::write(&p12_file, p12).map_err(io)?;
-        let mut import = Command::new(&tools.pk12util);
-        import
-            .arg("-i")
-            .arg(&p12_file)
-            .args(["-d", &db, "-W", P12_PASSWORD]);
-        setup(import)?;
-    }
     Ok(home)
+}
+
+/// Imports the job's client certificate and key into the NSS database under `home` (as a
+/// PKCS#12 file, with `pk12util`). `Err` says why it could not: a key form NSS cannot take
+/// makes the job not applicable, not the batch fail.
+fn import_client_cert(
+    tools: &Tools,
+    cert: &Path,
+    key: &Path,
+    home: &Path,
+    dir: &Path,
+) -> Result<(), String> {
+    let chain = crate::pem::read_certs(cert).map_err(|e| e.to_string())?;
+    let key_bytes = std::fs::read(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let key = crate::pki::export::read_key(&key_bytes, None)
+        .map_err(|e| format!("{}: {e}", key.display()))?;
+    let p12 = crate::pki::export::pkcs12(&chain, &key, "certlab client", P12_PASSWORD)
+        .map_err(|e| e.to_string())?;
+    let p12_file = dir.join("client.p12");
+    std::fs::write(&p12_file, p12).map_err(|e| format!("{}: {e}", p12_file.display()))?;
+    let db = format!("sql:{}", home.join(".pki").join("nssdb").display());
+    let mut import = Command::new(&tools.pk12util);
+    import
+        .arg("-i")
+        .arg(&p12_file)
+        .args(["-d", &db, "-W", P12_PASSWORD]);
+    setup(import).map_err(|e| e.to_string())
 }
 
 /// Loads one job's page and reads what Chromium said.
@@ -203,7 +213,12 @@ fn one(tools: &Tools, job: &ClientJob, dir: &Path) -> Result<Answer, ClientRunEr
     let home = make_home(tools, job, dir)?;
     let profile = dir.join("profile");
     let (url, rule) = url_and_rule(job);
-    if job.cert.is_some() {
+    if let (Some(cert), Some(key)) = (&job.cert, &job.key) {
+        if let Err(why) = import_client_cert(tools, cert, key, &home, dir) {
+            return Ok(Answer::NotApplicable(format!(
+                "Chromium's NSS database cannot take the client certificate: {why}"
+            )));
+        }
         let origin = url.trim_end_matches('/');
         std::fs::create_dir_all(profile.join("Default")).map_err(io)?;
         std::fs::write(
