@@ -1,5 +1,6 @@
-//! What Chromium (headless) printed for each lab scenario, measured by running it against the live lab
-//! (`tests/it/clients_programs.rs`, Debian's chromium 156, BoringSSL and Chrome's verifier, the CA in a fresh NSS database).
+//! What Chromium (headless) printed for each lab scenario, measured by running it against the live
+//! lab (`tests/it/clients_programs.rs`; Debian's chromium 156: BoringSSL and Chrome's verifier, the
+//! CA in a fresh NSS database).
 //!
 //! The outcome is what the client's words mean for that scenario: where the words are generic
 //! ("unknown authority" for a missing intermediate) the scenario's cause stands; where the

@@ -1,5 +1,5 @@
 //! What Go (crypto/tls) printed for each lab scenario, measured by running it against the live lab
-//! (`tests/it/clients_programs.rs`, Go 1.19, Debian's golang-go).
+//! (`tests/it/clients_programs.rs`; Go 1.19, Debian's golang-go).
 //!
 //! The outcome is what the client's words mean for that scenario: where the words are generic
 //! ("unknown authority" for a missing intermediate) the scenario's cause stands; where the

@@ -1,5 +1,5 @@
 //! What gRPC (grpcio) printed for each lab scenario, measured by running it against the live lab
-//! (`tests/it/clients_programs.rs`, grpcio 1.85.3, BoringSSL).
+//! (`tests/it/clients_programs.rs`; grpcio 1.85.3 on BoringSSL).
 //!
 //! The outcome is what the client's words mean for that scenario: where the words are generic
 //! ("unknown authority" for a missing intermediate) the scenario's cause stands; where the

@@ -1,5 +1,5 @@
 //! What Java (JSSE) printed for each lab scenario, measured by running it against the live lab
-//! (`tests/it/clients_programs.rs`, OpenJDK 17).
+//! (`tests/it/clients_programs.rs`; OpenJDK 17).
 //!
 //! The outcome is what the client's words mean for that scenario: where the words are generic
 //! ("unknown authority" for a missing intermediate) the scenario's cause stands; where the

@@ -1,5 +1,5 @@
 //! What Node.js (tls) printed for each lab scenario, measured by running it against the live lab
-//! (`tests/it/clients_programs.rs`, Node.js 20, its bundled OpenSSL 3).
+//! (`tests/it/clients_programs.rs`; Node.js 20 and its bundled OpenSSL 3).
 //!
 //! The outcome is what the client's words mean for that scenario: where the words are generic
 //! ("unknown authority" for a missing intermediate) the scenario's cause stands; where the
