@@ -1,6 +1,8 @@
 //! Running Chromium against lab endpoints: headless Chromium (BoringSSL, Chrome's certificate
 //! verifier) loads `https://NAME:PORT/` once per job, in a fresh profile whose NSS database
-//! (`$HOME/.pki/nssdb`, made with `certutil`) trusts only the job's CA file.
+//! (`$HOME/.pki/nssdb`, made with `certutil`) trusts the job's CA file. Chromium also trusts
+//! its built-in Chrome Root Store (public CAs; no flag turns it off), which no lab certificate
+//! chains to; the system's roots are not read (the NSS database is the profile's own).
 //!
 //! Chromium says why a page did not load on stderr (`Page load failed: net::ERR_CERT_...`):
 //! that line is the client's words. A loaded page (the lab's `200 OK` answer in `--dump-dom`)
