@@ -217,4 +217,28 @@ mod tests {
             )
         );
     }
+
+    #[test]
+    fn answers_of_the_program_and_not_applicable_ones_keep_the_job_order() {
+        // A stand-in program: answers every job line `ID ok -`.
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            "while IFS= read -r l; do printf '%s\\tok\\t-\\n' \"${l%%\t*}\"; done",
+        ]);
+        let jobs = [
+            job("a", &[]),
+            job("b", &["NOPE"]),
+            job("c", &["TLS13_AES_128_GCM_SHA256"]),
+        ];
+        let answers = run_translated(Client::Node, command, &jobs, |j| {
+            rename_ciphers(Client::Node, j, openssl_cipher)
+        })
+        .expect("the stand-in runs");
+        let ids: Vec<&str> = answers.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(answers[0].answer, Answer::Accepted);
+        assert!(matches!(&answers[1].answer, Answer::NotApplicable(w) if w.contains("NOPE")));
+        assert_eq!(answers[2].answer, Answer::Accepted);
+    }
 }
