@@ -26,6 +26,7 @@ mod grpc;
 mod java;
 mod node;
 mod openssl;
+mod programs;
 mod python;
 mod python313;
 mod rustls;
