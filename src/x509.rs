@@ -343,6 +343,11 @@ impl<'a> Cert<'a> {
             .map(|e| e.critical)
     }
 
+    /// The X.509 version as written (0 for v1, 2 for v3).
+    pub(crate) fn version(&self) -> u32 {
+        self.cert.tbs_certificate.version.0
+    }
+
     /// Whether the subject is the empty name (no RDN at all).
     pub(crate) fn subject_is_empty(&self) -> bool {
         self.cert.subject().iter_rdn().next().is_none()

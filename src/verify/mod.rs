@@ -134,7 +134,9 @@ mod tests {
                 "expected",
                 "chain",
                 "warnings",
-                "warn_tripped"
+                "warn_tripped",
+                "client_rules",
+                "clients"
             ]
         );
 

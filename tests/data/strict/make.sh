@@ -97,10 +97,11 @@ case_ root-inconsistent-ca-extensions "${ROOT_OK/keyCertSign,cRLSign/digitalSign
 # 6. a CRL signed by a root whose keyUsage lacks cRLSign.
 case_ crl-issuer-no-crlsign "${ROOT_OK/keyCertSign,cRLSign/keyCertSign}" - "$LEAF_OK"
 crl crl-issuer-no-crlsign
-# 7. a leaf with a critical authorityKeyIdentifier.
-case_ critical-aki "$ROOT_OK" - "${LEAF_OK/authorityKeyIdentifier=/authorityKeyIdentifier=critical,}"
-# 8. a leaf with a critical subjectKeyIdentifier.
-case_ critical-ski "$ROOT_OK" - "${LEAF_OK/subjectKeyIdentifier=/subjectKeyIdentifier=critical,}"
+# 7. a root with a critical authorityKeyIdentifier (on the leaf, rustls rejects it too).
+case_ critical-aki "$ROOT_OK
+authorityKeyIdentifier=critical,keyid:always" - "$LEAF_OK"
+# 8. a root with a critical subjectKeyIdentifier (on the leaf, rustls rejects it too).
+case_ critical-ski "${ROOT_OK/subjectKeyIdentifier=/subjectKeyIdentifier=critical,}" - "$LEAF_OK"
 # 9. a leaf (CA:FALSE) whose keyUsage asserts keyCertSign.
 case_ leaf-keycertsign "$ROOT_OK" - "${LEAF_OK/digitalSignature/digitalSignature,keyCertSign}"
 # 10. an intermediate CA with an empty subject.
