@@ -33,8 +33,7 @@ use super::Client;
 use crate::outcome::Outcome;
 
 /// One client-aligned rule. Its [`code`](Rule::code) is stable kebab-case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Rule {
     /// A CA certificate (root or intermediate) whose basicConstraints is not critical
@@ -163,6 +162,12 @@ impl Rule {
                 "trust the self-signed root at the top of the chain, not an intermediate or a cross-signed copy"
             }
         }
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
     }
 }
 
