@@ -169,7 +169,9 @@ mod tests {
                 "tls",
                 "client_cert",
                 "http",
-                "elapsed_ms"
+                "elapsed_ms",
+                "client_rules",
+                "clients"
             ]
         );
     }

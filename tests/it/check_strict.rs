@@ -221,3 +221,46 @@ fn the_controls_pass_everywhere_and_check_names_no_client() {
         assert!(!check(&d, &[]).1.contains("reject this"), "{case}");
     }
 }
+
+#[test]
+#[ignore = "needs openssl, python3 (installed by .ci/run)"]
+fn probe_names_the_clients_that_reject_the_captured_chain() {
+    if !(have_tool("openssl") && have_tool("python3") && have_tool("bash")) {
+        return;
+    }
+    let dir = make();
+    let d = dir.path().join("ca-bc-not-critical");
+    let mut server = Command::new("python3")
+        .arg(data("pyverify.py"))
+        .arg(&d)
+        .arg("serve")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut port,
+    )
+    .expect("the server prints its port");
+    let out = certlab()
+        .arg("probe")
+        .arg(format!("127.0.0.1:{}", port.trim()))
+        .arg("--ca")
+        .arg(d.join("ca.pem"))
+        .args(["--servername", HOST, "--timeout", "5s"])
+        .output()
+        .expect("certlab runs");
+    let _ = server.kill();
+    let _ = server.wait();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let line = said
+        .lines()
+        .find(|l| l.trim_start().starts_with("clients "))
+        .unwrap_or_else(|| panic!("no per-client line: {said}"));
+    assert!(
+        line.contains("python3.13") && line.contains(Rule::CaBasicConstraintsNotCritical.words()),
+        "{line}"
+    );
+}

@@ -3,14 +3,18 @@ DIR/ca.pem (and checking DIR/crl.pem for the leaf when it exists). For tests/it/
 
 Usage: pyverify.py DIR default|strict HOST
 `strict` adds VERIFY_X509_STRICT | VERIFY_X509_PARTIAL_CHAIN (Python >= 3.13's default).
-Prints `OK` (exit 0) or `REJECT <OpenSSL's verify message>` (exit 1)."""
+Prints `OK` (exit 0) or `REJECT <OpenSSL's verify message>` (exit 1).
+
+`pyverify.py DIR serve`: only the server; prints its port, serves one handshake and one HTTP
+answer (10 s at most) and exits."""
 import os
 import socket
 import ssl
 import sys
 import threading
 
-d, mode, host = sys.argv[1], sys.argv[2], sys.argv[3]
+d, mode = sys.argv[1], sys.argv[2]
+host = sys.argv[3] if len(sys.argv) > 3 else None
 server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 server.load_cert_chain(os.path.join(d, "chain.pem"), os.path.join(d, "leaf.key"))
 client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -28,14 +32,23 @@ listener.listen(1)
 listener.settimeout(10)
 
 
-def serve():
+def serve(answer=False):
     try:
         conn, _ = listener.accept()
         conn.settimeout(10)
-        server.wrap_socket(conn, server_side=True).close()
+        tls = server.wrap_socket(conn, server_side=True)
+        if answer:
+            tls.recv(4096)
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        tls.close()
     except (OSError, ssl.SSLError):
         pass
 
+
+if mode == "serve":
+    print(listener.getsockname()[1], flush=True)
+    serve(answer=True)
+    sys.exit(0)
 
 thread = threading.Thread(target=serve)
 thread.start()
