@@ -41,9 +41,10 @@ pub(crate) struct CrlFacts {
 pub(crate) fn crl_facts(der: &[u8]) -> Option<CrlFacts> {
     use x509_parser::revocation_list::CertificateRevocationList;
     let (_, crl) = CertificateRevocationList::from_der(der).ok()?;
-    let crl_number_critical = crl.extensions().iter().any(|e| {
-        e.critical && matches!(e.parsed_extension(), ParsedExtension::CRLNumber(_))
-    });
+    let crl_number_critical = crl
+        .extensions()
+        .iter()
+        .any(|e| e.critical && matches!(e.parsed_extension(), ParsedExtension::CRLNumber(_)));
     Some(CrlFacts {
         issuer_raw: crl.tbs_cert_list.issuer.as_raw().to_vec(),
         crl_number_critical,
@@ -336,7 +337,10 @@ impl<'a> Cert<'a> {
                             Ext::SubjectKeyIdentifier,
                             ParsedExtension::SubjectKeyIdentifier(_)
                         )
-                        | (Ext::SubjectAltName, ParsedExtension::SubjectAlternativeName(_))
+                        | (
+                            Ext::SubjectAltName,
+                            ParsedExtension::SubjectAlternativeName(_)
+                        )
                         | (Ext::KeyUsage, ParsedExtension::KeyUsage(_))
                 )
             })

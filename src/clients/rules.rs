@@ -138,9 +138,7 @@ impl Rule {
             Rule::CaBasicConstraintsNotCritical => {
                 "mark basicConstraints critical on every CA (basicConstraints=critical,CA:TRUE)"
             }
-            Rule::MissingAki => {
-                "add authorityKeyIdentifier=keyid to every certificate a CA issues"
-            }
+            Rule::MissingAki => "add authorityKeyIdentifier=keyid to every certificate a CA issues",
             Rule::MissingSki => "add subjectKeyIdentifier=hash to every CA certificate",
             Rule::CaKeyUsageWithoutKeyCertSign | Rule::RootInconsistentCaExtensions => {
                 "give the CA keyUsage=critical,keyCertSign,cRLSign"
@@ -155,9 +153,7 @@ impl Rule {
                 "mark the subjectAltName critical, or give the certificate a subject"
             }
             Rule::CrlNumberCritical => "issue the CRL with a non-critical CRL number",
-            Rule::RootMissingBasicConstraints => {
-                "give the root basicConstraints=critical,CA:TRUE"
-            }
+            Rule::RootMissingBasicConstraints => "give the root basicConstraints=critical,CA:TRUE",
             Rule::AnchorNotSelfIssued => {
                 "trust the self-signed root at the top of the chain, not an intermediate or a cross-signed copy"
             }
@@ -220,7 +216,9 @@ pub fn verdict(rule: Rule, client: Client) -> RuleVerdict {
         }
         (R::MissingAki, _) => Accepts,
 
-        (R::MissingSki, C::Python313) => rejects(O::BadCertificate, "Missing Subject Key Identifier"),
+        (R::MissingSki, C::Python313) => {
+            rejects(O::BadCertificate, "Missing Subject Key Identifier")
+        }
         (R::MissingSki, _) => Accepts,
 
         (R::CaKeyUsageWithoutKeyCertSign | R::RootInconsistentCaExtensions, C::Gnutls) => rejects(
@@ -231,9 +229,10 @@ pub fn verdict(rule: Rule, client: Client) -> RuleVerdict {
             O::UnknownCa,
             "x509: certificate signed by unknown authority (possibly because of \"x509: invalid signature: parent certificate cannot sign this kind of certificate\" ...)",
         ),
-        (R::CaKeyUsageWithoutKeyCertSign | R::RootInconsistentCaExtensions, C::Node) => {
-            rejects(O::InvalidCa, "key usage does not include certificate signing")
-        }
+        (R::CaKeyUsageWithoutKeyCertSign | R::RootInconsistentCaExtensions, C::Node) => rejects(
+            O::InvalidCa,
+            "key usage does not include certificate signing",
+        ),
         (R::CaKeyUsageWithoutKeyCertSign | R::RootInconsistentCaExtensions, _) => {
             rejects(O::InvalidCa, "invalid CA certificate")
         }
@@ -244,9 +243,7 @@ pub fn verdict(rule: Rule, client: Client) -> RuleVerdict {
             rejects(O::BadCertificate, "key usage does not include CRL signing")
         }
         (R::CrlNumberCritical, C::Gnutls | C::Go) => Accepts,
-        (R::CrlNumberCritical, _) => {
-            rejects(O::BadCertificate, "unhandled critical CRL extension")
-        }
+        (R::CrlNumberCritical, _) => rejects(O::BadCertificate, "unhandled critical CRL extension"),
 
         // Measured on a root with a critical AKI / SKI: OpenSSL 3.0 rejects it even without
         // X509_STRICT. (On limbo's critical-ski root OpenSSL says "unable to get local issuer

@@ -341,8 +341,13 @@ pub fn disagreement_lines(main: Outcome, hits: &[RuleHit]) -> Vec<String> {
             (false, _) => "say what rustls says",
         };
         let mut line = format!(
-            "{} reject this: {} ({})",
+            "{} {} this: {} ({})",
             and_list(&family_names(&rejecting, hit.rule)),
+            if rejecting.len() == 1 && rejecting[0] != Client::Python313 {
+                "rejects"
+            } else {
+                "reject"
+            },
             hit.rule.words(),
             hit.certificate
         );
@@ -662,6 +667,55 @@ mod tests {
         o.warn_days = Some(10);
         let r = check(&good.chain, &o).unwrap();
         assert!(r.warn_tripped && !r.passed());
+    }
+
+    fn hit(rule: Rule) -> RuleHit {
+        RuleHit {
+            rule,
+            index: Some(1),
+            certificate: "intermediate CN=x".into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn client_verdicts_follow_the_rules_table() {
+        let v = client_verdicts(Outcome::Ok, &[hit(Rule::CaBasicConstraintsNotCritical)]);
+        let of = |c: Client| v.iter().find(|x| x.client == c).unwrap().clone();
+        let strict = of(Client::Python313);
+        assert_eq!(strict.outcome, Outcome::InvalidCa);
+        assert_eq!(
+            strict.words,
+            "Basic Constraints of CA cert not marked critical"
+        );
+        assert_eq!(strict.rule, Some(Rule::CaBasicConstraintsNotCritical));
+        assert_eq!((strict.basis, strict.exit), ("rule", Some(1)));
+        assert_eq!(of(Client::Curl).outcome, Outcome::Ok);
+        assert_eq!(of(Client::Curl).basis, "as-rustls");
+        assert_eq!(of(Client::Rustls).basis, "rustls");
+        assert_eq!(of(Client::Java).basis, "not-measured");
+        assert_eq!(of(Client::Java).exit, Some(0));
+
+        let lines = disagreement_lines(Outcome::Ok, &[hit(Rule::CaBasicConstraintsNotCritical)]);
+        assert_eq!(
+            lines,
+            [
+                "python3.13 (`openssl verify -x509_strict`) reject this: Basic Constraints of CA cert not marked critical (intermediate CN=x); rustls, curl, openssl, python, gnutls, go and node accept it (not measured: grpc, java, chromium)"
+            ]
+        );
+        // No rule broken, or every family that rejects says what rustls says: no line.
+        assert!(disagreement_lines(Outcome::Ok, &[]).is_empty());
+        assert!(
+            client_verdicts(Outcome::Expired, &[])
+                .iter()
+                .all(|v| v.outcome == Outcome::Expired)
+        );
+        let lines = disagreement_lines(
+            Outcome::InvalidCa,
+            &[hit(Rule::RootMissingBasicConstraints)],
+        );
+        assert_eq!(lines.len(), 1, "go says unknown-ca: {lines:?}");
+        assert!(lines[0].starts_with("go rejects this"), "{lines:?}");
     }
 
     #[test]

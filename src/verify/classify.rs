@@ -627,9 +627,9 @@ impl Ctx<'_> {
                 r.subject().is_some() && r.subject() == cert.subject() && r.spki() != cert.spki()
             }) && !self.roots.iter().any(|r| cert.signed_by(r))
                 && !self
-                .roots
-                .iter()
-                .any(|r| r.subject() == cert.subject() && r.spki() == cert.spki())
+                    .roots
+                    .iter()
+                    .any(|r| r.subject() == cert.subject() && r.spki() == cert.spki())
             {
                 return Verdict::new(
                     Outcome::UnknownCa,
@@ -738,7 +738,11 @@ impl Ctx<'_> {
                     ),
                 );
             }
-            if self.chain.iter().any(|f| f.cert.is_some_and(Cert::has_path_len)) {
+            if self
+                .chain
+                .iter()
+                .any(|f| f.cert.is_some_and(Cert::has_path_len))
+            {
                 return Verdict::new(
                     Outcome::PathLenExceeded,
                     format!(

@@ -33,9 +33,9 @@ use pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::clients::rules::Rule;
 use crate::pem::FileError;
 use crate::pki::{KeyAlg, sha256_hex};
-use crate::clients::rules::Rule;
 use crate::x509::{Cert, Ext, hex_colon, parse_chain};
 
 /// Why a file could not be inspected.
@@ -567,7 +567,13 @@ pub struct RuleHit {
 
 impl fmt::Display for RuleHit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.rule, self.certificate, self.rule.words())
+        write!(
+            f,
+            "{}: {}: {}",
+            self.rule,
+            self.certificate,
+            self.rule.words()
+        )
     }
 }
 
@@ -873,6 +879,128 @@ mod tests {
         no_san[0].subject = "O=certlab, CN=certlab web server".into();
         assert_eq!(codes(&no_san, true), [(LintCode::NoSan, 0)]);
         assert_eq!(codes(&no_san, false), []);
+    }
+
+    /// A root, an intermediate and a leaf made with rcgen; `int_ext` / `leaf_ext` tweak the
+    /// intermediate's and the leaf's parameters. Returns (chain DER, root DER).
+    fn rcgen_chain(
+        int_ext: impl FnOnce(&mut rcgen::CertificateParams),
+        leaf_ext: impl FnOnce(&mut rcgen::CertificateParams),
+    ) -> (Vec<CertificateDer<'static>>, CertificateDer<'static>) {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
+        let ca = |cn: &str| {
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            p.use_authority_key_identifier_extension = true;
+            p
+        };
+        let root_key = KeyPair::generate().unwrap();
+        let root = rcgen::CertifiedIssuer::self_signed(ca("rules root"), root_key).unwrap();
+        let mut int_params = ca("rules intermediate");
+        int_ext(&mut int_params);
+        let int =
+            rcgen::CertifiedIssuer::signed_by(int_params, KeyPair::generate().unwrap(), &root)
+                .unwrap();
+        let mut leaf = CertificateParams::new(vec!["rules.test".to_string()]).unwrap();
+        leaf.distinguished_name
+            .push(rcgen::DnType::CommonName, "rules.test");
+        leaf.use_authority_key_identifier_extension = true;
+        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        leaf_ext(&mut leaf);
+        let leaf = leaf.signed_by(&KeyPair::generate().unwrap(), &int).unwrap();
+        (
+            vec![leaf.der().clone(), int.der().clone()],
+            root.der().clone(),
+        )
+    }
+
+    fn rules_of(chain: &[CertificateDer<'static>], root: &CertificateDer<'static>) -> Vec<Rule> {
+        client_rule_hits(chain, std::slice::from_ref(root), &[])
+            .into_iter()
+            .map(|h| h.rule)
+            .collect()
+    }
+
+    #[test]
+    fn client_rules_fire_on_their_defect_only() {
+        let (chain, root) = rcgen_chain(|_| {}, |_| {});
+        assert_eq!(rules_of(&chain, &root), [], "a sound chain breaks no rule");
+
+        // An intermediate whose basicConstraints is not critical (written by hand: rcgen
+        // always marks its own critical).
+        let (chain, root) = rcgen_chain(
+            |p| {
+                p.is_ca = rcgen::IsCa::NoCa;
+                let mut bc = rcgen::CustomExtension::from_oid_content(
+                    &[2, 5, 29, 19],
+                    vec![0x30, 0x03, 0x01, 0x01, 0xff],
+                );
+                bc.set_criticality(false);
+                p.custom_extensions.push(bc);
+            },
+            |_| {},
+        );
+        // (rcgen, taking it for no CA, writes no SKI either.)
+        let hits = client_rule_hits(&chain, std::slice::from_ref(&root), &[]);
+        assert_eq!(
+            hits.iter().map(|h| h.rule).collect::<Vec<_>>(),
+            [Rule::CaBasicConstraintsNotCritical, Rule::MissingSki]
+        );
+        assert_eq!(hits[0].index, Some(1));
+        assert_eq!(hits[0].certificate, "intermediate CN=rules intermediate");
+
+        // keyCertSign on the leaf; a leaf without AKI.
+        let (chain, root) = rcgen_chain(
+            |_| {},
+            |p| p.key_usages.push(rcgen::KeyUsagePurpose::KeyCertSign),
+        );
+        assert_eq!(rules_of(&chain, &root), [Rule::LeafKeyCertSign]);
+        let (chain, root) =
+            rcgen_chain(|_| {}, |p| p.use_authority_key_identifier_extension = false);
+        assert_eq!(rules_of(&chain, &root), [Rule::MissingAki]);
+
+        // An intermediate CA without keyCertSign; the same defect on a root is its own rule.
+        let (chain, root) = rcgen_chain(
+            |p| p.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature],
+            |_| {},
+        );
+        assert_eq!(
+            rules_of(&chain, &root),
+            [Rule::CaKeyUsageWithoutKeyCertSign]
+        );
+
+        // The intermediate given as the trust anchor: not self-issued.
+        let (chain, _) = rcgen_chain(|_| {}, |_| {});
+        assert_eq!(
+            rules_of(&chain[..1], &chain[1]),
+            [Rule::AnchorNotSelfIssued]
+        );
+        // Trust that did not issue the chain is not looked at.
+        let (other, other_root) = rcgen_chain(|_| {}, |_| {});
+        let _ = other;
+        assert_eq!(rules_of(&chain[..1], &other_root), []);
+    }
+
+    #[test]
+    fn lab_chains_break_no_client_rule() {
+        let pki = lab();
+        let roots: Vec<CertificateDer<'static>> =
+            pki.trusted_roots().map(|e| e.cert.clone()).collect();
+        let crls: Vec<_> = pki.crls().cloned().collect();
+        let leaves = pki.entities.iter().filter(|e| {
+            matches!(
+                e.role,
+                crate::pki::Role::Server
+                    | crate::pki::Role::Client
+                    | crate::pki::Role::ServerClient
+            )
+        });
+        for e in leaves {
+            let hits = client_rule_hits(e.chain_or_cert(), &roots, &crls);
+            assert!(hits.is_empty(), "{}: {hits:?}", e.name);
+        }
     }
 
     #[test]

@@ -30,8 +30,8 @@ use std::path::PathBuf;
 use certlab::Outcome;
 use certlab::clients::Client;
 use certlab::verify::check::{CheckOptions, check};
-use certlab::verify::inspect::summarize;
 use certlab::verify::classify::{TrustStore, Usage};
+use certlab::verify::inspect::summarize;
 use pki_types::{CertificateDer, CertificateRevocationListDer};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -261,7 +261,11 @@ fn run_case(tc: &Value) -> Run {
         Ok(report) => Run {
             outcome: report.outcome,
             detail: report.judgement.detail.clone(),
-            rules: report.rules.iter().map(|h| h.rule.code().to_string()).collect(),
+            rules: report
+                .rules
+                .iter()
+                .map(|h| h.rule.code().to_string())
+                .collect(),
             strict: report
                 .clients
                 .iter()
@@ -278,15 +282,18 @@ fn run_case(tc: &Value) -> Run {
     };
     // An email peer name must be among the leaf's email SANs (domain part without case).
     if run.outcome.is_ok() && !emails.is_empty() {
-        let sans = summarize(&chain[0], now).map(|s| s.sans).unwrap_or_default();
+        let sans = summarize(&chain[0], now)
+            .map(|s| s.sans)
+            .unwrap_or_default();
         let norm = |e: &str| match e.rsplit_once('@') {
             Some((local, domain)) => format!("{local}@{}", domain.to_ascii_lowercase()),
             None => e.to_ascii_lowercase(),
         };
-        if let Some(missing) = emails
-            .iter()
-            .find(|e| !sans.iter().any(|s| s.strip_prefix("email:").map(norm) == Some(norm(e))))
-        {
+        if let Some(missing) = emails.iter().find(|e| {
+            !sans
+                .iter()
+                .any(|s| s.strip_prefix("email:").map(norm) == Some(norm(e)))
+        }) {
             run.outcome = Outcome::HostnameMismatch;
             run.strict = Outcome::HostnameMismatch;
             run.detail = Some(format!(
@@ -440,13 +447,7 @@ fn disagreements_file_is_current() {
         .collect();
     if std::env::var_os("LIMBO_WRITE_ROWS").is_some() {
         for row in &measured {
-            eprintln!(
-                "| `{}` | {} | {} | {} |",
-                row[0],
-                row[1],
-                row[2],
-                row[3]
-            );
+            eprintln!("| `{}` | {} | {} | {} |", row[0], row[1], row[2], row[3]);
         }
     }
     assert_eq!(
