@@ -30,9 +30,10 @@ pub enum UsageArg {
   certlab check pki/localhost.chain.pem --pki pki --host 127.0.0.1
   certlab check client.pem --ca ca.pem --usage client
   certlab check lab/expired.chain.pem --pki lab --expect expired    # exit 0: as expected
+  certlab check chain.pem --ca ca.pem --host api.internal --client python3.13   # as Python >= 3.13 sees it
   certlab check --pki pki --warn-days 30                            # every certificate of the PKI (CI guard)
 
-Exit codes: 0 ok (or the --expect outcome), 1 any other outcome or a --warn-days warning, 2 bad input.")]
+Exit codes: 0 ok (or the --expect outcome), 1 any other outcome (with --client: that client's) or a --warn-days warning, 2 bad input.")]
 pub struct Args {
     /// The certificate or chain to check (PEM, leaf first, or one DER certificate). Without it,
     /// `--pki` checks every certificate of the PKI.

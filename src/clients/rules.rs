@@ -20,10 +20,13 @@
 //! - `go`: Go 1.19 `crypto/x509` `Certificate.Verify` (serverAuth, DNS name) in a throwaway
 //!   program; Go checks no CRLs.
 //! - `node`: Node.js 20 `tls.connect` (`ca`, `crl`) against a loopback server.
+//! - `java`: OpenJDK 17's default (PKIX) `X509TrustManager.checkServerTrusted` in a
+//!   single-file program, the CA in a KeyStore; no revocation checking (JSSE's default), so
+//!   the CRL rules are accepted; no hostname check (every proof leaf is valid for its name).
 //! - `rustls`: certlab's own verifier (rustls-webpki) enforces none of the rules: `check` says
 //!   `ok` for every proof chain (tests/it/check_strict.rs). Its verdict is the main outcome.
 //!
-//! Not measured: `grpc` (BoringSSL), `java` (JSSE) and `chromium`; their verdicts say so.
+//! Not measured: `grpc` (BoringSSL) and `chromium`; their verdicts say so.
 
 use std::fmt;
 
@@ -203,7 +206,30 @@ pub fn verdict(rule: Rule, client: Client) -> RuleVerdict {
     match (rule, client) {
         // rustls-webpki checks none of these profile rules.
         (_, C::Rustls) => Accepts,
-        (_, C::Grpc | C::Java | C::Chromium) => NotMeasured,
+        (_, C::Grpc | C::Chromium) => NotMeasured,
+
+        // Java rejects some certificates while parsing them, before any path validation.
+        (R::CaEmptySubject, C::Java) => rejects(
+            O::BadCertificate,
+            "java.security.cert.CertificateParsingException: Empty issuer DN not allowed in X509Certificates",
+        ),
+        (R::EmptySubjectSanNotCritical, C::Java) => rejects(
+            O::BadCertificate,
+            "java.security.cert.CertificateParsingException: X.509 Certificate is incomplete: SubjectAlternativeName extension MUST be marked critical when subject field is empty",
+        ),
+        (R::CaKeyUsageWithoutKeyCertSign, C::Java) => rejects(
+            O::InvalidCa,
+            "PKIX path validation failed: java.security.cert.CertPathValidatorException: CA key usage check failed: keyCertSign bit is not set",
+        ),
+        (R::RootInconsistentCaExtensions, C::Java) => rejects(
+            O::InvalidCa,
+            "PKIX path validation failed: sun.security.validator.ValidatorException: TrustAnchor with subject \"...\" does not have keyCertSign bit set in KeyUsage extension",
+        ),
+        (R::RootMissingBasicConstraints, C::Java) => rejects(
+            O::InvalidCa,
+            "PKIX path validation failed: sun.security.validator.ValidatorException: TrustAnchor with subject \"...\" is not a CA certificate",
+        ),
+        (_, C::Java) => Accepts,
 
         (R::CaBasicConstraintsNotCritical, C::Python313) => rejects(
             O::InvalidCa,
@@ -301,7 +327,12 @@ pub fn reject_exit(client: Client) -> Option<i32> {
     match client {
         Client::Curl => Some(60),
         Client::Openssl => Some(2),
-        Client::Python | Client::Python313 | Client::Gnutls | Client::Go | Client::Node => Some(1),
+        Client::Python
+        | Client::Python313
+        | Client::Gnutls
+        | Client::Go
+        | Client::Node
+        | Client::Java => Some(1),
         Client::Rustls => Some(1),
         _ => None,
     }
@@ -318,6 +349,7 @@ pub fn measured_with(client: Client) -> &'static str {
         Client::Gnutls => "`certtool --verify`",
         Client::Go => "Go crypto/x509",
         Client::Node => "Node.js tls",
+        Client::Java => "Java X509TrustManager (PKIX)",
         _ => "not run",
     }
 }
@@ -337,7 +369,7 @@ mod tests {
                 "{r}: no family rejects it"
             );
             assert_eq!(verdict(r, Client::Rustls), RuleVerdict::Accepts);
-            assert_eq!(verdict(r, Client::Java), RuleVerdict::NotMeasured);
+            assert_eq!(verdict(r, Client::Grpc), RuleVerdict::NotMeasured);
             assert!(!r.words().is_empty() && !r.fix().is_empty());
         }
         let codes: std::collections::BTreeSet<_> = ALL_RULES.iter().map(|r| r.code()).collect();
