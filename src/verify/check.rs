@@ -351,6 +351,12 @@ pub fn disagreement_lines(main: Outcome, hits: &[RuleHit]) -> Vec<String> {
             hit.rule.words(),
             hit.certificate
         );
+        if matches!(
+            hit.rule,
+            Rule::CrlIssuerWithoutCrlSign | Rule::CrlNumberCritical
+        ) {
+            line.push_str(" when they check this CRL");
+        }
         if !accepting.is_empty() {
             line.push_str(&format!(
                 "; {} {verb}",
