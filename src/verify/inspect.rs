@@ -5,6 +5,9 @@
 //! private keys (PKCS#8, SEC1, PKCS#1) and says which key matches which certificate.
 //! [`lint_chain`] gives the chain warnings: expiring soon, no SAN, CN-only, weak RSA,
 //! server validity over 398 days, missing SKI/AKI, chain order, root included.
+//! [`client_rule_hits`] finds the client-aligned rules ([`Rule`]) a chain, the trust anchors
+//! that issued it and the leaf's CRL break: what some client families reject and rustls does
+//! not (`check` and `probe` say which families, from `certlab::clients::rules`).
 //!
 //! ```
 //! use certlab::verify::inspect::summarize;
