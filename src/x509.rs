@@ -20,6 +20,37 @@ pub(crate) struct Cert<'a> {
     cert: X509Certificate<'a>,
 }
 
+/// The extensions whose criticality the client-aligned rules look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ext {
+    BasicConstraints,
+    AuthorityKeyIdentifier,
+    SubjectKeyIdentifier,
+    SubjectAltName,
+    KeyUsage,
+}
+
+/// What the client-aligned rules read of a CRL: its issuer's DER and whether its CRL number
+/// extension is critical (`None`: the CRL does not parse).
+pub(crate) struct CrlFacts {
+    pub(crate) issuer_raw: Vec<u8>,
+    pub(crate) crl_number_critical: bool,
+}
+
+/// Reads the [`CrlFacts`] of a DER CRL.
+pub(crate) fn crl_facts(der: &[u8]) -> Option<CrlFacts> {
+    use x509_parser::revocation_list::CertificateRevocationList;
+    let (_, crl) = CertificateRevocationList::from_der(der).ok()?;
+    let crl_number_critical = crl
+        .extensions()
+        .iter()
+        .any(|e| e.critical && matches!(e.parsed_extension(), ParsedExtension::CRLNumber(_)));
+    Some(CrlFacts {
+        issuer_raw: crl.tbs_cert_list.issuer.as_raw().to_vec(),
+        crl_number_critical,
+    })
+}
+
 /// Parses every certificate of a chain once (`Err`: x509-parser's message).
 pub(crate) fn parse_chain<'a>(
     ders: &'a [pki_types::CertificateDer<'_>],
@@ -287,6 +318,43 @@ impl<'a> Cert<'a> {
                 }
                 _ => None,
             })
+    }
+
+    /// Whether an extension is marked critical (`None`: the certificate does not have it).
+    pub(crate) fn critical(&self, which: Ext) -> Option<bool> {
+        self.cert
+            .extensions()
+            .iter()
+            .find(|e| {
+                matches!(
+                    (which, e.parsed_extension()),
+                    (Ext::BasicConstraints, ParsedExtension::BasicConstraints(_))
+                        | (
+                            Ext::AuthorityKeyIdentifier,
+                            ParsedExtension::AuthorityKeyIdentifier(_)
+                        )
+                        | (
+                            Ext::SubjectKeyIdentifier,
+                            ParsedExtension::SubjectKeyIdentifier(_)
+                        )
+                        | (
+                            Ext::SubjectAltName,
+                            ParsedExtension::SubjectAlternativeName(_)
+                        )
+                        | (Ext::KeyUsage, ParsedExtension::KeyUsage(_))
+                )
+            })
+            .map(|e| e.critical)
+    }
+
+    /// The X.509 version as written (0 for v1, 2 for v3).
+    pub(crate) fn version(&self) -> u32 {
+        self.cert.tbs_certificate.version.0
+    }
+
+    /// Whether the subject is the empty name (no RDN at all).
+    pub(crate) fn subject_is_empty(&self) -> bool {
+        self.cert.subject().iter_rdn().next().is_none()
     }
 
     /// The OIDs of critical extensions x509-parser (and so certlab) does not know.

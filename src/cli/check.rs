@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use certlab::Outcome;
+use certlab::clients::Client;
 use certlab::pem;
 use certlab::verify::check::{self, CheckOptions, CheckReport, DEFAULT_WARN_DAYS, PkiCheckReport};
 use certlab::verify::classify::Usage;
@@ -29,9 +30,10 @@ pub enum UsageArg {
   certlab check pki/localhost.chain.pem --pki pki --host 127.0.0.1
   certlab check client.pem --ca ca.pem --usage client
   certlab check lab/expired.chain.pem --pki lab --expect expired    # exit 0: as expected
+  certlab check chain.pem --ca ca.pem --host api.internal --client python3.13   # as Python >= 3.13 sees it
   certlab check --pki pki --warn-days 30                            # every certificate of the PKI (CI guard)
 
-Exit codes: 0 ok (or the --expect outcome), 1 any other outcome or a --warn-days warning, 2 bad input.")]
+Exit codes: 0 ok (or the --expect outcome), 1 any other outcome (with --client: that client's) or a --warn-days warning, 2 bad input.")]
 pub struct Args {
     /// The certificate or chain to check (PEM, leaf first, or one DER certificate). Without it,
     /// `--pki` checks every certificate of the PKI.
@@ -63,6 +65,10 @@ pub struct Args {
     /// Print JSON (`{"version": 1, "outcome", ...}`).
     #[arg(long)]
     pub json: bool,
+    /// Judge as this client family would (curl, openssl, python, python3.13, gnutls, go,
+    /// node, rustls, ...): its outcome, its words, its exit; the exit code follows it.
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
 }
 
 /// Runs `certlab check`.
@@ -76,10 +82,16 @@ pub fn run(args: Args) -> CmdResult {
         .transpose()
         .map_err(|e| Failure::input(format!("--expect: {e}")))?;
     let warn_days = args.warn_days.map(i64::from);
+    let client = args
+        .client
+        .as_deref()
+        .map(str::parse::<Client>)
+        .transpose()
+        .map_err(|e| Failure::input(format!("--client: {e}")))?;
     if let (None, None, Some(dir)) = (&args.cert, &args.ca, &args.pki) {
-        if expect.is_some() || args.host.is_some() {
+        if expect.is_some() || args.host.is_some() || client.is_some() {
             return Err(Failure::input(
-                "--expect and --host need a certificate to check",
+                "--expect, --host and --client need a certificate to check",
             ));
         }
         let mut crls = Vec::new();
@@ -122,9 +134,9 @@ pub fn run(args: Args) -> CmdResult {
                 "no certificate given: certlab check CERT_OR_CHAIN.pem --ca BUNDLE.pem (or --pki DIR alone to check every certificate of a PKI)",
             ));
         };
-        if expect.is_some() || args.host.is_some() {
+        if expect.is_some() || args.host.is_some() || client.is_some() {
             return Err(Failure::input(
-                "--expect and --host need a certificate to check",
+                "--expect, --host and --client need a certificate to check",
             ));
         }
         let report = check::check_pki(&pki, &trust, now, warn_days.unwrap_or(DEFAULT_WARN_DAYS));
@@ -151,6 +163,7 @@ pub fn run(args: Args) -> CmdResult {
         now,
         warn_days,
         expect,
+        client,
     };
     let report = check::check(&chain, &options)?;
     if args.json {
@@ -223,11 +236,42 @@ fn print_report(r: &CheckReport) {
             println!("  {w}");
         }
     }
+    let lines = r.disagreements();
+    if !lines.is_empty() {
+        println!("clients");
+        for l in &lines {
+            println!("  {l}");
+        }
+        for hit in &r.rules {
+            println!("  fix {}: {}", hit.rule, hit.rule.fix());
+        }
+    }
+    let mut observed = r.outcome;
+    if let Some(v) = r.client_verdict() {
+        observed = v.outcome;
+        row("client", format!("{} ({})", v.client, v.library));
+        row("  outcome", coloured(v.outcome));
+        if !v.words.is_empty() {
+            row("  says", &v.words);
+        }
+        let exit = match v.exit {
+            Some(code) => code.to_string(),
+            None => "unknown (not run here)".to_string(),
+        };
+        row("  exit", exit);
+        let basis = match v.basis {
+            "rule" => "measured: it rejects chains that break this rule",
+            "as-rustls" => "measured: it accepts every rule this chain breaks; otherwise as rustls",
+            "not-measured" => "not measured for a rule this chain breaks; shown as rustls",
+            _ => "certlab's own verifier",
+        };
+        row("  basis", basis);
+    }
     if let Some(expected) = r.expected {
-        if expected == r.outcome {
+        if expected == observed {
             row("expected", format!("{expected}: as expected"));
         } else {
-            row("expected", format!("{expected}, but got {}", r.outcome));
+            row("expected", format!("{expected}, but got {observed}"));
         }
     }
 }

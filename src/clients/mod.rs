@@ -17,6 +17,7 @@
 //! ```
 
 mod measured;
+pub mod rules;
 
 pub use measured::{Cell, cell, cells};
 

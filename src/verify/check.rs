@@ -32,12 +32,16 @@ use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::clients::rules::{self, Rule, RuleVerdict};
+use crate::clients::{ALL_CLIENTS, Client};
 use crate::outcome::Outcome;
 use crate::pem::FileError;
 use crate::pki::{Pki, Role, San, store};
 use crate::verify::classify::{TrustStore, Usage};
 use crate::verify::fix::check_fix;
-use crate::verify::inspect::{CertSummary, Lint, LintCode, lint_chain, summarize};
+use crate::verify::inspect::{
+    CertSummary, Lint, LintCode, RuleHit, client_rule_hits, lint_chain, summarize,
+};
 use crate::verify::{Judgement, REPORT_VERSION, judge_chain};
 
 /// Days within which an expiring certificate gets a warning when `--warn-days` is not given.
@@ -74,6 +78,9 @@ pub struct CheckOptions {
     pub warn_days: Option<i64>,
     /// The outcome the caller expects (`--expect`).
     pub expect: Option<Outcome>,
+    /// Judge as this client family would (`--client`): its outcome decides
+    /// [`CheckReport::passed`].
+    pub client: Option<Client>,
 }
 
 impl CheckOptions {
@@ -86,6 +93,7 @@ impl CheckOptions {
             now,
             warn_days: None,
             expect: None,
+            client: None,
         }
     }
 }
@@ -109,6 +117,12 @@ pub struct CheckReport {
     pub expected: Option<Outcome>,
     /// Whether `--warn-days` was given and an `expires-soon` warning fired.
     pub warn_tripped: bool,
+    /// The client-aligned rules the chain, its trust anchors or the leaf's CRL break.
+    pub rules: Vec<RuleHit>,
+    /// What each client family would say ([`client_verdicts`]).
+    pub clients: Vec<ClientVerdict>,
+    /// `--client`, if given.
+    pub client: Option<Client>,
 }
 
 impl std::ops::Deref for CheckReport {
@@ -137,6 +151,10 @@ struct CheckJson<'a> {
     chain: &'a [CertSummary],
     warnings: &'a [Lint],
     warn_tripped: bool,
+    client_rules: &'a [RuleHit],
+    clients: &'a [ClientVerdict],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<&'a ClientVerdict>,
 }
 
 impl Serialize for CheckReport {
@@ -156,17 +174,208 @@ impl Serialize for CheckReport {
             chain: &j.chain,
             warnings: &j.lints,
             warn_tripped: self.warn_tripped,
+            client_rules: &self.rules,
+            clients: &self.clients,
+            client: self.client_verdict(),
         }
         .serialize(serializer)
     }
 }
 
 impl CheckReport {
-    /// Whether the check passed: the outcome is `ok` (or the expected one) and no
-    /// `--warn-days` warning tripped. This decides exit code 0 versus 1.
+    /// Whether the check passed: the outcome (with `--client`, that client's) is `ok` (or the
+    /// expected one) and no `--warn-days` warning tripped. This decides exit code 0 versus 1.
     pub fn passed(&self) -> bool {
-        self.outcome == self.expected.unwrap_or(Outcome::Ok) && !self.warn_tripped
+        let outcome = self.client_verdict().map_or(self.outcome, |v| v.outcome);
+        outcome == self.expected.unwrap_or(Outcome::Ok) && !self.warn_tripped
     }
+
+    /// The verdict of the `--client` family, if one was asked for.
+    pub fn client_verdict(&self) -> Option<&ClientVerdict> {
+        let wanted = self.client?;
+        self.clients.iter().find(|v| v.client == wanted)
+    }
+
+    /// One line per rule on which some client family disagrees with the main outcome.
+    pub fn disagreements(&self) -> Vec<String> {
+        disagreement_lines(self.outcome, &self.rules)
+    }
+}
+
+/// What one client family would say about a chain: the main (rustls) verdict, unless a
+/// client-aligned rule it was seen to enforce is broken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientVerdict {
+    /// The family (`python3.13`, `curl`, ...).
+    #[serde(serialize_with = "client_name")]
+    pub client: Client,
+    /// The TLS library it stands for.
+    pub library: &'static str,
+    /// What it shows.
+    pub outcome: Outcome,
+    /// Its own words (empty when it accepts).
+    pub words: String,
+    /// The exit status of the tool it was measured with (`None`: not run here).
+    pub exit: Option<i32>,
+    /// The rule it rejects the chain for, if any.
+    pub rule: Option<Rule>,
+    /// Where the verdict comes from: `rule` (a measured rejection), `rustls` (certlab's own
+    /// verifier), `as-rustls` (it was seen to accept every rule the chain breaks, so it says
+    /// what rustls says), `not-measured` (the chain breaks a rule nobody ran this client on;
+    /// rustls's verdict is shown).
+    pub basis: &'static str,
+}
+
+fn client_name<S: serde::Serializer>(c: &Client, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.name())
+}
+
+/// The verdict of every client family, given the main outcome (certlab's rustls verifier)
+/// and the rules the chain breaks.
+pub fn client_verdicts(main: Outcome, hits: &[RuleHit]) -> Vec<ClientVerdict> {
+    ALL_CLIENTS
+        .iter()
+        .map(|&client| client_verdict(client, main, hits))
+        .collect()
+}
+
+fn client_verdict(client: Client, main: Outcome, hits: &[RuleHit]) -> ClientVerdict {
+    let mut unmeasured = false;
+    for hit in hits {
+        match rules::verdict(hit.rule, client) {
+            RuleVerdict::Rejects { outcome, words } => {
+                return ClientVerdict {
+                    client,
+                    library: client.library(),
+                    outcome,
+                    words: words.to_string(),
+                    exit: rules::reject_exit(client),
+                    rule: Some(hit.rule),
+                    basis: "rule",
+                };
+            }
+            RuleVerdict::NotMeasured => unmeasured = true,
+            RuleVerdict::Accepts => {}
+        }
+    }
+    let basis = if client == Client::Rustls {
+        "rustls"
+    } else if unmeasured {
+        "not-measured"
+    } else {
+        "as-rustls"
+    };
+    ClientVerdict {
+        client,
+        library: client.library(),
+        outcome: main,
+        words: if main.is_ok() {
+            String::new()
+        } else {
+            main.client_says().to_string()
+        },
+        exit: if main.is_ok() {
+            Some(0)
+        } else {
+            rules::reject_exit(client)
+        },
+        rule: None,
+        basis,
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// The families' names for a line; python3.13 stands for `openssl verify -x509_strict` too
+/// when that agrees (every rule but [`Rule::AnchorNotSelfIssued`]).
+fn family_names(clients: &[Client], rule: Rule) -> Vec<String> {
+    clients
+        .iter()
+        .map(|c| {
+            if *c == Client::Python313 && rule != Rule::AnchorNotSelfIssued {
+                "python3.13 (`openssl verify -x509_strict`)".to_string()
+            } else {
+                c.name().to_string()
+            }
+        })
+        .collect()
+}
+
+/// One line per broken rule on which some family's outcome differs from `main`: "python3.13
+/// (`openssl verify -x509_strict`) reject this: Basic Constraints of CA cert not marked
+/// critical (intermediate CN=x); rustls, curl, openssl, python, gnutls, go, java and node
+/// accept it (not measured: grpc, chromium)".
+pub fn disagreement_lines(main: Outcome, hits: &[RuleHit]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut seen: Vec<Rule> = Vec::new();
+    for hit in hits {
+        if seen.contains(&hit.rule) {
+            continue;
+        }
+        seen.push(hit.rule);
+        let mut rejecting = Vec::new();
+        let mut accepting = Vec::new();
+        let mut unmeasured = Vec::new();
+        for &c in ALL_CLIENTS {
+            match rules::verdict(hit.rule, c) {
+                RuleVerdict::Rejects { outcome, .. } if outcome != main => rejecting.push(c),
+                RuleVerdict::Rejects { .. } => {}
+                RuleVerdict::Accepts => accepting.push(c),
+                RuleVerdict::NotMeasured => unmeasured.push(c),
+            }
+        }
+        if rejecting.is_empty() {
+            continue;
+        }
+        let verb = match (main.is_ok(), accepting.len()) {
+            (true, 1) => "accepts it",
+            (true, _) => "accept it",
+            (false, 1) => "says what rustls says",
+            (false, _) => "say what rustls says",
+        };
+        let mut line = format!(
+            "{} {} this: {} ({})",
+            and_list(&family_names(&rejecting, hit.rule)),
+            if rejecting.len() == 1 && rejecting[0] != Client::Python313 {
+                "rejects"
+            } else {
+                "reject"
+            },
+            hit.rule.words(),
+            hit.certificate
+        );
+        if matches!(
+            hit.rule,
+            Rule::CrlIssuerWithoutCrlSign | Rule::CrlNumberCritical
+        ) {
+            line.push_str(" when they check this CRL");
+        }
+        if !accepting.is_empty() {
+            line.push_str(&format!(
+                "; {} {verb}",
+                and_list(&family_names(&accepting, hit.rule))
+            ));
+        }
+        if !unmeasured.is_empty() {
+            line.push_str(&format!(
+                " (not measured: {})",
+                unmeasured
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        lines.push(line);
+    }
+    lines
 }
 
 /// Parses `--host` into the name webpki checks.
@@ -203,6 +412,8 @@ pub fn check(
         options.usage,
         &summaries,
     );
+    let rules = client_rule_hits(chain, &options.trust.roots, &options.trust.crls);
+    let clients = client_verdicts(verdict.outcome, &rules);
     Ok(CheckReport {
         version: REPORT_VERSION,
         judgement: Judgement::new(verdict, fix, summaries, warnings),
@@ -211,6 +422,9 @@ pub fn check(
         now: options.now,
         expected: options.expect,
         warn_tripped,
+        rules,
+        clients,
+        client: options.client,
     })
 }
 
@@ -459,6 +673,55 @@ mod tests {
         o.warn_days = Some(10);
         let r = check(&good.chain, &o).unwrap();
         assert!(r.warn_tripped && !r.passed());
+    }
+
+    fn hit(rule: Rule) -> RuleHit {
+        RuleHit {
+            rule,
+            index: Some(1),
+            certificate: "intermediate CN=x".into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn client_verdicts_follow_the_rules_table() {
+        let v = client_verdicts(Outcome::Ok, &[hit(Rule::CaBasicConstraintsNotCritical)]);
+        let of = |c: Client| v.iter().find(|x| x.client == c).unwrap().clone();
+        let strict = of(Client::Python313);
+        assert_eq!(strict.outcome, Outcome::InvalidCa);
+        assert_eq!(
+            strict.words,
+            "Basic Constraints of CA cert not marked critical"
+        );
+        assert_eq!(strict.rule, Some(Rule::CaBasicConstraintsNotCritical));
+        assert_eq!((strict.basis, strict.exit), ("rule", Some(1)));
+        assert_eq!(of(Client::Curl).outcome, Outcome::Ok);
+        assert_eq!(of(Client::Curl).basis, "as-rustls");
+        assert_eq!(of(Client::Rustls).basis, "rustls");
+        assert_eq!(of(Client::Grpc).basis, "not-measured");
+        assert_eq!(of(Client::Grpc).exit, Some(0));
+
+        let lines = disagreement_lines(Outcome::Ok, &[hit(Rule::CaBasicConstraintsNotCritical)]);
+        assert_eq!(
+            lines,
+            [
+                "python3.13 (`openssl verify -x509_strict`) reject this: Basic Constraints of CA cert not marked critical (intermediate CN=x); rustls, curl, openssl, python, gnutls, go, java and node accept it (not measured: grpc, chromium)"
+            ]
+        );
+        // No rule broken, or every family that rejects says what rustls says: no line.
+        assert!(disagreement_lines(Outcome::Ok, &[]).is_empty());
+        assert!(
+            client_verdicts(Outcome::Expired, &[])
+                .iter()
+                .all(|v| v.outcome == Outcome::Expired)
+        );
+        let lines = disagreement_lines(
+            Outcome::InvalidCa,
+            &[hit(Rule::RootMissingBasicConstraints)],
+        );
+        assert_eq!(lines.len(), 1, "go says unknown-ca: {lines:?}");
+        assert!(lines[0].starts_with("go rejects this"), "{lines:?}");
     }
 
     #[test]

@@ -621,13 +621,15 @@ impl Ctx<'_> {
     fn bad_signature(&self) -> Verdict {
         // A self-issued certificate sent in the chain with a trust anchor's name but another key
         // is a foreign root, whatever webpki tried to verify with it.
+        // (A self-issued intermediate that the trusted root signed is no foreign root.)
         for cert in self.chain.iter().filter(|f| f.self_issued()) {
             if let Some(root) = self.roots.iter().find(|r| {
                 r.subject().is_some() && r.subject() == cert.subject() && r.spki() != cert.spki()
-            }) && !self
-                .roots
-                .iter()
-                .any(|r| r.subject() == cert.subject() && r.spki() == cert.spki())
+            }) && !self.roots.iter().any(|r| cert.signed_by(r))
+                && !self
+                    .roots
+                    .iter()
+                    .any(|r| r.subject() == cert.subject() && r.spki() == cert.spki())
             {
                 return Verdict::new(
                     Outcome::UnknownCa,
@@ -664,6 +666,27 @@ impl Ctx<'_> {
             {
                 continue;
             }
+            // An issuer whose key the verifier refuses (RSA under 2048 bits): a weak key, not
+            // a bad signature (webpki cannot tell whether the signature is sound).
+            if let Some((issuer, bits)) = candidates_in_chain
+                .iter()
+                .chain(candidate_roots.iter())
+                .find_map(|c| {
+                    let (alg, bits) = c.cert?.key_algorithm();
+                    (alg.starts_with("rsa") && bits < 2048).then_some((c, bits))
+                })
+            {
+                let role = self
+                    .describe(|f| f.der == issuer.der)
+                    .unwrap_or_else(|| issuer.name());
+                return Verdict::new(
+                    Outcome::BadCertificate,
+                    format!(
+                        "{role}, the issuer of {}, has a weak key: {bits}-bit RSA; rustls-webpki accepts RSA signatures only from keys of 2048 bits or more",
+                        cert.name()
+                    ),
+                );
+            }
             if let Some(root) = candidate_roots.first() {
                 let same_key = cert.aki().is_some() && cert.aki() == root.ski();
                 if !same_key && candidates_in_chain.is_empty() {
@@ -689,6 +712,45 @@ impl Ctx<'_> {
                     cert.name()
                 ),
             );
+        }
+        // Every signature verifies with an issuer the chain or the trust store holds: webpki
+        // failed while trying other candidates. With a self-issued intermediate in the chain,
+        // the cause is RFC 5280's exemptions for self-issued certificates, which webpki does
+        // not make (pathLen 4.2.1.9, name constraints 4.2.1.10).
+        let self_issued_ca = self
+            .chain
+            .iter()
+            .skip(1)
+            .find(|f| f.self_issued() && f.is_ca() && !f.signed_by(f));
+        if let Some(si) = self_issued_ca {
+            let constrained = self
+                .chain
+                .iter()
+                .chain(self.roots.iter())
+                .find(|f| f.cert.is_some_and(|c| c.name_constraints().is_some()));
+            if let Some(nc) = constrained {
+                return Verdict::new(
+                    Outcome::NameConstraintViolation,
+                    format!(
+                        "rustls-webpki applies the name constraints of {} to the self-issued intermediate {}, which RFC 5280 4.2.1.10 exempts; every signature in the chain verifies",
+                        nc.name(),
+                        si.name()
+                    ),
+                );
+            }
+            if self
+                .chain
+                .iter()
+                .any(|f| f.cert.is_some_and(Cert::has_path_len))
+            {
+                return Verdict::new(
+                    Outcome::PathLenExceeded,
+                    format!(
+                        "rustls-webpki counts the self-issued intermediate {} against pathLen, which RFC 5280 4.2.1.9 does not; every signature in the chain verifies",
+                        si.name()
+                    ),
+                );
+            }
         }
         Verdict::new(
             Outcome::BadSignature,

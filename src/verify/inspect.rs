@@ -5,6 +5,9 @@
 //! private keys (PKCS#8, SEC1, PKCS#1) and says which key matches which certificate.
 //! [`lint_chain`] gives the chain warnings: expiring soon, no SAN, CN-only, weak RSA,
 //! server validity over 398 days, missing SKI/AKI, chain order, root included.
+//! [`client_rule_hits`] finds the client-aligned rules ([`Rule`]) a chain, the trust anchors
+//! that issued it and the leaf's CRL break: what some client families reject and rustls does
+//! not (`check` and `probe` say which families, from `certlab::clients::rules`).
 //!
 //! ```
 //! use certlab::verify::inspect::summarize;
@@ -33,9 +36,10 @@ use pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::clients::rules::Rule;
 use crate::pem::FileError;
 use crate::pki::{KeyAlg, sha256_hex};
-use crate::x509::{Cert, hex_colon, parse_chain};
+use crate::x509::{Cert, Ext, hex_colon, parse_chain};
 
 /// Why a file could not be inspected.
 #[derive(Debug, thiserror::Error)]
@@ -549,6 +553,234 @@ pub fn lint_chain(
     lints
 }
 
+/// A client-aligned rule ([`Rule`]) that a certificate of the chain, a trust anchor that
+/// issued it, or the leaf's CRL breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleHit {
+    /// The rule.
+    pub rule: Rule,
+    /// Position in the chain as presented (`None`: a trust anchor or a CRL).
+    pub index: Option<usize>,
+    /// Which certificate or CRL: "the leaf CN=x", "intermediate CN=y", "the trusted root CN=z",
+    /// "the CRL of CN=z".
+    pub certificate: String,
+    /// One line for people: what is wrong, in the clients' words.
+    pub message: String,
+}
+
+impl fmt::Display for RuleHit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            self.rule,
+            self.certificate,
+            self.rule.words()
+        )
+    }
+}
+
+/// Where a certificate sits, for the rules that depend on it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Leaf,
+    Intermediate,
+    /// A self-issued CA sent in the chain.
+    SentRoot,
+    /// A trust anchor (from `--ca` / `--pki`) that issued a certificate of the chain.
+    Anchor,
+}
+
+/// The client-aligned rules the chain (as presented, leaf first), the trust anchors among
+/// `roots` that issued one of its certificates, and the CRLs of the leaf's issuer break.
+/// `roots` are the explicit trust (`--ca`, `--pki`): never pass the system's roots.
+pub fn client_rule_hits(
+    chain: &[CertificateDer<'_>],
+    roots: &[CertificateDer<'_>],
+    crls: &[pki_types::CertificateRevocationListDer<'_>],
+) -> Vec<RuleHit> {
+    let parsed = parse_chain(chain);
+    let root_certs = parse_chain(roots);
+    let presented: Vec<(Place, Option<usize>, &Cert<'_>)> = parsed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.as_ref().ok().map(|c| (i, c)))
+        .map(|(i, c)| {
+            let place = if i == 0 {
+                Place::Leaf
+            } else if c.self_issued() {
+                Place::SentRoot
+            } else {
+                Place::Intermediate
+            };
+            (place, Some(i), c)
+        })
+        .collect();
+    let mut all = presented.clone();
+    for r in root_certs.iter().filter_map(|r| r.as_ref().ok()) {
+        let issued_one = presented.iter().any(|(_, _, c)| {
+            c.issuer_raw() == r.subject_raw() && c.spki() != r.spki() && c.signed_by(r)
+        });
+        let sent = presented
+            .iter()
+            .any(|(_, _, c)| c.subject_raw() == r.subject_raw() && c.spki() == r.spki());
+        if issued_one && !sent {
+            all.push((Place::Anchor, None, r));
+        }
+    }
+    let mut hits = Vec::new();
+    for &(place, index, c) in &all {
+        let role = match place {
+            Place::Leaf => "the leaf",
+            Place::Intermediate => "intermediate",
+            Place::SentRoot => "the root (sent in the chain)",
+            Place::Anchor => "the trusted root",
+        };
+        let certificate = if c.subject_is_empty() {
+            format!("{role} with an empty subject")
+        } else {
+            format!("{role} {}", c.display_name())
+        };
+        let mut hit = |rule: Rule, message: String| {
+            hits.push(RuleHit {
+                rule,
+                index,
+                certificate: certificate.clone(),
+                message,
+            })
+        };
+        let name = c.display_name();
+        let is_ca = c.is_ca();
+        let v3 = c.version() >= 2;
+        let ku = c.key_usage();
+        let has_ku = c.critical(Ext::KeyUsage).is_some();
+        let root = matches!(place, Place::SentRoot | Place::Anchor);
+        if is_ca && c.critical(Ext::BasicConstraints) == Some(false) {
+            hit(
+                Rule::CaBasicConstraintsNotCritical,
+                format!("{name} is a CA whose basicConstraints is not marked critical"),
+            );
+        }
+        let self_signed = c.self_issued() && c.signed_by(c);
+        if v3 && place != Place::Anchor && !self_signed && c.aki().is_none() {
+            hit(
+                Rule::MissingAki,
+                format!("{name} has no authority key identifier (key id)"),
+            );
+        }
+        if v3 && is_ca && c.ski().is_none() {
+            hit(
+                Rule::MissingSki,
+                format!("{name} is a CA without a subject key identifier"),
+            );
+        }
+        if is_ca && has_ku && !ku.iter().any(|u| u == "keyCertSign") {
+            let rule = if root {
+                Rule::RootInconsistentCaExtensions
+            } else {
+                Rule::CaKeyUsageWithoutKeyCertSign
+            };
+            hit(
+                rule,
+                format!(
+                    "{name} is a CA whose keyUsage ({}) does not include keyCertSign",
+                    if ku.is_empty() {
+                        "empty".to_string()
+                    } else {
+                        ku.join(", ")
+                    }
+                ),
+            );
+        }
+        if c.critical(Ext::AuthorityKeyIdentifier) == Some(true) {
+            hit(
+                Rule::CriticalAki,
+                format!("{name} marks its authority key identifier critical"),
+            );
+        }
+        if c.critical(Ext::SubjectKeyIdentifier) == Some(true) {
+            hit(
+                Rule::CriticalSki,
+                format!("{name} marks its subject key identifier critical"),
+            );
+        }
+        if place == Place::Leaf && !is_ca && ku.iter().any(|u| u == "keyCertSign") {
+            hit(
+                Rule::LeafKeyCertSign,
+                format!("{name} is not a CA but its keyUsage asserts keyCertSign"),
+            );
+        }
+        if is_ca && c.subject_is_empty() {
+            hit(
+                Rule::CaEmptySubject,
+                "a CA certificate has an empty subject".to_string(),
+            );
+        }
+        if c.subject_is_empty() && c.critical(Ext::SubjectAltName) == Some(false) {
+            hit(
+                Rule::EmptySubjectSanNotCritical,
+                "a certificate with an empty subject has a subjectAltName not marked critical"
+                    .to_string(),
+            );
+        }
+        if root && c.basic_constraints().is_none() {
+            hit(
+                Rule::RootMissingBasicConstraints,
+                format!("the root {name} has no basicConstraints extension"),
+            );
+        }
+        if place == Place::Anchor && !c.self_issued() {
+            hit(
+                Rule::AnchorNotSelfIssued,
+                format!(
+                    "the trusted {name} is not self-issued (issuer {}); a client without partial-chain verification looks for its issuer",
+                    c.issuer_display_name()
+                ),
+            );
+        }
+    }
+    // The CRLs that speak for the leaf: issued under the leaf's issuer name.
+    if let Some((_, _, leaf)) = presented.first().filter(|(p, _, _)| *p == Place::Leaf) {
+        for crl in crls.iter().filter_map(|c| crate::x509::crl_facts(c)) {
+            if crl.issuer_raw != leaf.issuer_raw() {
+                continue;
+            }
+            let issuer = all
+                .iter()
+                .map(|(_, _, c)| *c)
+                .find(|c| c.subject_raw() == crl.issuer_raw.as_slice());
+            let issuer_name = issuer
+                .map(|c| c.display_name())
+                .unwrap_or_else(|| leaf.issuer_display_name());
+            let certificate = format!("the CRL of {issuer_name}");
+            if let Some(c) = issuer
+                && c.critical(Ext::KeyUsage).is_some()
+                && !c.key_usage().iter().any(|u| u == "cRLSign")
+            {
+                hits.push(RuleHit {
+                    rule: Rule::CrlIssuerWithoutCrlSign,
+                    index: None,
+                    certificate: certificate.clone(),
+                    message: format!(
+                        "the CRL is signed by {issuer_name}, whose keyUsage does not include cRLSign"
+                    ),
+                });
+            }
+            if crl.crl_number_critical {
+                hits.push(RuleHit {
+                    rule: Rule::CrlNumberCritical,
+                    index: None,
+                    certificate,
+                    message: format!(
+                        "the CRL of {issuer_name} marks its CRL number extension critical"
+                    ),
+                });
+            }
+        }
+    }
+    hits
+}
+
 fn looks_like_host(cn: &str) -> bool {
     cn.parse::<std::net::IpAddr>().is_ok()
         || (!cn.is_empty()
@@ -650,6 +882,128 @@ mod tests {
         no_san[0].subject = "O=certlab, CN=certlab web server".into();
         assert_eq!(codes(&no_san, true), [(LintCode::NoSan, 0)]);
         assert_eq!(codes(&no_san, false), []);
+    }
+
+    /// A root, an intermediate and a leaf made with rcgen; `int_ext` / `leaf_ext` tweak the
+    /// intermediate's and the leaf's parameters. Returns (chain DER, root DER).
+    fn rcgen_chain(
+        int_ext: impl FnOnce(&mut rcgen::CertificateParams),
+        leaf_ext: impl FnOnce(&mut rcgen::CertificateParams),
+    ) -> (Vec<CertificateDer<'static>>, CertificateDer<'static>) {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
+        let ca = |cn: &str| {
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            p.use_authority_key_identifier_extension = true;
+            p
+        };
+        let root_key = KeyPair::generate().unwrap();
+        let root = rcgen::CertifiedIssuer::self_signed(ca("rules root"), root_key).unwrap();
+        let mut int_params = ca("rules intermediate");
+        int_ext(&mut int_params);
+        let int =
+            rcgen::CertifiedIssuer::signed_by(int_params, KeyPair::generate().unwrap(), &root)
+                .unwrap();
+        let mut leaf = CertificateParams::new(vec!["rules.test".to_string()]).unwrap();
+        leaf.distinguished_name
+            .push(rcgen::DnType::CommonName, "rules.test");
+        leaf.use_authority_key_identifier_extension = true;
+        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        leaf_ext(&mut leaf);
+        let leaf = leaf.signed_by(&KeyPair::generate().unwrap(), &int).unwrap();
+        (
+            vec![leaf.der().clone(), int.der().clone()],
+            root.der().clone(),
+        )
+    }
+
+    fn rules_of(chain: &[CertificateDer<'static>], root: &CertificateDer<'static>) -> Vec<Rule> {
+        client_rule_hits(chain, std::slice::from_ref(root), &[])
+            .into_iter()
+            .map(|h| h.rule)
+            .collect()
+    }
+
+    #[test]
+    fn client_rules_fire_on_their_defect_only() {
+        let (chain, root) = rcgen_chain(|_| {}, |_| {});
+        assert_eq!(rules_of(&chain, &root), [], "a sound chain breaks no rule");
+
+        // An intermediate whose basicConstraints is not critical (written by hand: rcgen
+        // always marks its own critical).
+        let (chain, root) = rcgen_chain(
+            |p| {
+                p.is_ca = rcgen::IsCa::NoCa;
+                let mut bc = rcgen::CustomExtension::from_oid_content(
+                    &[2, 5, 29, 19],
+                    vec![0x30, 0x03, 0x01, 0x01, 0xff],
+                );
+                bc.set_criticality(false);
+                p.custom_extensions.push(bc);
+            },
+            |_| {},
+        );
+        // (rcgen, taking it for no CA, writes no SKI either.)
+        let hits = client_rule_hits(&chain, std::slice::from_ref(&root), &[]);
+        assert_eq!(
+            hits.iter().map(|h| h.rule).collect::<Vec<_>>(),
+            [Rule::CaBasicConstraintsNotCritical, Rule::MissingSki]
+        );
+        assert_eq!(hits[0].index, Some(1));
+        assert_eq!(hits[0].certificate, "intermediate CN=rules intermediate");
+
+        // keyCertSign on the leaf; a leaf without AKI.
+        let (chain, root) = rcgen_chain(
+            |_| {},
+            |p| p.key_usages.push(rcgen::KeyUsagePurpose::KeyCertSign),
+        );
+        assert_eq!(rules_of(&chain, &root), [Rule::LeafKeyCertSign]);
+        let (chain, root) =
+            rcgen_chain(|_| {}, |p| p.use_authority_key_identifier_extension = false);
+        assert_eq!(rules_of(&chain, &root), [Rule::MissingAki]);
+
+        // An intermediate CA without keyCertSign; the same defect on a root is its own rule.
+        let (chain, root) = rcgen_chain(
+            |p| p.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature],
+            |_| {},
+        );
+        assert_eq!(
+            rules_of(&chain, &root),
+            [Rule::CaKeyUsageWithoutKeyCertSign]
+        );
+
+        // The intermediate given as the trust anchor: not self-issued.
+        let (chain, _) = rcgen_chain(|_| {}, |_| {});
+        assert_eq!(
+            rules_of(&chain[..1], &chain[1]),
+            [Rule::AnchorNotSelfIssued]
+        );
+        // Trust that did not issue the chain is not looked at.
+        let (other, other_root) = rcgen_chain(|_| {}, |_| {});
+        let _ = other;
+        assert_eq!(rules_of(&chain[..1], &other_root), []);
+    }
+
+    #[test]
+    fn lab_chains_break_no_client_rule() {
+        let pki = lab();
+        let roots: Vec<CertificateDer<'static>> =
+            pki.trusted_roots().map(|e| e.cert.clone()).collect();
+        let crls: Vec<_> = pki.crls().cloned().collect();
+        let leaves = pki.entities.iter().filter(|e| {
+            matches!(
+                e.role,
+                crate::pki::Role::Server
+                    | crate::pki::Role::Client
+                    | crate::pki::Role::ServerClient
+            )
+        });
+        for e in leaves {
+            let hits = client_rule_hits(e.chain_or_cert(), &roots, &crls);
+            assert!(hits.is_empty(), "{}: {hits:?}", e.name);
+        }
     }
 
     #[test]

@@ -134,7 +134,9 @@ mod tests {
                 "expected",
                 "chain",
                 "warnings",
-                "warn_tripped"
+                "warn_tripped",
+                "client_rules",
+                "clients"
             ]
         );
 
@@ -167,7 +169,9 @@ mod tests {
                 "tls",
                 "client_cert",
                 "http",
-                "elapsed_ms"
+                "elapsed_ms",
+                "client_rules",
+                "clients"
             ]
         );
     }

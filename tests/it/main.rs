@@ -7,6 +7,7 @@ mod common;
 mod bulk;
 mod check_cli;
 mod check_openssl;
+mod check_strict;
 mod clients_programs;
 mod completions;
 mod exit_codes;

@@ -229,6 +229,11 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
             negotiated_alpn: session.tls.as_ref().and_then(|t| t.alpn.as_deref()),
         },
     );
+    let client_rules = match &options.trust {
+        Some(t) => crate::verify::inspect::client_rule_hits(&cap.chain, &t.roots, &t.crls),
+        None => crate::verify::inspect::client_rule_hits(&cap.chain, &[], &[]),
+    };
+    let clients = crate::verify::check::client_verdicts(verdict.outcome, &client_rules);
     Ok(ProbeReport {
         version: REPORT_VERSION,
         target: target.to_string(),
@@ -242,6 +247,8 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
         },
         http: session.http.clone(),
         elapsed_ms,
+        client_rules,
+        clients,
         presented: cap.chain.clone(),
     })
 }

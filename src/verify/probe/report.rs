@@ -9,6 +9,8 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::outcome::Outcome;
 use crate::verify::Judgement;
+use crate::verify::check::{ClientVerdict, disagreement_lines};
+use crate::verify::inspect::RuleHit;
 
 /// A presented certificate that expires within this many days gets an `expires-soon` lint.
 pub const LINT_EXPIRY_DAYS: i64 = 30;
@@ -57,6 +59,12 @@ pub struct ProbeReport {
     pub http: Option<String>,
     /// Milliseconds from the connect to the verdict.
     pub elapsed_ms: f64,
+    /// The client-aligned rules the presented chain (and, with explicit trust, its trust
+    /// anchors and CRLs; never the system's roots) breaks.
+    pub client_rules: Vec<RuleHit>,
+    /// What each client family would say
+    /// ([`client_verdicts`](crate::verify::check::client_verdicts)).
+    pub clients: Vec<ClientVerdict>,
     /// The chain as presented, DER (for callers that want to inspect it further).
     #[serde(skip)]
     pub presented: Vec<CertificateDer<'static>>,
@@ -149,6 +157,9 @@ impl ProbeReport {
         }
         for l in &self.lints {
             line(format!("  {} [{}] {l}", paint("33", "warning"), l.index));
+        }
+        for l in disagreement_lines(self.outcome, &self.client_rules) {
+            line(format!("  clients    {l}"));
         }
         if !self.outcome.is_ok() {
             line(format!("  openssl/curl say: {}", self.client_says));
