@@ -13,6 +13,8 @@ pub mod new;
 pub mod probe;
 pub mod progress;
 pub mod render;
+pub mod renew;
+pub mod revoke;
 pub mod serve;
 pub mod sign;
 pub mod trust;
@@ -75,6 +77,10 @@ pub enum Command {
     Explain(explain::Args),
     /// Print a shell completion script (bash, zsh, fish).
     Completions(completions::Args),
+    /// Re-issue certificates of a PKI from its kept issuers (new serial and dates, same key).
+    Renew(renew::Args),
+    /// Revoke a certificate: add it to its issuer's CRL.
+    Revoke(revoke::Args),
 }
 
 /// A failure to report: the message (one line, with causes) and the exit code.
@@ -433,6 +439,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Render(a) => render::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Completions(a) => completions::run(a),
+        Command::Renew(a) => renew::run(a),
+        Command::Revoke(a) => revoke::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
