@@ -41,3 +41,4 @@ mod sign;
 mod store;
 mod store_api;
 mod trust;
+mod renew;
