@@ -42,3 +42,4 @@ mod store;
 mod store_api;
 mod trust;
 mod renew;
+mod revoke;
