@@ -197,3 +197,60 @@ fn openssl_crl_check_and_curl_crlfile_refuse_a_revoked_leaf() {
     assert_eq!(code, Some(0), "{said}");
     drop(server);
 }
+
+/// `serve` checks client certificates against its PKI's CRLs: a revoked client is refused,
+/// another client of the same CA gets through. Before, serve had no CRL: both got through.
+#[test]
+fn serve_refuses_a_revoked_client_certificate() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("spec.toml");
+    fs::write(
+        &spec,
+        r#"[[ca]]
+name = "root"
+[[leaf]]
+name = "web"
+issuer = "root"
+dns = ["localhost"]
+[[leaf]]
+name = "alice"
+issuer = "root"
+role = "client"
+dns = ["alice.test"]
+[[leaf]]
+name = "bob"
+issuer = "root"
+role = "client"
+dns = ["bob.test"]
+[[scenario]]
+name = "mtls"
+server = { entity = "web", client_auth = "required", client_ca = ["root"] }
+client = { cert = "alice" }
+expected = "ok"
+"#,
+    )
+    .unwrap();
+    let dir = tmp.path().join("pki");
+    common::generate(&dir, &["--spec", p(&spec)]);
+    let out = certlab()
+        .args(["revoke", "--pki", p(&dir), "alice", "--reason", "keyCompromise"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let server = common::Running::start(&["serve", "--pki", p(&dir), "--scenario", "mtls"]);
+    let target = format!("localhost:{}", server.addr().port());
+    let ca = common::s(&dir.join("ca.pem"));
+    let client = |name: &str| {
+        let chain = common::s(&dir.join(format!("{name}.chain.pem")));
+        let key = common::s(&dir.join(format!("{name}.key")));
+        common::probe_json(
+            &target,
+            &["--ca", &ca, "--cert", &chain, "--key", &key, "--timeout", "5s"],
+        )
+    };
+    let (code, r) = client("bob");
+    assert_eq!((code, r["outcome"].as_str()), (0, Some("ok")), "{r}");
+    let (code, r) = client("alice");
+    assert_eq!(code, 1, "a revoked client certificate is refused: {r}");
+    drop(server);
+}
