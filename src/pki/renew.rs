@@ -211,6 +211,46 @@ pub fn renew(
 ) -> Result<RenewReport, RenewError> {
     let mut report = RenewReport::default();
     transact(dir, |pki| {
+        report = renew_pki(pki, options, now)?;
+        Ok(())
+    })
+    .map(|(rederived, removed)| {
+        report.rederived = rederived;
+        report.removed = removed;
+        report
+    })
+}
+
+/// Renews certificates of a PKI in memory (no directory, no lock): what [`renew`] does to
+/// the PKI it read, for a caller that holds the PKI itself (a test fixture, the rotation
+/// drill). The report's `rederived` and `removed` are empty: there are no files.
+///
+/// ```
+/// use certlab::pki::renew::{renew_pki, RenewOptions};
+/// let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+/// let spec = certlab::pki::spec::parse("<spec>", r#"
+///     [[ca]]
+///     name = "root"
+///     [[leaf]]
+///     name = "web"
+///     issuer = "root"
+///     dns = ["localhost"]
+///     validity = "5s"
+/// "#).unwrap();
+/// let mut pki = certlab::pki::store::build(&spec, now).unwrap();
+/// let key = pki.entity("web").unwrap().key.clone();
+/// let later = now + time::Duration::seconds(10);
+/// renew_pki(&mut pki, &RenewOptions::default(), later).unwrap();
+/// let web = pki.entity("web").unwrap();
+/// assert_eq!((web.not_after, &web.key), (later + time::Duration::seconds(5), &key));
+/// ```
+pub fn renew_pki(
+    pki: &mut Pki,
+    options: &RenewOptions,
+    now: OffsetDateTime,
+) -> Result<RenewReport, RenewError> {
+    let mut report = RenewReport::default();
+    {
         let targets = select(pki, options, &mut report.skipped)?;
         let mut replaced: HashMap<Vec<u8>, CertificateDer<'static>> = HashMap::new();
         for name in targets {
@@ -278,13 +318,8 @@ pub fn renew(
                 }
             }
         }
-        Ok(())
-    })
-    .map(|(rederived, removed)| {
-        report.rederived = rederived;
-        report.removed = removed;
-        report
-    })
+    }
+    Ok(report)
 }
 
 fn unusable(e: &Entity, message: String) -> RenewError {
@@ -303,7 +338,12 @@ fn index_of(pki: &Pki, name: &str) -> Result<usize, RenewError> {
 
 /// [`RenewError::UnknownEntity`] with (up to ten of) the names the PKI has.
 pub(crate) fn unknown(pki: &Pki, name: &str) -> RenewError {
-    let mut known: Vec<&str> = pki.entities.iter().map(|e| e.name.as_str()).take(10).collect();
+    let mut known: Vec<&str> = pki
+        .entities
+        .iter()
+        .map(|e| e.name.as_str())
+        .take(10)
+        .collect();
     if pki.entities.len() > 10 {
         known.push("…");
     }
@@ -521,7 +561,10 @@ fn tlv(der: &[u8]) -> Result<Tlv<'_>, String> {
             return Err(bad());
         }
         let bytes = der.get(2..2 + n).ok_or_else(bad)?;
-        (bytes.iter().fold(0usize, |a, b| (a << 8) | *b as usize), 2 + n)
+        (
+            bytes.iter().fold(0usize, |a, b| (a << 8) | *b as usize),
+            2 + n,
+        )
     };
     let raw = der.get(..header + len).ok_or_else(bad)?;
     Ok(Tlv {
@@ -663,8 +706,9 @@ mod tests {
     #[test]
     fn validity_of_inverts_the_backdating() {
         let nb = datetime!(2030-01-01 00:00 UTC);
-        for secs in [1i64, 5, 9, 10, 11, 90, 95, 299, 300, 3599, 35_999, 36_000, 36_001, 86_400]
-        {
+        for secs in [
+            1i64, 5, 9, 10, 11, 90, 95, 299, 300, 3599, 35_999, 36_000, 36_001, 86_400,
+        ] {
             let d = Duration::seconds(secs);
             let (start, end) = Validity::For(d).at(nb).unwrap();
             assert_eq!(validity_of(start, end), d, "{secs} s");

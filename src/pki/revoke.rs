@@ -165,14 +165,14 @@ struct OldCrl {
 }
 
 fn read_crl(der: &CertificateRevocationListDer<'_>) -> Result<OldCrl, String> {
-    let (_, crl) = x509_parser::parse_x509_crl(der)
-        .map_err(|e| format!("its CRL cannot be read: {e}"))?;
+    let (_, crl) =
+        x509_parser::parse_x509_crl(der).map_err(|e| format!("its CRL cannot be read: {e}"))?;
     let number = crl
         .crl_number()
         .map(|n| {
-            n.to_bytes_be()
-                .iter()
-                .fold(0u64, |a, b| a.saturating_mul(256).saturating_add(u64::from(*b)))
+            n.to_bytes_be().iter().fold(0u64, |a, b| {
+                a.saturating_mul(256).saturating_add(u64::from(*b))
+            })
         })
         .unwrap_or(0);
     let entries = crl
@@ -200,24 +200,38 @@ pub fn revoke(
     reason: Reason,
     now: OffsetDateTime,
 ) -> Result<Revoked, RenewError> {
-    let now = now.replace_nanosecond(0).unwrap_or(now);
     let mut done = None;
-    transact(dir, |pki| {
+    transact::<RenewError>(dir, |pki| {
+        done = Some(revoke_pki(pki, name, reason, now)?);
+        Ok(())
+    })?;
+    Ok(done.expect("set by the transaction"))
+}
+
+/// Revokes entity `name` of a PKI in memory (no directory, no lock): what [`revoke`] does to
+/// the PKI it read, for a caller that holds the PKI itself (a test fixture, a drill). The
+/// issuer's entity gets the new CRL ([`Pki::crls`](super::Pki::crls) has it).
+pub fn revoke_pki(
+    pki: &mut super::Pki,
+    name: &str,
+    reason: Reason,
+    now: OffsetDateTime,
+) -> Result<Revoked, RenewError> {
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    let done;
+    {
         let e = pki.entity(name).ok_or_else(|| unknown(pki, name))?;
         if e.issuer == e.name {
             return Err(RenewError::Unusable {
                 name: e.name.clone(),
-                message:
-                    "it is self-signed: no CA above it signs a CRL (stop trusting it instead)"
-                        .into(),
+                message: "it is self-signed: no CA above it signs a CRL (stop trusting it instead)"
+                    .into(),
             });
         }
-        let issuer = pki
-            .entity(&e.issuer)
-            .ok_or_else(|| RenewError::NoIssuer {
-                name: e.name.clone(),
-                issuer: e.issuer.clone(),
-            })?;
+        let issuer = pki.entity(&e.issuer).ok_or_else(|| RenewError::NoIssuer {
+            name: e.name.clone(),
+            issuer: e.issuer.clone(),
+        })?;
         let cert = Cert::parse(&e.cert).map_err(|message| RenewError::Unusable {
             name: e.name.clone(),
             message,
@@ -248,8 +262,7 @@ pub fn revoke(
             .any(|r| r.serial_number.as_ref() == serial_bytes.as_slice())
         {
             result.already = true;
-            done = Some(result);
-            return Ok(());
+            return Ok(result);
         }
         let mut entries = old.entries;
         entries.push(RevokedCertParams {
@@ -283,10 +296,9 @@ pub fn revoke(
                 x.expected = Some(Outcome::Revoked);
             }
         }
-        done = Some(result);
-        Ok(())
-    })?;
-    Ok(done.expect("set by the transaction"))
+        done = result;
+    }
+    Ok(done)
 }
 
 /// The serial number's content octets as the certificate encodes them.

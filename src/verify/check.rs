@@ -192,17 +192,14 @@ pub fn check(
         options.usage,
         options.now,
     );
-    let given = options
-        .warn
-        .or(options.warn_days.map(Duration::days));
+    let given = options.warn.or(options.warn_days.map(Duration::days));
     let warnings = lint_chain_within(
         &summaries,
         options.now,
         given.unwrap_or(Duration::days(DEFAULT_WARN_DAYS)),
         options.usage == Usage::Server,
     );
-    let warn_tripped =
-        given.is_some() && warnings.iter().any(|w| w.code == LintCode::ExpiresSoon);
+    let warn_tripped = given.is_some() && warnings.iter().any(|w| w.code == LintCode::ExpiresSoon);
     let fix = check_fix(
         verdict.outcome,
         options.host.as_deref(),

@@ -138,12 +138,18 @@ fn renew_every_leaf_keeps_key_names_and_extensions() {
         .iter()
         .map(|k| fs::read(dir.join(k)).unwrap())
         .collect();
-    assert_eq!(keys_before, keys_after, "key files unchanged without --rekey");
+    assert_eq!(
+        keys_before, keys_after,
+        "key files unchanged without --rekey"
+    );
     // The manifest follows: dates and hashes.
     let m = common::read_manifest(&dir);
     let localhost = m.entities.iter().find(|e| e.name == "localhost").unwrap();
     assert_eq!(localhost.not_after, later + time::Duration::days(397));
-    assert_eq!(localhost.sha256, certlab::pki::sha256_hex(&after["localhost"]));
+    assert_eq!(
+        localhost.sha256,
+        certlab::pki::sha256_hex(&after["localhost"])
+    );
     assert_eq!(consistent(&dir), Ok(Some(4)));
     assert_eq!(leftovers(&dir), Vec::<String>::new());
     assert_eq!(unnamed_files(&dir), Vec::<String>::new());
@@ -176,7 +182,11 @@ fn rekey_makes_a_new_matching_key_and_leaves_the_rest() {
             .find(|e| e.0 == "2.5.29.14")
             .map(|e| e.2.clone())
     };
-    assert_ne!(ski(&old), ski(&new), "the subject key identifier follows the key");
+    assert_ne!(
+        ski(&old),
+        ski(&new),
+        "the subject key identifier follows the key"
+    );
     let others = |f: &Facts| {
         f.extensions
             .iter()
@@ -209,9 +219,16 @@ fn a_renewed_ca_keeps_what_it_issued_valid() {
         assert_eq!(old.spki, new.spki, "{ca}: same key");
         assert_eq!(old.subject, new.subject, "{ca}: same name");
         assert_eq!(old.extensions, new.extensions, "{ca}");
-        assert_eq!(new.not_after, at(LATER) + time::Duration::days(3650), "{ca}");
+        assert_eq!(
+            new.not_after,
+            at(LATER) + time::Duration::days(3650),
+            "{ca}"
+        );
     }
-    assert_eq!(before["localhost"], after["localhost"], "leaves not renewed");
+    assert_eq!(
+        before["localhost"], after["localhost"],
+        "leaves not renewed"
+    );
     let chain = common::load_certs(&dir.join("localhost.chain.pem"));
     assert_eq!(chain[1].as_ref(), after["intermediate"].as_slice());
     let bundle = common::load_certs(&dir.join("ca.pem"));
@@ -231,21 +248,49 @@ fn bad_input_exits_2_with_one_line_and_writes_nothing() {
     common::generate(&lab, &["--template", "lab", "--now", NOW]);
     let missing = tmp.path().join("missing");
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["renew", "--pki", p(&dir), "nope"], "no certificate named `nope`"),
+        (
+            vec!["renew", "--pki", p(&dir), "nope"],
+            "no certificate named `nope`",
+        ),
         (vec!["renew", "--pki", p(&dir), "intermediate"], "is a CA"),
-        (vec!["renew", "--pki", p(&dir), "--validity", "5 parsecs"], "--validity"),
-        (vec!["renew", "--pki", p(&dir), "--validity", "0s"], "not positive"),
-        (vec!["renew", "--pki", p(&dir), "--validity", "5"], "--validity"),
+        (
+            vec!["renew", "--pki", p(&dir), "--validity", "5 parsecs"],
+            "--validity",
+        ),
+        (
+            vec!["renew", "--pki", p(&dir), "--validity", "0s"],
+            "not positive",
+        ),
+        (
+            vec!["renew", "--pki", p(&dir), "--validity", "5"],
+            "--validity",
+        ),
         (
             vec!["renew", "--pki", p(&dir), "root", "--force", "--rekey"],
             "a new key would break",
         ),
-        (vec!["renew", "--pki", p(&lab), "expired"], "carries the fault `expired`"),
-        (vec!["renew", "--pki", p(&missing)], "not a certlab PKI directory"),
-        (vec!["revoke", "--pki", p(&dir), "nope"], "no certificate named `nope`"),
+        (
+            vec!["renew", "--pki", p(&lab), "expired"],
+            "carries the fault `expired`",
+        ),
+        (
+            vec!["renew", "--pki", p(&missing)],
+            "not a certlab PKI directory",
+        ),
+        (
+            vec!["revoke", "--pki", p(&dir), "nope"],
+            "no certificate named `nope`",
+        ),
         (vec!["revoke", "--pki", p(&dir), "root"], "self-signed"),
         (
-            vec!["revoke", "--pki", p(&dir), "localhost", "--reason", "stolen"],
+            vec![
+                "revoke",
+                "--pki",
+                p(&dir),
+                "localhost",
+                "--reason",
+                "stolen",
+            ],
             "unknown revocation reason `stolen`",
         ),
     ];
@@ -297,7 +342,11 @@ fn back_dating_never_swallows_a_short_validity() {
         let pki = store::build(&spec, now).unwrap();
         let web = facts(&pki.entity("web").unwrap().cert);
         let d = certlab::pki::spec::parse_duration(validity).unwrap();
-        assert_eq!(web.not_before, now - time::Duration::seconds(back), "{validity}");
+        assert_eq!(
+            web.not_before,
+            now - time::Duration::seconds(back),
+            "{validity}"
+        );
         assert_eq!(web.not_after, now + d, "{validity}");
         assert!(
             web.not_after - web.not_before <= d + d / 10,
@@ -345,7 +394,15 @@ fn short_lived_certificates_with_check_now_and_warn() {
     // One chain with --warn in minutes.
     let out = certlab()
         .args(["check", p(&dir.join("web.chain.pem")), "--pki", p(&dir)])
-        .args(["--host", "localhost", "--now", &s(30), "--warn", "2m", "--json"])
+        .args([
+            "--host",
+            "localhost",
+            "--now",
+            &s(30),
+            "--warn",
+            "2m",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -407,7 +464,11 @@ fn five_renews_at_once_leave_one_whole_pki() {
     );
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert_eq!(consistent(&dir), Ok(Some(4)));
     assert_eq!(leftovers(&dir), Vec::<String>::new());
@@ -426,7 +487,11 @@ pub(crate) fn crl_entries(path: &Path) -> (u64, Vec<(Vec<u8>, Option<u8>)>) {
     let (_, crl) = x509_parser::parse_x509_crl(&der).unwrap();
     let number = crl
         .crl_number()
-        .map(|n| n.to_bytes_be().iter().fold(0u64, |a, b| a * 256 + u64::from(*b)))
+        .map(|n| {
+            n.to_bytes_be()
+                .iter()
+                .fold(0u64, |a, b| a * 256 + u64::from(*b))
+        })
         .unwrap_or(0);
     let entries = crl
         .iter_revoked_certificates()
@@ -465,7 +530,11 @@ fn kill_9_during_renew_leaves_all_old_or_all_new() {
     let timed = |extra: &[&str]| {
         let start = Instant::now();
         let out = spawn_renew(&dir, extra).wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         start.elapsed()
     };
     let window = (0..3).map(|_| timed(&[])).min().unwrap();
@@ -552,4 +621,43 @@ fn renewed_leaves_pass_openssl_verify() {
             assert!(ok, "{args:?} {leaf} chain: {said}");
         }
     }
+}
+
+/// Derived files made from a renewed leaf follow: DER and combined PEM (and other key formats)
+/// are made again from the new certificate; a PKCS#12 file (random salt: certlab cannot prove
+/// it makes the same one) is removed and named, never left stale. Files of other entities
+/// stay as they were.
+#[test]
+fn derived_files_follow_a_renewal() {
+    let tmp = tempdir();
+    let dir = common::dev_pki(tmp.path(), NOW);
+    for args in [
+        vec!["--format", "der"],
+        vec!["--format", "combined", "--entity", "localhost"],
+        vec!["--key-format", "sec1", "--entity", "localhost"],
+        vec!["--format", "p12", "--entity", "localhost"],
+    ] {
+        let out = certlab()
+            .args(["export", "--pki", p(&dir)])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    }
+    let client_der = fs::read(dir.join("client.der")).unwrap();
+    let out = renew(&dir, &["localhost", "--now", LATER]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    let new = certs(&dir)["localhost"].clone();
+    assert_eq!(fs::read(dir.join("localhost.der")).unwrap(), new, "{said}");
+    let combined = common::load_certs(&dir.join("localhost.combined.pem"));
+    assert_eq!(combined[0].as_ref(), new.as_slice());
+    assert!(dir.join("localhost.ec.key").exists(), "{said}");
+    assert!(said.contains("localhost.der: made again"), "{said}");
+    assert!(!dir.join("localhost.p12").exists(), "{said}");
+    assert!(said.contains("localhost.p12: removed"), "{said}");
+    assert_eq!(fs::read(dir.join("client.der")).unwrap(), client_der);
+    let audit = store::audit(&dir).unwrap();
+    assert!(audit.problems.is_empty(), "{:?}", audit.problems);
+    assert_eq!(unnamed_files(&dir), Vec::<String>::new());
 }

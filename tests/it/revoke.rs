@@ -52,12 +52,19 @@ fn revoke_lists_the_serial_bumps_the_crl_number_and_check_sees_it() {
 
     let (code, said) = revoke(&dir, &["localhost", "--reason", "keyCompromise"]);
     assert_eq!(code, 0, "{said}");
-    assert!(said.contains("revoked by intermediate (keyCompromise), CRL number 1"), "{said}");
+    assert!(
+        said.contains("revoked by intermediate (keyCompromise), CRL number 1"),
+        "{said}"
+    );
     assert_eq!(crl_entries(&crl), (1, vec![(localhost.clone(), Some(1))]));
     assert_eq!(consistent(&dir), Ok(Some(4)));
     // The manifest names the CRL; the leaf's expected outcome and implicit scenario follow.
     let m = common::read_manifest(&dir);
-    let inter = m.entities.iter().find(|e| e.name == "intermediate").unwrap();
+    let inter = m
+        .entities
+        .iter()
+        .find(|e| e.name == "intermediate")
+        .unwrap();
     assert_eq!(inter.crl.as_deref(), Some("intermediate.crl.pem"));
     let leaf = m.entities.iter().find(|e| e.name == "localhost").unwrap();
     assert_eq!(leaf.expected, Some(certlab::Outcome::Revoked));
@@ -74,7 +81,15 @@ fn revoke_lists_the_serial_bumps_the_crl_number_and_check_sees_it() {
     assert!(line.contains(" ok "), "{said}");
     // check --crl with the bundle alone: revoked; without the CRL: ok (it never knew).
     let host = ["--host", "localhost"];
-    let (code, said) = check(&[p(&chain), "--ca", p(&ca), "--crl", p(&crl), host[0], host[1]]);
+    let (code, said) = check(&[
+        p(&chain),
+        "--ca",
+        p(&ca),
+        "--crl",
+        p(&crl),
+        host[0],
+        host[1],
+    ]);
     assert_eq!(code, 1, "{said}");
     assert!(said.contains("revoked"), "{said}");
     let (code, said) = check(&[p(&chain), "--ca", p(&ca), host[0], host[1]]);
@@ -100,7 +115,15 @@ fn revoke_lists_the_serial_bumps_the_crl_number_and_check_sees_it() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    let (code, said) = check(&[p(&chain), "--ca", p(&ca), "--crl", p(&crl), host[0], host[1]]);
+    let (code, said) = check(&[
+        p(&chain),
+        "--ca",
+        p(&ca),
+        "--crl",
+        p(&crl),
+        host[0],
+        host[1],
+    ]);
     assert_eq!(code, 0, "{said}");
     assert_eq!(crl_entries(&crl).1.len(), 2);
     let m = common::read_manifest(&dir);
@@ -117,7 +140,10 @@ fn an_intermediate_is_revoked_on_its_roots_crl() {
     let (code, said) = revoke(&dir, &["intermediate", "--reason", "cACompromise"]);
     assert_eq!(code, 0, "{said}");
     let serial = serial_of(&dir.join("intermediate.pem"));
-    assert_eq!(crl_entries(&dir.join("root.crl.pem")), (1, vec![(serial, Some(2))]));
+    assert_eq!(
+        crl_entries(&dir.join("root.crl.pem")),
+        (1, vec![(serial, Some(2))])
+    );
     assert_eq!(consistent(&dir), Ok(Some(4)));
 }
 
@@ -159,7 +185,14 @@ fn openssl_crl_check_and_curl_crlfile_refuse_a_revoked_leaf() {
         .unwrap();
     let dir = common::dev_pki(tmp.path(), &now);
     let out = certlab()
-        .args(["revoke", "--pki", p(&dir), "localhost", "--reason", "keyCompromise"])
+        .args([
+            "revoke",
+            "--pki",
+            p(&dir),
+            "localhost",
+            "--reason",
+            "keyCompromise",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
@@ -233,7 +266,14 @@ expected = "ok"
     let dir = tmp.path().join("pki");
     common::generate(&dir, &["--spec", p(&spec)]);
     let out = certlab()
-        .args(["revoke", "--pki", p(&dir), "alice", "--reason", "keyCompromise"])
+        .args([
+            "revoke",
+            "--pki",
+            p(&dir),
+            "alice",
+            "--reason",
+            "keyCompromise",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
@@ -245,7 +285,16 @@ expected = "ok"
         let key = common::s(&dir.join(format!("{name}.key")));
         common::probe_json(
             &target,
-            &["--ca", &ca, "--cert", &chain, "--key", &key, "--timeout", "5s"],
+            &[
+                "--ca",
+                &ca,
+                "--cert",
+                &chain,
+                "--key",
+                &key,
+                "--timeout",
+                "5s",
+            ],
         )
     };
     let (code, r) = client("bob");
