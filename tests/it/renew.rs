@@ -480,8 +480,11 @@ fn five_renews_at_once_leave_one_whole_pki() {
     assert_eq!(crl.len(), 1, "{crl:?}");
 }
 
-/// A CRL file's number and entries (serial content octets, reason code).
-pub(crate) fn crl_entries(path: &Path) -> (u64, Vec<(Vec<u8>, Option<u8>)>) {
+/// A CRL entry: the serial's content octets and the reason code.
+pub(crate) type CrlEntry = (Vec<u8>, Option<u8>);
+
+/// A CRL file's number and entries.
+pub(crate) fn crl_entries(path: &Path) -> (u64, Vec<CrlEntry>) {
     let pem = fs::read(path).unwrap();
     let der = ::pem::parse(&pem).unwrap().into_contents();
     let (_, crl) = x509_parser::parse_x509_crl(&der).unwrap();
