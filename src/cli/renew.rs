@@ -70,7 +70,10 @@ pub fn run(args: Args) -> CmdResult {
         validity,
         force: args.force,
     };
-    let report = renew::renew(&args.pki, &options, now)?;
+    // The rendered configs (`configs/*`) are made again too, naming the files as `--pki` does.
+    let configs =
+        |pki: &certlab::Pki| certlab::render::config_outputs(pki, &args.pki).unwrap_or_default();
+    let report = renew::renew_with(&args.pki, &options, now, &[&configs])?;
     if args.json {
         let mut v = serde_json::to_value(&report).expect("serialisable");
         v["version"] = 1.into();

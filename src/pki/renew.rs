@@ -16,7 +16,8 @@
 //! The directory keeps the guarantees of `generate` ([`super::store`]): one writer at a time,
 //! all-old or all-new, keys 0600. Chain files, `ca.pem` and the manifest follow; derived files
 //! made from a renewed certificate are made again when certlab can reproduce them (DER,
-//! combined PEM, other key formats, the rendered configs), else removed as stale.
+//! combined PEM, other key formats; the rendered configs through [`renew_with`]), else removed
+//! as stale.
 //!
 //! ```
 //! use certlab::pki::renew::{renew, RenewOptions};
@@ -209,8 +210,24 @@ pub fn renew(
     options: &RenewOptions,
     now: OffsetDateTime,
 ) -> Result<RenewReport, RenewError> {
+    renew_with(dir, options, now, &[])
+}
+
+/// A way to make derived files from a PKI, tried on the files a renewal makes stale beside
+/// the export formats: `certlab renew` passes the rendered configs
+/// (`|pki| certlab::render::config_outputs(pki, dir)`), which this module cannot call.
+pub type Remake<'a> = &'a dyn Fn(&Pki) -> Vec<Output>;
+
+/// [`renew`], also making again the derived files that one of `remakers` reproduces (a
+/// derived file it cannot reproduce is removed as stale, and named in the report).
+pub fn renew_with(
+    dir: &Path,
+    options: &RenewOptions,
+    now: OffsetDateTime,
+    remakers: &[Remake<'_>],
+) -> Result<RenewReport, RenewError> {
     let mut report = RenewReport::default();
-    transact(dir, |pki| {
+    transact(dir, remakers, |pki| {
         report = renew_pki(pki, options, now)?;
         Ok(())
     })
@@ -427,6 +444,7 @@ pub(crate) fn key_pair(e: &Entity) -> Result<KeyPair, RenewError> {
 /// where they can be. Returns (derived files made again, derived files removed).
 pub(crate) fn transact<E: From<StoreError>>(
     dir: &Path,
+    remakers: &[Remake<'_>],
     change: impl FnOnce(&mut Pki) -> Result<(), E>,
 ) -> Result<(Vec<String>, Vec<String>), E> {
     if super::txn::View::open(dir)
@@ -446,7 +464,7 @@ pub(crate) fn transact<E: From<StoreError>>(
     pki.scenarios = explicit_scenarios(&old);
     change(&mut pki)?;
     let new_manifest = Manifest::of(&pki);
-    let (outputs, removed) = rederive(&old, &pki, &old_manifest, &new_manifest, dir);
+    let (outputs, removed) = rederive(&old, &pki, &old_manifest, &new_manifest, remakers);
     let rederived = outputs.iter().map(|o| o.path.clone()).collect();
     generation.replace_pki(pki);
     generation.derive(outputs);
@@ -474,7 +492,7 @@ fn rederive(
     new: &Pki,
     old_manifest: &Manifest,
     new_manifest: &Manifest,
-    dir: &Path,
+    remakers: &[Remake<'_>],
 ) -> (Vec<Output>, Vec<String>) {
     let stale: Vec<_> = old_manifest
         .derived
@@ -486,9 +504,10 @@ fn rederive(
     }
     // Every deterministic way certlab writes derived files, for the old and the new PKI.
     type Make<'a> = Box<dyn Fn(&Pki) -> Vec<Output> + 'a>;
-    let mut makers: Vec<Make<'_>> = vec![Box::new(|p: &Pki| {
-        crate::render::config_outputs(p, dir).unwrap_or_default()
-    })];
+    let mut makers: Vec<Make<'_>> = remakers
+        .iter()
+        .map(|r| Box::new(move |p: &Pki| r(p)) as Make<'_>)
+        .collect();
     for format in [Format::Der, Format::Combined, Format::Pem] {
         for key_format in [KeyFormat::Pkcs8, KeyFormat::Sec1, KeyFormat::Pkcs1] {
             let opts = ExportOptions {

@@ -201,7 +201,7 @@ pub fn revoke(
     now: OffsetDateTime,
 ) -> Result<Revoked, RenewError> {
     let mut done = None;
-    transact::<RenewError>(dir, |pki| {
+    transact::<RenewError>(dir, &[], |pki| {
         done = Some(revoke_pki(pki, name, reason, now)?);
         Ok(())
     })?;

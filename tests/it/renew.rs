@@ -155,6 +155,10 @@ fn renew_every_leaf_keeps_key_names_and_extensions() {
     assert_eq!(unnamed_files(&dir), Vec::<String>::new());
     // Derived files follow (the dev template's configs hold the leaf's certificate paths; they
     // are made again, not left stale).
+    assert!(
+        said.contains("configs/localhost/otel-collector.yaml: made again"),
+        "{said}"
+    );
     let audit = store::audit(&dir).unwrap();
     assert!(audit.problems.is_empty(), "{:?}", audit.problems);
     let (code, said) = check_pki(&dir, LATER, &[]);
