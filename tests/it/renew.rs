@@ -668,3 +668,50 @@ fn derived_files_follow_a_renewal() {
     assert!(audit.problems.is_empty(), "{:?}", audit.problems);
     assert_eq!(unnamed_files(&dir), Vec::<String>::new());
 }
+
+/// `certlab cert --validity 5m` (local CA and `--count`): valid 5 minutes from `--now`,
+/// back-dated 30 s; a malformed one is bad input.
+#[test]
+fn cert_validity_flag_issues_short_lived_leaves() {
+    let tmp = tempdir();
+    let ca_dir = tmp.path().join("caroot");
+    let out_dir = tmp.path().join("out");
+    let run = |extra: &[&str]| {
+        certlab()
+            .args([
+                "cert",
+                "--ca-dir",
+                p(&ca_dir),
+                "-o",
+                p(&out_dir),
+                "--now",
+                NOW,
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["localhost", "--validity", "5m"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let f = facts(&common::load_certs(&out_dir.join("localhost.pem"))[0]);
+    let now = at(NOW);
+    assert_eq!(f.not_before, now - time::Duration::seconds(30));
+    assert_eq!(f.not_after, now + time::Duration::minutes(5));
+    let out = run(&[
+        "a.test",
+        "--count",
+        "2",
+        "--name",
+        "w-{n}",
+        "--validity",
+        "90s",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let f = facts(&common::load_certs(&out_dir.join("w-2.pem"))[0]);
+    assert_eq!(f.not_after, now + time::Duration::seconds(90));
+    let out = run(&["b.test", "--validity", "5 parsecs"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: --validity"), "{err}");
+}
