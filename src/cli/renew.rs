@@ -91,8 +91,8 @@ pub fn run(args: Args) -> CmdResult {
             if r.rekeyed { " (new key)" } else { "" }
         );
     }
-    for (name, fault) in &report.skipped {
-        println!("{name}: skipped (fault `{fault}` on purpose)");
+    for s in &report.skipped {
+        println!("{}: skipped (fault `{}` on purpose)", s.name, s.fault);
     }
     for f in &report.rederived {
         println!("{f}: made again");

@@ -92,13 +92,22 @@ pub struct Renewed {
     pub rekeyed: bool,
 }
 
+/// A leaf [`renew`] left as it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    /// The entity.
+    pub name: String,
+    /// The fault it carries on purpose.
+    pub fault: Fault,
+}
+
 /// What [`renew`] did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RenewReport {
     /// Every certificate renewed, in the PKI's order (issuers first).
     pub renewed: Vec<Renewed>,
-    /// Leaves left as they are because they carry a fault on purpose (name, fault).
-    pub skipped: Vec<(String, Fault)>,
+    /// Leaves left as they are because they carry a fault on purpose.
+    pub skipped: Vec<Skipped>,
     /// Derived files made again from the renewed certificates (relative paths).
     pub rederived: Vec<String>,
     /// Derived files removed because certlab cannot make them again (a PKCS#12 file's salt,
@@ -374,7 +383,7 @@ pub(crate) fn unknown(pki: &Pki, name: &str) -> RenewError {
 fn select(
     pki: &Pki,
     options: &RenewOptions,
-    skipped: &mut Vec<(String, Fault)>,
+    skipped: &mut Vec<Skipped>,
 ) -> Result<Vec<String>, RenewError> {
     if options.names.is_empty() {
         let mut out = Vec::new();
@@ -382,7 +391,10 @@ fn select(
             if e.fault == Fault::None {
                 out.push(e.name.clone());
             } else {
-                skipped.push((e.name.clone(), e.fault));
+                skipped.push(Skipped {
+                    name: e.name.clone(),
+                    fault: e.fault,
+                });
             }
         }
         return Ok(out);
