@@ -46,7 +46,8 @@ use super::renew::{RenewError, key_pair, transact, unknown};
 use crate::outcome::Outcome;
 use crate::x509::Cert;
 
-/// A revocation reason, by its RFC 5280 name (section 5.3.1).
+/// A revocation reason, by its RFC 5280 name (section 5.3.1). `unspecified` is written as no
+/// reason code at all, as RFC 5280 asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum Reason {
     /// `unspecified` (0).
@@ -268,7 +269,8 @@ pub fn revoke_pki(
         entries.push(RevokedCertParams {
             serial_number: SerialNumber::from_slice(&serial_bytes),
             revocation_time: now,
-            reason_code: Some(reason.rcgen()),
+            // RFC 5280 5.3.1: the reason code SHOULD be absent rather than `unspecified`.
+            reason_code: (reason != Reason::Unspecified).then(|| reason.rcgen()),
             invalidity_date: None,
         });
         let number = old.number + 1;
