@@ -144,6 +144,12 @@ fn an_intermediate_is_revoked_on_its_roots_crl() {
         crl_entries(&dir.join("root.crl.pem")),
         (1, vec![(serial, Some(2))])
     );
+    // `unspecified` (the default) is no reason code at all (RFC 5280 5.3.1).
+    let (code, said) = revoke(&dir, &["localhost"]);
+    assert_eq!(code, 0, "{said}");
+    let serial = serial_of(&dir.join("localhost.pem"));
+    let crl = dir.join("intermediate.crl.pem");
+    assert_eq!(crl_entries(&crl), (1, vec![(serial, None)]));
     assert_eq!(consistent(&dir), Ok(Some(4)));
 }
 
