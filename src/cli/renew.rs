@@ -123,6 +123,9 @@ impl ProcessExitCode for RenewError {
                 "renew it without --rekey, or replace the whole PKI with `certlab generate --force`"
                     .into(),
             ),
+            RenewError::IssuerNotValid { issuer, .. } => Some(format!(
+                "renew `{issuer}` first (certlab renew --force {issuer}, in the same run is fine)"
+            )),
             RenewError::Faulted { .. } => {
                 Some("regenerate it with `certlab generate` (same spec, new time)".into())
             }

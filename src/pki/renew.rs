@@ -156,6 +156,20 @@ pub enum RenewError {
         /// Its issuer.
         issuer: String,
     },
+    /// The issuer is not valid at the time of renewal (it signs only while it is valid).
+    #[error(
+        "`{name}`: its issuer `{issuer}` is not valid at the time of renewal (valid {not_before} to {not_after})"
+    )]
+    IssuerNotValid {
+        /// The entity.
+        name: String,
+        /// Its issuer.
+        issuer: String,
+        /// The issuer's notBefore.
+        not_before: OffsetDateTime,
+        /// The issuer's notAfter.
+        not_after: OffsetDateTime,
+    },
     /// A certificate or key of the directory cannot be used to sign again.
     #[error("`{name}`: {message}")]
     Unusable {
@@ -290,6 +304,14 @@ pub fn renew_pki(
                     issuer: e.issuer.clone(),
                 })?
             };
+            if issuer.name != e.name && (now < issuer.not_before || now > issuer.not_after) {
+                return Err(RenewError::IssuerNotValid {
+                    name: e.name.clone(),
+                    issuer: issuer.name.clone(),
+                    not_before: issuer.not_before,
+                    not_after: issuer.not_after,
+                });
+            }
             let old = Cert::parse(&e.cert).map_err(|m| unusable(e, m))?;
             // The certificate's own dates (whole seconds), not the manifest's copy.
             let validity = options

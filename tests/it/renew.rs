@@ -243,6 +243,40 @@ fn a_renewed_ca_keeps_what_it_issued_valid() {
     assert_eq!(code, 0, "{said}");
 }
 
+/// Eleven years on, the CAs have expired: renewing a leaf alone is refused (its issuer can no
+/// longer sign), renewing the CAs and the leaves in one run works (issuers first) and the PKI
+/// checks ok at that time.
+#[test]
+fn an_expired_issuer_is_renewed_first_or_refused() {
+    let tmp = tempdir();
+    let dir = common::dev_pki(tmp.path(), NOW);
+    let later = "2041-01-01T00:00:00Z";
+    let out = renew(&dir, &["localhost", "--now", later]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("its issuer `intermediate` is not valid"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = renew(
+        &dir,
+        &[
+            "localhost",
+            "client",
+            "intermediate",
+            "root",
+            "--force",
+            "--now",
+            later,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let (code, said) = check_pki(&dir, later, &[]);
+    assert_eq!(code, 0, "{said}");
+    assert_eq!(consistent(&dir), Ok(Some(4)));
+}
+
 /// Bad input: exit 2, one `error:` line, nothing written.
 #[test]
 fn bad_input_exits_2_with_one_line_and_writes_nothing() {
