@@ -158,7 +158,9 @@ pub enum RenewError {
     },
     /// The issuer is not valid at the time of renewal (it signs only while it is valid).
     #[error(
-        "`{name}`: its issuer `{issuer}` is not valid at the time of renewal (valid {not_before} to {not_after})"
+        "`{name}`: its issuer `{issuer}` is not valid at the time of renewal (valid {} to {})",
+        rfc3339(*.not_before),
+        rfc3339(*.not_after)
     )]
     IssuerNotValid {
         /// The entity.
@@ -196,6 +198,11 @@ pub enum RenewError {
         /// rcgen's error.
         source: rcgen::Error,
     },
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 impl RenewError {

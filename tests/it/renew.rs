@@ -487,15 +487,15 @@ fn five_renews_at_once_leave_one_whole_pki() {
     let mut children: Vec<Child> = (0..5)
         .map(|i| {
             if i % 2 == 1 {
-                spawn_renew(&dir, &["--rekey", "localhost"])
+                spawn_renew(&dir, &["--rekey", "localhost", "--now", LATER])
             } else {
-                spawn_renew(&dir, &[])
+                spawn_renew(&dir, &["--now", LATER])
             }
         })
         .collect();
     children.push(
         certlab_command()
-            .args(["-q", "revoke", "--pki", p(&dir), "client"])
+            .args(["-q", "revoke", "--pki", p(&dir), "client", "--now", LATER])
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -570,7 +570,9 @@ fn kill_9_during_renew_leaves_all_old_or_all_new() {
     assert_eq!(leaf_hashes(&dir).len(), 40);
     let timed = |extra: &[&str]| {
         let start = Instant::now();
-        let out = spawn_renew(&dir, extra).wait_with_output().unwrap();
+        let out = spawn_renew(&dir, &[extra, &["--now", LATER]].concat())
+            .wait_with_output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -585,7 +587,11 @@ fn kill_9_during_renew_leaves_all_old_or_all_new() {
     let (mut interrupted, mut old_seen, mut new_seen) = (0, 0, 0);
     for i in 0..iterations {
         let before = leaf_hashes(&dir);
-        let extra: &[&str] = if i % 2 == 0 { &[] } else { &["--rekey"] };
+        let extra: &[&str] = if i % 2 == 0 {
+            &["--now", LATER]
+        } else {
+            &["--rekey", "--now", LATER]
+        };
         let delay = Duration::from_micros(rng.below(window.as_micros() as u64 * 6 / 5));
         let mut child = spawn_renew(&dir, extra);
         std::thread::sleep(delay);
