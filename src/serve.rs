@@ -46,7 +46,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
@@ -95,6 +95,9 @@ pub struct ServeSettings {
     pub client_auth: ClientAuth,
     /// The CAs client certificates must chain to (used when `client_auth` is not `None`).
     pub client_roots: Vec<CertificateDer<'static>>,
+    /// CRLs a client certificate is checked against (the end entity only; a certificate no
+    /// CRL covers passes). A PKI's scenario has its issuers' CRLs (`certlab revoke`).
+    pub client_crls: Vec<CertificateRevocationListDer<'static>>,
     /// No TLS at all: answer anything with HTTP/1.1 400.
     pub plaintext: bool,
     /// The time client certificates are checked at (`None`: the real clock), so a PKI issued
@@ -125,6 +128,7 @@ impl ServeSettings {
             alpn: None,
             client_auth: ClientAuth::None,
             client_roots: Vec::new(),
+            client_crls: Vec::new(),
             plaintext: false,
             now: None,
             max_connections: MAX_CONNECTIONS,
@@ -176,6 +180,7 @@ impl ServeSettings {
                 })
                 .collect::<Result<_, _>>()?
         };
+        settings.client_crls = pki.crls().cloned().collect();
         Ok(settings)
     }
 
@@ -203,6 +208,7 @@ impl Clone for ServeSettings {
             alpn: self.alpn.clone(),
             client_auth: self.client_auth,
             client_roots: self.client_roots.clone(),
+            client_crls: self.client_crls.clone(),
             plaintext: self.plaintext,
             now: self.now,
             max_connections: self.max_connections,
@@ -702,6 +708,12 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
             let mut vb = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
             if auth == ClientAuth::Optional {
                 vb = vb.allow_unauthenticated();
+            }
+            if !settings.client_crls.is_empty() {
+                vb = vb
+                    .with_crls(settings.client_crls.iter().cloned())
+                    .only_check_end_entity_revocation()
+                    .allow_unknown_revocation_status();
             }
             builder.with_client_cert_verifier(vb.build().map_err(|e| config_err(&e))?)
         }

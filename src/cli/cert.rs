@@ -14,6 +14,7 @@ use super::{CmdResult, EXIT_OK, Failure, NowArg, relative_expiry};
 #[command(mut_arg("now", |a| a.help("Issue as if it were this time (RFC 3339)")))]
 #[command(after_help = "Examples:
   certlab cert localhost 127.0.0.1 ::1
+  certlab cert localhost --validity 5m                      # short-lived (back-dated 30 s)
   certlab cert '*.dev.test' --key rsa-2048 -o certs
   certlab cert --client alice@example.com spiffe://example.org/alice
   certlab cert --ca-cert corp-ca.pem --ca-key corp-ca.key app.internal   # a CA you already have
@@ -59,9 +60,21 @@ pub struct Args {
     /// replaced in the names too.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=certlab::pki::model::MAX_COUNT))]
     pub count: Option<u64>,
+    /// How long the certificate is valid (e.g. 90s, 5m, 12h, 30d; default 397d). Short ones
+    /// are back-dated by a tenth of their validity at most (one hour for 10h and longer).
+    #[arg(long, value_name = "DURATION")]
+    pub validity: Option<String>,
     /// Extra formats (PEM files are always written).
     #[command(flatten)]
     pub formats: super::export::FormatArgs,
+}
+
+/// `--validity`, parsed (bad input: exit 2, one line).
+fn validity(args: &Args) -> Result<Option<certlab::pki::model::Validity>, Failure> {
+    args.validity
+        .as_deref()
+        .map(|t| super::renew::parse_validity(t).map(certlab::pki::model::Validity::For))
+        .transpose()
 }
 
 /// Runs `certlab cert`.
@@ -101,6 +114,9 @@ pub fn run(args: Args) -> CmdResult {
     })?;
     let mut spec = LeafSpec::new(&name, LOCAL_CA_NAME, role, sans);
     spec.key = args.key;
+    if let Some(v) = validity(&args)? {
+        spec.validity = v;
+    }
     let (leaf, ca_note) = match (&args.ca_cert, &args.ca_key) {
         (Some(cert), Some(key)) => {
             let ca = csr::load_ca(cert, key, args.ca_key_password.as_deref())?;
@@ -121,7 +137,9 @@ pub fn run(args: Args) -> CmdResult {
             if ca.created {
                 println!("created a new local CA in {}", ca_dir.display());
             }
-            let leaf = ca.issue(&name, spec.sans.clone(), role, args.key)?;
+            let leaf = ca
+                .issue_all(std::slice::from_ref(&spec), &|_| {})?
+                .remove(0);
             (
                 leaf,
                 format!(
@@ -166,7 +184,12 @@ fn run_count(
             "--count writes PEM files only; for other formats generate the fleet with a spec ([[leaf]] count) and use certlab export",
         ));
     }
-    let specs = local_ca::counted_leaves(stem, &args.names, count, role, args.key)?;
+    let mut specs = local_ca::counted_leaves(stem, &args.names, count, role, args.key)?;
+    if let Some(v) = validity(args)? {
+        for spec in &mut specs {
+            spec.validity = v;
+        }
+    }
     // Before anything is issued: valid, distinct file names, nothing replaced.
     let mut seen = std::collections::HashSet::new();
     for spec in &specs {

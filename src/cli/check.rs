@@ -32,8 +32,9 @@ pub enum UsageArg {
   certlab check lab/expired.chain.pem --pki lab --expect expired    # exit 0: as expected
   certlab check chain.pem --ca ca.pem --host api.internal --client python3.13   # as Python >= 3.13 sees it
   certlab check --pki pki --warn-days 30                            # every certificate of the PKI (CI guard)
+  certlab check --pki pki --warn 90s --now 2030-01-01T00:00:00Z     # short-lived certificates
 
-Exit codes: 0 ok (or the --expect outcome), 1 any other outcome (with --client: that client's) or a --warn-days warning, 2 bad input.")]
+Exit codes: 0 ok (or the --expect outcome), 1 any other outcome (with --client: that client's) or a --warn-days/--warn warning, 2 bad input.")]
 pub struct Args {
     /// The certificate or chain to check (PEM, leaf first, or one DER certificate). Without it,
     /// `--pki` checks every certificate of the PKI.
@@ -60,8 +61,11 @@ pub struct Args {
     #[arg(long, value_name = "OUTCOME")]
     pub expect: Option<String>,
     /// Warn about certificates expiring within N days, and exit 1 when one does.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "warn")]
     pub warn_days: Option<u32>,
+    /// Like --warn-days, with a unit: 90s, 5m, 12h, 30d.
+    #[arg(long, value_name = "DURATION")]
+    pub warn: Option<String>,
     /// Print JSON (`{"version": 1, "outcome", ...}`).
     #[arg(long)]
     pub json: bool,
@@ -81,13 +85,24 @@ pub fn run(args: Args) -> CmdResult {
         .map(str::parse::<Outcome>)
         .transpose()
         .map_err(|e| Failure::input(format!("--expect: {e}")))?;
-    let warn_days = args.warn_days.map(i64::from);
     let client = args
         .client
         .as_deref()
         .map(str::parse::<Client>)
         .transpose()
         .map_err(|e| Failure::input(format!("--client: {e}")))?;
+    let warn = match &args.warn {
+        Some(text) => {
+            let d = certlab::pki::spec::parse_duration(text)
+                .map_err(|e| Failure::input(format!("--warn: {e}")))?;
+            if d < time::Duration::ZERO {
+                return Err(Failure::input(format!("--warn `{text}` is negative")));
+            }
+            Some(d)
+        }
+        None => args.warn_days.map(|d| time::Duration::days(i64::from(d))),
+    };
+    let window = warn.unwrap_or(time::Duration::days(DEFAULT_WARN_DAYS));
     if let (None, None, Some(dir)) = (&args.cert, &args.ca, &args.pki) {
         if expect.is_some() || args.host.is_some() || client.is_some() {
             return Err(Failure::input(
@@ -98,8 +113,7 @@ pub fn run(args: Args) -> CmdResult {
         for crl in &args.crl {
             crls.extend(pem::read_crls(crl)?);
         }
-        let days = warn_days.unwrap_or(DEFAULT_WARN_DAYS);
-        let report = check::check_pki_dir(dir, crls, now, days)?;
+        let report = check::check_pki_dir(dir, crls, now, window)?;
         if args.json {
             print_json(&serde_json::to_value(&report).expect("serialisable"));
         } else {
@@ -139,7 +153,7 @@ pub fn run(args: Args) -> CmdResult {
                 "--expect, --host and --client need a certificate to check",
             ));
         }
-        let report = check::check_pki(&pki, &trust, now, warn_days.unwrap_or(DEFAULT_WARN_DAYS));
+        let report = check::check_pki_within(&pki, &trust, now, window);
         if args.json {
             print_json(&serde_json::to_value(&report).expect("serialisable"));
         } else {
@@ -161,7 +175,8 @@ pub fn run(args: Args) -> CmdResult {
             UsageArg::Client => Usage::Client,
         },
         now,
-        warn_days,
+        warn_days: None,
+        warn,
         expect,
         client,
     };
@@ -298,10 +313,10 @@ fn print_pki_report(r: &PkiCheckReport) {
         println!("problem: {p}");
     }
     println!(
-        "{} checked, {} failed (not ok or expiring within {} days), {} skipped (faults on purpose), {} problems in the directory",
+        "{} checked, {} failed (not ok or expiring within {}), {} skipped (faults on purpose), {} problems in the directory",
         r.entities.len(),
         r.failed,
-        r.warn_days,
+        certlab::verify::inspect::window_text(time::Duration::seconds(r.warn_seconds)),
         r.skipped.len(),
         r.problems.len()
     );

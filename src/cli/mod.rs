@@ -13,6 +13,8 @@ pub mod new;
 pub mod probe;
 pub mod progress;
 pub mod render;
+pub mod renew;
+pub mod revoke;
 pub mod serve;
 pub mod sign;
 pub mod trust;
@@ -75,6 +77,10 @@ pub enum Command {
     Explain(explain::Args),
     /// Print a shell completion script (bash, zsh, fish).
     Completions(completions::Args),
+    /// Re-issue certificates of a PKI from its kept issuers (new serial and dates, same key).
+    Renew(renew::Args),
+    /// Revoke a certificate: add it to its issuer's CRL.
+    Revoke(revoke::Args),
 }
 
 /// A failure to report: the message (one line, with causes) and the exit code.
@@ -433,6 +439,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Render(a) => render::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Completions(a) => completions::run(a),
+        Command::Renew(a) => renew::run(a),
+        Command::Revoke(a) => revoke::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -550,11 +558,22 @@ pub fn use_colour() -> bool {
 
 /// Human-readable "expires in N days" / "expired N days ago" relative to `now`.
 pub fn relative_expiry(not_after: OffsetDateTime, now: OffsetDateTime) -> String {
+    // Under a day (short-lived certificates): seconds, minutes or hours.
+    let short = |d: time::Duration| match d.whole_seconds() {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s => format!("{} h", s / 3600),
+    };
     let days = (not_after - now).whole_days();
     if not_after < now {
-        format!("expired {} days ago", (now - not_after).whole_days())
+        let ago = now - not_after;
+        if ago.whole_days() == 0 {
+            format!("expired {} ago", short(ago))
+        } else {
+            format!("expired {} days ago", ago.whole_days())
+        }
     } else if days == 0 {
-        "expires within a day".to_string()
+        format!("expires in {}", short(not_after - now))
     } else {
         format!("expires in {days} days")
     }

@@ -15,6 +15,8 @@ pub mod lock;
 pub mod manifest;
 pub mod model;
 pub mod names;
+pub mod renew;
+pub mod revoke;
 pub mod scenario;
 pub mod seed;
 pub mod spec;

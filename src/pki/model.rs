@@ -44,7 +44,27 @@ pub const BACKDATE: Duration = Duration::hours(1);
 /// count time in seconds since 1970 and refuse a certificate dated earlier, so a PKI issued at
 /// `--now 1970-01-01T00:00:00Z` starts at that instant instead of an hour before it.
 pub fn backdated(now: OffsetDateTime) -> OffsetDateTime {
-    let back = now.checked_sub(BACKDATE).unwrap_or(now);
+    backdated_by(now, BACKDATE)
+}
+
+/// How far back a certificate valid for `validity` from now is dated: [`BACKDATE`] (one
+/// hour), but at most a tenth of the validity, in whole seconds, so a short-lived certificate
+/// keeps nearly all of its life ahead of it: `90s` is dated 9 s back, `5m` 30 s, `10h` and
+/// longer one hour.
+///
+/// ```
+/// use certlab::pki::model::backdate_for;
+/// use time::Duration;
+/// assert_eq!(backdate_for(Duration::seconds(90)), Duration::seconds(9));
+/// assert_eq!(backdate_for(Duration::days(397)), Duration::hours(1));
+/// ```
+pub fn backdate_for(validity: Duration) -> Duration {
+    Duration::seconds(validity.whole_seconds().max(0) / 10).min(BACKDATE)
+}
+
+/// `now` less `back`, but never before the Unix epoch (see [`backdated`]).
+pub fn backdated_by(now: OffsetDateTime, back: Duration) -> OffsetDateTime {
+    let back = now.checked_sub(back).unwrap_or(now);
     if now >= OffsetDateTime::UNIX_EPOCH {
         back.max(OffsetDateTime::UNIX_EPOCH)
     } else {
@@ -72,7 +92,8 @@ pub struct Subject {
 /// How long a certificate is valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Validity {
-    /// From now (less [`BACKDATE`], see [`backdated`]) for this long.
+    /// From now (less [`backdate_for`] this long: one hour, or a tenth of a shorter
+    /// validity) for this long.
     For(#[serde(with = "duration_seconds")] Duration),
     /// Between two absolute times.
     Between(
@@ -96,7 +117,7 @@ impl Validity {
     /// [`LATEST_NOT_AFTER`] (the last time X.509 can encode).
     pub fn at(self, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetDateTime)> {
         let (start, end) = match self {
-            Validity::For(d) => (backdated(now), now.checked_add(d)?),
+            Validity::For(d) => (backdated_by(now, backdate_for(d)), now.checked_add(d)?),
             Validity::Between(a, b) => (a, b),
         };
         (end <= LATEST_NOT_AFTER).then_some((start, end))

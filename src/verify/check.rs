@@ -30,7 +30,7 @@ use std::path::Path;
 
 use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName};
 use serde::Serialize;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::clients::rules::{self, Rule, RuleVerdict};
 use crate::clients::{ALL_CLIENTS, Client};
@@ -40,7 +40,7 @@ use crate::pki::{Pki, Role, San, store};
 use crate::verify::classify::{TrustStore, Usage};
 use crate::verify::fix::check_fix;
 use crate::verify::inspect::{
-    CertSummary, Lint, LintCode, RuleHit, client_rule_hits, lint_chain, summarize,
+    CertSummary, Lint, LintCode, RuleHit, client_rule_hits, lint_chain_within, summarize,
 };
 use crate::verify::{Judgement, REPORT_VERSION, judge_chain};
 
@@ -76,6 +76,9 @@ pub struct CheckOptions {
     /// Warn about certificates expiring within this many days (`None`: [`DEFAULT_WARN_DAYS`],
     /// and the warning does not trip [`CheckReport::warn_tripped`]).
     pub warn_days: Option<i64>,
+    /// Warn about certificates expiring within this long (`--warn 90s`); when given it takes
+    /// the place of `warn_days` (and trips [`CheckReport::warn_tripped`] like it).
+    pub warn: Option<Duration>,
     /// The outcome the caller expects (`--expect`).
     pub expect: Option<Outcome>,
     /// Judge as this client family would (`--client`): its outcome decides
@@ -92,6 +95,7 @@ impl CheckOptions {
             usage: Usage::Server,
             now,
             warn_days: None,
+            warn: None,
             expect: None,
             client: None,
         }
@@ -397,15 +401,14 @@ pub fn check(
         options.usage,
         options.now,
     );
-    let warn_days = options.warn_days.unwrap_or(DEFAULT_WARN_DAYS);
-    let warnings = lint_chain(
+    let given = options.warn.or(options.warn_days.map(Duration::days));
+    let warnings = lint_chain_within(
         &summaries,
         options.now,
-        warn_days,
+        given.unwrap_or(Duration::days(DEFAULT_WARN_DAYS)),
         options.usage == Usage::Server,
     );
-    let warn_tripped =
-        options.warn_days.is_some() && warnings.iter().any(|w| w.code == LintCode::ExpiresSoon);
+    let warn_tripped = given.is_some() && warnings.iter().any(|w| w.code == LintCode::ExpiresSoon);
     let fix = check_fix(
         verdict.outcome,
         options.host.as_deref(),
@@ -477,8 +480,10 @@ pub struct PkiCheckReport {
     /// The validation time.
     #[serde(with = "time::serde::rfc3339")]
     pub now: OffsetDateTime,
-    /// The warning window in days.
+    /// The warning window in whole days (rounded down).
     pub warn_days: i64,
+    /// The warning window in seconds.
+    pub warn_seconds: i64,
     /// Every entity checked.
     pub entities: Vec<EntityCheck>,
     /// Entities skipped because they carry a fault on purpose (and the helper CAs of faults).
@@ -507,12 +512,12 @@ pub fn check_pki_dir(
     dir: &Path,
     crls: Vec<CertificateRevocationListDer<'static>>,
     now: OffsetDateTime,
-    warn_days: i64,
+    warn: Duration,
 ) -> Result<PkiCheckReport, CheckError> {
     let audit = store::audit(dir)?;
     let mut trust = TrustStore::from_pki(&audit.pki);
     trust.crls.extend(crls);
-    let mut report = check_pki(&audit.pki, &trust, now, warn_days);
+    let mut report = check_pki_within(&audit.pki, &trust, now, warn);
     report.problems = audit.problems.iter().map(|p| p.to_string()).collect();
     Ok(report)
 }
@@ -533,6 +538,16 @@ pub fn check_pki(
     trust: &TrustStore,
     now: OffsetDateTime,
     warn_days: i64,
+) -> PkiCheckReport {
+    check_pki_within(pki, trust, now, Duration::days(warn_days))
+}
+
+/// [`check_pki`] with a warning window of any length (`check --pki DIR --warn 90s`).
+pub fn check_pki_within(
+    pki: &Pki,
+    trust: &TrustStore,
+    now: OffsetDateTime,
+    warn: Duration,
 ) -> PkiCheckReport {
     let mut entities = Vec::new();
     let mut skipped = Vec::new();
@@ -556,7 +571,7 @@ pub fn check_pki(
             };
             let warnings = summary
                 .map(|s| {
-                    lint_chain(&[s], now, warn_days, false)
+                    lint_chain_within(&[s], now, warn, false)
                         .into_iter()
                         .filter(|l| l.code == LintCode::ExpiresSoon)
                         .collect()
@@ -574,7 +589,7 @@ pub fn check_pki(
                     .then(|| first_host(&e.sans))
                     .flatten(),
                 usage,
-                warn_days: Some(warn_days),
+                warn: Some(warn),
                 ..CheckOptions::new(trust.clone(), now)
             };
             match check(e.chain_or_cert(), &options) {
@@ -602,7 +617,8 @@ pub fn check_pki(
     PkiCheckReport {
         version: REPORT_VERSION,
         now,
-        warn_days,
+        warn_days: warn.whole_days(),
+        warn_seconds: warn.whole_seconds(),
         entities,
         skipped,
         failed,

@@ -462,6 +462,26 @@ pub fn lint_chain(
     warn_days: i64,
     server: bool,
 ) -> Vec<Lint> {
+    lint_chain_within(chain, now, Duration::days(warn_days), server)
+}
+
+/// A warning window as text: `N days` when it is whole days, else seconds (`90 s`).
+pub fn window_text(d: Duration) -> String {
+    if d.whole_seconds() % 86_400 == 0 {
+        format!("{} days", d.whole_days())
+    } else {
+        format!("{} s", d.whole_seconds())
+    }
+}
+
+/// [`lint_chain`] with a warning window of any length (`check --warn 90s`): certificates
+/// that expire within `warn` get an `expires-soon` lint.
+pub fn lint_chain_within(
+    chain: &[CertSummary],
+    now: OffsetDateTime,
+    warn: Duration,
+    server: bool,
+) -> Vec<Lint> {
     let mut lints = Vec::new();
     let mut push = |code, index, message: String| {
         lints.push(Lint {
@@ -472,15 +492,22 @@ pub fn lint_chain(
     };
     for (i, c) in chain.iter().enumerate() {
         let name = c.short_name();
-        if c.not_after > now && c.not_after - now < Duration::days(warn_days) {
-            push(
-                LintCode::ExpiresSoon,
-                i,
+        if c.not_after > now && c.not_after - now < warn {
+            let left = c.not_after - now;
+            let message = if warn.whole_seconds() % 86_400 == 0 {
                 format!(
-                    "{name} expires in {} days (within {warn_days})",
-                    (c.not_after - now).whole_days()
-                ),
-            );
+                    "{name} expires in {} days (within {})",
+                    left.whole_days(),
+                    warn.whole_days()
+                )
+            } else {
+                format!(
+                    "{name} expires in {} s (within {})",
+                    left.whole_seconds(),
+                    window_text(warn)
+                )
+            };
+            push(LintCode::ExpiresSoon, i, message);
         }
         if c.key_algorithm.starts_with("rsa") && c.key_bits > 0 && c.key_bits < 2048 {
             push(

@@ -54,7 +54,7 @@ fn bash_completes_subcommands_and_options() {
     for sub in SUBCOMMANDS {
         assert!(all.iter().any(|w| w == sub), "{sub} missing from {all:?}");
     }
-    assert_eq!(bash_complete(&path, &["certlab", "ren"]), ["render"]);
+    assert_eq!(bash_complete(&path, &["certlab", "rend"]), ["render"]);
     let opts = bash_complete(&path, &["certlab", "render", "--"]);
     for opt in ["--pki", "--server", "--client", "--endpoint", "--help"] {
         assert!(opts.iter().any(|w| w == opt), "{opt} missing from {opts:?}");

@@ -34,6 +34,8 @@ mod readme;
 mod render;
 mod render_cert_manager;
 mod render_reproduce;
+mod renew;
+mod revoke;
 mod scenario_names;
 mod seeded;
 mod serve_cli;

@@ -26,7 +26,7 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 /// The manifest a reader sees and whether it is a staged (committed, rolling forward) one.
-fn committed(dir: &Path) -> Option<(Value, bool)> {
+pub(crate) fn committed(dir: &Path) -> Option<(Value, bool)> {
     for (path, staged) in [
         (dir.join(".certlab.txn/certlab.json"), true),
         (dir.join("certlab.json"), false),
@@ -65,7 +65,7 @@ fn spki_of(cert_der: &[u8]) -> Vec<u8> {
 /// SHA-256 it records matches, every certificate is the manifest's, every key matches its
 /// certificate (but `key-mismatch` faults), every good chain starts with its certificate.
 /// `Ok(None)`: no PKI at all (a first generate that never committed).
-fn consistent(dir: &Path) -> Result<Option<usize>, String> {
+pub(crate) fn consistent(dir: &Path) -> Result<Option<usize>, String> {
     let Some((m, staged)) = committed(dir) else {
         return Ok(None);
     };
@@ -128,7 +128,7 @@ fn consistent(dir: &Path) -> Result<Option<usize>, String> {
 }
 
 /// certlab's bookkeeping left in a directory (it must be gone after a completed run).
-fn leftovers(dir: &Path) -> Vec<String> {
+pub(crate) fn leftovers(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for entry in walk(dir) {
         let rel = entry.strip_prefix(dir).unwrap().display().to_string();
@@ -154,7 +154,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Files in the directory that its manifest does not name (stale files).
-fn unnamed_files(dir: &Path) -> Vec<String> {
+pub(crate) fn unnamed_files(dir: &Path) -> Vec<String> {
     let m: Value = serde_json::from_slice(&fs::read(dir.join("certlab.json")).unwrap()).unwrap();
     let mut named: Vec<String> = vec!["certlab.json".into(), "ca.pem".into()];
     named.extend(m["files"].as_object().unwrap().keys().cloned());
@@ -297,10 +297,10 @@ fn five_first_use_certs_pass_openssl_verify() {
 // ----- kill -9 at random points -----------------------------------------------------------
 
 /// A small deterministic generator (xorshift), seeded from the clock and printed.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new() -> Rng {
+    pub(crate) fn new() -> Rng {
         let seed = std::env::var("CERTLAB_KILL_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -315,7 +315,7 @@ impl Rng {
         Rng(seed)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
