@@ -83,6 +83,15 @@ pub fn run(args: Args) -> CmdResult {
             "--clients runs real clients, which check at the real time: drop --now",
         ));
     }
+    if !clients.is_empty() {
+        // The clients' stdin is a pipe that a client may close before reading it (s_client
+        // after a failed handshake): a write to it must fail, not kill certlab.
+        #[cfg(unix)]
+        // SAFETY: setting one signal's disposition before the lab starts any thread.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+    }
     let options = LabOptions {
         clients,
         skip_missing_clients,
@@ -262,12 +271,7 @@ fn print_clients(report: &LabReport) {
     for s in &report.skipped_clients {
         println!("skipped {}: {}", s.client, s.reason);
     }
-    let width = report
-        .clients
-        .iter()
-        .map(|c| c.len())
-        .max()
-        .unwrap_or(0);
+    let width = report.clients.iter().map(|c| c.len()).max().unwrap_or(0);
     for row in &report.scenarios {
         if row.clients.is_empty() {
             continue;

@@ -369,7 +369,7 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
             .filter_map(|(client, per_scenario)| {
                 per_scenario[i]
                     .take()
-                    .map(|answer| ClientCell::of(*client, &s.name, answer))
+                    .map(|answer| ClientCell::of(*client, &s.name, s.expected, answer))
             })
             .collect();
         rows.push(r);
@@ -488,13 +488,21 @@ pub struct ClientCell {
 }
 
 impl ClientCell {
-    /// Compares one client's answer for `scenario` with the measured table.
-    pub fn of(client: Client, scenario: &str, answer: Answer) -> ClientCell {
+    /// Compares one client's answer for `scenario` (whose certlab verdict is `certlab`) with
+    /// the measured table.
+    pub fn of(
+        client: Client,
+        scenario: &str,
+        certlab: Option<Outcome>,
+        answer: Answer,
+    ) -> ClientCell {
         let cell = crate::clients::cell(client, scenario);
         let mut out = ClientCell {
             client: client.name().to_string(),
             expected: cell.map(|c| c.outcome),
-            expected_words: cell.filter(|c| !c.words.is_empty()).map(|c| c.words.to_string()),
+            expected_words: cell
+                .filter(|c| !c.words.is_empty())
+                .map(|c| c.words.to_string()),
             observed: None,
             words: String::new(),
             not_applicable: None,
@@ -509,7 +517,7 @@ impl ClientCell {
                 let recorded = cell.filter(|c| !c.words.is_empty() && words.contains(c.words));
                 out.observed = match recorded {
                     Some(c) => Some(c.outcome),
-                    None => observed_outcome(&words),
+                    None => observed_outcome(&words, certlab),
                 };
                 out.matched = recorded.is_some();
                 out.words = words;
@@ -540,9 +548,16 @@ impl ClientCell {
     }
 }
 
-/// The outcome a client's words stand for, as `explain` reads them.
-pub fn observed_outcome(words: &str) -> Option<Outcome> {
-    crate::explain::find(words).map(|m| m.pattern.outcome)
+/// The outcome a client's words stand for, as `explain` reads them: the pattern's outcome, or
+/// `certlab` (the scenario's own verdict) when that is one of the outcomes the pattern can mean
+/// (`unable to get local issuer certificate` is `incomplete-chain` for a server that did not
+/// send its intermediate).
+pub fn observed_outcome(words: &str, certlab: Option<Outcome>) -> Option<Outcome> {
+    let m = crate::explain::find(words)?;
+    match certlab {
+        Some(c) if m.pattern.outcome == c || m.pattern.also.contains(&c) => Some(c),
+        _ => Some(m.pattern.outcome),
+    }
 }
 
 type ClientRuns = (Vec<Client>, Vec<SkippedClient>, Vec<Vec<Option<Answer>>>);
@@ -607,19 +622,22 @@ fn run_clients(
     for (c, result) in families.into_iter().zip(results) {
         match result {
             Ok(list) => {
-                let mut per_scenario: Vec<Option<Answer>> = scenarios.iter().map(|_| None).collect();
+                let mut per_scenario: Vec<Option<Answer>> =
+                    scenarios.iter().map(|_| None).collect();
                 for (answer, &i) in list.into_iter().zip(&index) {
                     per_scenario[i] = Some(answer.answer);
                 }
                 ran.push(c);
                 answers.push(per_scenario);
             }
-            Err(
-                e @ (ClientRunError::NotInstalled { .. } | ClientRunError::NotImplemented(_)),
-            ) if options.skip_missing_clients => skipped.push(SkippedClient {
-                client: c.name().to_string(),
-                reason: e.to_string(),
-            }),
+            Err(e @ (ClientRunError::NotInstalled { .. } | ClientRunError::NotImplemented(_)))
+                if options.skip_missing_clients =>
+            {
+                skipped.push(SkippedClient {
+                    client: c.name().to_string(),
+                    reason: e.to_string(),
+                })
+            }
             Err(e) => return Err(LabError::Client(e)),
         }
     }

@@ -36,9 +36,10 @@ pub(super) fn run(jobs: &[ClientJob], workdir: &Path) -> Result<Vec<ClientAnswer
             let answer = match ran.status {
                 None => Answer::Rejected("curl did not finish in 15 s".to_string()),
                 Some(s) if s.success() => Answer::Accepted,
-                Some(s) => Answer::Rejected(words(&ran.stderr).unwrap_or_else(|| {
-                    format!("curl exited with {s} without an error line")
-                })),
+                Some(s) => Answer::Rejected(
+                    words(&ran.stderr)
+                        .unwrap_or_else(|| format!("curl exited with {s} without an error line")),
+                ),
             };
             Ok(ClientAnswer {
                 id: job.id.clone(),

@@ -360,19 +360,19 @@ pub(crate) fn have_program(program: &str) -> bool {
     if program.contains('/') {
         return Path::new(program).is_file();
     }
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| d.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
 /// Removes what varies between runs from a client's words: addresses and ports, paths of
 /// temporary files, source locations (`../ssl/statem/statem_clnt.c:1889`, `(_ssl.c:1006)`),
 /// OpenSSL's thread-id prefix, trailing separators.
 pub fn stable_words(text: &str) -> String {
-    let mut out = Vec::new();
-    for token in text.split(' ') {
-        out.push(token);
-    }
+    // curl names its TLS library's version: "curl: (35) OpenSSL/3.0.19: error:...".
+    let out: Vec<&str> = text
+        .split(' ')
+        .filter(|t| !(t.starts_with("OpenSSL/") && t.ends_with(':')))
+        .collect();
     let mut s = out.join(" ");
     // OpenSSL error lines: "40E7...:error:0A000086:SSL routines:fn:reason:../ssl/x.c:1889:"
     if let Some(i) = s.find(":error:") {
@@ -385,7 +385,11 @@ pub fn stable_words(text: &str) -> String {
         s.truncate(i);
     }
     if let Some(i) = s.find(" (_ssl.c:") {
-        s.truncate(i);
+        let rest = &s[i + " (_ssl.c:".len()..];
+        let end = rest
+            .find(')')
+            .map_or(s.len(), |j| i + " (_ssl.c:".len() + j + 1);
+        s.replace_range(i..end, "");
     }
     s.trim().trim_end_matches([':', ',']).trim().to_string()
 }

@@ -63,8 +63,12 @@ pub(super) fn command(job: &ClientJob) -> Command {
         c.arg("-servername").arg(name);
     }
     c.arg("-CAfile").arg(&job.ca).arg("-verify_return_error");
-    c.arg(if is_ip { "-verify_ip" } else { "-verify_hostname" })
-        .arg(name);
+    c.arg(if is_ip {
+        "-verify_ip"
+    } else {
+        "-verify_hostname"
+    })
+    .arg(name);
     match job.tls {
         Some(TlsVersion::Tls12) => {
             c.arg("-tls1_2");

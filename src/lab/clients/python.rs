@@ -38,5 +38,11 @@ pub(super) fn run_python(
     })?;
     let mut command = Command::new(PYTHON);
     command.arg(&script).args(args);
-    run_line_program(client, command, jobs)
+    let mut answers = run_line_program(client, command, jobs)?;
+    for a in &mut answers {
+        if let super::Answer::Rejected(words) = &mut a.answer {
+            *words = super::stable_words(words);
+        }
+    }
+    Ok(answers)
 }

@@ -53,13 +53,17 @@ fn config(job: &ClientJob) -> Result<Arc<ClientConfig>, Answer> {
     let mut roots = RootCertStore::empty();
     let certs = crate::pem::read_certs(&job.ca).map_err(|e| fail("CA file", e.to_string()))?;
     roots.add_parsable_certificates(certs);
-    let mut verifier =
-        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    let mut verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    );
     if super::job_has_crls(job) {
         let crls = crate::pem::read_crls(&job.ca).map_err(|e| fail("CRLs", e.to_string()))?;
         verifier = verifier.with_crls(crls).only_check_end_entity_revocation();
     }
-    let verifier = verifier.build().map_err(|e| fail("verifier", e.to_string()))?;
+    let verifier = verifier
+        .build()
+        .map_err(|e| fail("verifier", e.to_string()))?;
     let builder = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(TlsVersion::rustls_versions(job.tls))
         .map_err(|e| fail("versions", e.to_string()))?
@@ -68,8 +72,8 @@ fn config(job: &ClientJob) -> Result<Arc<ClientConfig>, Answer> {
         (Some(cert), Some(key)) => {
             let chain =
                 crate::pem::read_certs(cert).map_err(|e| fail("client cert", e.to_string()))?;
-            let key = crate::pem::read_private_key(key)
-                .map_err(|e| fail("client key", e.to_string()))?;
+            let key =
+                crate::pem::read_private_key(key).map_err(|e| fail("client key", e.to_string()))?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| fail("client cert", e.to_string()))?
@@ -86,12 +90,15 @@ fn connect(job: &ClientJob, config: Arc<ClientConfig>) -> Result<(), String> {
         Err(_) => ServerName::try_from(job.server_name.clone()).map_err(|e| e.to_string())?,
     };
     let tcp = TcpStream::connect_timeout(&job.addr, TIMEOUT).map_err(|e| e.to_string())?;
-    tcp.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
-    tcp.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    tcp.set_write_timeout(Some(TIMEOUT))
+        .map_err(|e| e.to_string())?;
     let conn = ClientConnection::new(config, name).map_err(|e| e.to_string())?;
     let mut tls = StreamOwned::new(conn, tcp);
     let request = format!("GET / HTTP/1.0\r\nHost: {}\r\n\r\n", job.server_name);
-    tls.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    tls.write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
     // Read the answer: a server that rejects a TLS 1.3 client certificate says so only after
     // the client's handshake is done.
     let mut answer = Vec::new();
@@ -109,10 +116,14 @@ fn connect(job: &ClientJob, config: Arc<ClientConfig>) -> Result<(), String> {
 
 /// rustls's words without what varies between runs (times, serials).
 fn stable(words: &str) -> String {
-    let cut = [": verification time", " (candidates", "; certificate is not valid"]
-        .iter()
-        .filter_map(|m| words.find(m))
-        .min();
+    let cut = [
+        ": verification time",
+        " (candidates",
+        "; certificate is not valid",
+    ]
+    .iter()
+    .filter_map(|m| words.find(m))
+    .min();
     match cut {
         Some(i) => words[..i].to_string(),
         None => words.to_string(),
