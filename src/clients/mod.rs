@@ -150,6 +150,21 @@ impl FromStr for Client {
     }
 }
 
+/// Every measured family's verdict for one lab scenario (family name → outcome), as the
+/// manifest's `expected_by_client` records it; empty for a scenario no family measured.
+///
+/// ```
+/// let v = certlab::clients::verdicts("cn-only");
+/// assert_eq!(v.get("curl"), Some(&certlab::Outcome::Ok));
+/// assert_eq!(v.get("rustls"), Some(&certlab::Outcome::HostnameMismatch));
+/// ```
+pub fn verdicts(scenario: &str) -> std::collections::BTreeMap<String, crate::outcome::Outcome> {
+    ALL_CLIENTS
+        .iter()
+        .filter_map(|&c| cell(c, scenario).map(|cell| (c.name().to_string(), cell.outcome)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

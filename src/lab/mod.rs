@@ -261,15 +261,16 @@ pub fn serve_refusal(e: &ServeError) -> Option<ServeRefusal> {
     }
 }
 
-/// What a real client prints for an outcome, with the manifest's per-client differences.
+/// What a real client prints for an outcome, with the clients the manifest says differ.
 fn client_says(outcome: Outcome, scenario: &Scenario) -> String {
     let mut text = outcome.client_says().to_string();
-    if !scenario.expected_by_client.is_empty() {
-        let differ: Vec<String> = scenario
-            .expected_by_client
-            .iter()
-            .map(|(client, o)| format!("{client}: {o}"))
-            .collect();
+    let differ: Vec<String> = scenario
+        .expected_by_client
+        .iter()
+        .filter(|(_, o)| **o != outcome)
+        .map(|(client, o)| format!("{client}: {o}"))
+        .collect();
+    if !differ.is_empty() {
         text.push_str(&format!(" ({})", differ.join(", ")));
     }
     text

@@ -113,3 +113,51 @@ impl Scenario {
         }
     }
 }
+
+/// The lab scenario whose measured client verdicts a server entity shares: the implicit
+/// scenario of a served server leaf is named after its fault (`good` for none).
+fn lab_scenario_of(role: super::model::Role, fault: super::model::Fault) -> Option<&'static str> {
+    if !role.is_server() || !fault.is_served() || fault.serve_error().is_some() {
+        return None;
+    }
+    Some(match fault {
+        super::model::Fault::None => "good",
+        f => f.name(),
+    })
+}
+
+/// What every measured client family says for a server entity with this fault
+/// ([`crate::clients::verdicts`] of its lab scenario): the entity's `expected_by_client`.
+pub fn client_verdicts(
+    role: super::model::Role,
+    fault: super::model::Fault,
+) -> BTreeMap<String, Outcome> {
+    lab_scenario_of(role, fault)
+        .map(crate::clients::verdicts)
+        .unwrap_or_default()
+}
+
+/// The lab template's explicit scenarios (parsed once).
+fn lab_explicit_scenarios() -> &'static [Scenario] {
+    static LAB: std::sync::OnceLock<Vec<Scenario>> = std::sync::OnceLock::new();
+    LAB.get_or_init(|| {
+        super::spec::template("lab")
+            .and_then(|t| super::spec::parse(t.name, t.text).ok())
+            .map(|s| s.scenarios)
+            .unwrap_or_default()
+    })
+}
+
+/// An explicit scenario with every measured family's verdict in `expected_by_client`, when it
+/// is one of the lab's (same name, same server and client); entries the spec gave win.
+pub fn with_client_verdicts(mut scenario: Scenario) -> Scenario {
+    let is_lab = lab_explicit_scenarios().iter().any(|l| {
+        l.name == scenario.name && l.server == scenario.server && l.client == scenario.client
+    });
+    if is_lab {
+        let mut all = crate::clients::verdicts(&scenario.name);
+        all.append(&mut scenario.expected_by_client);
+        scenario.expected_by_client = all;
+    }
+    scenario
+}

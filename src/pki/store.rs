@@ -152,7 +152,12 @@ fn build_keeping(
     }
     builder.add_leaves(&spec.leaves, progress)?;
     let mut pki = builder.finish()?;
-    pki.scenarios = spec.scenarios.clone();
+    pki.scenarios = spec
+        .scenarios
+        .iter()
+        .cloned()
+        .map(super::scenario::with_client_verdicts)
+        .collect();
     Ok(pki)
 }
 
