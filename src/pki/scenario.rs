@@ -136,28 +136,3 @@ pub fn client_verdicts(
         .map(crate::clients::verdicts)
         .unwrap_or_default()
 }
-
-/// The lab template's explicit scenarios (parsed once).
-fn lab_explicit_scenarios() -> &'static [Scenario] {
-    static LAB: std::sync::OnceLock<Vec<Scenario>> = std::sync::OnceLock::new();
-    LAB.get_or_init(|| {
-        super::spec::template("lab")
-            .and_then(|t| super::spec::parse(t.name, t.text).ok())
-            .map(|s| s.scenarios)
-            .unwrap_or_default()
-    })
-}
-
-/// An explicit scenario with every measured family's verdict in `expected_by_client`, when it
-/// is one of the lab's (same name, same server and client); entries the spec gave win.
-pub fn with_client_verdicts(mut scenario: Scenario) -> Scenario {
-    let is_lab = lab_explicit_scenarios().iter().any(|l| {
-        l.name == scenario.name && l.server == scenario.server && l.client == scenario.client
-    });
-    if is_lab {
-        let mut all = crate::clients::verdicts(&scenario.name);
-        all.append(&mut scenario.expected_by_client);
-        scenario.expected_by_client = all;
-    }
-    scenario
-}
