@@ -647,8 +647,46 @@ fn run_clients(
 
 /// The client matrix as a Markdown table: one row per scenario, one column per family of
 /// `clients` (in that order), each cell the measured outcome and the client's words, from the
-/// measured table ([`crate::clients::cell`]) alone. This is the README's "Client matrix".
+/// measured table ([`crate::clients::cell`]) alone; `-` where a family has no cell (it cannot
+/// express the scenario, or the server does not start). This is the README's "Client matrix".
 pub fn matrix_table(scenarios: &[String], clients: &[Client]) -> String {
+    matrix_rows(scenarios, clients, |c, name| {
+        crate::clients::cell(c, name).map(|cell| (cell.outcome, cell.words.to_string()))
+    })
+}
+
+/// The families that have measured cells, in table order.
+pub fn measured_clients() -> Vec<Client> {
+    crate::clients::ALL_CLIENTS
+        .iter()
+        .copied()
+        .filter(|&c| !crate::clients::cells(c).is_empty())
+        .collect()
+}
+
+/// The matrix a lab run with clients observed, as [`matrix_table`] prints the measured one:
+/// the families that ran, every scenario of the run, each cell the observed outcome and the
+/// client's words. When every cell matched and the table holds the words whole, the two are
+/// equal (`certlab lab --clients ... --markdown` regenerates the README's matrix).
+pub fn matrix_markdown(report: &LabReport) -> String {
+    let clients: Vec<Client> = report
+        .clients
+        .iter()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    let names: Vec<String> = report.scenarios.iter().map(|s| s.name.clone()).collect();
+    matrix_rows(&names, &clients, |c, name| {
+        let row = report.scenarios.iter().find(|s| s.name == name)?;
+        let cell = row.clients.iter().find(|x| x.client == c.name())?;
+        cell.observed.map(|o| (o, cell.words.clone()))
+    })
+}
+
+fn matrix_rows(
+    scenarios: &[String],
+    clients: &[Client],
+    cell: impl Fn(Client, &str) -> Option<(Outcome, String)>,
+) -> String {
     let escape = |s: &str| s.replace('|', "\\|");
     let mut out = String::new();
     out.push_str("| scenario | certlab |");
@@ -669,26 +707,14 @@ pub fn matrix_table(scenarios: &[String], clients: &[Client]) -> String {
             .map_or("-".to_string(), |o| format!("`{o}`"));
         out.push_str(&format!("| `{name}` | {certlab} |"));
         for &c in clients {
-            let text = match crate::clients::cell(c, name) {
+            let text = match cell(c, name) {
                 None => "-".to_string(),
-                Some(cell) if cell.words.is_empty() => format!("`{}`", cell.outcome),
-                Some(cell) => format!("`{}`: {}", cell.outcome, escape(cell.words)),
+                Some((outcome, words)) if words.is_empty() => format!("`{outcome}`"),
+                Some((outcome, words)) => format!("`{outcome}`: `{}`", escape(&words)),
             };
             out.push_str(&format!(" {text} |"));
         }
         out.push('\n');
     }
     out
-}
-
-/// The matrix of a lab run with clients, as [`matrix_table`] prints it for the families
-/// that ran and every scenario of the run.
-pub fn matrix_markdown(report: &LabReport) -> String {
-    let clients: Vec<Client> = report
-        .clients
-        .iter()
-        .filter_map(|c| c.parse().ok())
-        .collect();
-    let names: Vec<String> = report.scenarios.iter().map(|s| s.name.clone()).collect();
-    matrix_table(&names, &clients)
 }

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::Command;
 
 use certlab::Outcome;
-use certlab::pki::manifest::{Manifest, ManifestEntity};
 use certlab::pki::Role;
+use certlab::pki::manifest::{Manifest, ManifestEntity};
 use common::{certlab, have_tool, text};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

@@ -7,6 +7,7 @@ mod common;
 mod bulk;
 mod check_cli;
 mod check_openssl;
+mod clients_matrix;
 mod completions;
 mod exit_codes;
 mod explain;
