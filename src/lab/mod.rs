@@ -718,3 +718,74 @@ fn matrix_rows(
     }
     out
 }
+
+#[cfg(test)]
+mod client_cell_tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_matches_on_the_measured_outcome_and_words() {
+        let expired = Some(Outcome::Expired);
+        // The measured words, within longer output: matched, the measured outcome.
+        let c = ClientCell::of(
+            Client::Curl,
+            "expired",
+            expired,
+            Answer::Rejected(
+                "curl: (60) SSL certificate problem: certificate has expired (more)".into(),
+            ),
+        );
+        assert!(c.matched, "{c:?}");
+        assert_eq!(c.observed, Some(Outcome::Expired));
+        assert_eq!(c.expected, Some(Outcome::Expired));
+        // Other words: explain reads them; no match.
+        let c = ClientCell::of(
+            Client::Curl,
+            "expired",
+            expired,
+            Answer::Rejected(
+                "curl: (60) SSL certificate problem: certificate is not yet valid".into(),
+            ),
+        );
+        assert!(!c.matched);
+        assert_eq!(c.observed, Some(Outcome::NotYetValid));
+        // Accepted where the table says it refuses.
+        let c = ClientCell::of(Client::Curl, "expired", expired, Answer::Accepted);
+        assert!(!c.matched);
+        assert_eq!(c.observed, Some(Outcome::Ok));
+        // Accepted where the table says so (curl falls back to http/1.1).
+        let c = ClientCell::of(
+            Client::Curl,
+            "alpn-no-h2",
+            Some(Outcome::AlpnMismatch),
+            Answer::Accepted,
+        );
+        assert!(c.matched, "{c:?}");
+        // Not applicable: a match only where the table has no cell.
+        let na = |scenario| {
+            ClientCell::of(
+                Client::Python,
+                scenario,
+                None,
+                Answer::NotApplicable("cannot".into()),
+            )
+        };
+        assert!(na("cipher-mismatch").matched);
+        assert!(!na("expired").matched);
+        assert_eq!(na("expired").observed, None);
+    }
+
+    #[test]
+    fn words_read_as_the_scenarios_verdict_when_they_allow_it() {
+        let words = "unable to get local issuer certificate";
+        assert_eq!(
+            observed_outcome(words, Some(Outcome::IncompleteChain)),
+            Some(Outcome::IncompleteChain)
+        );
+        assert_eq!(
+            observed_outcome(words, Some(Outcome::Expired)),
+            Some(Outcome::UnknownCa)
+        );
+        assert_eq!(observed_outcome("printer on fire", None), None);
+    }
+}

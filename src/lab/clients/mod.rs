@@ -429,3 +429,35 @@ mod tests {
         assert!(parse_answer("x\tmaybe\t-").is_none());
     }
 }
+
+#[cfg(test)]
+mod words_tests {
+    use super::stable_words;
+
+    #[test]
+    fn stable_words_drop_what_varies_between_runs() {
+        assert_eq!(
+            stable_words(
+                "40E7D0F3B37F0000:error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:../ssl/statem/statem_clnt.c:1889:"
+            ),
+            "error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed"
+        );
+        assert_eq!(
+            stable_words(
+                "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)"
+            ),
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired"
+        );
+        assert_eq!(
+            stable_words(
+                "curl: (35) OpenSSL/3.0.19: error:0A00010B:SSL routines::wrong version number"
+            ),
+            "curl: (35) error:0A00010B:SSL routines::wrong version number"
+        );
+        // Words that hold nothing variable stay as they are.
+        assert_eq!(
+            stable_words("verify error:num=62:hostname mismatch"),
+            "verify error:num=62:hostname mismatch"
+        );
+    }
+}
