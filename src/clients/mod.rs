@@ -27,7 +27,9 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Client {
-    /// certlab's own probe: rustls 0.23 with webpki, plus certlab's extra checks.
+    /// Plain rustls 0.23 with rustls-webpki's verifier and the CA file as roots, run in
+    /// process: what a Rust program using rustls sees, without certlab's extra checks (a trust
+    /// anchor's own dates are not checked).
     Rustls,
     /// curl on OpenSSL 3 (Debian's curl).
     Curl,
@@ -88,7 +90,7 @@ impl Client {
     /// The TLS library and verification rules the family stands for.
     pub fn library(self) -> &'static str {
         match self {
-            Client::Rustls => "rustls 0.23 + rustls-webpki (certlab probe)",
+            Client::Rustls => "rustls 0.23 + rustls-webpki (plain, in process)",
             Client::Curl => "curl on OpenSSL 3",
             Client::Openssl => "OpenSSL 3 (openssl s_client)",
             Client::Python => "Python ssl on OpenSSL 3, default context",
