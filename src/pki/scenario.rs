@@ -116,7 +116,10 @@ impl Scenario {
 
 /// The lab scenario whose measured client verdicts a server entity shares: the implicit
 /// scenario of a served server leaf is named after its fault (`good` for none).
-fn lab_scenario_of(role: super::model::Role, fault: super::model::Fault) -> Option<&'static str> {
+pub(crate) fn lab_scenario_of(
+    role: super::model::Role,
+    fault: super::model::Fault,
+) -> Option<&'static str> {
     if !role.is_server() || !fault.is_served() || fault.serve_error().is_some() {
         return None;
     }

@@ -163,6 +163,10 @@ fn a_user_spec_leaf_gets_the_verdicts_of_its_faults_lab_scenario() {
         web.expected_by_client.get("curl"),
         Some(&Outcome::WrongUsage)
     );
+    assert_eq!(
+        m.client_words["web"]["curl"],
+        "curl: (60) SSL certificate problem: unsuitable certificate purpose"
+    );
     // Named like a lab scenario, but not the lab's: no borrowed verdicts.
     let plaintext = m.scenarios.iter().find(|s| s.name == "plaintext").unwrap();
     assert!(plaintext.expected_by_client.is_empty());
