@@ -319,6 +319,28 @@ fn binary_clients_json_text_and_missing_clients() {
 }
 
 #[test]
+fn a_client_whose_output_cannot_be_read_is_exit_3() {
+    // A `python3` that answers nonsense: certlab cannot work with it (exit 3, one line).
+    use std::os::unix::fs::PermissionsExt;
+    let bin = common::tempdir();
+    let fake = bin.path().join("python3");
+    std::fs::write(&fake, "#!/bin/sh\necho nonsense\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = certlab()
+        .env("PATH", bin.path())
+        .args(["lab", "--clients", "python", "--only", "good"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: python: bad line \"nonsense\""),
+        "{err}"
+    );
+}
+
+#[test]
 #[ignore = "needs curl, openssl and python3 (installed by .ci/run)"]
 fn real_clients_match_the_measured_matrix() {
     if !(have_tool("curl") && have_tool("openssl") && have_tool("python3")) {
