@@ -303,7 +303,11 @@ fn print_clients(report: &LabReport) {
 /// Each client's cells as rows of its measured table.
 fn print_cells(report: &LabReport) {
     for client in &report.clients {
-        println!("// {client}");
+        let file: String = client
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        println!("// {client}: the rows of src/clients/measured/{file}.rs");
         for row in &report.scenarios {
             for c in row.clients.iter().filter(|c| &c.client == client) {
                 println!("{}", c.rust_row(&row.name));
