@@ -67,7 +67,7 @@ pub(super) fn command(job: &ClientJob) -> Command {
         c.arg("--resolve").arg(format!("{name}:{port}:{ip}"));
     } else if name.parse::<IpAddr>().ok() != Some(job.addr.ip()) {
         c.arg("--connect-to")
-            .arg(format!("{}::{}", tls::join_host_port(name, port), job.addr));
+            .arg(format!("{}:{}", tls::join_host_port(name, port), job.addr));
     }
     match job.tls {
         Some(TlsVersion::Tls12) => {
@@ -105,4 +105,59 @@ fn words(stderr: &str) -> Option<String> {
         .lines()
         .find(|l| l.starts_with("curl: ("))
         .map(stable_words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(server_name: &str, addr: &str) -> ClientJob {
+        ClientJob {
+            id: "x".into(),
+            addr: addr.parse().unwrap(),
+            server_name: server_name.into(),
+            ca: "/nonexistent/ca.pem".into(),
+            cert: None,
+            key: None,
+            tls: Some(TlsVersion::Tls12),
+            ciphers: vec![],
+            alpn: vec!["h2".into()],
+        }
+    }
+
+    fn args(c: &Command) -> Vec<String> {
+        c.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn curl_reaches_the_endpoint_by_the_name_it_verifies() {
+        let a = args(&command(&job("localhost", "127.0.0.1:4433")));
+        assert!(
+            a.windows(2)
+                .any(|w| w == ["--resolve", "localhost:4433:127.0.0.1"]),
+            "{a:?}"
+        );
+        assert_eq!(a.last().unwrap(), "https://localhost:4433/");
+        assert!(a.contains(&"--http2".to_string()) && a.contains(&"--tls-max".to_string()));
+        let a = args(&command(&job("::1", "[::1]:4433")));
+        assert_eq!(a.last().unwrap(), "https://[::1]:4433/");
+        assert!(
+            !a.iter().any(|x| x == "--resolve" || x == "--connect-to"),
+            "{a:?}"
+        );
+        let a = args(&command(&job("10.0.0.1", "127.0.0.1:4433")));
+        assert!(
+            a.windows(2)
+                .any(|w| w == ["--connect-to", "10.0.0.1:4433:127.0.0.1:4433"]),
+            "{a:?}"
+        );
+        let a = args(&command(&job("localhost", "[::1]:4433")));
+        assert!(
+            a.windows(2)
+                .any(|w| w == ["--resolve", "localhost:4433:[::1]"]),
+            "{a:?}"
+        );
+    }
 }

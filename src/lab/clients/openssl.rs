@@ -124,3 +124,70 @@ fn answer(stdout: &str, stderr: &str) -> Answer {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s_client_checks_names_and_ips_and_reads_the_verify_error_first() {
+        let mut job = ClientJob {
+            id: "x".into(),
+            addr: "127.0.0.1:4433".parse().unwrap(),
+            server_name: "127.0.0.1".into(),
+            ca: "/nonexistent/ca.pem".into(),
+            cert: None,
+            key: None,
+            tls: None,
+            ciphers: vec!["TLS13_CHACHA20_POLY1305_SHA256".into()],
+            alpn: vec![],
+        };
+        let args = |c: Command| -> Vec<String> {
+            c.get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        let a = args(command(&job));
+        assert!(
+            a.windows(2).any(|w| w == ["-verify_ip", "127.0.0.1"]),
+            "{a:?}"
+        );
+        assert!(!a.contains(&"-servername".to_string()));
+        assert!(
+            a.windows(2)
+                .any(|w| w == ["-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"])
+        );
+        job.server_name = "localhost".into();
+        let a = args(command(&job));
+        assert!(
+            a.windows(2).any(|w| w == ["-verify_hostname", "localhost"]),
+            "{a:?}"
+        );
+        assert!(
+            a.windows(2).any(|w| w == ["-servername", "localhost"]),
+            "{a:?}"
+        );
+
+        let stderr = "depth=0 CN = x\nverify error:num=10:certificate has expired\n40E7:error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:../ssl/statem/statem_clnt.c:1889:\n";
+        assert_eq!(
+            answer("", stderr),
+            Answer::Rejected("verify error:num=10:certificate has expired".into())
+        );
+        assert_eq!(
+            answer(
+                "CONNECTED(00000003)\nHTTP/1.1 200 OK\n",
+                "verify return:1\n"
+            ),
+            Answer::Accepted
+        );
+        assert_eq!(
+            answer(
+                "CONNECTED(00000003)\n",
+                "40E7:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../ssl/record/rec_layer_s3.c:1586:SSL alert number 48\n"
+            ),
+            Answer::Rejected(
+                "error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca".into()
+            )
+        );
+    }
+}
