@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use certlab::clients::{ALL_CLIENTS, Client};
 use certlab::lab::{LabOptions, LabReport, run as run_lab};
 use certlab::pki::model::Expectation;
 use certlab::render::reproduce::reproduce_commands;
@@ -34,12 +35,66 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also run real clients against every scenario and compare each with its measured
+    /// verdict: `all`, `installed` (skip the missing ones) or names (`curl,python3.13`).
+    #[arg(long, value_name = "all|installed|NAME,...")]
+    pub clients: Option<String>,
+    /// With --clients: print the client matrix as the README's Markdown table.
+    #[arg(long, requires = "clients")]
+    pub markdown: bool,
+    /// With --clients: print each client's cells as rows of its `src/clients/measured/*.rs`
+    /// table (to refresh the measured matrix).
+    #[arg(long, requires = "clients", hide = true)]
+    pub print_cells: bool,
+}
+
+/// The families `--clients` names, and whether missing ones are skipped.
+fn parse_clients(value: &str) -> Result<(Vec<Client>, bool), super::Failure> {
+    match value.trim() {
+        "all" => Ok((ALL_CLIENTS.to_vec(), false)),
+        "installed" => Ok((ALL_CLIENTS.to_vec(), true)),
+        list => {
+            let mut out = Vec::new();
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                out.push(
+                    name.parse::<Client>()
+                        .map_err(|e| super::Failure::input(e.to_string()))?,
+                );
+            }
+            if out.is_empty() {
+                return Err(super::Failure::input(
+                    "--clients needs all, installed or client names",
+                ));
+            }
+            Ok((out, false))
+        }
+    }
 }
 
 /// Runs `certlab lab`.
 pub fn run(args: Args) -> CmdResult {
     let now = args.now.given();
+    let (clients, skip_missing_clients) = match &args.clients {
+        Some(v) => parse_clients(v)?,
+        None => (Vec::new(), false),
+    };
+    if !clients.is_empty() && now.is_some() {
+        return Err(super::Failure::input(
+            "--clients runs real clients, which check at the real time: drop --now",
+        ));
+    }
+    if !clients.is_empty() {
+        // The clients' stdin is a pipe that a client may close before reading it (s_client
+        // after a failed handshake): a write to it must fail, not kill certlab.
+        #[cfg(unix)]
+        // SAFETY: setting one signal's disposition before the lab starts any thread.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+    }
     let options = LabOptions {
+        clients,
+        skip_missing_clients,
         now,
         only: args.only.iter().map(|s| s.trim().to_string()).collect(),
         keep: args.keep.clone(),
@@ -48,10 +103,17 @@ pub fn run(args: Args) -> CmdResult {
         ..LabOptions::default()
     };
     let report = run_lab(&options)?;
-    if args.json {
+    if args.print_cells {
+        print_cells(&report);
+    } else if args.markdown {
+        print!("{}", certlab::lab::matrix_markdown(&report));
+    } else if args.json {
         super::print_json(&serde_json::to_value(&report).expect("serialisable"));
     } else {
         print_table(&report);
+        if !report.clients.is_empty() || !report.skipped_clients.is_empty() {
+            print_clients(&report);
+        }
     }
     let code = if report.all_matched() {
         EXIT_OK
@@ -192,4 +254,64 @@ fn print_reproduce(report: &LabReport, json: bool) {
         "ready: {} endpoints up; Ctrl-C stops them",
         report.endpoints.len()
     ));
+}
+
+/// Per scenario, what each real client was expected to say and said.
+fn print_clients(report: &LabReport) {
+    let colour = super::use_colour();
+    let red = |text: String| {
+        if colour {
+            format!("\x1b[31m{text}\x1b[0m")
+        } else {
+            text
+        }
+    };
+    println!();
+    println!("real clients: {}", report.clients.join(", "));
+    for s in &report.skipped_clients {
+        println!("skipped {}: {}", s.client, s.reason);
+    }
+    let width = report.clients.iter().map(|c| c.len()).max().unwrap_or(0);
+    for row in &report.scenarios {
+        if row.clients.is_empty() {
+            continue;
+        }
+        println!("{}", row.name);
+        for c in &row.clients {
+            let mark = if c.matched { "✓" } else { "✗" };
+            let name = |o: Option<certlab::Outcome>| o.map_or("-", |o| o.name()).to_string();
+            let said = match &c.not_applicable {
+                Some(why) => format!("n/a: {why}"),
+                None if c.words.is_empty() => "(accepted)".to_string(),
+                None => c.words.clone(),
+            };
+            let line = format!(
+                "  {mark} {:width$}  expected {:20} observed {:20} {said}",
+                c.client,
+                name(c.expected),
+                name(c.observed),
+            );
+            println!("{}", if c.matched { line } else { red(line) });
+        }
+    }
+    println!(
+        "{} of {} client cells as measured",
+        report.client_cells_matched, report.client_cells
+    );
+}
+
+/// Each client's cells as rows of its measured table.
+fn print_cells(report: &LabReport) {
+    for client in &report.clients {
+        let file: String = client
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        println!("// {client}: the rows of src/clients/measured/{file}.rs");
+        for row in &report.scenarios {
+            for c in row.clients.iter().filter(|c| &c.client == client) {
+                println!("{}", c.rust_row(&row.name));
+            }
+        }
+    }
 }

@@ -334,6 +334,8 @@ impl ProcessExitCode for certlab::lab::LabError {
             E::UnknownScenario { .. } => EXIT_INPUT,
             E::Store(e) => e.process_exit_code(),
             E::Build(_) | E::TempDir(_) => EXIT_INTERNAL,
+            // A client that is installed but could not be run or read.
+            E::Client(certlab::lab::clients::ClientRunError::Failed { .. }) => EXIT_INTERNAL,
             _ => EXIT_INPUT,
         }
     }

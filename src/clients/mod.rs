@@ -28,7 +28,9 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Client {
-    /// certlab's own probe: rustls 0.23 with webpki, plus certlab's extra checks.
+    /// Plain rustls 0.23 with rustls-webpki's verifier and the CA file as roots, run in
+    /// process: what a Rust program using rustls sees, without certlab's extra checks (a trust
+    /// anchor's own dates are not checked).
     Rustls,
     /// curl on OpenSSL 3 (Debian's curl).
     Curl,
@@ -89,7 +91,7 @@ impl Client {
     /// The TLS library and verification rules the family stands for.
     pub fn library(self) -> &'static str {
         match self {
-            Client::Rustls => "rustls 0.23 + rustls-webpki (certlab probe)",
+            Client::Rustls => "rustls 0.23 + rustls-webpki (plain, in process)",
             Client::Curl => "curl on OpenSSL 3",
             Client::Openssl => "OpenSSL 3 (openssl s_client)",
             Client::Python => "Python ssl on OpenSSL 3, default context",
@@ -149,6 +151,21 @@ impl FromStr for Client {
                     .join(", "),
             })
     }
+}
+
+/// Every measured family's verdict for one lab scenario (family name → outcome), as the
+/// manifest's `expected_by_client` records it; empty for a scenario no family measured.
+///
+/// ```
+/// let v = certlab::clients::verdicts("cn-only");
+/// assert_eq!(v.get("curl"), Some(&certlab::Outcome::Ok));
+/// assert_eq!(v.get("rustls"), Some(&certlab::Outcome::HostnameMismatch));
+/// ```
+pub fn verdicts(scenario: &str) -> std::collections::BTreeMap<String, crate::outcome::Outcome> {
+    ALL_CLIENTS
+        .iter()
+        .filter_map(|&c| cell(c, scenario).map(|cell| (c.name().to_string(), cell.outcome)))
+        .collect()
 }
 
 #[cfg(test)]

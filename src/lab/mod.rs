@@ -30,6 +30,7 @@ use pki_types::PrivateKeyDer;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::clients::Client;
 use crate::outcome::Outcome;
 use crate::pki::model::{Expectation, ServeRefusal};
 use crate::pki::scenario::Scenario;
@@ -38,6 +39,7 @@ use crate::pki::{Pki, spec};
 use crate::serve::{Endpoint, ServeError, ServeSettings, serve};
 use crate::verify::classify::TrustStore;
 use crate::verify::probe::{ProbeError, ProbeOptions, ProbeReport, probe};
+use clients::{Answer, ClientAnswer, ClientRunError};
 
 /// The `version` field of a [`LabReport`].
 pub const LAB_REPORT_VERSION: u32 = 1;
@@ -63,6 +65,12 @@ pub struct LabOptions {
     pub timeout: Duration,
     /// How many probes run at once.
     pub parallel: usize,
+    /// Real clients to run against every served scenario as well ([`ClientCell`]s per row);
+    /// empty: none (the lab then runs only certlab's probe).
+    pub clients: Vec<Client>,
+    /// Skip a client that is not installed (and say so in [`LabReport::skipped_clients`])
+    /// instead of failing with [`LabError::Client`].
+    pub skip_missing_clients: bool,
 }
 
 impl Default for LabOptions {
@@ -74,6 +82,8 @@ impl Default for LabOptions {
             keep_serving: false,
             timeout: Duration::from_secs(5),
             parallel: 8,
+            clients: Vec::new(),
+            skip_missing_clients: false,
         }
     }
 }
@@ -99,6 +109,9 @@ pub enum LabError {
     /// A temporary directory could not be made.
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
+    /// A real client asked for could not run (not installed, or its output unreadable).
+    #[error(transparent)]
+    Client(#[from] ClientRunError),
 }
 
 /// One scenario of the lab: what was expected, what was observed.
@@ -124,6 +137,9 @@ pub struct ScenarioResult {
     pub fix: String,
     /// Specifics: which certificate, which alert, the serve error.
     pub detail: Option<String>,
+    /// What each real client asked for said (`--clients`), in the order asked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientCell>,
     /// The full probe report, when a probe ran.
     #[serde(skip)]
     pub report: Option<ProbeReport>,
@@ -157,6 +173,16 @@ pub struct LabReport {
     pub temporary: bool,
     /// Milliseconds the whole run took.
     pub elapsed_ms: f64,
+    /// The real clients that ran (`--clients`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<String>,
+    /// The real clients asked for that were skipped, and why (`--clients installed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_clients: Vec<SkippedClient>,
+    /// How many client cells there are, and how many matched the measured table.
+    pub client_cells: usize,
+    /// How many client cells matched.
+    pub client_cells_matched: usize,
     /// The running endpoints (scenario name, endpoint), when asked to keep serving.
     #[serde(skip)]
     pub endpoints: Vec<(String, Endpoint)>,
@@ -168,9 +194,9 @@ pub struct LabReport {
 }
 
 impl LabReport {
-    /// Whether every scenario matched.
+    /// Whether every scenario matched, and every real client's cell.
     pub fn all_matched(&self) -> bool {
-        self.matched == self.total
+        self.matched == self.total && self.client_cells_matched == self.client_cells
     }
 }
 
@@ -235,15 +261,16 @@ pub fn serve_refusal(e: &ServeError) -> Option<ServeRefusal> {
     }
 }
 
-/// What a real client prints for an outcome, with the manifest's per-client differences.
+/// What a real client prints for an outcome, with the clients the manifest says differ.
 fn client_says(outcome: Outcome, scenario: &Scenario) -> String {
     let mut text = outcome.client_says().to_string();
-    if !scenario.expected_by_client.is_empty() {
-        let differ: Vec<String> = scenario
-            .expected_by_client
-            .iter()
-            .map(|(client, o)| format!("{client}: {o}"))
-            .collect();
+    let differ: Vec<String> = scenario
+        .expected_by_client
+        .iter()
+        .filter(|(_, o)| **o != outcome)
+        .map(|(client, o)| format!("{client}: {o}"))
+        .collect();
+    if !differ.is_empty() {
         text.push_str(&format!(" ({})", differ.join(", ")));
     }
     text
@@ -328,11 +355,25 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
         }
     });
 
+    // Real clients, while the endpoints are up.
+    let (ran_clients, skipped_clients, mut answers) =
+        run_clients(options, &pki, &dir, &scenarios, &served)?;
+
     let mut rows = Vec::new();
     let mut endpoints = Vec::new();
-    for ((s, served), report) in scenarios.iter().zip(served).zip(reports) {
+    for (i, ((s, served), report)) in scenarios.iter().zip(served).zip(reports).enumerate() {
         let report = report.into_inner().unwrap_or_else(|e| e.into_inner());
-        rows.push(row(s, &served, report));
+        let mut r = row(s, &served, report);
+        r.clients = ran_clients
+            .iter()
+            .zip(answers.iter_mut())
+            .filter_map(|(client, per_scenario)| {
+                per_scenario[i]
+                    .take()
+                    .map(|answer| ClientCell::of(*client, &s.name, s.expected, answer))
+            })
+            .collect();
+        rows.push(r);
         if let Ok(ep) = served
             && options.keep_serving
         {
@@ -340,7 +381,14 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
         }
     }
     let matched = rows.iter().filter(|r| r.matched).count();
+    let cells = rows.iter().flat_map(|r| &r.clients);
+    let client_cells = cells.clone().count();
+    let client_cells_matched = cells.filter(|c| c.matched).count();
     Ok(LabReport {
+        clients: ran_clients.iter().map(|c| c.name().to_string()).collect(),
+        skipped_clients,
+        client_cells,
+        client_cells_matched,
         version: LAB_REPORT_VERSION,
         total: rows.len(),
         matched,
@@ -369,6 +417,7 @@ fn row(
         client_says: "-".to_string(),
         fix: "-".to_string(),
         detail: None,
+        clients: Vec::new(),
         report: None,
         scenario: s.clone(),
     };
@@ -403,4 +452,340 @@ fn row(
         }
     }
     result
+}
+
+/// A real client asked for that did not run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedClient {
+    /// The family.
+    pub client: String,
+    /// Why (`curl is not installed: curl not found`).
+    pub reason: String,
+}
+
+/// What one real client said for one scenario, against the measured table
+/// ([`crate::clients::cell`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientCell {
+    /// The family (`curl`, `python3.13`, ...).
+    pub client: String,
+    /// The measured outcome for this scenario; `None` when the table has none (not measured,
+    /// or the client cannot express the scenario).
+    pub expected: Option<Outcome>,
+    /// The measured words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_words: Option<String>,
+    /// The outcome observed: `ok` for an accepted handshake, else read from the client's words
+    /// (the measured cell's outcome when the words contain its words, else
+    /// [`crate::explain::find`]); `None` when unrecognised or not applicable.
+    pub observed: Option<Outcome>,
+    /// The client's own words (empty when it accepted).
+    pub words: String,
+    /// Why the client cannot express this scenario, when it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
+    /// Whether the observation equals the measured cell (outcome, and words contained).
+    pub matched: bool,
+}
+
+impl ClientCell {
+    /// Compares one client's answer for `scenario` (whose certlab verdict is `certlab`) with
+    /// the measured table.
+    pub fn of(
+        client: Client,
+        scenario: &str,
+        certlab: Option<Outcome>,
+        answer: Answer,
+    ) -> ClientCell {
+        let cell = crate::clients::cell(client, scenario);
+        let mut out = ClientCell {
+            client: client.name().to_string(),
+            expected: cell.map(|c| c.outcome),
+            expected_words: cell
+                .filter(|c| !c.words.is_empty())
+                .map(|c| c.words.to_string()),
+            observed: None,
+            words: String::new(),
+            not_applicable: None,
+            matched: false,
+        };
+        match answer {
+            Answer::Accepted => {
+                out.observed = Some(Outcome::Ok);
+                out.matched = cell.is_some_and(|c| c.outcome == Outcome::Ok && c.words.is_empty());
+            }
+            Answer::Rejected(words) => {
+                let recorded = cell.filter(|c| !c.words.is_empty() && words.contains(c.words));
+                out.observed = match recorded {
+                    Some(c) => Some(c.outcome),
+                    None => observed_outcome(&words, certlab),
+                };
+                out.matched = recorded.is_some();
+                out.words = words;
+            }
+            Answer::NotApplicable(why) => {
+                out.matched = cell.is_none();
+                out.not_applicable = Some(why);
+            }
+        }
+        out
+    }
+
+    /// The cell as one row of a `measured/FAMILY.rs` table (what `--print-cells` prints): the
+    /// observed outcome and the words. An outcome that `explain` cannot read from the words is
+    /// marked for a person to decide.
+    pub fn rust_row(&self, scenario: &str) -> String {
+        if let Some(why) = &self.not_applicable {
+            return format!("    // {scenario}: not applicable: {why}");
+        }
+        let outcome = match self.observed {
+            Some(o) => format!("Outcome::{o:?}"),
+            None => "Outcome::Ok /* FIXME: explain does not know these words */".to_string(),
+        };
+        format!(
+            "    Cell {{ scenario: {scenario:?}, outcome: {outcome}, words: {:?} }},",
+            self.words
+        )
+    }
+}
+
+/// The outcome a client's words stand for, as `explain` reads them: the pattern's outcome, or
+/// `certlab` (the scenario's own verdict) when that is one of the outcomes the pattern can mean
+/// (`unable to get local issuer certificate` is `incomplete-chain` for a server that did not
+/// send its intermediate).
+pub fn observed_outcome(words: &str, certlab: Option<Outcome>) -> Option<Outcome> {
+    let m = crate::explain::find(words)?;
+    match certlab {
+        Some(c) if m.pattern.outcome == c || m.pattern.also.contains(&c) => Some(c),
+        _ => Some(m.pattern.outcome),
+    }
+}
+
+type ClientRuns = (Vec<Client>, Vec<SkippedClient>, Vec<Vec<Option<Answer>>>);
+
+/// Runs every client of `options` against the served scenarios, one thread per family;
+/// returns the families that ran, those skipped, and per family one answer per scenario.
+fn run_clients(
+    options: &LabOptions,
+    pki: &Pki,
+    dir: &std::path::Path,
+    scenarios: &[Scenario],
+    served: &[Result<Endpoint, ServeError>],
+) -> Result<ClientRuns, LabError> {
+    if options.clients.is_empty() {
+        return Ok((Vec::new(), Vec::new(), Vec::new()));
+    }
+    let workdir = tempfile::Builder::new()
+        .prefix("certlab-clients-")
+        .tempdir()
+        .map_err(LabError::TempDir)?;
+    let mut jobs = Vec::new();
+    let mut index = Vec::new();
+    for (i, (s, ep)) in scenarios.iter().zip(served).enumerate() {
+        if let Ok(ep) = ep {
+            let job = clients::job_for(pki, dir, s, ep.addr(), workdir.path())
+                .map_err(LabError::TempDir)?;
+            jobs.push(job);
+            index.push(i);
+        }
+    }
+    let mut families: Vec<Client> = Vec::new();
+    for c in &options.clients {
+        if !families.contains(c) {
+            families.push(*c);
+        }
+    }
+    let results: Vec<Result<Vec<ClientAnswer>, ClientRunError>> = std::thread::scope(|t| {
+        let handles: Vec<_> = families
+            .iter()
+            .map(|&c| {
+                let jobs = &jobs;
+                let workdir = workdir.path();
+                t.spawn(move || clients::run(c, jobs, workdir))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(&families)
+            .map(|(h, &c)| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ClientRunError::Failed {
+                        client: c,
+                        reason: "its runner panicked".to_string(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut ran = Vec::new();
+    let mut skipped = Vec::new();
+    let mut answers = Vec::new();
+    for (c, result) in families.into_iter().zip(results) {
+        match result {
+            Ok(list) => {
+                let mut per_scenario: Vec<Option<Answer>> =
+                    scenarios.iter().map(|_| None).collect();
+                for (answer, &i) in list.into_iter().zip(&index) {
+                    per_scenario[i] = Some(answer.answer);
+                }
+                ran.push(c);
+                answers.push(per_scenario);
+            }
+            Err(e @ (ClientRunError::NotInstalled { .. } | ClientRunError::NotImplemented(_)))
+                if options.skip_missing_clients =>
+            {
+                skipped.push(SkippedClient {
+                    client: c.name().to_string(),
+                    reason: e.to_string(),
+                })
+            }
+            Err(e) => return Err(LabError::Client(e)),
+        }
+    }
+    Ok((ran, skipped, answers))
+}
+
+/// The client matrix as a Markdown table: one row per scenario, one column per family of
+/// `clients` (in that order), each cell the measured outcome and the client's words, from the
+/// measured table ([`crate::clients::cell`]) alone; `-` where a family has no cell (it cannot
+/// express the scenario, or the server does not start). This is the README's "Client matrix".
+pub fn matrix_table(scenarios: &[String], clients: &[Client]) -> String {
+    matrix_rows(scenarios, clients, |c, name| {
+        crate::clients::cell(c, name).map(|cell| (cell.outcome, cell.words.to_string()))
+    })
+}
+
+/// The families that have measured cells, in table order.
+pub fn measured_clients() -> Vec<Client> {
+    crate::clients::ALL_CLIENTS
+        .iter()
+        .copied()
+        .filter(|&c| !crate::clients::cells(c).is_empty())
+        .collect()
+}
+
+/// The matrix a lab run with clients observed, as [`matrix_table`] prints the measured one:
+/// the families that ran, every scenario of the run, each cell the observed outcome and the
+/// client's words. When every cell matched and the table holds the words whole, the two are
+/// equal (`certlab lab --clients ... --markdown` regenerates the README's matrix).
+pub fn matrix_markdown(report: &LabReport) -> String {
+    let clients: Vec<Client> = report
+        .clients
+        .iter()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    let names: Vec<String> = report.scenarios.iter().map(|s| s.name.clone()).collect();
+    matrix_rows(&names, &clients, |c, name| {
+        let row = report.scenarios.iter().find(|s| s.name == name)?;
+        let cell = row.clients.iter().find(|x| x.client == c.name())?;
+        cell.observed.map(|o| (o, cell.words.clone()))
+    })
+}
+
+fn matrix_rows(
+    scenarios: &[String],
+    clients: &[Client],
+    cell: impl Fn(Client, &str) -> Option<(Outcome, String)>,
+) -> String {
+    let escape = |s: &str| s.replace('|', "\\|");
+    let mut out = String::new();
+    out.push_str("| scenario | certlab |");
+    for c in clients {
+        out.push_str(&format!(" {} |", c.name()));
+    }
+    out.push_str("\n| --- | --- |");
+    for _ in clients {
+        out.push_str(" --- |");
+    }
+    out.push('\n');
+    let expected = crate::explain::lab_scenario_table();
+    for name in scenarios {
+        let certlab = expected
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, o)| *o)
+            .map_or("-".to_string(), |o| format!("`{o}`"));
+        out.push_str(&format!("| `{name}` | {certlab} |"));
+        for &c in clients {
+            let text = match cell(c, name) {
+                None => "-".to_string(),
+                Some((outcome, words)) if words.is_empty() => format!("`{outcome}`"),
+                Some((outcome, words)) => format!("`{outcome}`: `{}`", escape(&words)),
+            };
+            out.push_str(&format!(" {text} |"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod client_cell_tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_matches_on_the_measured_outcome_and_words() {
+        let expired = Some(Outcome::Expired);
+        // The measured words, within longer output: matched, the measured outcome.
+        let c = ClientCell::of(
+            Client::Curl,
+            "expired",
+            expired,
+            Answer::Rejected(
+                "curl: (60) SSL certificate problem: certificate has expired (more)".into(),
+            ),
+        );
+        assert!(c.matched, "{c:?}");
+        assert_eq!(c.observed, Some(Outcome::Expired));
+        assert_eq!(c.expected, Some(Outcome::Expired));
+        // Other words: explain reads them; no match.
+        let c = ClientCell::of(
+            Client::Curl,
+            "expired",
+            expired,
+            Answer::Rejected(
+                "curl: (60) SSL certificate problem: certificate is not yet valid".into(),
+            ),
+        );
+        assert!(!c.matched);
+        assert_eq!(c.observed, Some(Outcome::NotYetValid));
+        // Accepted where the table says it refuses.
+        let c = ClientCell::of(Client::Curl, "expired", expired, Answer::Accepted);
+        assert!(!c.matched);
+        assert_eq!(c.observed, Some(Outcome::Ok));
+        // Accepted where the table says so (curl falls back to http/1.1).
+        let c = ClientCell::of(
+            Client::Curl,
+            "alpn-no-h2",
+            Some(Outcome::AlpnMismatch),
+            Answer::Accepted,
+        );
+        assert!(c.matched, "{c:?}");
+        // Not applicable: a match only where the table has no cell.
+        let na = |scenario| {
+            ClientCell::of(
+                Client::Python,
+                scenario,
+                None,
+                Answer::NotApplicable("cannot".into()),
+            )
+        };
+        assert!(na("cipher-mismatch").matched);
+        assert!(!na("expired").matched);
+        assert_eq!(na("expired").observed, None);
+    }
+
+    #[test]
+    fn words_read_as_the_scenarios_verdict_when_they_allow_it() {
+        let words = "unable to get local issuer certificate";
+        assert_eq!(
+            observed_outcome(words, Some(Outcome::IncompleteChain)),
+            Some(Outcome::IncompleteChain)
+        );
+        assert_eq!(
+            observed_outcome(words, Some(Outcome::Expired)),
+            Some(Outcome::UnknownCa)
+        );
+        assert_eq!(observed_outcome("printer on fire", None), None);
+    }
 }

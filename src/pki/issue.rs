@@ -618,12 +618,7 @@ impl Builder {
             not_after: params.not_after,
             fault: spec.fault,
             expected: spec.fault.expected(),
-            expected_by_client: spec
-                .fault
-                .expected_by_client()
-                .iter()
-                .map(|(client, outcome)| (client.to_string(), *outcome))
-                .collect(),
+            expected_by_client: super::scenario::client_verdicts(spec.role, spec.fault),
             trusted: false,
             spec_digest: None,
             dir: spec.dir.clone(),

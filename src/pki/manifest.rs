@@ -48,6 +48,11 @@ pub struct Manifest {
         with = "time::serde::rfc3339::option"
     )]
     pub issued_at: Option<OffsetDateTime>,
+    /// Per scenario, per client family of its `expected_by_client`: the words that client
+    /// prints (measured, [`crate::clients::cell`]; absent where it accepts). Absent in
+    /// manifests of older versions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_words: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// A file derived from entities of the PKI: `export` formats and `configs/*`.
@@ -175,13 +180,44 @@ impl ManifestEntity {
     }
 }
 
+/// The measured words of every client verdict of `scenarios`: a served entity's implicit
+/// scenario speaks with the words of its fault's lab scenario, an explicit one with its own
+/// name's; only where the recorded verdict is the measured one.
+fn client_words(pki: &Pki, scenarios: &[Scenario]) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for s in scenarios {
+        let lab_name = match pki.entity(&s.name) {
+            Some(e) if s.server.entity.as_deref() == Some(e.name.as_str()) => {
+                super::scenario::lab_scenario_of(e.role, e.fault)
+            }
+            _ => Some(s.name.as_str()),
+        };
+        let Some(lab_name) = lab_name else { continue };
+        let words: BTreeMap<String, String> = s
+            .expected_by_client
+            .iter()
+            .filter_map(|(client, outcome)| {
+                let cell = crate::clients::cell(client.parse().ok()?, lab_name)?;
+                (cell.outcome == *outcome && !cell.words.is_empty())
+                    .then(|| (client.clone(), cell.words.to_string()))
+            })
+            .collect();
+        if !words.is_empty() {
+            out.insert(s.name.clone(), words);
+        }
+    }
+    out
+}
+
 impl Manifest {
     /// The manifest of a PKI (with its implicit scenarios spelled out).
     pub fn of(pki: &Pki) -> Self {
+        let scenarios = pki.all_scenarios();
         Manifest {
             version: MANIFEST_VERSION,
             entities: pki.entities.iter().map(ManifestEntity::of).collect(),
-            scenarios: pki.all_scenarios(),
+            client_words: client_words(pki, &scenarios),
+            scenarios,
             files: BTreeMap::new(),
             derived: Vec::new(),
             seeded: pki.seeded_at.is_some(),

@@ -113,3 +113,29 @@ impl Scenario {
         }
     }
 }
+
+/// The lab scenario whose measured client verdicts a server entity shares: the implicit
+/// scenario of a served server leaf is named after its fault (`good` for none).
+pub(crate) fn lab_scenario_of(
+    role: super::model::Role,
+    fault: super::model::Fault,
+) -> Option<&'static str> {
+    if !role.is_server() || !fault.is_served() || fault.serve_error().is_some() {
+        return None;
+    }
+    Some(match fault {
+        super::model::Fault::None => "good",
+        f => f.name(),
+    })
+}
+
+/// What every measured client family says for a server entity with this fault
+/// ([`crate::clients::verdicts`] of its lab scenario): the entity's `expected_by_client`.
+pub fn client_verdicts(
+    role: super::model::Role,
+    fault: super::model::Fault,
+) -> BTreeMap<String, Outcome> {
+    lab_scenario_of(role, fault)
+        .map(crate::clients::verdicts)
+        .unwrap_or_default()
+}

@@ -152,7 +152,12 @@ fn build_keeping(
     }
     builder.add_leaves(&spec.leaves, progress)?;
     let mut pki = builder.finish()?;
-    pki.scenarios = spec.scenarios.clone();
+    pki.scenarios = spec
+        .scenarios
+        .iter()
+        .cloned()
+        .map(with_client_verdicts)
+        .collect();
     Ok(pki)
 }
 
@@ -1143,4 +1148,32 @@ fn chains(chain: &[CertificateDer<'_>], cert: &CertificateDer<'_>) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The lab template's explicit scenarios (parsed once).
+fn lab_explicit_scenarios() -> &'static [super::scenario::Scenario] {
+    static LAB: std::sync::OnceLock<Vec<super::scenario::Scenario>> = std::sync::OnceLock::new();
+    LAB.get_or_init(|| {
+        super::spec::template("lab")
+            .and_then(|t| super::spec::parse(t.name, t.text).ok())
+            .map(|s| s.scenarios)
+            .unwrap_or_default()
+    })
+}
+
+/// An explicit scenario with every measured family's verdict in `expected_by_client`, when it
+/// is one of the lab's (same name, same server and client); entries the spec gave win.
+fn with_client_verdicts(mut scenario: super::scenario::Scenario) -> super::scenario::Scenario {
+    if crate::clients::verdicts(&scenario.name).is_empty() {
+        return scenario;
+    }
+    let is_lab = lab_explicit_scenarios().iter().any(|l| {
+        l.name == scenario.name && l.server == scenario.server && l.client == scenario.client
+    });
+    if is_lab {
+        let mut all = crate::clients::verdicts(&scenario.name);
+        all.append(&mut scenario.expected_by_client);
+        scenario.expected_by_client = all;
+    }
+    scenario
 }

@@ -8,6 +8,7 @@ mod bulk;
 mod check_cli;
 mod check_openssl;
 mod check_strict;
+mod clients_matrix;
 mod clients_programs;
 mod completions;
 mod exit_codes;

@@ -219,6 +219,182 @@ pub fn parse_answer(line: &str) -> Option<ClientAnswer> {
     Some(ClientAnswer { id, answer })
 }
 
+/// The jobs of one lab scenario for real clients: connect to `addr` by the scenario's host,
+/// verify its servername (or host), trust `dir/ca.pem`, present the scenario's client
+/// certificate (`NAME.chain.pem` and `NAME.key` in `dir`) and use its TLS version, cipher
+/// suites and ALPN. A scenario about revocation (its served leaf is revoked) gets its CRLs
+/// appended to a copy of the CA file written in `workdir` (OpenSSL-based clients read CRLs from
+/// their CA file; the runners turn CRL checking on when the file holds one). Only that
+/// scenario: curl checks the CRL of every certificate of the chain once given one, and the
+/// lab's root publishes none.
+pub fn job_for(
+    pki: &crate::pki::Pki,
+    dir: &Path,
+    scenario: &crate::pki::scenario::Scenario,
+    addr: SocketAddr,
+    workdir: &Path,
+) -> std::io::Result<ClientJob> {
+    use crate::pki::manifest::{CA_BUNDLE_FILE, chain_file, key_file};
+    let client = &scenario.client;
+    let server_name = client
+        .servername
+        .clone()
+        .unwrap_or_else(|| client.host().to_string());
+    let mut ca = dir.join(CA_BUNDLE_FILE);
+    let revoked = scenario
+        .server
+        .entity
+        .as_ref()
+        .and_then(|n| pki.entity(n))
+        .is_some_and(|e| e.fault == crate::pki::model::Fault::Revoked);
+    if revoked && !client.crl.is_empty() {
+        let mut text = std::fs::read_to_string(&ca)?;
+        for issuer in &client.crl {
+            if let Some(crl) = pki.entity(issuer).and_then(|e| e.crl.as_ref()) {
+                text.push_str(&::pem::encode(&::pem::Pem::new("X509 CRL", crl.to_vec())));
+            }
+        }
+        ca = workdir.join(format!("{}.ca+crl.pem", scenario.name));
+        std::fs::write(&ca, text)?;
+    }
+    let (cert, key) = match client.cert.as_ref().and_then(|n| pki.entity(n)) {
+        Some(e) => (
+            Some(dir.join(e.path(chain_file(&e.name)))),
+            Some(dir.join(e.path(key_file(&e.name)))),
+        ),
+        None => (None, None),
+    };
+    Ok(ClientJob {
+        id: scenario.name.clone(),
+        addr,
+        server_name,
+        ca,
+        cert,
+        key,
+        tls: client.tls,
+        ciphers: client.ciphers.clone(),
+        alpn: client.alpn.clone(),
+    })
+}
+
+/// Whether a job's CA file holds CRLs (then the client checks the leaf against them).
+pub fn job_has_crls(job: &ClientJob) -> bool {
+    std::fs::read_to_string(&job.ca).is_ok_and(|t| t.contains("-----BEGIN X509 CRL-----"))
+}
+
+/// What a program printed, when it ran within its time.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    /// Its exit status (`None`: killed after the timeout).
+    pub status: Option<std::process::ExitStatus>,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+/// Runs one program with `input` on stdin, killing it (by its own pid) after `timeout`.
+pub(crate) fn run_program(
+    client: Client,
+    mut command: Command,
+    input: &[u8],
+    timeout: std::time::Duration,
+) -> Result<Ran, ClientRunError> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ClientRunError::NotInstalled {
+                client,
+                program: program.clone(),
+            },
+            _ => ClientRunError::Failed {
+                client,
+                reason: format!("cannot start {program}: {e}"),
+            },
+        })?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+        // Keep stdin open a moment: s_client with -ign_eof reads the server's answer.
+        drop(stdin);
+    });
+    let read = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = read(child.stdout.take().map(|s| Box::new(s) as _));
+    let err = read(child.stderr.take().map(|s| Box::new(s) as _));
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let _ = writer.join();
+    Ok(Ran {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// Whether a program can be started (found on `PATH` or as a path).
+pub(crate) fn have_program(program: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+/// Removes what varies between runs from a client's words: addresses and ports, paths of
+/// temporary files, source locations (`../ssl/statem/statem_clnt.c:1889`, `(_ssl.c:1006)`),
+/// OpenSSL's thread-id prefix, trailing separators.
+pub fn stable_words(text: &str) -> String {
+    // curl names its TLS library's version: "curl: (35) OpenSSL/3.0.19: error:...".
+    let out: Vec<&str> = text
+        .split(' ')
+        .filter(|t| !(t.starts_with("OpenSSL/") && t.ends_with(':')))
+        .collect();
+    let mut s = out.join(" ");
+    // OpenSSL error lines: "40E7...:error:0A000086:SSL routines:fn:reason:../ssl/x.c:1889:"
+    if let Some(i) = s.find(":error:") {
+        let head = &s[..i];
+        if !head.is_empty() && head.chars().all(|c| c.is_ascii_hexdigit()) {
+            s = s[i + 1..].to_string();
+        }
+    }
+    if let Some(i) = s.find(":../") {
+        s.truncate(i);
+    }
+    if let Some(i) = s.find(" (_ssl.c:") {
+        let rest = &s[i + " (_ssl.c:".len()..];
+        let end = rest
+            .find(')')
+            .map_or(s.len(), |j| i + " (_ssl.c:".len() + j + 1);
+        s.replace_range(i..end, "");
+    }
+    s.trim().trim_end_matches([':', ',']).trim().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +428,37 @@ mod tests {
         );
         assert_eq!(parse_answer("x\tok\t-").unwrap().answer, Answer::Accepted);
         assert!(parse_answer("x\tmaybe\t-").is_none());
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::stable_words;
+
+    #[test]
+    fn stable_words_drop_what_varies_between_runs() {
+        assert_eq!(
+            stable_words(
+                "40E7D0F3B37F0000:error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:../ssl/statem/statem_clnt.c:1889:"
+            ),
+            "error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed"
+        );
+        assert_eq!(
+            stable_words(
+                "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired (_ssl.c:1006)"
+            ),
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired"
+        );
+        assert_eq!(
+            stable_words(
+                "curl: (35) OpenSSL/3.0.19: error:0A00010B:SSL routines::wrong version number"
+            ),
+            "curl: (35) error:0A00010B:SSL routines::wrong version number"
+        );
+        // Words that hold nothing variable stay as they are.
+        assert_eq!(
+            stable_words("verify error:num=62:hostname mismatch"),
+            "verify error:num=62:hostname mismatch"
+        );
     }
 }
