@@ -803,6 +803,13 @@ pub static PATTERNS: &[Pattern] = &[
     ),
     // ---- Go crypto/tls and crypto/x509 ----
     p(
+        "signed by unknown authority (possibly because of *verification failure",
+        "go",
+        O::BadSignature,
+        &[O::UnknownCa],
+        "a CA with the issuer's name was found but its key does not verify the signature: a tampered certificate, or a root with your root's name and another key",
+    ),
+    p(
         "x509: certificate signed by unknown authority",
         "go",
         O::UnknownCa,
@@ -1002,6 +1009,13 @@ pub static PATTERNS: &[Pattern] = &[
     p("i/o timeout", "go", O::Timeout, &[], ""),
     p("connection reset by peer", "go", O::Reset, &[], ""),
     // ---- rustls ----
+    p(
+        "causedasendentity",
+        "rustls",
+        O::MisorderedChain,
+        &[O::InvalidCa],
+        "the first certificate the server sent is a CA: the chain is in the wrong order (leaf first), or a CA certificate is served as the leaf",
+    ),
     p(
         "invalid peer certificate: unknownissuer",
         "rustls",
@@ -1453,6 +1467,13 @@ pub static PATTERNS: &[Pattern] = &[
     ),
     // ---- Node.js ----
     p(
+        "err_ssl_bad_signature",
+        "node",
+        O::BadSignature,
+        &[O::MisorderedChain],
+        "the server's handshake signature does not verify with the first certificate it sent: a chain served in the wrong order, or a key that does not match the certificate",
+    ),
+    p(
         "unable_to_get_issuer_cert_locally",
         "node",
         O::UnknownCa,
@@ -1492,6 +1513,99 @@ pub static PATTERNS: &[Pattern] = &[
     ),
     p("econnrefused", "node", O::Refused, &[], ""),
     p("econnreset", "node", O::Reset, &[], ""),
+    // ---- Chromium (net::ERR_* on the error page and in the console) ----
+    p(
+        "net::ERR_CERT_AUTHORITY_INVALID",
+        "chromium",
+        O::UnknownCa,
+        &[O::SelfSigned, O::IncompleteChain, O::BadSignature],
+        "Chromium reads trust from its NSS database (~/.pki/nssdb): certutil -A -n lab -t C,, -i ca.pem -d sql:$HOME/.pki/nssdb",
+    ),
+    p(
+        "net::ERR_CERT_DATE_INVALID",
+        "chromium",
+        O::Expired,
+        &[O::NotYetValid],
+        "",
+    ),
+    p(
+        "net::ERR_CERT_COMMON_NAME_INVALID",
+        "chromium",
+        O::HostnameMismatch,
+        &[],
+        "Chromium ignores the subject CN: the name must be a SAN",
+    ),
+    p(
+        "net::ERR_CERT_INVALID",
+        "chromium",
+        O::BadCertificate,
+        &[
+            O::WrongUsage,
+            O::InvalidCa,
+            O::PathLenExceeded,
+            O::NameConstraintViolation,
+        ],
+        "",
+    ),
+    p(
+        "net::ERR_CERT_NAME_CONSTRAINT_VIOLATION",
+        "chromium",
+        O::NameConstraintViolation,
+        &[],
+        "",
+    ),
+    p("net::ERR_CERT_REVOKED", "chromium", O::Revoked, &[], ""),
+    p(
+        "net::ERR_SSL_KEY_USAGE_INCOMPATIBLE",
+        "chromium",
+        O::WrongUsage,
+        &[O::MisorderedChain],
+        "",
+    ),
+    p(
+        "net::ERR_BAD_SSL_CLIENT_AUTH_CERT",
+        "chromium",
+        O::ClientCertRejected,
+        &[O::ClientCertRequired],
+        "",
+    ),
+    p(
+        "net::ERR_SSL_CLIENT_AUTH_CERT_NEEDED",
+        "chromium",
+        O::ClientCertRequired,
+        &[],
+        "",
+    ),
+    p(
+        "net::ERR_SSL_DECRYPT_ERROR_ALERT",
+        "chromium",
+        O::ClientCertRejected,
+        &[O::BadSignature],
+        "the peer could not verify a signature: often a client certificate from a CA with the trusted CA's name but another key",
+    ),
+    p(
+        "net::ERR_SSL_PROTOCOL_ERROR",
+        "chromium",
+        O::NotTls,
+        &[O::HandshakeFailure, O::ProtocolMismatch],
+        "",
+    ),
+    p(
+        "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH",
+        "chromium",
+        O::ProtocolMismatch,
+        &[O::HandshakeFailure],
+        "",
+    ),
+    p(
+        "net::ERR_CONNECTION_REFUSED",
+        "chromium",
+        O::Refused,
+        &[],
+        "",
+    ),
+    p("net::ERR_CONNECTION_RESET", "chromium", O::Reset, &[], ""),
+    p("net::ERR_TIMED_OUT", "chromium", O::Timeout, &[], ""),
 ];
 
 /// A message matched to a pattern.

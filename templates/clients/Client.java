@@ -59,11 +59,39 @@ public class Client {
         return oneLine(out.toString());
     }
 
+    /** The DER bodies of the PEM blocks of one type ("CERTIFICATE", "X509 CRL") in a file. */
+    static List<byte[]> blocks(String file, String type) throws Exception {
+        String pem = Files.readString(Path.of(file));
+        String begin = "-----BEGIN " + type + "-----", end = "-----END " + type + "-----";
+        List<byte[]> out = new ArrayList<>();
+        for (int at = pem.indexOf(begin); at >= 0; at = pem.indexOf(begin, at + 1)) {
+            int stop = pem.indexOf(end, at);
+            if (stop < 0) {
+                break;
+            }
+            String body = pem.substring(at + begin.length(), stop).replaceAll("\\s", "");
+            out.add(Base64.getDecoder().decode(body));
+        }
+        return out;
+    }
+
     static List<Certificate> certs(String file) throws Exception {
         CertificateFactory cf = CertificateFactory.getInstance("X.509");
-        try (InputStream in = Files.newInputStream(Path.of(file))) {
-            return new ArrayList<>(cf.generateCertificates(in));
+        List<Certificate> out = new ArrayList<>();
+        for (byte[] der : blocks(file, "CERTIFICATE")) {
+            out.add(cf.generateCertificate(new java.io.ByteArrayInputStream(der)));
         }
+        return out;
+    }
+
+    /** The CRLs in a file (the lab appends its CRL to the CA file of a revocation scenario). */
+    static List<java.security.cert.CRL> crls(String file) throws Exception {
+        CertificateFactory cf = CertificateFactory.getInstance("X.509");
+        List<java.security.cert.CRL> out = new ArrayList<>();
+        for (byte[] der : blocks(file, "X509 CRL")) {
+            out.add(cf.generateCRL(new java.io.ByteArrayInputStream(der)));
+        }
+        return out;
     }
 
     static PrivateKey key(String file) throws Exception {
@@ -98,7 +126,26 @@ public class Client {
                 trust.setCertificateEntry("ca" + (i++), c);
             }
             TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-            tmf.init(trust);
+            List<java.security.cert.CRL> crls = crls(caFile);
+            if (crls.isEmpty()) {
+                tmf.init(trust);
+            } else {
+                // Given CRLs, check the leaf against them, as a Java user configures it:
+                // PKIX parameters with a CertStore of the CRLs and a revocation checker.
+                java.security.cert.PKIXBuilderParameters params =
+                        new java.security.cert.PKIXBuilderParameters(trust, new java.security.cert.X509CertSelector());
+                params.addCertStore(java.security.cert.CertStore.getInstance("Collection",
+                        new java.security.cert.CollectionCertStoreParameters(crls)));
+                java.security.cert.PKIXRevocationChecker checker = (java.security.cert.PKIXRevocationChecker)
+                        java.security.cert.CertPathBuilder.getInstance("PKIX").getRevocationChecker();
+                checker.setOptions(java.util.EnumSet.of(
+                        java.security.cert.PKIXRevocationChecker.Option.ONLY_END_ENTITY,
+                        java.security.cert.PKIXRevocationChecker.Option.PREFER_CRLS,
+                        java.security.cert.PKIXRevocationChecker.Option.NO_FALLBACK));
+                params.addCertPathChecker(checker);
+                params.setRevocationEnabled(true);
+                tmf.init(new javax.net.ssl.CertPathTrustManagerParameters(params));
+            }
             KeyManagerFactory kmf = null;
             if (!certFile.equals("-")) {
                 char[] password = "certlab".toCharArray();
