@@ -446,7 +446,7 @@ fn every_pattern_resolves_to_its_own_outcome() {
 #[test]
 fn the_table_covers_every_client() {
     let clients = [
-        "openssl", "curl", "python", "grpc", "gnutls", "go", "rustls", "java", "node",
+        "openssl", "curl", "python", "grpc", "gnutls", "go", "rustls", "java", "node", "chromium",
     ];
     for c in clients {
         assert!(PATTERNS.iter().any(|p| p.client == c), "no pattern for {c}");
