@@ -10,40 +10,20 @@ use crate::common;
 use std::time::Instant;
 
 use certlab::clients::{Client, cell, cells};
-use certlab::lab::clients::{Answer, ClientJob, run};
+use certlab::lab::clients::{Answer, ClientJob, job_for, run};
 use certlab::pki::scenario::Scenario;
 use certlab::pki::{spec, store};
 use certlab::serve::{Endpoint, ServeSettings, serve};
 use certlab::tls::ClientAuth;
 use common::Lab;
 
-/// One job per served scenario, as a user of that scenario would connect: to the endpoint,
-/// verifying the scenario's name, trusting only the lab's `ca.pem`.
-fn jobs(lab: &Lab, served: &[(Scenario, Endpoint)]) -> Vec<ClientJob> {
+/// One job per served scenario, as `certlab lab --clients` builds it: to the endpoint,
+/// verifying the scenario's name, trusting only the lab's `ca.pem` (with the CRL appended for the
+/// scenario that checks one).
+fn jobs(lab: &Lab, served: &[(Scenario, Endpoint)], work: &std::path::Path) -> Vec<ClientJob> {
     served
         .iter()
-        .map(|(s, ep)| {
-            let c = &s.client;
-            let cert = c.cert.as_ref().map(|name| {
-                let chain = lab.path(&format!("{name}.chain.pem"));
-                if chain.exists() {
-                    chain
-                } else {
-                    lab.path(&format!("{name}.pem"))
-                }
-            });
-            ClientJob {
-                id: s.name.clone(),
-                addr: ep.addr(),
-                server_name: c.servername.clone().unwrap_or_else(|| c.host().to_string()),
-                ca: lab.path("ca.pem"),
-                key: c.cert.as_ref().map(|name| lab.path(&format!("{name}.key"))),
-                cert,
-                tls: c.tls,
-                ciphers: c.ciphers.clone(),
-                alpn: c.alpn.clone(),
-            }
-        })
+        .map(|(s, ep)| job_for(&lab.pki, lab.dir.path(), s, ep.addr(), work).expect("job files"))
         .collect()
 }
 
@@ -51,8 +31,8 @@ fn jobs(lab: &Lab, served: &[(Scenario, Endpoint)]) -> Vec<ClientJob> {
 fn check_family(client: Client) {
     let lab = Lab::new();
     let served = lab.serve_all();
-    let jobs = jobs(&lab, &served);
     let work = common::tempdir();
+    let jobs = jobs(&lab, &served, work.path());
     let started = Instant::now();
     let answers = run(client, &jobs, &work.path().join(client.name()))
         .unwrap_or_else(|e| panic!("{client}: {e}"));
