@@ -34,6 +34,9 @@ const NOT_APPLICABLE: &[(Client, &str)] = &[
     // Chromium cannot be told which suites or ALPN protocols to offer.
     (Client::Chromium, "cipher-mismatch"),
     (Client::Chromium, "alpn-no-h2"),
+    // gnutls-cli loads a CRL only when its issuer is in the CA file; the lab's CRL is the
+    // intermediate's and the CA file holds the root ("Error in the CRL verification").
+    (Client::Gnutls, "revoked"),
 ];
 
 /// The lab's scenarios (name, certlab's verdict), in the lab's order.
@@ -398,4 +401,79 @@ fn real_clients_match_the_measured_matrix() {
     );
     assert_eq!(report.client_cells, served().len() * FAMILIES.len());
     assert!(report.all_matched());
+}
+
+#[test]
+#[ignore = "needs every client (installed by .ci/run)"]
+fn every_client_runs_through_the_binary_and_matches_the_readme() {
+    // The CI check that the README's matrix cannot drift: `certlab lab --clients all` runs
+    // every family against every scenario (exit 0 iff every cell is as measured, a
+    // not-applicable cell included), and the README's table is the measured one
+    // (`the_readme_client_matrix_is_the_measured_table`).
+    for tool in [
+        "gnutls-cli",
+        "curl",
+        "openssl",
+        "python3",
+        "go",
+        "java",
+        "node",
+        "chromium",
+    ] {
+        if !have_tool(tool) {
+            return;
+        }
+    }
+    let out = certlab()
+        .args(["lab", "--clients", "all", "--json"])
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let ran: Vec<&str> = v["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let all: Vec<&str> = certlab::clients::ALL_CLIENTS
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(ran, all, "every family ran");
+    let wrong: Vec<String> = v["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["clients"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["matched"] != true)
+                .map(move |c| format!("{} {}", s["name"], c))
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "cells that differ from the table:\n{}",
+        wrong.join("\n")
+    );
+    assert_eq!(
+        v["client_cells"],
+        served().len() * all.len(),
+        "one cell per served scenario and family"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
