@@ -666,8 +666,9 @@ pub fn measured_clients() -> Vec<Client> {
 
 /// The matrix a lab run with clients observed, as [`matrix_table`] prints the measured one:
 /// the families that ran, every scenario of the run, each cell the observed outcome and the
-/// client's words. When every cell matched and the table holds the words whole, the two are
-/// equal (`certlab lab --clients ... --markdown` regenerates the README's matrix).
+/// client's words (a matched cell: the measured words it contains, without the ports and
+/// times that vary). When every cell matched, the two are equal (`certlab lab --clients ...
+/// --markdown` regenerates the README's matrix).
 pub fn matrix_markdown(report: &LabReport) -> String {
     let clients: Vec<Client> = report
         .clients
@@ -678,7 +679,12 @@ pub fn matrix_markdown(report: &LabReport) -> String {
     matrix_rows(&names, &clients, |c, name| {
         let row = report.scenarios.iter().find(|s| s.name == name)?;
         let cell = row.clients.iter().find(|x| x.client == c.name())?;
-        cell.observed.map(|o| (o, cell.words.clone()))
+        // A matched cell's words contain the measured ones; print those (no ports or times).
+        let words = match &cell.expected_words {
+            Some(w) if cell.matched => w.clone(),
+            _ => cell.words.clone(),
+        };
+        cell.observed.map(|o| (o, words))
     })
 }
 
