@@ -276,7 +276,9 @@ fn client_verdict(client: Client, main: Outcome, hits: &[RuleHit]) -> ClientVerd
         words: if main.is_ok() {
             String::new()
         } else {
-            main.client_says().to_string()
+            measured_words(client, main)
+                .unwrap_or(main.client_says())
+                .to_string()
         },
         exit: if main.is_ok() {
             Some(0)
@@ -286,6 +288,15 @@ fn client_verdict(client: Client, main: Outcome, hits: &[RuleHit]) -> ClientVerd
         rule: None,
         basis,
     }
+}
+
+/// The words `client` printed when a real run showed it `outcome` (the first such cell of its
+/// measured matrix, in lab order: `expired` before `expired-intermediate`).
+fn measured_words(client: Client, outcome: Outcome) -> Option<&'static str> {
+    crate::clients::cells(client)
+        .iter()
+        .find(|c| c.outcome == outcome && !c.words.is_empty())
+        .map(|c| c.words)
 }
 
 /// "a", "a and b", "a, b and c".
@@ -631,6 +642,27 @@ mod tests {
     use super::*;
     use crate::pki::{Fault, spec};
     use time::macros::datetime;
+
+    #[test]
+    fn a_clients_words_come_from_its_measured_matrix() {
+        let verdicts = client_verdicts(Outcome::Expired, &[]);
+        let go = verdicts.iter().find(|v| v.client == Client::Go).unwrap();
+        assert_eq!(go.outcome, Outcome::Expired);
+        assert!(
+            go.words.starts_with("x509: certificate has expired"),
+            "{}",
+            go.words
+        );
+        let java = verdicts.iter().find(|v| v.client == Client::Java).unwrap();
+        assert!(
+            java.words.contains("CertificateExpiredException"),
+            "{}",
+            java.words
+        );
+        // An outcome no run showed for the family keeps the generic words.
+        let ok = client_verdicts(Outcome::Ok, &[]);
+        assert!(ok.iter().all(|v| v.words.is_empty()));
+    }
 
     const NOW: OffsetDateTime = datetime!(2030-06-01 12:00 UTC);
 
