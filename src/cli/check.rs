@@ -277,6 +277,9 @@ fn print_report(r: &CheckReport) {
         let basis = match v.basis {
             "rule" => "measured: it rejects chains that break this rule",
             "as-rustls" => "measured: it accepts every rule this chain breaks; otherwise as rustls",
+            "cn-fallback" => {
+                "measured (lab scenario cn-only): it accepts a name found only in the subject CN"
+            }
             "not-measured" => "not measured for a rule this chain breaks; shown as rustls",
             _ => "certlab's own verifier",
         };

@@ -202,7 +202,9 @@ impl CheckReport {
 
     /// One line per rule on which some client family disagrees with the main outcome.
     pub fn disagreements(&self) -> Vec<String> {
-        disagreement_lines(self.outcome, &self.rules)
+        let mut lines = disagreement_lines(self.outcome, &self.rules);
+        lines.extend(cn_fallback_line(&self.clients));
+        lines
     }
 }
 
@@ -226,7 +228,8 @@ pub struct ClientVerdict {
     /// Where the verdict comes from: `rule` (a measured rejection), `rustls` (certlab's own
     /// verifier), `as-rustls` (it was seen to accept every rule the chain breaks, so it says
     /// what rustls says), `not-measured` (the chain breaks a rule nobody ran this client on;
-    /// rustls's verdict is shown).
+    /// rustls's verdict is shown), `cn-fallback` (the name is only in the subject CN, and the
+    /// family's measured `cn-only` cell accepts that).
     pub basis: &'static str,
 }
 
@@ -288,6 +291,61 @@ fn client_verdict(client: Client, main: Outcome, hits: &[RuleHit]) -> ClientVerd
         rule: None,
         basis,
     }
+}
+
+/// Whether a leaf has no subjectAltName at all and its subject CN is `host`: the `cn-only`
+/// case, which clients on OpenSSL, GnuTLS and Java still accept (they fall back to the CN) and
+/// rustls, Go and Chromium refuse.
+pub fn cn_only_match(chain: &[CertSummary], host: &str) -> bool {
+    let Some(leaf) = chain.first() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    leaf.sans.is_empty()
+        && leaf
+            .subject
+            .split(", ")
+            .filter_map(|part| part.strip_prefix("CN="))
+            .any(|cn| cn.eq_ignore_ascii_case(host))
+}
+
+/// Where the main outcome is a hostname mismatch only because the name is in the CN alone,
+/// every family whose measured `cn-only` cell accepts is predicted to accept.
+pub fn apply_cn_fallback(clients: &mut [ClientVerdict], chain: &[CertSummary], host: &str) {
+    if !cn_only_match(chain, host) {
+        return;
+    }
+    for v in clients.iter_mut() {
+        let accepts = crate::clients::cell(v.client, "cn-only").is_some_and(|c| c.outcome.is_ok());
+        if v.outcome == Outcome::HostnameMismatch && v.rule.is_none() && accepts {
+            v.outcome = Outcome::Ok;
+            v.words = String::new();
+            v.exit = Some(0);
+            v.basis = "cn-fallback";
+        }
+    }
+}
+
+/// The line naming the families that accept a name found only in the CN (see
+/// [`apply_cn_fallback`]), if any do.
+pub fn cn_fallback_line(clients: &[ClientVerdict]) -> Option<String> {
+    let (accept, refuse): (Vec<&ClientVerdict>, Vec<&ClientVerdict>) =
+        clients.iter().partition(|v| v.basis == "cn-fallback");
+    if accept.is_empty() {
+        return None;
+    }
+    let names = |vs: &[&ClientVerdict]| {
+        and_list(
+            &vs.iter()
+                .map(|v| v.client.name().to_string())
+                .collect::<Vec<_>>(),
+        )
+    };
+    Some(format!(
+        "{} accept this: with no subjectAltName they fall back to the subject CN (measured: lab scenario cn-only); {} refuse it",
+        names(&accept),
+        names(&refuse)
+    ))
 }
 
 /// The words `client` printed when a real run showed it `outcome` (the first such cell of its
@@ -427,7 +485,10 @@ pub fn check(
         &summaries,
     );
     let rules = client_rule_hits(chain, &options.trust.roots, &options.trust.crls);
-    let clients = client_verdicts(verdict.outcome, &rules);
+    let mut clients = client_verdicts(verdict.outcome, &rules);
+    if let Some(host) = options.host.as_deref() {
+        apply_cn_fallback(&mut clients, &summaries, host);
+    }
     Ok(CheckReport {
         version: REPORT_VERSION,
         judgement: Judgement::new(verdict, fix, summaries, warnings),

@@ -406,3 +406,64 @@ fn the_fix_names_the_host_and_the_sans() {
         assert!(fix.contains(part), "{part} missing from: {fix}");
     }
 }
+
+/// A name found only in the subject CN: rustls (the main outcome) refuses it, and `--client`
+/// predicts each family from its measured `cn-only` cell: curl accepts (exit 0), go refuses.
+#[test]
+fn cn_only_is_accepted_by_the_families_that_fall_back_to_the_cn() {
+    let lab = Lab::new();
+    let chain = lab.file("cn-only.chain.pem");
+    let pki = lab.dir.to_str().unwrap().to_string();
+    let c = p(&chain);
+    lab.check(&[c, "--pki", &pki, "--host", "localhost"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("hostname-mismatch"))
+        .stdout(predicate::str::contains(
+            "curl, openssl, python, python3.13, grpc, gnutls, java and node accept this",
+        ))
+        .stdout(predicate::str::contains(
+            "rustls, go and chromium refuse it",
+        ));
+    let curl = json_of(
+        &mut lab.check(&[
+            &c,
+            "--pki",
+            &pki,
+            "--host",
+            "localhost",
+            "--client",
+            "curl",
+            "--json",
+        ]),
+        0,
+    );
+    assert_eq!(curl["client"]["outcome"], "ok", "{curl}");
+    assert_eq!(curl["client"]["basis"], "cn-fallback", "{curl}");
+    let go = json_of(
+        &mut lab.check(&[
+            &c,
+            "--pki",
+            &pki,
+            "--host",
+            "localhost",
+            "--client",
+            "go",
+            "--json",
+        ]),
+        1,
+    );
+    assert_eq!(go["client"]["outcome"], "hostname-mismatch", "{go}");
+    // Another name than the CN: nobody falls back.
+    lab.check(&[
+        &c,
+        "--pki",
+        &pki,
+        "--host",
+        "other.test",
+        "--client",
+        "curl",
+    ])
+    .assert()
+    .code(1);
+}

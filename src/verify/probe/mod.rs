@@ -233,7 +233,8 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
         Some(t) => crate::verify::inspect::client_rule_hits(&cap.chain, &t.roots, &t.crls),
         None => crate::verify::inspect::client_rule_hits(&cap.chain, &[], &[]),
     };
-    let clients = crate::verify::check::client_verdicts(verdict.outcome, &client_rules);
+    let mut clients = crate::verify::check::client_verdicts(verdict.outcome, &client_rules);
+    crate::verify::check::apply_cn_fallback(&mut clients, &chain, &name_text);
     Ok(ProbeReport {
         version: REPORT_VERSION,
         target: target.to_string(),

@@ -158,7 +158,11 @@ impl ProbeReport {
         for l in &self.lints {
             line(format!("  {} [{}] {l}", paint("33", "warning"), l.index));
         }
-        for l in disagreement_lines(self.outcome, &self.client_rules) {
+        let fallback = crate::verify::check::cn_fallback_line(&self.clients);
+        for l in disagreement_lines(self.outcome, &self.client_rules)
+            .into_iter()
+            .chain(fallback)
+        {
             line(format!("  clients    {l}"));
         }
         if !self.outcome.is_ok() {
