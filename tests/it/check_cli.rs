@@ -427,7 +427,7 @@ fn cn_only_is_accepted_by_the_families_that_fall_back_to_the_cn() {
         ));
     let curl = json_of(
         &mut lab.check(&[
-            &c,
+            c,
             "--pki",
             &pki,
             "--host",
@@ -442,7 +442,7 @@ fn cn_only_is_accepted_by_the_families_that_fall_back_to_the_cn() {
     assert_eq!(curl["client"]["basis"], "cn-fallback", "{curl}");
     let go = json_of(
         &mut lab.check(&[
-            &c,
+            c,
             "--pki",
             &pki,
             "--host",
