@@ -455,15 +455,7 @@ fn cn_only_is_accepted_by_the_families_that_fall_back_to_the_cn() {
     );
     assert_eq!(go["client"]["outcome"], "hostname-mismatch", "{go}");
     // Another name than the CN: nobody falls back.
-    lab.check(&[
-        &c,
-        "--pki",
-        &pki,
-        "--host",
-        "other.test",
-        "--client",
-        "curl",
-    ])
-    .assert()
-    .code(1);
+    lab.check(&[c, "--pki", &pki, "--host", "other.test", "--client", "curl"])
+        .assert()
+        .code(1);
 }
