@@ -451,3 +451,41 @@ fn every_client_runs_through_the_binary_and_matches_the_readme() {
         "the README's client matrix differs from a fresh run:\n{table}"
     );
 }
+
+/// The README's fault table names, in the row of each fault, every family whose measured
+/// outcome for that fault's lab scenario differs from certlab's verdict.
+#[test]
+fn the_readme_fault_table_names_every_family_that_differs() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for fault in certlab::pki::model::ALL_FAULTS {
+        let scenario = if fault == certlab::Fault::None {
+            "good".to_string()
+        } else {
+            fault.name().to_string()
+        };
+        let Some(expected) = fault.expected() else {
+            continue;
+        };
+        let section = &readme[readme.find("\n## Faults").expect("a Faults section")..];
+        let section = &section[..section[1..].find("\n## ").map_or(section.len(), |i| i + 1)];
+        let row = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", fault.name())))
+            .unwrap_or_else(|| panic!("README has no fault row for {fault}"));
+        let differs = row.rsplit('|').nth(1).unwrap_or("");
+        for client in measured_clients() {
+            if let Some(c) = cell(client, &scenario)
+                && c.outcome != expected
+            {
+                assert!(
+                    differs
+                        .split([',', ' ', ':', ';'])
+                        .any(|w| w == client.name()),
+                    "README fault row `{fault}` does not name {client} ({}): {row}",
+                    c.outcome
+                );
+            }
+        }
+    }
+}
