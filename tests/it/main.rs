@@ -22,6 +22,7 @@ mod fixture_live;
 mod fuzz;
 mod generate;
 mod inspect;
+mod key_files;
 mod lab;
 mod lab_serve;
 mod layers;
