@@ -31,6 +31,7 @@ mod openssl_generate;
 mod probe_limits;
 mod probe_openssl;
 mod probe_peers;
+mod probe_sigpipe;
 mod readback;
 mod readme;
 mod render;
