@@ -160,12 +160,16 @@ pub struct Revoked {
 }
 
 /// An existing CRL's entries and number.
-struct OldCrl {
-    entries: Vec<RevokedCertParams>,
-    number: u64,
+#[derive(Debug, Clone)]
+pub(crate) struct OldCrl {
+    /// What it lists, with dates and reasons.
+    pub(crate) entries: Vec<RevokedCertParams>,
+    /// Its CRL number (0 when it has none).
+    pub(crate) number: u64,
 }
 
-fn read_crl(der: &CertificateRevocationListDer<'_>) -> Result<OldCrl, String> {
+/// The entries and number of a CRL (to sign the next one: same entries and more, number + 1).
+pub(crate) fn read_crl(der: &CertificateRevocationListDer<'_>) -> Result<OldCrl, String> {
     let (_, crl) =
         x509_parser::parse_x509_crl(der).map_err(|e| format!("its CRL cannot be read: {e}"))?;
     let number = crl
