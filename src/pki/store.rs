@@ -87,6 +87,23 @@ pub enum StoreError {
     /// Issuing failed.
     #[error(transparent)]
     Issue(#[from] IssueError),
+    /// A seeded regeneration would lower a CA's CRL number that `certlab revoke` raised
+    /// (RFC 5280 section 5.2.3: it never goes backwards for one issuer).
+    #[error(
+        "regenerating {} with its seed would {}: `certlab revoke` signed that CRL, a CRL number never goes backwards for one CA key (RFC 5280 5.2.3), and a seeded PKI is only what its spec, seed and time make",
+        dir.display(),
+        if *new == 0 { format!("drop CA `{name}`'s CRL number {old}") } else { format!("lower CA `{name}`'s CRL number from {old} to {new}") }
+    )]
+    CrlNumberWouldDrop {
+        /// The PKI directory.
+        dir: PathBuf,
+        /// The CA.
+        name: String,
+        /// Its CRL number on disk.
+        old: u64,
+        /// The number the regeneration would give (0: no CRL).
+        new: u64,
+    },
     /// A seeded PKI would replace an unseeded one (its CA keys would be lost), or an unseeded
     /// one a seeded one (which would keep CAs whose keys anyone with the seed has).
     #[error("{}", seeding_message(dir, seeded))]
@@ -267,6 +284,18 @@ impl Generation {
                 _ => Vec::new(),
             };
             let pki = build_keeping(spec, now, &keep, progress)?;
+            // Kept CAs continue their CRLs (see `Builder::sign_crls`); a seeded PKI keeps
+            // nothing, so it must not go behind a CRL that `revoke` raised.
+            if let (Some(old), false, true) = (old, force, spec.seed.is_some()) {
+                if let Some(l) = super::revoke::lowered_crl(old, &pki, dir) {
+                    return Err(StoreError::CrlNumberWouldDrop {
+                        dir: dir.to_path_buf(),
+                        name: l.name,
+                        old: l.old,
+                        new: l.new,
+                    });
+                }
+            }
             Ok((pki, keep.into_iter().map(|e| e.name).collect()))
         })
     }

@@ -437,3 +437,84 @@ dns = ["api.test"]
     generate();
     assert_eq!(crl_entries(&root_crl).0, after + 1);
 }
+
+/// A seeded PKI is what its spec, seed and time make, so a seeded `generate` keeps nothing
+/// and signs CRL number 1 again for the same CA key. After `certlab revoke` raised a CA's CRL
+/// number, that would lower it: the seeded regenerate refuses (exit 2, nothing written);
+/// `--force` starts the CRL over on purpose. Without `revoke`, regenerating (at another time
+/// too) goes on as before.
+#[test]
+fn a_seeded_regenerate_refuses_to_lower_a_revoked_crl_number() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("spec.toml");
+    fs::write(
+        &spec,
+        r#"
+seed = "crl"
+
+[[ca]]
+name = "root"
+
+[[leaf]]
+name = "web"
+issuer = "root"
+dns = ["localhost"]
+
+[[leaf]]
+name = "bad"
+issuer = "root"
+dns = ["bad.test"]
+fault = "revoked"
+"#,
+    )
+    .unwrap();
+    let dir = tmp.path().join("pki");
+    let generate = |now: &str, extra: &[&str]| {
+        certlab()
+            .args([
+                "generate",
+                "-q",
+                "--now",
+                now,
+                "--spec",
+                p(&spec),
+                "-o",
+                p(&dir),
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let crl = dir.join("root.crl.pem");
+    assert!(generate(NOW, &[]).status.success());
+    assert_eq!(crl_entries(&crl).0, 1);
+    // Regenerating a seeded PKI, at the same or another time, is fine.
+    assert!(generate(NOW, &[]).status.success());
+    assert!(generate("2030-02-01T00:00:00Z", &[]).status.success());
+    assert_eq!(crl_entries(&crl).0, 1);
+
+    let (code, said) = revoke(&dir, &["web"]);
+    assert_eq!(code, 0, "{said}");
+    let revoked = fs::read(&crl).unwrap();
+    assert_eq!(crl_entries(&crl).0, 2);
+    let out = generate(NOW, &[]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.starts_with("error: ") && said.contains("CRL number") && said.contains("root"),
+        "{said}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr)
+            .trim_end()
+            .lines()
+            .count(),
+        1,
+        "{said}"
+    );
+    assert_eq!(fs::read(&crl).unwrap(), revoked, "nothing written");
+    assert!(matches!(consistent(&dir), Ok(Some(_))));
+    // --force: a new start, on purpose.
+    assert!(generate(NOW, &["--force"]).status.success());
+    assert_eq!(crl_entries(&crl).0, 1);
+}
