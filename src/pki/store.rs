@@ -286,15 +286,15 @@ impl Generation {
             let pki = build_keeping(spec, now, &keep, progress)?;
             // Kept CAs continue their CRLs (see `Builder::sign_crls`); a seeded PKI keeps
             // nothing, so it must not go behind a CRL that `revoke` raised.
-            if let (Some(old), false, true) = (old, force, spec.seed.is_some()) {
-                if let Some(l) = super::revoke::lowered_crl(old, &pki, dir) {
-                    return Err(StoreError::CrlNumberWouldDrop {
-                        dir: dir.to_path_buf(),
-                        name: l.name,
-                        old: l.old,
-                        new: l.new,
-                    });
-                }
+            if let (Some(old), false, true) = (old, force, spec.seed.is_some())
+                && let Some(l) = super::revoke::lowered_crl(old, &pki, dir)
+            {
+                return Err(StoreError::CrlNumberWouldDrop {
+                    dir: dir.to_path_buf(),
+                    name: l.name,
+                    old: l.old,
+                    new: l.new,
+                });
             }
             Ok((pki, keep.into_iter().map(|e| e.name).collect()))
         })
