@@ -183,7 +183,7 @@ pub struct Builder {
     revoked: BTreeMap<String, Vec<SerialNumber>>,
     /// The CRLs the CAs of [`Builder::add_existing_ca`] came with: a new CRL of such a CA
     /// continues it (its entries and more, the next number).
-    prior_crls: HashMap<String, super::revoke::OldCrl>,
+    prior_crls: HashMap<String, OldCrl>,
     seed: Option<Seed>,
     /// Every entity name so far (a lookup per new name, not a scan of the PKI).
     names: HashSet<String>,
@@ -301,11 +301,10 @@ impl Builder {
         let issuer = Issuer::from_ca_cert_der(&entity.cert, key).map_err(err)?;
         self.check_new_name(&entity.name)?;
         if let Some(crl) = &entity.crl {
-            let prior =
-                super::revoke::read_crl(crl).map_err(|message| IssueError::UnreadableCrl {
-                    name: entity.name.clone(),
-                    message,
-                })?;
+            let prior = read_crl(crl).map_err(|message| IssueError::UnreadableCrl {
+                name: entity.name.clone(),
+                message,
+            })?;
             self.prior_crls.insert(entity.name.clone(), prior);
         }
         self.issuers.insert(entity.name.clone(), issuer);
@@ -705,6 +704,57 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// An existing CRL's entries and number.
+#[derive(Debug, Clone)]
+pub(crate) struct OldCrl {
+    /// What it lists, with dates and reasons.
+    pub(crate) entries: Vec<RevokedCertParams>,
+    /// Its CRL number (0 when it has none).
+    pub(crate) number: u64,
+}
+
+/// The entries and number of a CRL (to sign the next one: same entries and more, number + 1).
+pub(crate) fn read_crl(
+    der: &pki_types::CertificateRevocationListDer<'_>,
+) -> Result<OldCrl, String> {
+    let (_, crl) =
+        x509_parser::parse_x509_crl(der).map_err(|e| format!("its CRL cannot be read: {e}"))?;
+    let number = crl
+        .crl_number()
+        .map(|n| {
+            n.to_bytes_be().iter().fold(0u64, |a, b| {
+                a.saturating_mul(256).saturating_add(u64::from(*b))
+            })
+        })
+        .unwrap_or(0);
+    let entries = crl
+        .iter_revoked_certificates()
+        .map(|r| RevokedCertParams {
+            serial_number: SerialNumber::from_slice(r.raw_serial()),
+            revocation_time: r.revocation_date.to_datetime(),
+            reason_code: r.reason_code().and_then(|(_, code)| {
+                use rcgen::RevocationReason as R;
+                // removeFromCRL (8) belongs to delta CRLs only: not kept.
+                [
+                    R::Unspecified,
+                    R::KeyCompromise,
+                    R::CaCompromise,
+                    R::AffiliationChanged,
+                    R::Superseded,
+                    R::CessationOfOperation,
+                    R::CertificateHold,
+                    R::PrivilegeWithdrawn,
+                    R::AaCompromise,
+                ]
+                .into_iter()
+                .find(|x| *x as u8 == code.0)
+            }),
+            invalidity_date: None,
+        })
+        .collect();
+    Ok(OldCrl { entries, number })
 }
 
 /// Leaves per unit of work a thread takes.

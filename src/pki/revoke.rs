@@ -33,13 +33,13 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-use pki_types::CertificateRevocationListDer;
 use rcgen::{
     CertificateRevocationListParams, Issuer, KeyIdMethod, RevocationReason, RevokedCertParams,
     SerialNumber,
 };
 use time::OffsetDateTime;
 
+use super::issue::{OldCrl, read_crl};
 use super::manifest::crl_file;
 use super::model::{DEFAULT_LEAF_VALIDITY, backdated};
 use super::renew::{RenewError, key_pair, transact, unknown};
@@ -157,88 +157,6 @@ pub struct Revoked {
     pub crl: String,
     /// The CRL listed it already: nothing changed.
     pub already: bool,
-}
-
-/// An existing CRL's entries and number.
-#[derive(Debug, Clone)]
-pub(crate) struct OldCrl {
-    /// What it lists, with dates and reasons.
-    pub(crate) entries: Vec<RevokedCertParams>,
-    /// Its CRL number (0 when it has none).
-    pub(crate) number: u64,
-}
-
-/// The entries and number of a CRL (to sign the next one: same entries and more, number + 1).
-pub(crate) fn read_crl(der: &CertificateRevocationListDer<'_>) -> Result<OldCrl, String> {
-    let (_, crl) =
-        x509_parser::parse_x509_crl(der).map_err(|e| format!("its CRL cannot be read: {e}"))?;
-    let number = crl
-        .crl_number()
-        .map(|n| {
-            n.to_bytes_be().iter().fold(0u64, |a, b| {
-                a.saturating_mul(256).saturating_add(u64::from(*b))
-            })
-        })
-        .unwrap_or(0);
-    let entries = crl
-        .iter_revoked_certificates()
-        .map(|r| RevokedCertParams {
-            serial_number: SerialNumber::from_slice(r.raw_serial()),
-            revocation_time: r.revocation_date.to_datetime(),
-            reason_code: r.reason_code().and_then(|(_, code)| {
-                REASONS
-                    .into_iter()
-                    .map(Reason::rcgen)
-                    .find(|x| *x as u8 == code.0)
-            }),
-            invalidity_date: None,
-        })
-        .collect();
-    Ok(OldCrl { entries, number })
-}
-
-/// A CA whose CRL would go backwards: what [`lowered_crl`] finds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LoweredCrl {
-    /// The CA.
-    pub(crate) name: String,
-    /// Its CRL number on disk.
-    pub(crate) old: u64,
-    /// The number the new PKI gives it (0: no CRL at all).
-    pub(crate) new: u64,
-}
-
-/// The first CA of the PKI on disk in `dir` (its manifest `old`) whose CRL number `new` would
-/// lower: the same CA name and key in `new`, with a lower CRL number or none. What cannot be
-/// read on disk is passed over (the regeneration replaces it).
-pub(crate) fn lowered_crl(
-    old: &super::manifest::Manifest,
-    new: &super::Pki,
-    dir: &Path,
-) -> Option<LoweredCrl> {
-    let spki = |der: &[u8]| Cert::parse(der).ok().map(|c| c.spki().to_vec());
-    let number = |crl: &CertificateRevocationListDer<'_>| read_crl(crl).ok().map(|c| c.number);
-    old.entities
-        .iter()
-        .filter(|m| m.role.is_ca())
-        .find_map(|m| {
-            let crl = crate::pem::read_crls(&dir.join(m.crl.as_ref()?)).ok()?;
-            let old_number = number(crl.first()?)?;
-            let ca = new.entity(&m.name).filter(|e| e.is_ca())?;
-            let old_cert = crate::pem::read_certs(&dir.join(&m.cert)).ok()?;
-            if spki(old_cert.first()?)? != spki(&ca.cert)? {
-                return None; // another key: another issuer
-            }
-            let new_number = match &ca.crl {
-                Some(crl) => number(crl)?,
-                None => 0,
-            };
-            (new_number < old_number).then(|| LoweredCrl {
-                name: m.name.clone(),
-                old: old_number,
-                new: new_number,
-            })
-        })
 }
 
 /// Revokes entity `name` of the PKI in `dir` at `now` for `reason` (see the module
