@@ -178,7 +178,8 @@ impl ProcessExitCode for certlab::pki::store::StoreError {
             | E::CaKeyMismatch { .. }
             | E::Exists(_)
             | E::PkiFile { .. }
-            | E::Seeding { .. } => EXIT_INPUT,
+            | E::Seeding { .. }
+            | E::CrlNumberWouldDrop { .. } => EXIT_INPUT,
             _ => EXIT_INPUT,
         }
     }
@@ -202,6 +203,10 @@ impl ProcessExitCode for certlab::pki::store::StoreError {
             E::Seeding { seeded: false, .. } => {
                 "use --force to replace it by a seeded one (new CA keys)".to_string()
             }
+            E::CrlNumberWouldDrop { dir, .. } => format!(
+                "keep {} as it is, or use --force to start its CRLs over",
+                dir.display()
+            ),
             E::Issue(e) => return e.hint(),
             _ => return None,
         })

@@ -144,6 +144,14 @@ pub enum IssueError {
     /// A seeded key could not be derived.
     #[error(transparent)]
     Seed(#[from] SeedError),
+    /// The CRL an existing CA comes with cannot be read (its next CRL needs its number).
+    #[error("`{name}`: {message}")]
+    UnreadableCrl {
+        /// The CA.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// The environment variable that caps the threads [`Builder::add_leaves`] issues on (default:
@@ -173,6 +181,9 @@ pub struct Builder {
     pki: Pki,
     issuers: HashMap<String, Issuer<'static, Key>>,
     revoked: BTreeMap<String, Vec<SerialNumber>>,
+    /// The CRLs the CAs of [`Builder::add_existing_ca`] came with: a new CRL of such a CA
+    /// continues it (its entries and more, the next number).
+    prior_crls: HashMap<String, OldCrl>,
     seed: Option<Seed>,
     /// Every entity name so far (a lookup per new name, not a scan of the PKI).
     names: HashSet<String>,
@@ -188,6 +199,7 @@ impl Builder {
             pki: Pki::default(),
             issuers: HashMap::new(),
             revoked: BTreeMap::new(),
+            prior_crls: HashMap::new(),
             seed: None,
             names: HashSet::new(),
             threads: default_threads(),
@@ -288,6 +300,13 @@ impl Builder {
         };
         let issuer = Issuer::from_ca_cert_der(&entity.cert, key).map_err(err)?;
         self.check_new_name(&entity.name)?;
+        if let Some(crl) = &entity.crl {
+            let prior = read_crl(crl).map_err(|message| IssueError::UnreadableCrl {
+                name: entity.name.clone(),
+                message,
+            })?;
+            self.prior_crls.insert(entity.name.clone(), prior);
+        }
         self.issuers.insert(entity.name.clone(), issuer);
         self.push(entity);
         Ok(())
@@ -634,26 +653,42 @@ impl Builder {
 
     /// (Re-)signs the CRL of every issuer with revoked leaves into its entity, so the PKI so
     /// far carries current CRLs.
+    ///
+    /// A CRL number never goes backwards for one issuer (RFC 5280 section 5.2.3): a CA issued
+    /// here gets CRL number 1; a CA given with its CRL ([`Builder::add_existing_ca`]: a kept CA
+    /// of a regenerated directory, whose CRL `certlab revoke` may have raised) gets the next
+    /// number after that CRL's, and the new CRL still lists everything the old one did (those
+    /// certificates are still out there), then the new revoked leaves. Such a CA without
+    /// revoked leaves here keeps its CRL unchanged.
     pub fn sign_crls(&mut self) -> Result<(), IssueError> {
         for (issuer_name, serials) in &self.revoked {
             let err = |source| IssueError::Rcgen {
                 name: issuer_name.clone(),
                 source,
             };
-            let params = CertificateRevocationListParams {
-                this_update: backdated(self.now),
-                next_update: self.now + DEFAULT_LEAF_VALIDITY,
-                crl_number: SerialNumber::from(1u64),
-                issuing_distribution_point: None,
-                revoked_certs: serials
+            let (mut revoked_certs, number) = match self.prior_crls.get(issuer_name) {
+                Some(prior) => (prior.entries.clone(), prior.number.saturating_add(1)),
+                None => (Vec::new(), 1),
+            };
+            for serial_number in serials {
+                if revoked_certs
                     .iter()
-                    .map(|serial_number| RevokedCertParams {
+                    .all(|r| r.serial_number != *serial_number)
+                {
+                    revoked_certs.push(RevokedCertParams {
                         serial_number: serial_number.clone(),
                         revocation_time: backdated(self.now),
                         reason_code: Some(rcgen::RevocationReason::KeyCompromise),
                         invalidity_date: None,
-                    })
-                    .collect(),
+                    });
+                }
+            }
+            let params = CertificateRevocationListParams {
+                this_update: backdated(self.now),
+                next_update: self.now + DEFAULT_LEAF_VALIDITY,
+                crl_number: SerialNumber::from(number),
+                issuing_distribution_point: None,
+                revoked_certs,
                 key_identifier_method: KeyIdMethod::Sha256,
             };
             let issuer = self.issuer(issuer_name, issuer_name)?;
@@ -669,6 +704,57 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// An existing CRL's entries and number.
+#[derive(Debug, Clone)]
+pub(crate) struct OldCrl {
+    /// What it lists, with dates and reasons.
+    pub(crate) entries: Vec<RevokedCertParams>,
+    /// Its CRL number (0 when it has none).
+    pub(crate) number: u64,
+}
+
+/// The entries and number of a CRL (to sign the next one: same entries and more, number + 1).
+pub(crate) fn read_crl(
+    der: &pki_types::CertificateRevocationListDer<'_>,
+) -> Result<OldCrl, String> {
+    let (_, crl) =
+        x509_parser::parse_x509_crl(der).map_err(|e| format!("its CRL cannot be read: {e}"))?;
+    let number = crl
+        .crl_number()
+        .map(|n| {
+            n.to_bytes_be().iter().fold(0u64, |a, b| {
+                a.saturating_mul(256).saturating_add(u64::from(*b))
+            })
+        })
+        .unwrap_or(0);
+    let entries = crl
+        .iter_revoked_certificates()
+        .map(|r| RevokedCertParams {
+            serial_number: SerialNumber::from_slice(r.raw_serial()),
+            revocation_time: r.revocation_date.to_datetime(),
+            reason_code: r.reason_code().and_then(|(_, code)| {
+                use rcgen::RevocationReason as R;
+                // removeFromCRL (8) belongs to delta CRLs only: not kept.
+                [
+                    R::Unspecified,
+                    R::KeyCompromise,
+                    R::CaCompromise,
+                    R::AffiliationChanged,
+                    R::Superseded,
+                    R::CessationOfOperation,
+                    R::CertificateHold,
+                    R::PrivilegeWithdrawn,
+                    R::AaCompromise,
+                ]
+                .into_iter()
+                .find(|x| *x as u8 == code.0)
+            }),
+            invalidity_date: None,
+        })
+        .collect();
+    Ok(OldCrl { entries, number })
 }
 
 /// Leaves per unit of work a thread takes.

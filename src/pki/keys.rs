@@ -63,13 +63,20 @@ impl KeyAlg {
         }
     }
 
-    /// Generates a fresh key pair.
+    /// Generates a fresh key pair. Its PKCS#8 serialisation is v1 (see [`pkcs8_v1`]): aws-lc
+    /// makes Ed25519 keys as PKCS#8 v2, which OpenSSL 3.0, Node, BoringSSL and NSS cannot read.
     pub fn generate(self) -> Result<KeyPair, rcgen::Error> {
         let size = match self {
             KeyAlg::Rsa2048 => RsaKeySize::_2048,
             KeyAlg::Rsa3072 => RsaKeySize::_3072,
             KeyAlg::Rsa4096 => RsaKeySize::_4096,
-            _ => return KeyPair::generate_for(self.signature_algorithm()),
+            _ => {
+                let pair = KeyPair::generate_for(self.signature_algorithm())?;
+                return match pkcs8_v1(&pair.serialize_der()) {
+                    Some(v1) => KeyPair::try_from(v1.as_slice()),
+                    None => Ok(pair),
+                };
+            }
         };
         KeyPair::generate_rsa_for(self.signature_algorithm(), size)
     }
@@ -118,6 +125,18 @@ impl FromStr for KeyAlg {
                 )
             })
     }
+}
+
+/// A PKCS#8 v2 key (RFC 5958 OneAsymmetricKey: version 1 with the public key) rewritten as
+/// PKCS#8 v1 (RFC 5208; RFC 8410 for Ed25519: version 0, no public key), the form every
+/// client reads: OpenSSL 3.0, Node, BoringSSL (gRPC) and NSS refuse v2, Go and Java read both.
+/// The private key and its algorithm are kept byte for byte; the public key follows from the
+/// private key. `None` when `der` is v1 already or not PKCS#8 (left as it is).
+pub fn pkcs8_v1(der: &[u8]) -> Option<Vec<u8>> {
+    use pkcs8::der::{Decode, Encode};
+    let mut info = pkcs8::PrivateKeyInfoRef::from_der(der).ok()?;
+    info.public_key.take()?;
+    info.to_der().ok()
 }
 
 /// What certlab can sign with and use as a TLS key, for "unsupported: X (supported: ...)"
@@ -314,6 +333,52 @@ mod tests {
                 assert_eq!(kind, KeyKind::Rsa(3072));
             }
         }
+    }
+
+    /// The version and whether a public key is present, as the `pkcs8` crate reads them.
+    fn version(der: &[u8]) -> (pkcs8::Version, bool) {
+        use pkcs8::der::Decode;
+        let info = pkcs8::PrivateKeyInfoRef::from_der(der).unwrap();
+        (info.version(), info.public_key.is_some())
+    }
+
+    #[test]
+    fn generated_keys_are_pkcs8_v1_without_public_key() {
+        for alg in ALL_KEY_ALGS
+            .into_iter()
+            .filter(|a| !matches!(a, KeyAlg::Rsa3072 | KeyAlg::Rsa4096))
+        {
+            let der = alg.generate().unwrap().serialize_der();
+            assert_eq!(version(&der), (pkcs8::Version::V1, false), "{alg}");
+            if alg == KeyAlg::Ed25519 {
+                // RFC 8410 section 7: 302e020100300506032b657004220420 || 32-byte seed.
+                assert_eq!(der.len(), 48);
+                assert_eq!(der[..5], [0x30, 0x2e, 0x02, 0x01, 0x00]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_v2_ed25519_key_becomes_v1_with_the_same_key() {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let v2 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        assert_eq!(version(v2.as_ref()), (pkcs8::Version::V2, true));
+        let v1 = pkcs8_v1(v2.as_ref()).expect("rewritten");
+        assert_eq!(version(&v1), (pkcs8::Version::V1, false));
+        // The same key: aws-lc's own v1 form, byte for byte, and the same public key.
+        let pair = Ed25519KeyPair::from_pkcs8(v2.as_ref()).unwrap();
+        assert_eq!(v1, pair.to_pkcs8v1().unwrap().as_ref());
+        assert_eq!(
+            Ed25519KeyPair::from_pkcs8(&v1)
+                .unwrap()
+                .public_key()
+                .as_ref(),
+            pair.public_key().as_ref()
+        );
+        // v1 and non-PKCS#8 input are left alone.
+        assert_eq!(pkcs8_v1(&v1), None);
+        assert_eq!(pkcs8_v1(b"not a key"), None);
     }
 
     #[test]

@@ -41,9 +41,11 @@ use crate::outcome::Outcome;
 pub struct SecretKey(Vec<u8>);
 
 impl SecretKey {
-    /// Wraps PKCS#8 DER bytes.
+    /// Wraps PKCS#8 DER bytes; a PKCS#8 v2 key (an Ed25519 key from aws-lc, or one written by
+    /// an older certlab) is kept as v1, the form every client reads (see
+    /// [`keys::pkcs8_v1`]), so that every key certlab writes is v1.
     pub fn from_pkcs8(der: Vec<u8>) -> Self {
-        SecretKey(der)
+        SecretKey(keys::pkcs8_v1(&der).unwrap_or(der))
     }
 
     /// The PKCS#8 DER bytes.

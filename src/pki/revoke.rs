@@ -33,13 +33,13 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-use pki_types::CertificateRevocationListDer;
 use rcgen::{
     CertificateRevocationListParams, Issuer, KeyIdMethod, RevocationReason, RevokedCertParams,
     SerialNumber,
 };
 use time::OffsetDateTime;
 
+use super::issue::{OldCrl, read_crl};
 use super::manifest::crl_file;
 use super::model::{DEFAULT_LEAF_VALIDITY, backdated};
 use super::renew::{RenewError, key_pair, transact, unknown};
@@ -157,40 +157,6 @@ pub struct Revoked {
     pub crl: String,
     /// The CRL listed it already: nothing changed.
     pub already: bool,
-}
-
-/// An existing CRL's entries and number.
-struct OldCrl {
-    entries: Vec<RevokedCertParams>,
-    number: u64,
-}
-
-fn read_crl(der: &CertificateRevocationListDer<'_>) -> Result<OldCrl, String> {
-    let (_, crl) =
-        x509_parser::parse_x509_crl(der).map_err(|e| format!("its CRL cannot be read: {e}"))?;
-    let number = crl
-        .crl_number()
-        .map(|n| {
-            n.to_bytes_be().iter().fold(0u64, |a, b| {
-                a.saturating_mul(256).saturating_add(u64::from(*b))
-            })
-        })
-        .unwrap_or(0);
-    let entries = crl
-        .iter_revoked_certificates()
-        .map(|r| RevokedCertParams {
-            serial_number: SerialNumber::from_slice(r.raw_serial()),
-            revocation_time: r.revocation_date.to_datetime(),
-            reason_code: r.reason_code().and_then(|(_, code)| {
-                REASONS
-                    .into_iter()
-                    .map(Reason::rcgen)
-                    .find(|x| *x as u8 == code.0)
-            }),
-            invalidity_date: None,
-        })
-        .collect();
-    Ok(OldCrl { entries, number })
 }
 
 /// Revokes entity `name` of the PKI in `dir` at `now` for `reason` (see the module

@@ -87,6 +87,23 @@ pub enum StoreError {
     /// Issuing failed.
     #[error(transparent)]
     Issue(#[from] IssueError),
+    /// A seeded regeneration would lower a CA's CRL number that `certlab revoke` raised
+    /// (RFC 5280 section 5.2.3: it never goes backwards for one issuer).
+    #[error(
+        "regenerating {} with its seed would {}: `certlab revoke` signed that CRL, a CRL number never goes backwards for one CA key (RFC 5280 5.2.3), and a seeded PKI is only what its spec, seed and time make",
+        dir.display(),
+        if *new == 0 { format!("drop CA `{name}`'s CRL number {old}") } else { format!("lower CA `{name}`'s CRL number from {old} to {new}") }
+    )]
+    CrlNumberWouldDrop {
+        /// The PKI directory.
+        dir: PathBuf,
+        /// The CA.
+        name: String,
+        /// Its CRL number on disk.
+        old: u64,
+        /// The number the regeneration would give (0: no CRL).
+        new: u64,
+    },
     /// A seeded PKI would replace an unseeded one (its CA keys would be lost), or an unseeded
     /// one a seeded one (which would keep CAs whose keys anyone with the seed has).
     #[error("{}", seeding_message(dir, seeded))]
@@ -267,6 +284,18 @@ impl Generation {
                 _ => Vec::new(),
             };
             let pki = build_keeping(spec, now, &keep, progress)?;
+            // Kept CAs continue their CRLs (see `Builder::sign_crls`); a seeded PKI keeps
+            // nothing, so it must not go behind a CRL that `revoke` raised.
+            if let (Some(old), false, true) = (old, force, spec.seed.is_some())
+                && let Some(l) = lowered_crl(old, &pki, dir)
+            {
+                return Err(StoreError::CrlNumberWouldDrop {
+                    dir: dir.to_path_buf(),
+                    name: l.name,
+                    old: l.old,
+                    new: l.new,
+                });
+            }
             Ok((pki, keep.into_iter().map(|e| e.name).collect()))
         })
     }
@@ -595,6 +624,47 @@ fn cas_to_keep(
         keep.push(e.clone());
     }
     Ok(keep)
+}
+
+/// A CA whose CRL would go backwards: what [`lowered_crl`] finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LoweredCrl {
+    /// The CA.
+    pub(crate) name: String,
+    /// Its CRL number on disk.
+    pub(crate) old: u64,
+    /// The number the new PKI gives it (0: no CRL at all).
+    pub(crate) new: u64,
+}
+
+/// The first CA of the PKI on disk in `dir` (its manifest `old`) whose CRL number `new` would
+/// lower: the same CA name and key in `new`, with a lower CRL number or none. What cannot be
+/// read on disk is passed over (the regeneration replaces it).
+pub(crate) fn lowered_crl(old: &Manifest, new: &Pki, dir: &Path) -> Option<LoweredCrl> {
+    let spki = |der: &[u8]| Cert::parse(der).ok().map(|c| c.spki().to_vec());
+    let number =
+        |crl: &CertificateRevocationListDer<'_>| super::issue::read_crl(crl).ok().map(|c| c.number);
+    old.entities
+        .iter()
+        .filter(|m| m.role.is_ca())
+        .find_map(|m| {
+            let crl = crate::pem::read_crls(&dir.join(m.crl.as_ref()?)).ok()?;
+            let old_number = number(crl.first()?)?;
+            let ca = new.entity(&m.name).filter(|e| e.is_ca())?;
+            let old_cert = crate::pem::read_certs(&dir.join(&m.cert)).ok()?;
+            if spki(old_cert.first()?)? != spki(&ca.cert)? {
+                return None; // another key: another issuer
+            }
+            let new_number = match &ca.crl {
+                Some(crl) => number(crl)?,
+                None => 0,
+            };
+            (new_number < old_number).then(|| LoweredCrl {
+                name: m.name.clone(),
+                old: old_number,
+                new: new_number,
+            })
+        })
 }
 
 /// Whether a private key is the key of a certificate (same public key). An unreadable key or

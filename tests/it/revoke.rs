@@ -309,3 +309,212 @@ expected = "ok"
     assert_eq!(code, 1, "a revoked client certificate is refused: {r}");
     drop(server);
 }
+
+/// RFC 5280 5.2.3: a CRL number never goes backwards for the same issuer. `revoke` raises the
+/// number of a CA's CRL; a later `generate` into the same directory keeps that CA (same key)
+/// and, when the spec also has a `revoked`-fault leaf under it, signs its CRL again: with the
+/// next number, still listing what `revoke` revoked (the old certificate is still out there),
+/// and the fault leaf's new serial. A CA with a CRL and no fault leaf keeps its CRL as it is.
+#[test]
+fn regenerating_after_revoke_never_lowers_the_crl_number() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("spec.toml");
+    fs::write(
+        &spec,
+        r#"
+[[ca]]
+name = "root"
+
+[[ca]]
+name = "other"
+
+[[leaf]]
+name = "web"
+issuer = "root"
+dns = ["localhost"]
+
+[[leaf]]
+name = "bad"
+issuer = "root"
+dns = ["bad.test"]
+fault = "revoked"
+
+[[leaf]]
+name = "api"
+issuer = "other"
+dns = ["api.test"]
+"#,
+    )
+    .unwrap();
+    let dir = tmp.path().join("pki");
+    let generate = || {
+        certlab()
+            .args([
+                "generate",
+                "-q",
+                "--now",
+                NOW,
+                "--spec",
+                p(&spec),
+                "-o",
+                p(&dir),
+            ])
+            .assert()
+            .success();
+    };
+    generate();
+    let root_crl = dir.join("root.crl.pem");
+    let other_crl = dir.join("other.crl.pem");
+    let (number, entries) = crl_entries(&root_crl);
+    assert_eq!((number, entries.len()), (1, 1), "the fault leaf's CRL");
+    assert!(!other_crl.exists());
+
+    let web = serial_of(&dir.join("web.pem"));
+    let api = serial_of(&dir.join("api.pem"));
+    let first_bad = serial_of(&dir.join("bad.pem"));
+    for name in ["web", "api"] {
+        let (code, said) = revoke(&dir, &[name, "--reason", "keyCompromise"]);
+        assert_eq!(code, 0, "{said}");
+    }
+    let (before, _) = crl_entries(&root_crl);
+    assert_eq!(before, 2);
+    let other_before = fs::read(&other_crl).unwrap();
+    assert_eq!(crl_entries(&other_crl).0, 1);
+
+    generate();
+    let (after, entries) = crl_entries(&root_crl);
+    assert!(
+        after > before,
+        "CRL number {after} after regenerating, {before} before"
+    );
+    assert_eq!(after, before + 1);
+    let serials: Vec<&Vec<u8>> = entries.iter().map(|(s, _)| s).collect();
+    let new_bad = serial_of(&dir.join("bad.pem"));
+    assert_ne!(new_bad, first_bad, "leaves are issued anew");
+    for (what, serial) in [
+        ("web, revoked by `certlab revoke`", &web),
+        ("the first `bad`", &first_bad),
+        ("the new `bad`", &new_bad),
+    ] {
+        assert!(
+            serials.contains(&serial),
+            "{what} is not listed: {entries:?}"
+        );
+    }
+    assert!(
+        entries.contains(&(web.clone(), Some(1))),
+        "web keeps its reason (keyCompromise): {entries:?}"
+    );
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    // A CA without fault leaves keeps the CRL `revoke` signed, byte for byte.
+    assert_eq!(fs::read(&other_crl).unwrap(), other_before);
+    assert!(crl_entries(&other_crl).1.iter().any(|(s, _)| s == &api));
+    assert!(
+        matches!(consistent(&dir), Ok(Some(_))),
+        "{:?}",
+        consistent(&dir)
+    );
+    // The CRL is signed by the kept CA: `check` with it finds the new `bad` revoked, and the
+    // new `web` (a new serial) good.
+    let ca = dir.join("ca.pem");
+    let check_with_crl = |leaf: &str, host: &str| {
+        check(&[
+            p(&dir.join(format!("{leaf}.chain.pem"))),
+            "--ca",
+            p(&ca),
+            "--crl",
+            p(&root_crl),
+            "--host",
+            host,
+        ])
+    };
+    let (code, said) = check_with_crl("bad", "bad.test");
+    assert!(code == 1 && said.contains("revoked"), "{said}");
+    let (code, said) = check_with_crl("web", "localhost");
+    assert_eq!(code, 0, "{said}");
+
+    // Once more: the number keeps going up.
+    generate();
+    assert_eq!(crl_entries(&root_crl).0, after + 1);
+}
+
+/// A seeded PKI is what its spec, seed and time make, so a seeded `generate` keeps nothing
+/// and signs CRL number 1 again for the same CA key. After `certlab revoke` raised a CA's CRL
+/// number, that would lower it: the seeded regenerate refuses (exit 2, nothing written);
+/// `--force` starts the CRL over on purpose. Without `revoke`, regenerating (at another time
+/// too) goes on as before.
+#[test]
+fn a_seeded_regenerate_refuses_to_lower_a_revoked_crl_number() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("spec.toml");
+    fs::write(
+        &spec,
+        r#"
+seed = "crl"
+
+[[ca]]
+name = "root"
+
+[[leaf]]
+name = "web"
+issuer = "root"
+dns = ["localhost"]
+
+[[leaf]]
+name = "bad"
+issuer = "root"
+dns = ["bad.test"]
+fault = "revoked"
+"#,
+    )
+    .unwrap();
+    let dir = tmp.path().join("pki");
+    let generate = |now: &str, extra: &[&str]| {
+        certlab()
+            .args([
+                "generate",
+                "-q",
+                "--now",
+                now,
+                "--spec",
+                p(&spec),
+                "-o",
+                p(&dir),
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let crl = dir.join("root.crl.pem");
+    assert!(generate(NOW, &[]).status.success());
+    assert_eq!(crl_entries(&crl).0, 1);
+    // Regenerating a seeded PKI, at the same or another time, is fine.
+    assert!(generate(NOW, &[]).status.success());
+    assert!(generate("2030-02-01T00:00:00Z", &[]).status.success());
+    assert_eq!(crl_entries(&crl).0, 1);
+
+    let (code, said) = revoke(&dir, &["web"]);
+    assert_eq!(code, 0, "{said}");
+    let revoked = fs::read(&crl).unwrap();
+    assert_eq!(crl_entries(&crl).0, 2);
+    let out = generate(NOW, &[]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.starts_with("error: ") && said.contains("CRL number") && said.contains("root"),
+        "{said}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr)
+            .trim_end()
+            .lines()
+            .count(),
+        1,
+        "{said}"
+    );
+    assert_eq!(fs::read(&crl).unwrap(), revoked, "nothing written");
+    assert!(matches!(consistent(&dir), Ok(Some(_))));
+    // --force: a new start, on purpose.
+    assert!(generate(NOW, &["--force"]).status.success());
+    assert_eq!(crl_entries(&crl).0, 1);
+}

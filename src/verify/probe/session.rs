@@ -369,9 +369,26 @@ impl Session {
 
 fn flush(conn: &mut ClientConnection, sock: &mut TcpStream) -> io::Result<()> {
     while conn.wants_write() {
-        conn.write_tls(sock)?;
+        conn.write_tls(&mut NoSigPipe(sock))?;
     }
     Ok(())
+}
+
+/// Writes to the socket one buffer at a time. rustls writes records with `write_vectored`,
+/// which std does with `writev(2)`: on a socket the peer reset, that raises SIGPIPE, and the
+/// binary keeps SIGPIPE's default action (for `| head`), so a server that hangs up right
+/// after the handshake killed the probe (exit 141). std's plain `write` is `send(2)` with
+/// `MSG_NOSIGNAL`: the write fails with EPIPE instead, a normal "the server closed".
+struct NoSigPipe<'a>(&'a mut TcpStream);
+
+impl io::Write for NoSigPipe<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 fn has_plaintext(conn: &mut ClientConnection) -> bool {
