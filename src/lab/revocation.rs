@@ -148,8 +148,8 @@ pub fn run_revocation(options: &RevocationOptions) -> Result<RevocationReport, D
     timeline.push_step(Step {
         t,
         kind: StepKind::Probe,
-        client: Some("certlab check (offline)".into()),
-        trust: Some("--pki DIR: roots and CRLs".into()),
+        client: Some("certlab check".into()),
+        trust: Some("--pki DIR, with its CRLs".into()),
         observed,
         expected: Some(Outcome::Revoked),
         text,
