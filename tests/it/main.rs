@@ -23,6 +23,7 @@ mod fuzz;
 mod generate;
 mod inspect;
 mod lab;
+mod lab_drill;
 mod lab_serve;
 mod layers;
 mod limbo;
