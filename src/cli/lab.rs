@@ -16,7 +16,7 @@ use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, NowArg};
   certlab lab                                   # every scenario, expected vs observed
   certlab lab --only expired,client-none --serve  # keep them up, print openssl/curl/OTEL lines
   certlab lab --keep lab-pki --json
-  certlab lab --rotation --clients installed     # expiry, renewal, reload, CA rotation
+  certlab lab --rotation --clients curl,openssl  # expiry, renewal, reload, CA rotation
   certlab lab --revocation --clients curl,openssl")]
 pub struct Args {
     /// Run only these scenarios (comma-separated names).

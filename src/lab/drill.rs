@@ -206,6 +206,9 @@ pub enum DrillError {
     /// The `certlab serve` process did not say where it listens.
     #[error("`certlab serve` did not start: {0}")]
     Process(String),
+    /// The drill's PKI is not what the drill needs (a name taken, a scenario missing).
+    #[error("{0}")]
+    Setup(String),
 }
 
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DrillError {
@@ -238,7 +241,7 @@ impl Server {
                     .all_scenarios()
                     .into_iter()
                     .find(|s| s.name == scenario)
-                    .ok_or_else(|| DrillError::Process(format!("no scenario `{scenario}`")))?;
+                    .ok_or_else(|| DrillError::Setup(format!("no scenario `{scenario}`")))?;
                 let settings = ServeSettings::from_scenario(&pki, &found)?;
                 let mut endpoint =
                     crate::serve::serve(settings, SocketAddr::from(([127, 0, 0, 1], 0)))?;
@@ -266,10 +269,12 @@ impl Server {
             }
             DrillServer::Process(exe) => {
                 let mut cmd = Command::new(exe);
-                cmd.arg("serve")
-                    .arg("--pki")
-                    .arg(dir)
-                    .args(["--scenario", scenario, "--listen", "127.0.0.1:0"]);
+                cmd.arg("serve").arg("--pki").arg(dir).args([
+                    "--scenario",
+                    scenario,
+                    "--listen",
+                    "127.0.0.1:0",
+                ]);
                 if let Some(interval) = reload {
                     cmd.arg("--reload")
                         .arg("--reload-interval")
@@ -398,7 +403,11 @@ pub(crate) fn probe_step(
     let target = crate::tls::join_host_port(DRILL_HOST, addr.port());
     let (observed, text) = match probe(&target, &options) {
         Ok(r) => {
-            let serial = r.chain.first().map(|c| short(&c.serial)).unwrap_or_default();
+            let serial = r
+                .chain
+                .first()
+                .map(|c| short(&c.serial))
+                .unwrap_or_default();
             let words = match r.outcome {
                 Outcome::Ok => format!("serial {serial}"),
                 _ => format!(
@@ -490,8 +499,10 @@ impl HeldConnection {
         .with_root_certificates(roots)
         .with_no_client_auth();
         let name = DRILL_HOST.try_into().map_err(|_| "bad name".to_string())?;
-        let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-        let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(|e| e.to_string())?;
+        let conn =
+            rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+        let tcp =
+            TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(|e| e.to_string())?;
         tcp.set_read_timeout(Some(Duration::from_secs(3)))
             .map_err(|e| e.to_string())?;
         tcp.set_write_timeout(Some(Duration::from_secs(3)))

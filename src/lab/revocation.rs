@@ -29,8 +29,8 @@ use crate::verify::check::{CheckOptions, check};
 use crate::verify::classify::TrustStore;
 
 use super::drill::{
-    DRILL_HOST, DrillClients, DrillError, DrillServer, Server, Step, StepKind, Timeline, Trust, io, probe_step,
-    short,
+    DRILL_HOST, DrillClients, DrillError, DrillServer, Server, Step, StepKind, Timeline, Trust, io,
+    probe_step, short,
 };
 use super::rotation::{DRILL_LEAF, Track, generate_drill_pki, timeline_text};
 
@@ -101,13 +101,23 @@ pub fn run_revocation(options: &RevocationOptions) -> Result<RevocationReport, D
         .unwrap_or_default();
     timeline.push(
         StepKind::Served,
-        format!("`{DRILL_LEAF}` serial {}, issued by `intermediate`", short(&serial)),
+        format!(
+            "`{DRILL_LEAF}` serial {}, issued by `intermediate`",
+            short(&serial)
+        ),
     );
     let plain = Trust {
         label: "ca.pem".into(),
         file: dir.join("ca.pem"),
     };
-    probe_step(&timeline, server.addr(), &plain, &options.clients, &workdir, Outcome::Ok)?;
+    probe_step(
+        &timeline,
+        server.addr(),
+        &plain,
+        &options.clients,
+        &workdir,
+        Outcome::Ok,
+    )?;
     let revoked = revoke(
         &dir,
         DRILL_LEAF,
@@ -141,7 +151,9 @@ pub fn run_revocation(options: &RevocationOptions) -> Result<RevocationReport, D
     let (observed, text) = match check(&leaf.chain, &checked) {
         Ok(r) => (
             Some(r.outcome),
-            r.detail.clone().unwrap_or_else(|| r.explanation.to_string()),
+            r.detail
+                .clone()
+                .unwrap_or_else(|| r.explanation.to_string()),
         ),
         Err(e) => (None, e.to_string()),
     };
@@ -154,7 +166,14 @@ pub fn run_revocation(options: &RevocationOptions) -> Result<RevocationReport, D
         expected: Some(Outcome::Revoked),
         text,
     });
-    probe_step(&timeline, server.addr(), &plain, &options.clients, &workdir, Outcome::Ok)?;
+    probe_step(
+        &timeline,
+        server.addr(),
+        &plain,
+        &options.clients,
+        &workdir,
+        Outcome::Ok,
+    )?;
     probe_step(
         &timeline,
         server.addr(),

@@ -43,8 +43,8 @@ use crate::pki::renew::{RenewOptions, renew, transact};
 use crate::pki::{spec, store};
 
 use super::drill::{
-    DrillClients, DrillError, DrillServer, HeldConnection, Server, Step, StepKind, Timeline, Trust, io,
-    probe_step, short, sleep_until,
+    DrillClients, DrillError, DrillServer, HeldConnection, Server, Step, StepKind, Timeline, Trust,
+    io, probe_step, short, sleep_until,
 };
 
 /// The `version` field of a [`RotationReport`].
@@ -208,7 +208,7 @@ pub(crate) fn generate_drill_pki(
     now: OffsetDateTime,
 ) -> Result<(), DrillError> {
     let spec = spec::parse("<drill>", &spec_text(validity_s))
-        .map_err(|e| DrillError::Process(format!("the drill's spec: {e}")))?;
+        .map_err(|e| DrillError::Setup(format!("the drill's spec: {e}")))?;
     store::generate(&spec, dir, now, true)?;
     Ok(())
 }
@@ -235,9 +235,7 @@ pub fn add_ca_pair(
         let mut b = Builder::new(now);
         for name in [root, intermediate] {
             if pki.entity(name).is_some() {
-                return Err(DrillError::Process(format!(
-                    "the PKI has a `{name}` already"
-                )));
+                return Err(DrillError::Setup(format!("the PKI has a `{name}` already")));
             }
         }
         b.add_ca(&CaSpec {
@@ -317,7 +315,7 @@ fn leaf_of(dir: &Path) -> Result<(String, OffsetDateTime), DrillError> {
     let pki = store::load(dir)?;
     let e = pki
         .entity(DRILL_LEAF)
-        .ok_or_else(|| DrillError::Process(format!("no `{DRILL_LEAF}` in {}", dir.display())))?;
+        .ok_or_else(|| DrillError::Setup(format!("no `{DRILL_LEAF}` in {}", dir.display())))?;
     // The certificate's own notAfter (whole seconds), not the manifest's copy.
     let not_after = crate::x509::Cert::parse(&e.cert)
         .map(|c| c.not_after())
@@ -379,7 +377,9 @@ pub fn run_rotation(options: &RotationOptions) -> Result<RotationReport, DrillEr
             let server = server.expect("the reload track keeps its server");
             Ok((track, ca_rotation(&ctx, &with, &server)?))
         });
-        let second = other.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let second = other
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
         match (first, second) {
             (Ok((a, b)), Ok((c, _))) => Ok((a, b, c)),
             (Err(e), _) | (_, Err(e)) => Err(e),
@@ -433,7 +433,14 @@ fn expiry_track(
             }
         ),
     );
-    probe_step(&timeline, server.addr(), &trust, &o.clients, &workdir, Outcome::Ok)?;
+    probe_step(
+        &timeline,
+        server.addr(),
+        &trust,
+        &o.clients,
+        &workdir,
+        Outcome::Ok,
+    )?;
     // A connection opened while the leaf is valid, used after the rotation (the server's
     // deadline for a request is 5 s from the accept: open it late).
     let held = if reload {
@@ -507,7 +514,10 @@ fn expiry_track(
             short(&renewed.new_serial),
             rfc3339(renewed.new_not_after),
         );
-        timeline.push(StepKind::Note, "still expired: the renewal never reached the server");
+        timeline.push(
+            StepKind::Note,
+            "still expired: the renewal never reached the server",
+        );
         let steps = timeline.steps();
         let ended = last_probe(&steps);
         return Ok((
@@ -528,7 +538,14 @@ fn expiry_track(
             format!("no reload logged within {:?}", ctx.reload_budget()),
         ),
     }
-    probe_step(&timeline, server.addr(), &trust, &o.clients, &workdir, Outcome::Ok)?;
+    probe_step(
+        &timeline,
+        server.addr(),
+        &trust,
+        &o.clients,
+        &workdir,
+        Outcome::Ok,
+    )?;
     if let Some((opened, conn)) = held {
         let t = timeline.t();
         let old = short(&conn.serial);
@@ -615,8 +632,22 @@ fn ca_rotation(ctx: &Ctx<'_>, dir: &Path, server: &Server) -> Result<Track, Dril
         StepKind::NewCa,
         "new root `root-2` and intermediate `intermediate-2`; ca.pem now holds the old and the new root (the overlap bundle, handed to some clients); others keep the old ca.pem (the old bundle)",
     );
-    probe_step(&timeline, server.addr(), &old, &o.clients, &workdir, Outcome::Ok)?;
-    probe_step(&timeline, server.addr(), &overlap, &o.clients, &workdir, Outcome::Ok)?;
+    probe_step(
+        &timeline,
+        server.addr(),
+        &old,
+        &o.clients,
+        &workdir,
+        Outcome::Ok,
+    )?;
+    probe_step(
+        &timeline,
+        server.addr(),
+        &overlap,
+        &o.clients,
+        &workdir,
+        Outcome::Ok,
+    )?;
     let (from, to) = reissue_under(
         dir,
         DRILL_LEAF,
@@ -647,7 +678,14 @@ fn ca_rotation(ctx: &Ctx<'_>, dir: &Path, server: &Server) -> Result<Track, Dril
         &workdir,
         Outcome::UnknownCa,
     )?;
-    probe_step(&timeline, server.addr(), &overlap, &o.clients, &workdir, Outcome::Ok)?;
+    probe_step(
+        &timeline,
+        server.addr(),
+        &overlap,
+        &o.clients,
+        &workdir,
+        Outcome::Ok,
+    )?;
     let steps = timeline.steps();
     let ended = steps
         .iter()
@@ -664,4 +702,67 @@ fn ca_rotation(ctx: &Ctx<'_>, dir: &Path, server: &Server) -> Result<Track, Dril
         ended,
         why: "clients given the overlap bundle (old and new root) never failed; clients that kept the old bundle fail from the cut-over on (unknown-ca): hand out the overlap bundle before the cut-over, retire the old root after it".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_in_log_lines_are_shortened() {
+        let line = "reloaded: serial 54:84:6d:6f:1b:11:0e:fb:d8:28:ed:84:57:ae:a1:38 -> 68:9a:a2:9c:d0:8f:13:59 (not after 2030-01-01T00:00:00Z)";
+        assert_eq!(
+            shorten_serials(line),
+            "reloaded: serial 54:84:…:38 -> 68:9a:…:59 (not after 2030-01-01T00:00:00Z)"
+        );
+        assert_eq!(short("01:02"), "01:02");
+    }
+
+    #[test]
+    fn a_step_line_says_when_a_client_saw_something_unexpected() {
+        let step = Step {
+            t: 1.25,
+            kind: StepKind::Probe,
+            client: Some("curl".into()),
+            trust: Some("ca.pem".into()),
+            observed: Some(Outcome::Expired),
+            expected: Some(Outcome::Ok),
+            text: "curl: (60) SSL certificate problem: certificate has expired".into(),
+        };
+        assert!(!step.matched());
+        let line = step.line();
+        assert!(line.starts_with("t+1.2s  probe"), "{line}");
+        assert!(line.contains("expired      (expected ok)"), "{line}");
+    }
+
+    #[test]
+    fn the_ca_pair_and_the_cut_over_change_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = OffsetDateTime::now_utc();
+        generate_drill_pki(dir.path(), 3600, now).unwrap();
+        let ca_before = crate::pem::read_certs(&dir.path().join("ca.pem")).unwrap();
+        add_ca_pair(dir.path(), "root-2", "intermediate-2", now).unwrap();
+        let ca_after = crate::pem::read_certs(&dir.path().join("ca.pem")).unwrap();
+        assert_eq!((ca_before.len(), ca_after.len()), (1, 2));
+        assert!(ca_after.contains(&ca_before[0]));
+        // A second pair of the same names is refused, nothing written.
+        assert!(matches!(
+            add_ca_pair(dir.path(), "root-2", "x", now),
+            Err(DrillError::Setup(_))
+        ));
+        let (old, new) = reissue_under(
+            dir.path(),
+            DRILL_LEAF,
+            "intermediate-2",
+            time::Duration::hours(1),
+            now,
+        )
+        .unwrap();
+        assert_ne!(old, new);
+        let pki = store::load(dir.path()).unwrap();
+        let web = pki.entity(DRILL_LEAF).unwrap();
+        assert_eq!(web.issuer, "intermediate-2");
+        assert_eq!(web.chain[1], pki.entity("intermediate-2").unwrap().cert);
+        assert!(store::audit(dir.path()).unwrap().problems.is_empty());
+    }
 }

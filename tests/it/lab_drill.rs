@@ -78,10 +78,7 @@ fn rotation_drill_timelines() {
     // Times only go forward, and the outage comes after the leaf's 2 s.
     let reload = &report.track("reload").unwrap().steps;
     assert!(reload.windows(2).all(|w| w[0].t <= w[1].t));
-    let outage = reload
-        .iter()
-        .find(|s| s.observed == Some(Expired))
-        .unwrap();
+    let outage = reload.iter().find(|s| s.observed == Some(Expired)).unwrap();
     assert!(outage.t >= 1.0, "{text}");
 }
 
@@ -92,7 +89,11 @@ fn revocation_drill_timeline() {
     let text = report.text();
     let track = &report.tracks[0];
     assert_eq!(track.probe_outcomes(Some("ca.pem")), [Good, Good], "{text}");
-    assert_eq!(track.probe_outcomes(Some("ca.pem + CRL")), [Revoked], "{text}");
+    assert_eq!(
+        track.probe_outcomes(Some("ca.pem + CRL")),
+        [Revoked],
+        "{text}"
+    );
     let check = track
         .steps
         .iter()
@@ -140,7 +141,12 @@ fn rotation_drill_against_serve_processes_with_curl_and_openssl() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["server"], "process");
     for client in ["certlab probe", "curl", "openssl"] {
