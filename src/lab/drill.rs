@@ -442,7 +442,11 @@ pub(crate) fn probe_step(
             alpn: vec![],
         };
         let answers = match clients::run(client, &[job], workdir) {
-            Err(ClientRunError::NotInstalled { .. }) if clients.skip_missing => continue,
+            Err(ClientRunError::NotInstalled { .. } | ClientRunError::NotImplemented(_))
+                if clients.skip_missing =>
+            {
+                continue;
+            }
             other => other?,
         };
         let (observed, text) = match answers.into_iter().next().map(|a| a.answer) {

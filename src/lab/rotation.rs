@@ -331,8 +331,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn workdir(&self) -> PathBuf {
-        self.base.join("work")
+    /// A scratch directory for the real clients of one track (tracks run in parallel, and a
+    /// client's files must not be shared between two of its runs).
+    fn workdir(&self, track: &str) -> Result<PathBuf, DrillError> {
+        let dir = self.base.join("work").join(track);
+        std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        Ok(dir)
     }
 
     fn reload_budget(&self) -> Duration {
@@ -408,7 +412,7 @@ fn expiry_track(
 ) -> Result<(Track, Option<Server>), DrillError> {
     let o = ctx.options;
     let timeline = Timeline::new(ctx.start);
-    let workdir = ctx.workdir();
+    let workdir = ctx.workdir(if reload { "reload" } else { "no-reload" })?;
     let trust = Trust {
         label: "ca.pem".into(),
         file: dir.join("ca.pem"),
@@ -538,14 +542,7 @@ fn expiry_track(
             format!("no reload logged within {:?}", ctx.reload_budget()),
         ),
     }
-    probe_step(
-        &timeline,
-        server.addr(),
-        &trust,
-        &o.clients,
-        &workdir,
-        Outcome::Ok,
-    )?;
+    // Used before the probes: the server gives a connection 5 s from its accept.
     if let Some((opened, conn)) = held {
         let t = timeline.t();
         let old = short(&conn.serial);
@@ -571,6 +568,14 @@ fn expiry_track(
             text,
         });
     }
+    probe_step(
+        &timeline,
+        server.addr(),
+        &trust,
+        &o.clients,
+        &workdir,
+        Outcome::Ok,
+    )?;
     let steps = timeline.steps();
     let ended = last_probe(&steps);
     Ok((
@@ -615,7 +620,7 @@ fn last_probe(steps: &[Step]) -> Option<Outcome> {
 fn ca_rotation(ctx: &Ctx<'_>, dir: &Path, server: &Server) -> Result<Track, DrillError> {
     let o = ctx.options;
     let timeline = Timeline::new(ctx.start);
-    let workdir = ctx.workdir();
+    let workdir = ctx.workdir("ca-rotation")?;
     let bundles = ctx.base.join("bundles");
     let old = Trust {
         label: "old bundle".into(),
