@@ -57,6 +57,7 @@ use crate::outcome::Outcome;
 use crate::pem::pem_certs;
 use crate::pki::issue::{Builder, IssueError};
 use crate::pki::model::{CaSpec, LeafSpec, Subject, Validity};
+use crate::pki::renew::{RenewError, RenewOptions, renew_pki};
 use crate::pki::store::{self, StoreError};
 use crate::pki::{Entity, Fault, KeyAlg, Pki, Role, San, names};
 use crate::serve::{Endpoint, ReloadError, Reloaded, ServeError, ServeSettings, serve};
@@ -263,6 +264,62 @@ impl TestPki {
             ServeSettings::new(leaf.entity.name.clone(), leaf.chain_der(), leaf.key_der());
         settings.client_roots = vec![self.ca_der()];
         endpoint.replace(settings)
+    }
+
+    /// Renews leaf `name` (see [`TestPki::renew_for`]) for as long as it was valid before.
+    pub fn renew(&mut self, name: &str) -> Result<Issued, RenewError> {
+        self.renew_with(name, None)
+    }
+
+    /// Renews leaf `name` as `certlab renew` does: the same key, names and extensions, a new
+    /// serial number, valid `validity` from now (the real time, or the fixture's time when
+    /// that is later). Returns the renewed leaf, for [`TestPki::reload`]; the leaf issued
+    /// before stays as it was (a server presenting it keeps presenting it).
+    ///
+    /// The rotation drill in a test: a leaf valid 2 s, the outage a client sees once it has
+    /// expired, and the renewal a reload brings.
+    ///
+    /// ```
+    /// use certlab::{Outcome, fixture::TestPki, verify::probe::ProbeOptions};
+    /// use time::{Duration, OffsetDateTime};
+    ///
+    /// // A client checking 5 s from now.
+    /// let later = |pki: &TestPki| ProbeOptions {
+    ///     now: Some(OffsetDateTime::now_utc() + Duration::seconds(5)),
+    ///     ..pki.probe_options()
+    /// };
+    /// let mut pki = TestPki::new();
+    /// let old = pki.server(["localhost"]).name("web").valid_for(Duration::seconds(2)).issue().unwrap();
+    /// let endpoint = pki.serve(&old).unwrap();
+    /// assert_eq!(pki.probe_as(&endpoint, "localhost", later(&pki)).outcome, Outcome::Expired);
+    ///
+    /// let renewed = pki.renew_for("web", Duration::hours(1)).unwrap();
+    /// assert_eq!(renewed.key_pem(), old.key_pem());
+    /// let reloaded = pki.reload(&endpoint, &renewed).unwrap();
+    /// assert_ne!(reloaded.old.serial, reloaded.new.serial);
+    /// assert_eq!(pki.probe_as(&endpoint, "localhost", later(&pki)).outcome, Outcome::Ok);
+    /// ```
+    pub fn renew_for(&mut self, name: &str, validity: Duration) -> Result<Issued, RenewError> {
+        self.renew_with(name, Some(validity))
+    }
+
+    fn renew_with(&mut self, name: &str, validity: Option<Duration>) -> Result<Issued, RenewError> {
+        let now = OffsetDateTime::now_utc().max(self.builder.now());
+        let options = RenewOptions {
+            names: vec![name.to_string()],
+            validity,
+            ..RenewOptions::default()
+        };
+        renew_pki(self.builder.pki_mut(), &options, now)?;
+        let entity = self
+            .pki()
+            .entity(name)
+            .cloned()
+            .expect("renew_pki found it");
+        Ok(Issued {
+            entity,
+            client_roots: self.root_store(),
+        })
     }
 
     /// Probe options for a client that trusts this PKI's root (and knows its intermediates,

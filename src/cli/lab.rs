@@ -15,7 +15,9 @@ use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, NowArg};
 #[command(after_help = "Examples:
   certlab lab                                   # every scenario, expected vs observed
   certlab lab --only expired,client-none --serve  # keep them up, print openssl/curl/OTEL lines
-  certlab lab --keep lab-pki --json")]
+  certlab lab --keep lab-pki --json
+  certlab lab --rotation --clients curl,openssl  # expiry, renewal, reload, CA rotation
+  certlab lab --revocation --clients curl,openssl")]
 pub struct Args {
     /// Run only these scenarios (comma-separated names).
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
@@ -46,6 +48,19 @@ pub struct Args {
     /// table (to refresh the measured matrix).
     #[arg(long, requires = "clients", hide = true)]
     pub print_cells: bool,
+    /// Run the rotation drill instead: a leaf valid 2 s expires under a live server, is renewed
+    /// and reloaded, the same without reload, then a CA rotation with an overlap bundle; prints
+    /// the timeline (about 5 s).
+    #[arg(long, conflicts_with_all = ["only", "serve", "markdown", "print_cells", "revocation", "now"])]
+    pub rotation: bool,
+    /// Run the revocation drill instead: serve a leaf, revoke it, show which clients notice
+    /// (those given the CRL) and which do not.
+    #[arg(long, conflicts_with_all = ["only", "serve", "markdown", "print_cells", "now"])]
+    pub revocation: bool,
+    /// With --rotation or --revocation: run the servers as `certlab serve` processes instead of
+    /// in this process.
+    #[arg(long)]
+    pub serve_process: bool,
 }
 
 /// The families `--clients` names, and whether missing ones are skipped.
@@ -91,6 +106,9 @@ pub fn run(args: Args) -> CmdResult {
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_IGN);
         }
+    }
+    if args.rotation || args.revocation {
+        return drill::run(&args, clients, skip_missing_clients);
     }
     let options = LabOptions {
         clients,
@@ -313,5 +331,79 @@ fn print_cells(report: &LabReport) {
                 println!("{}", c.rust_row(&row.name));
             }
         }
+    }
+}
+
+/// `certlab lab --rotation` / `--revocation`: the drills of `certlab::lab::rotation` and
+/// `certlab::lab::revocation`.
+mod drill {
+    use certlab::clients::Client;
+    use certlab::lab::drill::{DrillClients, DrillError, DrillServer};
+    use certlab::lab::revocation::{RevocationOptions, run_revocation};
+    use certlab::lab::rotation::{RotationOptions, run_rotation};
+
+    use super::super::{
+        CmdResult, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_OUTCOME, Failure, ProcessExitCode,
+    };
+    use super::Args;
+
+    impl ProcessExitCode for DrillError {
+        fn process_exit_code(&self) -> u8 {
+            match self {
+                DrillError::Client(certlab::lab::clients::ClientRunError::NotInstalled {
+                    ..
+                }) => EXIT_INPUT,
+                _ => EXIT_INTERNAL,
+            }
+        }
+    }
+
+    pub(super) fn run(args: &Args, list: Vec<Client>, skip_missing: bool) -> CmdResult {
+        let clients = DrillClients { list, skip_missing };
+        let server = if args.serve_process {
+            let exe = std::env::current_exe()
+                .map_err(|e| Failure::internal(format!("cannot find certlab itself: {e}")))?;
+            DrillServer::Process(exe)
+        } else {
+            DrillServer::InProcess
+        };
+        if !clients.list.is_empty() {
+            // A client may close its stdin pipe before reading it (see the lab).
+            #[cfg(unix)]
+            // SAFETY: setting one signal's disposition before the drill starts any thread.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            }
+        }
+        let (json, text, matched) = if args.rotation {
+            let report = run_rotation(&RotationOptions {
+                clients,
+                server,
+                keep: args.keep.clone(),
+                ..RotationOptions::default()
+            })?;
+            (
+                serde_json::to_value(&report).expect("serialisable"),
+                report.text(),
+                report.all_matched(),
+            )
+        } else {
+            let report = run_revocation(&RevocationOptions {
+                clients,
+                server,
+                keep: args.keep.clone(),
+            })?;
+            (
+                serde_json::to_value(&report).expect("serialisable"),
+                report.text(),
+                report.all_matched(),
+            )
+        };
+        if args.json {
+            super::super::print_json(&json);
+        } else {
+            print!("{text}");
+        }
+        Ok(if matched { EXIT_OK } else { EXIT_OUTCOME })
     }
 }

@@ -19,6 +19,9 @@
 //! ```
 
 pub mod clients;
+pub mod drill;
+pub mod revocation;
+pub mod rotation;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -288,6 +288,11 @@ impl Builder {
         &self.pki
     }
 
+    /// The PKI so far, to change in place (a fixture renewing a leaf).
+    pub(crate) fn pki_mut(&mut self) -> &mut Pki {
+        &mut self.pki
+    }
+
     /// Adds an existing CA (certificate and key from a previous run) as an issuer, unchanged.
     pub fn add_existing_ca(&mut self, entity: Entity) -> Result<(), IssueError> {
         let err = |source| IssueError::Rcgen {

@@ -24,6 +24,7 @@ mod generate;
 mod inspect;
 mod key_files;
 mod lab;
+mod lab_drill;
 mod lab_serve;
 mod layers;
 mod limbo;
