@@ -172,18 +172,25 @@ fn failed(reason: String) -> ClientRunError {
 }
 
 /// Runs a setup tool, failing with its stderr.
-fn setup(mut command: Command) -> Result<(), ClientRunError> {
+/// Runs a setup tool (certutil, pk12util) with an empty stdin, its output bounded and a time
+/// limit: a tool that prompts in a loop fails the job instead of hanging the lab.
+fn setup(command: Command) -> Result<(), ClientRunError> {
     let program = command.get_program().to_string_lossy().into_owned();
-    let out = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| failed(format!("cannot run {program}: {e}")))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(failed(format!("{program} failed: {}", err.trim())));
+    let ran = super::run_program(Client::Chromium, command, b"", SETUP_TIMEOUT)?;
+    match ran.status {
+        None => Err(failed(format!(
+            "{program} did not finish in {} s",
+            SETUP_TIMEOUT.as_secs()
+        ))),
+        Some(status) if !status.success() => {
+            Err(failed(format!("{program} failed: {}", ran.stderr.trim())))
+        }
+        Some(_) => Ok(()),
     }
-    Ok(())
 }
+
+/// The time limit of one setup tool run.
+const SETUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A fresh HOME whose NSS database trusts the job's CA file (every certificate in it).
 fn make_home(tools: &Tools, job: &ClientJob, dir: &Path) -> Result<PathBuf, ClientRunError> {

@@ -293,7 +293,12 @@ pub(crate) struct Ran {
     pub stderr: String,
 }
 
+/// How much of a program's stdout and stderr [`run_program`] keeps (the rest is read and
+/// dropped).
+pub(crate) const MAX_OUTPUT: u64 = 1 << 20;
+
 /// Runs one program with `input` on stdin, killing it (by its own pid) after `timeout`.
+
 pub(crate) fn run_program(
     client: Client,
     mut command: Command,
@@ -327,7 +332,13 @@ pub(crate) fn run_program(
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
+                // Keep the first MAX_OUTPUT bytes and drain the rest, so that a program that
+                // loops printing (a tool prompting on a closed stdin) cannot fill the memory.
+                let _ = std::io::Read::read_to_end(
+                    &mut std::io::Read::take(&mut r, MAX_OUTPUT),
+                    &mut buf,
+                );
+                let _ = std::io::copy(&mut r, &mut std::io::sink());
             }
             String::from_utf8_lossy(&buf).into_owned()
         })
@@ -398,6 +409,21 @@ pub fn stable_words(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_program_that_prints_forever_is_stopped_with_its_output_bounded() {
+        // `yes` stands for a tool prompting in a loop on a closed stdin.
+        let ran = run_program(
+            Client::Chromium,
+            Command::new("yes"),
+            b"",
+            std::time::Duration::from_millis(300),
+        )
+        .expect("yes runs");
+        assert!(ran.status.is_none(), "killed after its time");
+        assert_eq!(ran.stdout.len() as u64, MAX_OUTPUT);
+        assert!(ran.stdout.starts_with("y\ny\n"));
+    }
 
     #[test]
     fn job_lines_use_dashes_for_absent_values() {
