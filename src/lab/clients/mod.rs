@@ -298,7 +298,6 @@ pub(crate) struct Ran {
 pub(crate) const MAX_OUTPUT: u64 = 1 << 20;
 
 /// Runs one program with `input` on stdin, killing it (by its own pid) after `timeout`.
-
 pub(crate) fn run_program(
     client: Client,
     mut command: Command,
