@@ -30,6 +30,7 @@ mod openssl_generate;
 mod probe_limits;
 mod probe_openssl;
 mod probe_peers;
+mod probe_pki;
 mod readback;
 mod readme;
 mod render;
