@@ -1,5 +1,9 @@
 //! Leaf issuance: certlab's `Builder::add_leaf` (ECDSA P-256) against raw rcgen key generation
 //! plus signing, on the same machine. Target: within 1.5x of raw rcgen.
+//!
+//! `issue_100_leaves`: what a test suite pays in process for a fixture PKI and 100 server
+//! leaves (`TestPki::new()`, root + intermediate, then 100 `server(...).issue()`), as trustme's
+//! "CA plus 100 certificates" figure. Target: under 10 ms.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -62,5 +66,24 @@ fn leaf_issuance(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, leaf_issuance);
+fn issue_100_leaves(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fixture");
+    group.sample_size(30);
+    group.bench_function("issue_100_leaves", |b| {
+        b.iter(|| {
+            let mut pki = certlab::TestPki::new();
+            for _ in 0..100 {
+                black_box(
+                    pki.server(["localhost", "127.0.0.1"])
+                        .issue()
+                        .expect("a leaf"),
+                );
+            }
+            pki
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, leaf_issuance, issue_100_leaves);
 criterion_main!(benches);

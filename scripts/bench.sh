@@ -17,7 +17,7 @@ echo "== certlab generate --template lab (every fault)"
 hyperfine --warmup 2 --runs 20 --prepare "rm -rf $work/lab" "$bin generate --template lab -o $work/lab"
 
 echo "== in-process leaf issuance (criterion)"
-cargo bench --quiet --bench issue -- --noplot 2>/dev/null | grep -E 'leaf/|time:'
+cargo bench --quiet --bench issue -- --noplot 2>/dev/null | grep -E 'leaf/|fixture/|time:'
 
 # `certlab serve` under a CI suite's load, side by side with openssl s_server.
 scripts/bench-serve.sh

@@ -95,7 +95,7 @@ pub fn parse_timeout(text: &str) -> Result<Duration, Failure> {
 fn trust(args: &Args) -> Result<Option<TrustStore>, Failure> {
     let mut store = if let Some(dir) = &args.pki {
         super::require_pki_dir(dir)?;
-        Some(check::trust_from_pki(dir)?.0)
+        Some(check::trust_store_from_pki(dir)?)
     } else if let Some(ca) = &args.ca {
         Some(check::trust_from_ca_file(ca)?)
     } else {

@@ -310,10 +310,7 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
             (dir.clone(), None)
         }
         None => {
-            let tmp = tempfile::Builder::new()
-                .prefix("certlab-lab-")
-                .tempdir()
-                .map_err(LabError::TempDir)?;
+            let tmp = lab_tempdir().map_err(LabError::TempDir)?;
             store::write(&built, tmp.path())?;
             (tmp.path().to_path_buf(), Some(tmp))
         }
@@ -325,20 +322,14 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
         .filter(|s| options.only.is_empty() || options.only.contains(&s.name))
         .collect();
 
-    // Serve every scenario.
-    let served: Vec<Result<Endpoint, ServeError>> = scenarios
-        .iter()
-        .map(|s| {
-            ServeSettings::from_scenario(&pki, s).and_then(|mut settings| {
-                settings.now = options.now;
-                serve(settings, s.listen_addr())
-            })
-        })
-        .collect();
-
-    // Probe the served ones, in parallel.
-    let reports: Vec<Mutex<Option<Result<ProbeReport, ProbeError>>>> =
-        scenarios.iter().map(|_| Mutex::new(None)).collect();
+    // Serve every scenario and probe it as soon as it listens, on every core: each worker
+    // takes the next scenario, starts its endpoint, probes it; the endpoints stay up (for the
+    // real clients below and `keep_serving`).
+    type Slot = Option<(
+        Result<Endpoint, ServeError>,
+        Option<Result<ProbeReport, ProbeError>>,
+    )>;
+    let slots: Vec<Mutex<Slot>> = scenarios.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let workers = options.parallel.clamp(1, scenarios.len().max(1));
     std::thread::scope(|probes| {
@@ -347,16 +338,29 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(s) = scenarios.get(i) else { break };
-                    let Ok(ep) = &served[i] else { continue };
-                    let addr = ep.addr();
-                    let opts = probe_options(&pki, s, Some(addr), now, options.timeout);
-                    let target = crate::tls::join_host_port(s.client.host(), addr.port());
-                    let r = probe(&target, &opts);
-                    *reports[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    let served = ServeSettings::from_scenario(&pki, s).and_then(|mut settings| {
+                        settings.now = options.now;
+                        serve(settings, s.listen_addr())
+                    });
+                    let report = served.as_ref().ok().map(|ep| {
+                        let addr = ep.addr();
+                        let opts = probe_options(&pki, s, Some(addr), now, options.timeout);
+                        let target = crate::tls::join_host_port(s.client.host(), addr.port());
+                        probe(&target, &opts)
+                    });
+                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some((served, report));
                 }
             });
         }
     });
+    let (served, reports): (Vec<Result<Endpoint, ServeError>>, Vec<_>) = slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every scenario was taken by a worker")
+        })
+        .unzip();
 
     // Real clients, while the endpoints are up.
     let (ran_clients, skipped_clients, mut answers) =
@@ -365,7 +369,6 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
     let mut rows = Vec::new();
     let mut endpoints = Vec::new();
     for (i, ((s, served), report)) in scenarios.iter().zip(served).zip(reports).enumerate() {
-        let report = report.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut r = row(s, &served, report);
         r.clients = ran_clients
             .iter()
@@ -403,6 +406,23 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
         pki,
         _tempdir: tempdir,
     })
+}
+
+/// The lab's throwaway PKI directory: in memory (`/dev/shm`, a tmpfs on Linux) unless `TMPDIR`
+/// names a place, else the system's temporary directory. On a disk file system creating,
+/// syncing and removing the ~100 files of the lab cost more than serving and probing every
+/// scenario (ext4 inode allocation and discard, seen with `perf`).
+fn lab_tempdir() -> std::io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("certlab-lab-");
+    let shm = std::path::Path::new("/dev/shm");
+    if std::env::var_os("TMPDIR").is_none()
+        && shm.is_dir()
+        && let Ok(dir) = builder.tempdir_in(shm)
+    {
+        return Ok(dir);
+    }
+    builder.tempdir()
 }
 
 /// One row: the scenario's expectation against what serving and probing produced.

@@ -936,6 +936,72 @@ pub fn load(dir: &Path) -> Result<Pki, StoreError> {
     load_with_manifest(dir).map(|(pki, _)| pki)
 }
 
+/// What a client of a PKI directory trusts and knows, read by [`load_trust`].
+#[derive(Debug, Clone, Default)]
+pub struct TrustFiles {
+    /// The certificates of the trusted roots (what `ca.pem` holds), in manifest order.
+    pub roots: Vec<CertificateDer<'static>>,
+    /// The certificates of every intermediate CA, in manifest order.
+    pub intermediates: Vec<CertificateDer<'static>>,
+    /// Every CRL of the PKI, in manifest order.
+    pub crls: Vec<CertificateRevocationListDer<'static>>,
+}
+
+/// Loads only what a client of the PKI in `dir` needs (`certlab probe --pki`): the trusted
+/// roots' and the intermediates' certificates, every CRL, and `ca.pem`, each file checked
+/// against the manifest's SHA-256 like [`load`] does (a file changed after certlab wrote it is
+/// [`StoreError::Mismatch`]). Leaves, keys and chains are not read: a directory of 10,000
+/// identities costs a probe the few CA files, not 30,000 reads and hashes. The same roots,
+/// intermediates and CRLs as `load` followed by `TrustStore::from_pki`.
+pub fn load_trust(dir: &Path) -> Result<TrustFiles, StoreError> {
+    read_consistent(dir, load_trust_view)
+}
+
+fn load_trust_view(view: &View) -> Result<TrustFiles, StoreError> {
+    let manifest = parse_manifest(view)?;
+    // `ca.pem` is what the roots are handed out as: it must be what certlab wrote too.
+    if manifest.files.contains_key(CA_BUNDLE_FILE) {
+        read_checked(view, &manifest, CA_BUNDLE_FILE)?;
+    }
+    let one = |file: &str, tag: &str| -> Result<Vec<u8>, StoreError> {
+        let bytes = read_checked(view, &manifest, file)?;
+        let path = view.path(file);
+        pem::parse_blocks(&path, &bytes, Some(tag))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| FileError::malformed(&path, format!("no {tag} block")).into())
+    };
+    let mut out = TrustFiles::default();
+    for m in &manifest.entities {
+        if let Some(f) = &m.crl {
+            out.crls
+                .push(CertificateRevocationListDer::from(one(f, "X509 CRL")?));
+        }
+        let root = m.role == crate::Role::Root && m.trusted;
+        if !root && m.role != crate::Role::Intermediate {
+            continue;
+        }
+        let cert = CertificateDer::from(one(&m.cert, "CERTIFICATE")?);
+        let actual = sha256_hex(&cert);
+        if actual != m.sha256 {
+            return Err(StoreError::Mismatch {
+                path: view.path(&m.cert),
+                dir: view.dir().to_path_buf(),
+                message: format!(
+                    "the certificate's SHA-256 is {actual}, the manifest says {}",
+                    m.sha256
+                ),
+            });
+        }
+        if root {
+            out.roots.push(cert);
+        } else {
+            out.intermediates.push(cert);
+        }
+    }
+    Ok(out)
+}
+
 /// Something wrong in a PKI directory ([`audit`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {

@@ -524,6 +524,18 @@ pub fn trust_from_pki(dir: &Path) -> Result<(TrustStore, Pki), CheckError> {
     Ok((TrustStore::from_pki(&pki), pki))
 }
 
+/// The trust store of a PKI directory alone ([`store::load_trust`]): the same roots,
+/// intermediates and CRLs as [`trust_from_pki`], reading only the CA files and `ca.pem` (each
+/// checked against the manifest), not every leaf and key. What `certlab probe --pki` uses.
+pub fn trust_store_from_pki(dir: &Path) -> Result<TrustStore, CheckError> {
+    let t = store::load_trust(dir)?;
+    Ok(TrustStore {
+        roots: t.roots,
+        known_intermediates: t.intermediates,
+        crls: t.crls,
+    })
+}
+
 /// One entity's line of [`check_pki`].
 #[derive(Debug, Clone, Serialize)]
 pub struct EntityCheck {

@@ -32,6 +32,7 @@ mod openssl_generate;
 mod probe_limits;
 mod probe_openssl;
 mod probe_peers;
+mod probe_pki;
 mod probe_sigpipe;
 mod readback;
 mod readme;
