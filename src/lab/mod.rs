@@ -674,7 +674,7 @@ fn run_clients(
 /// express the scenario, or the server does not start). This is the README's "Client matrix".
 pub fn matrix_table(scenarios: &[String], clients: &[Client]) -> String {
     matrix_rows(scenarios, clients, |c, name| {
-        crate::clients::cell(c, name).map(|cell| (cell.outcome, cell.words.to_string()))
+        crate::clients::cell(c, name).map(|cell| (cell.outcome.to_string(), cell.words.to_string()))
     })
 }
 
@@ -707,14 +707,19 @@ pub fn matrix_markdown(report: &LabReport) -> String {
             Some(w) if cell.matched => w.clone(),
             _ => cell.words.clone(),
         };
-        cell.observed.map(|o| (o, words))
+        match (cell.observed, &cell.not_applicable) {
+            (Some(o), _) => Some((o.to_string(), words)),
+            (None, Some(_)) => None,
+            // Words no pattern reads: shown, so that a failed run says what the client said.
+            (None, None) => Some(("unread".to_string(), words)),
+        }
     })
 }
 
 fn matrix_rows(
     scenarios: &[String],
     clients: &[Client],
-    cell: impl Fn(Client, &str) -> Option<(Outcome, String)>,
+    cell: impl Fn(Client, &str) -> Option<(String, String)>,
 ) -> String {
     let escape = |s: &str| s.replace('|', "\\|");
     let mut out = String::new();

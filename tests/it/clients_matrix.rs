@@ -423,6 +423,7 @@ fn every_client_runs_through_the_binary_and_matches_the_readme() {
             return;
         }
     }
+    let _turn = common::chromium_turn();
     let out = certlab()
         .args(["lab", "--clients", "all", "--markdown"])
         .timeout(std::time::Duration::from_secs(600))

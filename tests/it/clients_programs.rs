@@ -113,6 +113,7 @@ fn grpc_matches_its_measured_cells() {
 #[ignore = "needs chromium and certutil (installed by .ci/run)"]
 fn chromium_matches_its_measured_cells() {
     if common::have_tool("chromium") && common::have_tool("certutil") {
+        let _turn = common::chromium_turn();
         check_family(Client::Chromium);
     }
 }
@@ -194,6 +195,7 @@ fn check_key_forms(client: Client) {
 #[test]
 #[ignore = "needs go, java, node, python3 with grpcio, chromium (installed by .ci/run)"]
 fn every_client_key_form_is_used_or_not_applicable() {
+    let _turn = common::chromium_turn();
     for (client, tool) in [
         (Client::Go, "go"),
         (Client::Java, "java"),

@@ -470,3 +470,12 @@ impl Drop for Running {
         let _ = self.child.wait();
     }
 }
+
+/// Held by every test that runs Chromium: two headless Chromium runs at once on a 2-core CI
+/// machine slow page loads past their deadline, so they take turns.
+pub static CHROMIUM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`CHROMIUM`] (a test that panicked while holding it does not block the others).
+pub fn chromium_turn() -> std::sync::MutexGuard<'static, ()> {
+    CHROMIUM.lock().unwrap_or_else(|e| e.into_inner())
+}
