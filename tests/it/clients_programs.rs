@@ -208,3 +208,24 @@ fn every_client_key_form_is_used_or_not_applicable() {
         }
     }
 }
+
+/// Two batches in one work directory (what a drill does, step by step): the second starts
+/// from a fresh NSS database instead of hanging on the first one's.
+#[test]
+#[ignore = "needs chromium and certutil (installed by .ci/run)"]
+fn chromium_runs_twice_in_one_work_directory() {
+    if !(common::have_tool("chromium") && common::have_tool("certutil")) {
+        return;
+    }
+    let _turn = common::chromium_turn();
+    let lab = Lab::new();
+    let served = lab.serve_all();
+    let work = common::tempdir();
+    let all = jobs(&lab, &served, work.path());
+    let good: Vec<ClientJob> = all.into_iter().filter(|j| j.id == "good").collect();
+    for round in 0..2 {
+        let answers = run(Client::Chromium, &good, work.path())
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(answers[0].answer, Answer::Accepted, "round {round}");
+    }
+}

@@ -256,6 +256,12 @@ fn one(tools: &Tools, job: &ClientJob, dir: &Path) -> Result<Answer, ClientRunEr
         return Ok(Answer::NotApplicable(why));
     }
     let io = |e: std::io::Error| failed(format!("cannot prepare {}: {e}", dir.display()));
+    // Every page load starts from an empty directory: `certutil -N` on the NSS database a
+    // previous run (a drill step, a second batch in the same workdir) left there prompts for
+    // its password forever.
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(io)?;
+    }
     let home = make_home(tools, job, dir)?;
     let profile = dir.join("profile");
     let (url, rule) = url_and_rule(job);
