@@ -200,6 +200,21 @@ validity = "{validity_s}s"
     )
 }
 
+/// The time one probe round of real clients may take, per client: a round of all eleven
+/// families took 3 s here (a JVM, Node and Chromium start per probe), and a leaf that expires
+/// before the first round ends turns the drill's "ok" into "expired".
+pub const CLIENT_PROBE_BUDGET: Duration = Duration::from_secs(1);
+
+/// `options` with the first leaf valid long enough for a full probe round of its clients: at
+/// least the asked validity, and at least 2 s plus [`CLIENT_PROBE_BUDGET`] per real client.
+pub fn with_client_time(options: &RotationOptions) -> RotationOptions {
+    let needed = Duration::from_secs(2) + CLIENT_PROBE_BUDGET * options.clients.list.len() as u32;
+    RotationOptions {
+        validity: options.validity.max(needed),
+        ..options.clone()
+    }
+}
+
 /// Writes a drill PKI (root, intermediate, leaf [`DRILL_LEAF`] valid `validity_s` seconds)
 /// into `dir` at `now`.
 pub(crate) fn generate_drill_pki(
@@ -346,6 +361,7 @@ impl Ctx<'_> {
 
 /// Runs the rotation drill (see the module documentation).
 pub fn run_rotation(options: &RotationOptions) -> Result<RotationReport, DrillError> {
+    let options = &with_client_time(options);
     let temp;
     let base = match &options.keep {
         Some(dir) => {
@@ -712,6 +728,18 @@ fn ca_rotation(ctx: &Ctx<'_>, dir: &Path, server: &Server) -> Result<Track, Dril
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_leaf_outlives_a_probe_round_of_its_clients() {
+        let plain = RotationOptions::default();
+        assert_eq!(with_client_time(&plain).validity, Duration::from_secs(2));
+        let mut many = RotationOptions::default();
+        many.clients.list = crate::clients::ALL_CLIENTS.to_vec();
+        assert_eq!(with_client_time(&many).validity, Duration::from_secs(13));
+        let mut long = many.clone();
+        long.validity = Duration::from_secs(30);
+        assert_eq!(with_client_time(&long).validity, Duration::from_secs(30));
+    }
 
     #[test]
     fn serials_in_log_lines_are_shortened() {
