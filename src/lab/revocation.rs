@@ -190,7 +190,7 @@ pub fn run_revocation(options: &RevocationOptions) -> Result<RevocationReport, D
             name: "revocation".into(),
             title: "revocation (certlab serve --pki DIR --scenario web; certlab revoke --pki DIR web)".into(),
             ended: Some(Outcome::Revoked),
-            why: "only clients given the CRL notice a revocation; the others, told nothing, keep accepting the certificate until it expires (a server does not stop presenting it either)".into(),
+            why: "only clients given the CRL (and able to read one: grpc, go, node and chromium take no CRL file) notice a revocation; the others keep accepting the certificate until it expires (a server does not stop presenting it either)".into(),
             steps,
         }],
         seconds: start.elapsed().as_secs_f64(),
