@@ -223,7 +223,7 @@ fn revocation_drill_prints_a_timeline() {
         "served",
         "revoked     certlab revoke: serial",
         "certlab probe (ca.pem + CRL)",
-        "ended revoked: only clients given the CRL notice",
+        "ended revoked: only clients given the CRL (and able to read one",
         "every client saw what the drill expected",
     ] {
         assert!(stdout.contains(line), "{line:?} missing:\n{stdout}");
