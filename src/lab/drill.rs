@@ -280,6 +280,7 @@ impl Server {
                         .arg("--reload-interval")
                         .arg(format!("{}ms", interval.as_millis().max(10)));
                 }
+                end_with_this_process(&mut cmd);
                 let mut child = cmd
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
@@ -345,6 +346,28 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// Makes the server process end (SIGTERM) when the thread that started it ends, whatever ends
+/// it: a drill killed by a signal (SIGTERM, SIGKILL, a reader gone) must not leave `certlab
+/// serve` processes behind. A server lives inside the drill step that started it, on that
+/// step's thread, so the thread outlives it.
+fn end_with_this_process(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl, getppid and raise are async-signal-safe; the closure allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl: then no signal would ever come.
+            if libc::getppid() != parent {
+                libc::raise(libc::SIGTERM);
+            }
+            Ok(())
+        });
     }
 }
 

@@ -235,3 +235,69 @@ fn revocation_drill_prints_a_timeline() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The pids of a process's children (every thread's), from /proc.
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let text = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        out.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    out
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie no longer runs: read its state.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// A drill killed by a signal takes its `certlab serve` processes with it: SIGTERM and SIGKILL
+/// to `lab --rotation --serve-process` while its servers run leave no server behind.
+#[test]
+fn a_killed_drill_leaves_no_server_processes() {
+    for signal in [libc::SIGTERM, libc::SIGKILL] {
+        let mut lab = std::process::Command::new(env!("CARGO_BIN_EXE_certlab"))
+            .args(["lab", "--rotation", "--serve-process"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("certlab lab runs");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let servers = loop {
+            let kids = children(lab.id());
+            if kids.len() >= 2 || std::time::Instant::now() > deadline {
+                break kids;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(
+            servers.len() >= 2,
+            "the drill started its two servers: {servers:?}"
+        );
+        let pid = libc::pid_t::try_from(lab.id()).expect("a pid");
+        // SAFETY: kill(2) on the child this test started.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let _ = lab.wait();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while servers.iter().any(|&p| alive(p)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let left: Vec<u32> = servers.into_iter().filter(|&p| alive(p)).collect();
+        assert!(
+            left.is_empty(),
+            "signal {signal}: servers left running: {left:?}"
+        );
+    }
+}
