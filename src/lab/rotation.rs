@@ -653,22 +653,18 @@ fn ca_rotation(ctx: &Ctx<'_>, dir: &Path, server: &Server) -> Result<Track, Dril
         StepKind::NewCa,
         "new root `root-2` and intermediate `intermediate-2`; ca.pem now holds the old and the new root (the overlap bundle, handed to some clients); others keep the old ca.pem (the old bundle)",
     );
-    probe_step(
-        &timeline,
-        server.addr(),
-        &old,
-        &o.clients,
-        &workdir,
-        Outcome::Ok,
-    )?;
-    probe_step(
-        &timeline,
-        server.addr(),
-        &overlap,
-        &o.clients,
-        &workdir,
-        Outcome::Ok,
-    )?;
+    let probe = |trust: &Trust, expected: Outcome| {
+        probe_step(
+            &timeline,
+            server.addr(),
+            trust,
+            &o.clients,
+            &workdir,
+            expected,
+        )
+    };
+    probe(&old, Outcome::Ok)?;
+    probe(&overlap, Outcome::Ok)?;
     let (from, to) = reissue_under(
         dir,
         DRILL_LEAF,
@@ -691,22 +687,8 @@ fn ca_rotation(ctx: &Ctx<'_>, dir: &Path, server: &Server) -> Result<Track, Dril
             format!("no reload logged within {:?}", ctx.reload_budget()),
         ),
     }
-    probe_step(
-        &timeline,
-        server.addr(),
-        &old,
-        &o.clients,
-        &workdir,
-        Outcome::UnknownCa,
-    )?;
-    probe_step(
-        &timeline,
-        server.addr(),
-        &overlap,
-        &o.clients,
-        &workdir,
-        Outcome::Ok,
-    )?;
+    probe(&old, Outcome::UnknownCa)?;
+    probe(&overlap, Outcome::Ok)?;
     let steps = timeline.steps();
     let ended = steps
         .iter()

@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{
-    Answer, ClientAnswer, ClientJob, ClientRunError, have_program, job_has_crls, run_program,
-    stable_words,
+    Answer, ClientAnswer, ClientJob, ClientRunError, answer_each, job_has_crls, require_tool,
+    run_program, stable_words,
 };
 use crate::clients::Client;
 use crate::tls::{self, TlsVersion};
@@ -24,29 +24,18 @@ const PROGRAM: &str = "curl";
 /// Runs `jobs` with this family (see [`super::run`]).
 pub(super) fn run(jobs: &[ClientJob], workdir: &Path) -> Result<Vec<ClientAnswer>, ClientRunError> {
     let _ = workdir;
-    if !have_program(PROGRAM) {
-        return Err(ClientRunError::NotInstalled {
-            client: Client::Curl,
-            program: PROGRAM.to_string(),
-        });
-    }
-    jobs.iter()
-        .map(|job| {
-            let ran = run_program(Client::Curl, command(job), b"", Duration::from_secs(15))?;
-            let answer = match ran.status {
-                None => Answer::Rejected("curl did not finish in 15 s".to_string()),
-                Some(s) if s.success() => Answer::Accepted,
-                Some(s) => Answer::Rejected(
-                    words(&ran.stderr)
-                        .unwrap_or_else(|| format!("curl exited with {s} without an error line")),
-                ),
-            };
-            Ok(ClientAnswer {
-                id: job.id.clone(),
-                answer,
-            })
+    require_tool(Client::Curl, PROGRAM)?;
+    answer_each(jobs, |job| {
+        let ran = run_program(Client::Curl, command(job), b"", Duration::from_secs(15))?;
+        Ok(match ran.status {
+            None => Answer::Rejected("curl did not finish in 15 s".to_string()),
+            Some(s) if s.success() => Answer::Accepted,
+            Some(s) => Answer::Rejected(
+                words(&ran.stderr)
+                    .unwrap_or_else(|| format!("curl exited with {s} without an error line")),
+            ),
         })
-        .collect()
+    })
 }
 
 /// The curl command of one job.

@@ -24,8 +24,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{
-    Answer, ClientAnswer, ClientJob, ClientRunError, have_program, job_has_crls, run_program,
-    stable_words,
+    Answer, ClientAnswer, ClientJob, ClientRunError, answer_each, job_has_crls, require_tool,
+    run_program, stable_words,
 };
 use crate::clients::Client;
 use crate::tls::TlsVersion;
@@ -34,24 +34,13 @@ const PROGRAM: &str = "gnutls-cli";
 
 /// Runs `jobs` with this family (see [`super::run`]).
 pub(super) fn run(jobs: &[ClientJob], workdir: &Path) -> Result<Vec<ClientAnswer>, ClientRunError> {
-    if !have_program(PROGRAM) {
-        return Err(ClientRunError::NotInstalled {
-            client: Client::Gnutls,
-            program: PROGRAM.to_string(),
-        });
-    }
-    jobs.iter()
-        .map(|job| {
-            let answer = match run_job(job, workdir)? {
-                Ok(answer) => answer,
-                Err(why) => Answer::NotApplicable(why),
-            };
-            Ok(ClientAnswer {
-                id: job.id.clone(),
-                answer,
-            })
+    require_tool(Client::Gnutls, PROGRAM)?;
+    answer_each(jobs, |job| {
+        Ok(match run_job(job, workdir)? {
+            Ok(answer) => answer,
+            Err(why) => Answer::NotApplicable(why),
         })
-        .collect()
+    })
 }
 
 /// One job: `Err(why)` when gnutls-cli cannot express it.

@@ -366,13 +366,43 @@ pub(crate) fn run_program(
     })
 }
 
-/// Whether a program can be started (found on `PATH` or as a path).
-pub(crate) fn have_program(program: &str) -> bool {
-    if program.contains('/') {
-        return Path::new(program).is_file();
+/// The executable `name`: a path as given, else the first executable file of that name on
+/// `PATH`.
+pub(crate) fn find_tool(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if name.contains('/') {
+        return executable(Path::new(name)).then(|| PathBuf::from(name));
     }
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(name))
+        .find(|p| executable(p))
+}
+
+/// The executable `name` (see [`find_tool`]), or [`ClientRunError::NotInstalled`].
+pub(crate) fn require_tool(client: Client, name: &str) -> Result<PathBuf, ClientRunError> {
+    find_tool(name).ok_or_else(|| ClientRunError::NotInstalled {
+        client,
+        program: name.to_string(),
+    })
+}
+
+/// Answers every job in order with `answer` (one process per job), as [`run`] returns them.
+pub(crate) fn answer_each(
+    jobs: &[ClientJob],
+    mut answer: impl FnMut(&ClientJob) -> Result<Answer, ClientRunError>,
+) -> Result<Vec<ClientAnswer>, ClientRunError> {
+    jobs.iter()
+        .map(|job| {
+            Ok(ClientAnswer {
+                id: job.id.clone(),
+                answer: answer(job)?,
+            })
+        })
+        .collect()
 }
 
 /// Removes what varies between runs from a client's words: addresses and ports, paths of

@@ -15,8 +15,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{
-    Answer, ClientAnswer, ClientJob, ClientRunError, have_program, job_has_crls, run_program,
-    stable_words,
+    Answer, ClientAnswer, ClientJob, ClientRunError, answer_each, job_has_crls, require_tool,
+    run_program, stable_words,
 };
 use crate::clients::Client;
 use crate::tls::{self, TlsVersion};
@@ -26,31 +26,20 @@ const PROGRAM: &str = "openssl";
 /// Runs `jobs` with this family (see [`super::run`]).
 pub(super) fn run(jobs: &[ClientJob], workdir: &Path) -> Result<Vec<ClientAnswer>, ClientRunError> {
     let _ = workdir;
-    if !have_program(PROGRAM) {
-        return Err(ClientRunError::NotInstalled {
-            client: Client::Openssl,
-            program: PROGRAM.to_string(),
-        });
-    }
-    jobs.iter()
-        .map(|job| {
-            let ran = run_program(
-                Client::Openssl,
-                command(job),
-                b"GET / HTTP/1.0\r\n\r\n",
-                Duration::from_secs(15),
-            )?;
-            let answer = if ran.status.is_none() {
-                Answer::Rejected("openssl s_client did not finish in 15 s".to_string())
-            } else {
-                answer(&ran.stdout, &ran.stderr)
-            };
-            Ok(ClientAnswer {
-                id: job.id.clone(),
-                answer,
-            })
+    require_tool(Client::Openssl, PROGRAM)?;
+    answer_each(jobs, |job| {
+        let ran = run_program(
+            Client::Openssl,
+            command(job),
+            b"GET / HTTP/1.0\r\n\r\n",
+            Duration::from_secs(15),
+        )?;
+        Ok(if ran.status.is_none() {
+            Answer::Rejected("openssl s_client did not finish in 15 s".to_string())
+        } else {
+            answer(&ran.stdout, &ran.stderr)
         })
-        .collect()
+    })
 }
 
 /// The `openssl s_client` command of one job.

@@ -7,26 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{Answer, ClientAnswer, ClientJob, ClientRunError, run_line_program};
+pub(super) use super::{find_tool, require_tool};
 use crate::clients::Client;
-
-/// The executable `name` on `PATH`, if any.
-pub(super) fn find_tool(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(name))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
-/// The executable `name` on `PATH`, or [`ClientRunError::NotInstalled`].
-pub(super) fn require_tool(client: Client, name: &str) -> Result<PathBuf, ClientRunError> {
-    find_tool(name).ok_or_else(|| ClientRunError::NotInstalled {
-        client,
-        program: name.to_string(),
-    })
-}
 
 /// Writes `text` to `workdir/file` (creating `workdir`) and returns its path.
 pub(super) fn write_program(

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{ClientAnswer, ClientJob, ClientRunError, have_program, run_line_program};
+use super::{ClientAnswer, ClientJob, ClientRunError, require_tool, run_line_program};
 use crate::clients::Client;
 
 /// The Python client program (standard library only).
@@ -25,12 +25,7 @@ pub(super) fn run_python(
     jobs: &[ClientJob],
     workdir: &Path,
 ) -> Result<Vec<ClientAnswer>, ClientRunError> {
-    if !have_program(PYTHON) {
-        return Err(ClientRunError::NotInstalled {
-            client,
-            program: PYTHON.to_string(),
-        });
-    }
+    require_tool(client, PYTHON)?;
     let script = workdir.join(format!("certlab-client-{}.py", client.name()));
     std::fs::write(&script, PROGRAM).map_err(|e| ClientRunError::Failed {
         client,
