@@ -1,7 +1,8 @@
 //! Live rustls endpoints for scenarios (DESIGN.md section 5).
 //!
-//! [`serve`] starts an [`Endpoint`] for [`ServeSettings`]: a listener and one thread running an
-//! event loop over non-blocking sockets (at most [`MAX_CONNECTIONS`] open at a time, the others
+//! [`serve`] starts an [`Endpoint`] for [`ServeSettings`]: a listener and a thread of its own
+//! running an event loop over non-blocking sockets (the thread of a stopped endpoint is
+//! reused by the next one started; at most [`MAX_CONNECTIONS`] open at a time, the others
 //! waiting in a listen queue of [`LISTEN_BACKLOG`]; every connection with its own deadline,
 //! [`IO_TIMEOUT`], so slow or idle clients never delay the others). After the handshake it answers `HTTP/1.1 200 OK` with a short body naming
 //! the scenario; in plaintext mode it answers anything with `HTTP/1.1 400 Bad Request`. Every
@@ -41,7 +42,6 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -58,6 +58,7 @@ use crate::tls::{ClientAuth, TlsVersion};
 
 mod event;
 mod logger;
+pub(crate) mod pool;
 pub mod reload;
 
 use event::Shared;
@@ -391,12 +392,13 @@ pub const MAX_LOG: usize = 10_000;
 /// at `net.core.somaxconn`).
 pub const LISTEN_BACKLOG: i32 = 1024;
 
-/// A running endpoint; stops (and joins its thread) on drop.
+/// A running endpoint; stops (and waits for its event loop to end) on drop.
 pub struct Endpoint {
     addr: SocketAddr,
     shared: Arc<Shared>,
     waker: Arc<mio::Waker>,
-    thread: Option<JoinHandle<()>>,
+    /// The event loop, on a thread of the pool (`serve/pool.rs`).
+    thread: Option<pool::Running>,
     reload: Arc<reload::State>,
     watcher: Option<reload::Watcher>,
 }
@@ -528,7 +530,8 @@ impl Endpoint {
         }
     }
 
-    /// Stops accepting, closes open connections and joins the endpoint's thread.
+    /// Stops accepting, closes open connections and waits for the endpoint's event loop to
+    /// end (its listener is closed when this returns).
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -540,7 +543,7 @@ impl Endpoint {
         };
         self.shared.stop.store(true, Ordering::SeqCst);
         if self.waker.wake().is_ok() {
-            let _ = thread.join();
+            thread.join();
         }
     }
 }
@@ -608,9 +611,9 @@ pub fn serve_observed(
         shared.clone(),
         settings.max_connections,
     )?;
-    let thread = std::thread::Builder::new()
-        .name(format!("certlab-serve-{}", settings.name))
-        .spawn(move || event_loop.run())?;
+    let thread = pool::spawn(format!("certlab-serve-{}", settings.name), move || {
+        event_loop.run()
+    })?;
     Ok(Endpoint {
         addr,
         shared,

@@ -325,8 +325,11 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
     // Serve every scenario and probe it as soon as it listens, on every core: each worker
     // takes the next scenario, starts its endpoint, probes it; the endpoints stay up (for the
     // real clients below and `keep_serving`).
+    // An endpoint nothing uses after its probe is stopped at once, so that the next scenario
+    // of the worker takes its thread (serve/pool.rs) instead of starting one.
+    let keep_endpoints = options.keep_serving || !options.clients.is_empty();
     type Slot = Option<(
-        Result<Endpoint, ServeError>,
+        Result<Served, ServeError>,
         Option<Result<ProbeReport, ProbeError>>,
     )>;
     let slots: Vec<Mutex<Slot>> = scenarios.iter().map(|_| Mutex::new(None)).collect();
@@ -348,12 +351,21 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
                         let target = crate::tls::join_host_port(s.client.host(), addr.port());
                         probe(&target, &opts)
                     });
+                    let served = served.map(|ep| Served {
+                        addr: ep.addr(),
+                        endpoint: if keep_endpoints {
+                            Some(ep)
+                        } else {
+                            ep.stop();
+                            None
+                        },
+                    });
                     *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some((served, report));
                 }
             });
         }
     });
-    let (served, reports): (Vec<Result<Endpoint, ServeError>>, Vec<_>) = slots
+    let (served, reports): (Vec<Result<Served, ServeError>>, Vec<_>) = slots
         .into_iter()
         .map(|slot| {
             slot.into_inner()
@@ -380,7 +392,9 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
             })
             .collect();
         rows.push(r);
-        if let Ok(ep) = served
+        if let Ok(Served {
+            endpoint: Some(ep), ..
+        }) = served
             && options.keep_serving
         {
             endpoints.push((s.name.clone(), ep));
@@ -425,10 +439,17 @@ fn lab_tempdir() -> std::io::Result<tempfile::TempDir> {
     builder.tempdir()
 }
 
+/// A scenario's endpoint as it started: where it listened, and the endpoint itself while it
+/// is kept (for real clients or `keep_serving`).
+struct Served {
+    addr: SocketAddr,
+    endpoint: Option<Endpoint>,
+}
+
 /// One row: the scenario's expectation against what serving and probing produced.
 fn row(
     s: &Scenario,
-    served: &Result<Endpoint, ServeError>,
+    served: &Result<Served, ServeError>,
     report: Option<Result<ProbeReport, ProbeError>>,
 ) -> ScenarioResult {
     let mut result = ScenarioResult {
@@ -456,7 +477,7 @@ fn row(
             }
         }
         Ok(ep) => {
-            result.address = Some(ep.addr().to_string());
+            result.address = Some(ep.addr.to_string());
             match report {
                 Some(Ok(r)) => {
                     result.observed = Some(Expectation::Outcome(r.outcome));
@@ -593,7 +614,7 @@ fn run_clients(
     pki: &Pki,
     dir: &std::path::Path,
     scenarios: &[Scenario],
-    served: &[Result<Endpoint, ServeError>],
+    served: &[Result<Served, ServeError>],
 ) -> Result<ClientRuns, LabError> {
     if options.clients.is_empty() {
         return Ok((Vec::new(), Vec::new(), Vec::new()));
@@ -606,7 +627,7 @@ fn run_clients(
     let mut index = Vec::new();
     for (i, (s, ep)) in scenarios.iter().zip(served).enumerate() {
         if let Ok(ep) = ep {
-            let job = clients::job_for(pki, dir, s, ep.addr(), workdir.path())
+            let job = clients::job_for(pki, dir, s, ep.addr, workdir.path())
                 .map_err(LabError::TempDir)?;
             jobs.push(job);
             index.push(i);
@@ -756,6 +777,24 @@ fn matrix_rows(
 #[cfg(test)]
 mod client_cell_tests {
     use super::*;
+
+    /// Each worker stops an endpoint after its probe, so the next scenario takes its thread:
+    /// 32 scenarios on the default workers start a handful of threads, not one each. (Other
+    /// tests of this binary may start a few pool threads meanwhile: the bound allows them.)
+    #[test]
+    fn the_lab_reuses_the_threads_of_its_endpoints() {
+        let before = crate::serve::pool::threads_started();
+        let report = run(&LabOptions::default()).unwrap();
+        let started = crate::serve::pool::threads_started() - before;
+        assert!(report.all_matched(), "{:?}", report.scenarios);
+        assert!(report.total >= 30, "{}", report.total);
+        assert!(
+            started <= 12,
+            "{started} threads started for {} scenarios",
+            report.total
+        );
+        assert!(report.endpoints.is_empty());
+    }
 
     #[test]
     fn a_cell_matches_on_the_measured_outcome_and_words() {
