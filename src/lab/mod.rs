@@ -22,6 +22,7 @@ pub mod clients;
 pub mod drill;
 pub mod revocation;
 pub mod rotation;
+mod scratch;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -310,7 +311,7 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
             (dir.clone(), None)
         }
         None => {
-            let tmp = lab_tempdir().map_err(LabError::TempDir)?;
+            let tmp = scratch::tempdir().map_err(LabError::TempDir)?;
             store::write(&built, tmp.path())?;
             (tmp.path().to_path_buf(), Some(tmp))
         }
@@ -420,23 +421,6 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
         pki,
         _tempdir: tempdir,
     })
-}
-
-/// The lab's throwaway PKI directory: in memory (`/dev/shm`, a tmpfs on Linux) unless `TMPDIR`
-/// names a place, else the system's temporary directory. On a disk file system creating,
-/// syncing and removing the ~100 files of the lab cost more than serving and probing every
-/// scenario (ext4 inode allocation and discard, seen with `perf`).
-fn lab_tempdir() -> std::io::Result<tempfile::TempDir> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix("certlab-lab-");
-    let shm = std::path::Path::new("/dev/shm");
-    if std::env::var_os("TMPDIR").is_none()
-        && shm.is_dir()
-        && let Ok(dir) = builder.tempdir_in(shm)
-    {
-        return Ok(dir);
-    }
-    builder.tempdir()
 }
 
 /// A scenario's endpoint as it started: where it listened, and the endpoint itself while it

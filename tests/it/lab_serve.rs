@@ -15,26 +15,10 @@ use std::time::Duration;
 
 use common::{certlab_command, have_tool, run, text};
 
-/// Runs one printed command line through the shell, with a time limit.
-fn sh(line: &str) -> (i32, String) {
-    let out = run(Command::new("timeout").args(["20", "sh", "-c", line]));
-    (out.status.code().unwrap_or(-1), text(&out))
-}
-
-#[test]
-#[ignore = "needs openssl and curl (installed by .ci/run)"]
-fn served_lab_is_reproduced_by_openssl_and_curl() {
-    if !have_tool("openssl") || !have_tool("curl") {
-        return;
-    }
-    let mut child = certlab_command()
-        .args([
-            "lab",
-            "--serve",
-            "--only",
-            "good,expired,ip-mismatch,revoked,client-ok,client-none,client-wrong-eku,plaintext,tls12-vs-tls13,cipher-mismatch,alpn-no-h2",
-        ])
-        .env("NO_COLOR", "1")
+/// Starts `certlab lab --serve …` and reads its stdout until the `ready:` line (30 s at
+/// most); returns the process and the lines before `ready:`.
+fn start_serving(cmd: &mut Command) -> (std::process::Child, Vec<String>) {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -54,7 +38,7 @@ fn served_lab_is_reproduced_by_openssl_and_curl() {
     let mut lines = Vec::new();
     loop {
         match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(l) if l.starts_with("ready:") => break,
+            Ok(l) if l.starts_with("ready:") => return (child, lines),
             Ok(l) => lines.push(l),
             Err(_) => {
                 let _ = child.kill();
@@ -63,6 +47,26 @@ fn served_lab_is_reproduced_by_openssl_and_curl() {
             }
         }
     }
+}
+
+/// Runs one printed command line through the shell, with a time limit.
+fn sh(line: &str) -> (i32, String) {
+    let out = run(Command::new("timeout").args(["20", "sh", "-c", line]));
+    (out.status.code().unwrap_or(-1), text(&out))
+}
+
+#[test]
+#[ignore = "needs openssl and curl (installed by .ci/run)"]
+fn served_lab_is_reproduced_by_openssl_and_curl() {
+    if !have_tool("openssl") || !have_tool("curl") {
+        return;
+    }
+    let (mut child, lines) = start_serving(certlab_command().args([
+        "lab",
+        "--serve",
+        "--only",
+        "good,expired,ip-mismatch,revoked,client-ok,client-none,client-wrong-eku,plaintext,tls12-vs-tls13,cipher-mismatch,alpn-no-h2",
+    ]).env("NO_COLOR", "1"));
     let dir = lines
         .iter()
         .find_map(|l| l.split("(PKI in ").nth(1))
@@ -195,4 +199,42 @@ fn rustls_suite_names_map_to_names_openssl_knows() {
     for n in &tls12 {
         assert!(tls12_known.contains(n), "{n} not known to openssl");
     }
+}
+
+/// The lab directories in `dir` (`certlab-lab-*`).
+fn lab_dirs(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("certlab-lab-"))
+        .collect()
+}
+
+/// A lab killed with SIGKILL cannot remove its PKI directory (on `/dev/shm` its files, keys
+/// included, would hold memory until the next boot); the next lab in the same place removes
+/// it, and its own at its end. (`TMPDIR` puts both labs' directories in a test directory.)
+#[test]
+fn the_next_lab_sweeps_the_directory_of_a_killed_lab() {
+    let tmp = common::tempdir();
+    let (mut child, _) = start_serving(
+        certlab_command()
+            .args(["lab", "--serve", "--only", "good"])
+            .env("TMPDIR", tmp.path()),
+    );
+    let before_kill = lab_dirs(tmp.path());
+    child.kill().expect("SIGKILL"); // std's kill is SIGKILL
+    child.wait().unwrap();
+    assert_eq!(before_kill.len(), 1, "{before_kill:?}");
+    assert_eq!(
+        lab_dirs(tmp.path()),
+        before_kill,
+        "SIGKILL leaves the directory"
+    );
+
+    let out = run(certlab_command()
+        .args(["lab", "--only", "good"])
+        .env("TMPDIR", tmp.path()));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(lab_dirs(tmp.path()), Vec::<String>::new());
 }

@@ -1,0 +1,176 @@
+//! The lab's throwaway PKI directory: where it goes, how it is named, and how the directories of
+//! labs that were killed are swept.
+//!
+//! It goes in memory (`/dev/shm`, a tmpfs on Linux) unless `TMPDIR` names a place, else in the
+//! system's temporary directory: on a disk file system creating, syncing and removing the ~100
+//! files of the lab cost more than serving and probing every scenario (ext4 inode allocation
+//! and discard, seen with `perf`).
+//!
+//! A lab removes its directory when it ends, on Ctrl-C and SIGTERM too; one killed with
+//! SIGKILL (a CI job's timeout, the OOM killer) cannot, and on a tmpfs its files, private keys
+//! included, would hold memory until the next boot. So the directory is named after its
+//! process, `certlab-lab-{pid namespace}-{pid}-{random}`, and every lab first removes the
+//! directories there whose process is gone. Only directories of this PID namespace are
+//! judged (a container sharing `/dev/shm` has other PIDs), and a PID in use by any process
+//! keeps its directory (a reused PID only delays the sweep).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+
+/// The start of every lab directory's name.
+pub(super) const PREFIX: &str = "certlab-lab-";
+
+/// Creates this lab's directory, after sweeping those of killed labs beside it.
+pub(super) fn tempdir() -> io::Result<TempDir> {
+    let shm = Path::new("/dev/shm");
+    if std::env::var_os("TMPDIR").is_none() && shm.is_dir() {
+        sweep(shm);
+        if let Ok(dir) = create_in(shm) {
+            return Ok(dir);
+        }
+    }
+    let base = std::env::temp_dir();
+    sweep(&base);
+    create_in(&base)
+}
+
+fn create_in(base: &Path) -> io::Result<TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!(
+            "{PREFIX}{}-{}-",
+            pid_namespace(),
+            std::process::id()
+        ))
+        .tempdir_in(base)
+}
+
+/// Removes the lab directories in `base` whose process has ended; returns those removed.
+pub(super) fn sweep(base: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return Vec::new();
+    };
+    let namespace = pid_namespace();
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some((ns, pid)) = name.to_str().and_then(owner) else {
+            continue;
+        };
+        if ns != namespace || pid == std::process::id() || alive(pid) {
+            continue;
+        }
+        // Not a symbolic link someone planted: only a directory is removed.
+        if entry.file_type().is_ok_and(|t| t.is_dir())
+            && std::fs::remove_dir_all(entry.path()).is_ok()
+        {
+            removed.push(entry.path());
+        }
+    }
+    removed
+}
+
+/// The PID namespace and PID a lab directory's name carries.
+fn owner(name: &str) -> Option<(u64, u32)> {
+    let mut parts = name.strip_prefix(PREFIX)?.splitn(3, '-');
+    let ns = parts.next()?.parse().ok()?;
+    let pid = parts.next()?.parse().ok()?;
+    parts.next()?;
+    Some((ns, pid))
+}
+
+/// The inode of this process's PID namespace (0 where there is none to read).
+fn pid_namespace() -> u64 {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .and_then(|link| {
+            let text = link.to_string_lossy().into_owned();
+            text.strip_prefix("pid:[")?.strip_suffix(']')?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Whether a process with this PID exists (ours or not).
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return true;
+    }
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PID no process has: a child that has been waited for.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn names_carry_their_owner() {
+        assert_eq!(
+            owner("certlab-lab-4026531836-42-AbC123"),
+            Some((4026531836, 42))
+        );
+        assert_eq!(owner("certlab-lab-AbC123"), None); // an older lab's name
+        assert_eq!(owner("certlab-lab-1-2"), None);
+        assert_eq!(owner("other-1-2-x"), None);
+        let dir = tempfile::tempdir().unwrap();
+        let made = create_in(dir.path()).unwrap();
+        let name = made
+            .path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(owner(&name), Some((pid_namespace(), std::process::id())));
+    }
+
+    #[test]
+    fn only_directories_of_ended_processes_here_are_swept() {
+        let base = tempfile::tempdir().unwrap();
+        let ns = pid_namespace();
+        let dead = dead_pid();
+        let mk = |name: String| {
+            let p = base.path().join(name);
+            std::fs::create_dir(&p).unwrap();
+            std::fs::write(p.join("leaf.key"), "key").unwrap();
+            p
+        };
+        let killed = mk(format!("{PREFIX}{ns}-{dead}-aaaaaa"));
+        let running = mk(format!("{PREFIX}{ns}-{}-bbbbbb", std::process::id()));
+        let init = mk(format!("{PREFIX}{ns}-1-cccccc"));
+        let other_namespace = mk(format!("{PREFIX}{}-{dead}-dddddd", ns + 1));
+        let older_lab = mk(format!("{PREFIX}eeeeee"));
+        let unrelated = mk(format!("certlab-other-{ns}-{dead}-ffffff"));
+        let file = base.path().join(format!("{PREFIX}{ns}-{dead}-gggggg"));
+        std::fs::write(&file, "not a directory").unwrap();
+
+        let removed = sweep(base.path());
+        assert_eq!(removed, vec![killed.clone()]);
+        assert!(!killed.exists());
+        for kept in [
+            &running,
+            &init,
+            &other_namespace,
+            &older_lab,
+            &unrelated,
+            &file,
+        ] {
+            assert!(kept.exists(), "{}", kept.display());
+        }
+        // A missing base is no error.
+        assert!(sweep(&base.path().join("missing")).is_empty());
+    }
+}
