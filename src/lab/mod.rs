@@ -22,7 +22,7 @@ pub mod clients;
 pub mod drill;
 pub mod revocation;
 pub mod rotation;
-mod scratch;
+pub(crate) mod scratch;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -311,7 +311,7 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
             (dir.clone(), None)
         }
         None => {
-            let tmp = scratch::tempdir().map_err(LabError::TempDir)?;
+            let tmp = scratch::lab_dir().map_err(LabError::TempDir)?;
             store::write(&built, tmp.path())?;
             (tmp.path().to_path_buf(), Some(tmp))
         }
@@ -603,10 +603,7 @@ fn run_clients(
     if options.clients.is_empty() {
         return Ok((Vec::new(), Vec::new(), Vec::new()));
     }
-    let workdir = tempfile::Builder::new()
-        .prefix("certlab-clients-")
-        .tempdir()
-        .map_err(LabError::TempDir)?;
+    let workdir = scratch::work_dir(scratch::Kind::Clients).map_err(LabError::TempDir)?;
     let mut jobs = Vec::new();
     let mut index = Vec::new();
     for (i, (s, ep)) in scenarios.iter().zip(served).enumerate() {

@@ -80,7 +80,8 @@ pub fn run_revocation(options: &RevocationOptions) -> Result<RevocationReport, D
     let base = match &options.keep {
         Some(dir) => dir.clone(),
         None => {
-            temp = tempfile::tempdir().map_err(io("cannot make a temporary directory"))?;
+            temp = super::scratch::work_dir(super::scratch::Kind::Drill)
+                .map_err(io("cannot make a temporary directory"))?;
             temp.path().to_path_buf()
         }
     };

@@ -369,7 +369,8 @@ pub fn run_rotation(options: &RotationOptions) -> Result<RotationReport, DrillEr
             dir.clone()
         }
         None => {
-            temp = tempfile::tempdir().map_err(io("cannot make a temporary directory"))?;
+            temp = super::scratch::work_dir(super::scratch::Kind::Drill)
+                .map_err(io("cannot make a temporary directory"))?;
             temp.path().to_path_buf()
         }
     };

@@ -1,53 +1,82 @@
-//! The lab's throwaway PKI directory: where it goes, how it is named, and how the directories of
-//! labs that were killed are swept.
+//! The lab's throwaway directories: where they go, how they are named, and how the directories
+//! of labs that were killed are swept.
 //!
-//! It goes in memory (`/dev/shm`, a tmpfs on Linux) unless `TMPDIR` names a place, else in the
-//! system's temporary directory: on a disk file system creating, syncing and removing the ~100
-//! files of the lab cost more than serving and probing every scenario (ext4 inode allocation
-//! and discard, seen with `perf`).
+//! The lab's PKI goes in memory (`/dev/shm`, a tmpfs on Linux) unless `TMPDIR` names a place,
+//! else in the system's temporary directory: on a disk file system creating, syncing and
+//! removing the ~100 files of the lab cost more than serving and probing every scenario (ext4
+//! inode allocation and discard, seen with `perf`). The real clients' work files
+//! (`lab --clients`) and the drills' PKIs go in the system's temporary directory.
 //!
-//! A lab removes its directory when it ends, on Ctrl-C and SIGTERM too; one killed with
-//! SIGKILL (a CI job's timeout, the OOM killer) cannot, and on a tmpfs its files, private keys
-//! included, would hold memory until the next boot. So the directory is named after its
-//! process, `certlab-lab-{pid namespace}-{pid}-{random}`, and every lab first removes the
-//! directories there whose process is gone. Only directories of this PID namespace are
-//! judged (a container sharing `/dev/shm` has other PIDs), and a PID in use by any process
-//! keeps its directory (a reused PID only delays the sweep).
+//! A lab removes its directories when it ends, on Ctrl-C and SIGTERM too; one killed with
+//! SIGKILL (a CI job's timeout, the OOM killer) cannot, and its files, private keys included,
+//! would stay (on a tmpfs, holding memory until the next boot). So each directory is named
+//! after its process, `certlab-{kind}-{pid namespace}-{pid}-{random}`, and before making one a
+//! lab removes the directories beside it whose process is gone. Only directories of this PID
+//! namespace are judged (a container sharing `/dev/shm` has other PIDs), and a PID in use by
+//! any process keeps its directory (a reused PID only delays the sweep).
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-/// The start of every lab directory's name.
-pub(super) const PREFIX: &str = "certlab-lab-";
+/// What a throwaway directory holds: the start of its name after `certlab-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The lab's PKI (`certlab lab`).
+    Lab,
+    /// The real clients' work files (`lab --clients`).
+    Clients,
+    /// A drill's PKI (`lab --rotation`, `lab --revocation`).
+    Drill,
+}
 
-/// Creates this lab's directory, after sweeping those of killed labs beside it.
-pub(super) fn tempdir() -> io::Result<TempDir> {
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Lab, Kind::Clients, Kind::Drill];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Lab => "lab",
+            Kind::Clients => "clients",
+            Kind::Drill => "drill",
+        }
+    }
+}
+
+/// Makes the lab's PKI directory, after sweeping those of killed labs beside it.
+pub(crate) fn lab_dir() -> io::Result<TempDir> {
     let shm = Path::new("/dev/shm");
     if std::env::var_os("TMPDIR").is_none() && shm.is_dir() {
         sweep(shm);
-        if let Ok(dir) = create_in(shm) {
+        if let Ok(dir) = create_in(shm, Kind::Lab) {
             return Ok(dir);
         }
     }
-    let base = std::env::temp_dir();
-    sweep(&base);
-    create_in(&base)
+    work_dir(Kind::Lab)
 }
 
-fn create_in(base: &Path) -> io::Result<TempDir> {
+/// Makes a directory of `kind` in the system's temporary directory, after sweeping those of
+/// killed labs there.
+pub(crate) fn work_dir(kind: Kind) -> io::Result<TempDir> {
+    let base = std::env::temp_dir();
+    sweep(&base);
+    create_in(&base, kind)
+}
+
+fn create_in(base: &Path, kind: Kind) -> io::Result<TempDir> {
     tempfile::Builder::new()
         .prefix(&format!(
-            "{PREFIX}{}-{}-",
+            "certlab-{}-{}-{}-",
+            kind.name(),
             pid_namespace(),
             std::process::id()
         ))
         .tempdir_in(base)
 }
 
-/// Removes the lab directories in `base` whose process has ended; returns those removed.
-pub(super) fn sweep(base: &Path) -> Vec<PathBuf> {
+/// Removes the directories of every kind in `base` whose process has ended; returns those
+/// removed.
+fn sweep(base: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(base) else {
         return Vec::new();
     };
@@ -71,9 +100,13 @@ pub(super) fn sweep(base: &Path) -> Vec<PathBuf> {
     removed
 }
 
-/// The PID namespace and PID a lab directory's name carries.
+/// The PID namespace and PID a throwaway directory's name carries.
 fn owner(name: &str) -> Option<(u64, u32)> {
-    let mut parts = name.strip_prefix(PREFIX)?.splitn(3, '-');
+    let rest = name.strip_prefix("certlab-")?;
+    let rest = Kind::ALL
+        .iter()
+        .find_map(|k| rest.strip_prefix(k.name())?.strip_prefix('-'))?;
+    let mut parts = rest.splitn(3, '-');
     let ns = parts.next()?.parse().ok()?;
     let pid = parts.next()?.parse().ok()?;
     parts.next()?;
@@ -118,23 +151,23 @@ mod tests {
 
     #[test]
     fn names_carry_their_owner() {
-        assert_eq!(
-            owner("certlab-lab-4026531836-42-AbC123"),
-            Some((4026531836, 42))
-        );
+        let lab = "certlab-lab-4026531836-42-AbC123";
+        assert_eq!(owner(lab), Some((4026531836, 42)));
+        assert_eq!(owner("certlab-drill-7-42-AbC123"), Some((7, 42)));
         assert_eq!(owner("certlab-lab-AbC123"), None); // an older lab's name
         assert_eq!(owner("certlab-lab-1-2"), None);
+        assert_eq!(owner("certlab-labx-1-2-x"), None);
         assert_eq!(owner("other-1-2-x"), None);
         let dir = tempfile::tempdir().unwrap();
-        let made = create_in(dir.path()).unwrap();
-        let name = made
-            .path()
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(owner(&name), Some((pid_namespace(), std::process::id())));
+        for kind in Kind::ALL {
+            let made = create_in(dir.path(), kind).unwrap();
+            let name = made.path().file_name().unwrap().to_string_lossy();
+            assert!(
+                name.starts_with(&format!("certlab-{}-", kind.name())),
+                "{name}"
+            );
+            assert_eq!(owner(&name), Some((pid_namespace(), std::process::id())));
+        }
     }
 
     #[test]
@@ -148,18 +181,22 @@ mod tests {
             std::fs::write(p.join("leaf.key"), "key").unwrap();
             p
         };
-        let killed = mk(format!("{PREFIX}{ns}-{dead}-aaaaaa"));
-        let running = mk(format!("{PREFIX}{ns}-{}-bbbbbb", std::process::id()));
-        let init = mk(format!("{PREFIX}{ns}-1-cccccc"));
-        let other_namespace = mk(format!("{PREFIX}{}-{dead}-dddddd", ns + 1));
-        let older_lab = mk(format!("{PREFIX}eeeeee"));
+        let killed = mk(format!("certlab-lab-{ns}-{dead}-aaaaaa"));
+        let killed_drill = mk(format!("certlab-drill-{ns}-{dead}-hhhhhh"));
+        let running = mk(format!("certlab-lab-{ns}-{}-bbbbbb", std::process::id()));
+        let init = mk(format!("certlab-clients-{ns}-1-cccccc"));
+        let other_namespace = mk(format!("certlab-lab-{}-{dead}-dddddd", ns + 1));
+        let older_lab = mk("certlab-lab-eeeeee".to_string());
         let unrelated = mk(format!("certlab-other-{ns}-{dead}-ffffff"));
-        let file = base.path().join(format!("{PREFIX}{ns}-{dead}-gggggg"));
+        let file = base.path().join(format!("certlab-lab-{ns}-{dead}-gggggg"));
         std::fs::write(&file, "not a directory").unwrap();
 
-        let removed = sweep(base.path());
-        assert_eq!(removed, vec![killed.clone()]);
-        assert!(!killed.exists());
+        let mut removed = sweep(base.path());
+        removed.sort();
+        let mut expected = vec![killed.clone(), killed_drill.clone()];
+        expected.sort();
+        assert_eq!(removed, expected);
+        assert!(!killed.exists() && !killed_drill.exists());
         for kept in [
             &running,
             &init,

@@ -6,7 +6,7 @@ use certlab::lab::revocation::{RevocationOptions, run_revocation};
 use certlab::lab::rotation::{RotationOptions, RotationReport, run_rotation};
 use serde_json::Value;
 
-use crate::common::{certlab, have_tool};
+use crate::common::{self, certlab, have_tool};
 
 use Outcome::{Expired, Ok as Good, Revoked, UnknownCa};
 
@@ -264,12 +264,15 @@ fn alive(pid: u32) -> bool {
 }
 
 /// A drill killed by a signal takes its `certlab serve` processes with it: SIGTERM and SIGKILL
-/// to `lab --rotation --serve-process` while its servers run leave no server behind.
+/// to `lab --rotation --serve-process` while its servers run leave no server behind. The PKI
+/// directory it leaves is swept by the next lab run in the same place.
 #[test]
 fn a_killed_drill_leaves_no_server_processes() {
     for signal in [libc::SIGTERM, libc::SIGKILL] {
+        let tmp = common::tempdir();
         let mut lab = std::process::Command::new(env!("CARGO_BIN_EXE_certlab"))
             .args(["lab", "--rotation", "--serve-process"])
+            .env("TMPDIR", tmp.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -299,5 +302,26 @@ fn a_killed_drill_leaves_no_server_processes() {
             left.is_empty(),
             "signal {signal}: servers left running: {left:?}"
         );
+        // Its PKI directory (keys included) is left; the next lab there sweeps it.
+        let drill_dirs = || {
+            std::fs::read_dir(tmp.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("certlab-"))
+                .collect::<Vec<_>>()
+        };
+        let killed = drill_dirs();
+        assert!(
+            killed.iter().any(|n| n.starts_with("certlab-drill-")),
+            "signal {signal}: {killed:?}"
+        );
+        let out = common::run(
+            std::process::Command::new(env!("CARGO_BIN_EXE_certlab"))
+                .args(["lab", "--only", "good"])
+                .env("TMPDIR", tmp.path()),
+        );
+        assert!(out.status.success(), "{}", common::text(&out));
+        assert_eq!(drill_dirs(), Vec::<String>::new(), "signal {signal}");
     }
 }
