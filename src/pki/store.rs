@@ -738,20 +738,140 @@ pub fn write_leaf_files(
     Ok(files)
 }
 
+/// Writes the files of many leaves (`certlab cert --count`) into `dir` as one transaction:
+/// every leaf's `NAME.pem`, `NAME.chain.pem` and `NAME.key` (0600), or none of them. The
+/// names are checked as [`check_leaf_files`] does (the manifest of a PKI in `dir` read once),
+/// then every file is written into a hidden staging directory and synced (one `syncfs`), and
+/// nothing has a final name until all are written:
+///
+/// - when `dir` is new or empty, the staging directory is made beside it and renamed to `dir`
+///   (one atomic rename: a process killed at any instant leaves `dir` empty or complete; what
+///   a killed run leaves is a hidden `.certlab-fleet-*` directory beside `dir`);
+/// - otherwise the staged files are linked into `dir` one by one (never over an existing file
+///   unless `force`); an error removes the ones already placed, so the files of the leaves
+///   are all there or none, except if the process is killed during that last step.
+pub fn write_fleet_files(
+    dir: &Path,
+    leaves: &[Entity],
+    force: bool,
+) -> Result<Vec<LeafFiles>, StoreError> {
+    let named = pki_named_files(dir);
+    let mut all = Vec::with_capacity(leaves.len());
+    let mut seen = BTreeSet::new();
+    for leaf in leaves {
+        if !seen.insert(leaf.name.as_str()) {
+            return Err(StoreError::Exists(dir.join(cert_file(&leaf.name))));
+        }
+        all.push(checked_leaf_files(dir, &leaf.name, force, &named)?);
+    }
+    let fresh = match fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(FileError::unwritable(dir, e).into()),
+    };
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let home = if fresh { parent } else { dir };
+    fs::create_dir_all(home).map_err(io_err(home))?;
+    let staging = Staging::new(home)?;
+    let mut staged = Vec::with_capacity(leaves.len() * 3);
+    for (leaf, files) in leaves.iter().zip(&all) {
+        for (path, text, mode) in [
+            (&files.cert, pem_certs([&leaf.cert]), 0o644),
+            (&files.chain, pem_certs(&leaf.chain), 0o644),
+            (&files.key, leaf.key.to_pem(), 0o600),
+        ] {
+            let name = path.file_name().expect("a file name");
+            let from = staging.0.join(name);
+            txn::write_new(&from, text.as_bytes(), mode)?;
+            staged.push((from, path));
+        }
+    }
+    txn::sync_files(&staging.0, staged.iter().map(|(from, _)| from.as_path()))?;
+    if fresh && fs::rename(&staging.0, dir).is_ok() {
+        let _ = fs::File::open(parent).and_then(|d| d.sync_all());
+        std::mem::forget(staging);
+        return Ok(all);
+    }
+    // `dir` holds other files (or the rename failed: another file system, a file created
+    // meanwhile): place the files one by one, undoing on error.
+    let mut placed: Vec<&Path> = Vec::with_capacity(staged.len());
+    for (from, to) in &staged {
+        let result = if force {
+            fs::rename(from, to)
+        } else {
+            fs::hard_link(from, to)
+        };
+        if let Err(e) = result {
+            for p in placed {
+                let _ = fs::remove_file(p);
+            }
+            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                StoreError::Exists(to.to_path_buf())
+            } else {
+                FileError::unwritable(to, e).into()
+            });
+        }
+        placed.push(to);
+    }
+    let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+    Ok(all)
+}
+
+/// A hidden staging directory (`.certlab-fleet-PID-N`), removed when dropped.
+struct Staging(PathBuf);
+
+impl Staging {
+    fn new(home: &Path) -> Result<Staging, StoreError> {
+        let pid = std::process::id();
+        for n in 0u32.. {
+            let path = home.join(format!("{}fleet-{pid}-{n}", pem::TEMP_PREFIX));
+            match fs::create_dir(&path) {
+                Ok(()) => return Ok(Staging(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => continue,
+                Err(e) => return Err(FileError::unwritable(&path, e).into()),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The files the manifest of a PKI in `dir` names (none when there is no PKI there).
+fn pki_named_files(dir: &Path) -> BTreeSet<String> {
+    match View::open(dir) {
+        Ok(Some(view)) => parse_manifest(&view)
+            .map(|m| m.named_files())
+            .unwrap_or_default(),
+        _ => BTreeSet::new(),
+    }
+}
+
 /// The paths [`write_leaf_files`] would write, checked: a valid name, no file of a PKI's
 /// manifest, no existing file unless `force`. Call it before issuing to fail early.
 pub fn check_leaf_files(dir: &Path, name: &str, force: bool) -> Result<LeafFiles, StoreError> {
+    checked_leaf_files(dir, name, force, &pki_named_files(dir))
+}
+
+/// [`check_leaf_files`] with the files of the PKI in `dir` given (`named`).
+fn checked_leaf_files(
+    dir: &Path,
+    name: &str,
+    force: bool,
+    named: &BTreeSet<String>,
+) -> Result<LeafFiles, StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
     let files = LeafFiles {
         cert: dir.join(cert_file(name)),
         chain: dir.join(chain_file(name)),
         key: dir.join(key_file(name)),
-    };
-    let named = match View::open(dir) {
-        Ok(Some(view)) => parse_manifest(&view)
-            .map(|m| m.named_files())
-            .unwrap_or_default(),
-        _ => BTreeSet::new(),
     };
     for (rel, path) in [
         (cert_file(name), &files.cert),

@@ -113,17 +113,7 @@ impl<'l> Txn<'l> {
         if self.staged.contains_key(rel) {
             fs::remove_file(&path).map_err(io(&path))?;
         }
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&path)
-            .map_err(io(&path))?;
-        // The mode is final from creation on (a key is never readable by others), whatever
-        // the umask.
-        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
-            .map_err(io(&path))?;
-        f.write_all(bytes).map_err(io(&path))?;
+        write_new(&path, bytes, mode)?;
         let sha = sha256_hex(bytes);
         self.staged.insert(rel.to_string(), sha.clone());
         Ok(sha)
@@ -162,22 +152,8 @@ impl Txn<'_> {
     /// Puts every staged file's content on disk: one `syncfs(2)` of the file system on Linux,
     /// else (or should it fail) a sync per file.
     fn sync_staged(&self) -> Result<(), FileError> {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let d = File::open(&self.staging).map_err(io(&self.staging))?;
-            // SAFETY: `d` is an open descriptor for the duration of the call.
-            if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
-                return Ok(());
-            }
-        }
-        for rel in self.staged.keys() {
-            let path = self.staging.join(rel);
-            File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(io(&path))?;
-        }
-        Ok(())
+        let paths: Vec<PathBuf> = self.staged.keys().map(|r| self.staging.join(r)).collect();
+        sync_files(&self.staging, paths.iter().map(PathBuf::as_path))
     }
 }
 
@@ -187,6 +163,62 @@ impl Drop for Txn<'_> {
             let _ = fs::remove_dir_all(&self.staging);
         }
     }
+}
+
+/// The process's umask, read once (from `/proc/self/status` on Linux; reading it with
+/// `umask(2)` would change it for a moment, for every thread): `0o777` when unknown.
+fn umask() -> u32 {
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            })
+            .unwrap_or(0o777)
+    })
+}
+
+/// Creates a new file (never over an existing one) with `bytes` and exactly `mode`: the mode
+/// is given at creation, so a key is never readable by others, and set again only when the
+/// umask would have taken bits from it (one `open`, one `write`, one `close` per file).
+pub(crate) fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FileError> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io(path))?;
+    if mode & umask() != 0 {
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .map_err(io(path))?;
+    }
+    f.write_all(bytes).map_err(io(path))
+}
+
+/// Puts the content of `files` (all under `dir`) on disk: one `syncfs(2)` of `dir`'s file
+/// system on Linux, else (or should it fail) a sync per file.
+pub(crate) fn sync_files<'a>(
+    dir: &Path,
+    files: impl IntoIterator<Item = &'a Path>,
+) -> Result<(), FileError> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let d = File::open(dir).map_err(io(dir))?;
+        // SAFETY: `d` is an open descriptor for the duration of the call.
+        if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
+            return Ok(());
+        }
+    }
+    for path in files {
+        File::open(path)
+            .and_then(|f| f.sync_all())
+            .map_err(io(path))?;
+    }
+    Ok(())
 }
 
 fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FileError> {

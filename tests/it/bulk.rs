@@ -391,3 +391,41 @@ fn openssl_verifies_a_fleet_from_cert_count() {
         assert!(ok, "client-{n}: {said}");
     }
 }
+
+/// `cert --count` is one transaction: a leaf whose file cannot be placed (here a directory in
+/// the way of `client-30.key`, which `--force` does not replace) leaves none of the new
+/// leaves' files, not the 29 before it; into a new directory, the directory appears whole.
+#[test]
+fn cert_count_writes_all_leaves_or_none() {
+    let tmp = tempdir();
+    let (ca, out) = (tmp.path().join("ca"), tmp.path().join("clients"));
+    fs::create_dir_all(out.join("client-30.key")).unwrap();
+    certlab()
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--count", "40"])
+        .args(["--name", "client-{n}", "spiffe://fleet.test/client-{n}"])
+        .args(["-o", p(&out), "--force"])
+        .assert()
+        .failure();
+    let left: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["client-30.key"], "only what was there before");
+
+    let fresh = tmp.path().join("fresh");
+    certlab()
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--count", "40"])
+        .args(["--name", "client-{n}", "spiffe://fleet.test/client-{n}"])
+        .args(["-o", p(&fresh)])
+        .assert()
+        .success();
+    assert_eq!(fs::read_dir(&fresh).unwrap().count(), 120);
+    assert_eq!(common::mode(&fresh.join("client-40.key")), 0o600);
+    // No staging directory left beside it.
+    let beside: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+}
