@@ -5,12 +5,16 @@
 #   - a shell loop of `openssl req -x509 -CA …` (one process per identity) for OPENSSL_N
 #     identities, extrapolated to 10,000;
 #   - trustme (PyPI; installed with pip if missing) issuing 10,000 in a Python loop, in memory
-#     and with the PEM files written.
+#     and with the PEM files written;
+#   - a shell loop of `cfssl gencert | cfssljson -bare` (Debian's golang-cfssl, installed with
+#     apt-get if missing; one pair of processes per identity) for CFSSL_N identities,
+#     extrapolated to 10,000.
 # Usage: scripts/bench-bulk.sh [COUNT] (default 10000). Needs hyperfine, openssl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-10000}
 openssl_n=${OPENSSL_N:-200}
+cfssl_n=${CFSSL_N:-200}
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 cargo build --release --quiet
 bin=$PWD/target/release/certlab
@@ -82,4 +86,27 @@ for i, c in enumerate(certs, 1):
 total = time.perf_counter() - start
 print(f"trustme {trustme.__version__}: {issued:.2f} s to issue {count} in memory, {total:.2f} s with the PEM files written")
 PY
-command -v cfssl >/dev/null || echo "(cfssl: not installed on this machine, not measured)"
+echo "== cfssl gencert loop: $cfssl_n identities (one cfssl + cfssljson per identity, as users script it), extrapolated to $count"
+command -v cfssl >/dev/null || { apt-get update -qq && apt-get install -y -qq golang-cfssl; }
+cfssl version | head -1
+mkdir -p "$work/cfssl"
+cp "$work/pki/issuing.pem" "$work/pki/issuing.key" "$work/cfssl/"
+cat > "$work/cfssl/config.json" <<'JSON'
+{"signing": {"profiles": {"client": {"expiry": "9528h", "usages": ["digital signature", "client auth"]}}}}
+JSON
+cat > "$work/cfssl/loop.sh" <<SH
+set -e
+cd "$work/cfssl"
+for i in \$(seq 1 $cfssl_n); do
+  echo '{"CN": "client-'\$i'", "key": {"algo": "ecdsa", "size": 256}}' |
+    cfssl gencert -loglevel 5 -ca issuing.pem -ca-key issuing.key -config config.json -profile client \
+      -hostname spiffe://fleet.test/client-\$i - | cfssljson -bare c\$i
+done
+SH
+hyperfine --runs 3 --prepare "rm -f $work/cfssl/c*.pem $work/cfssl/c*.csr" --export-json "$work/cfssl.json" "bash $work/cfssl/loop.sh"
+python3 - "$work/cfssl.json" "$cfssl_n" "$count" <<'PY'
+import json, sys
+mean = json.load(open(sys.argv[1]))["results"][0]["mean"]
+n, count = int(sys.argv[2]), int(sys.argv[3])
+print(f"cfssl: {mean:.2f} s for {n} = {mean / n * 1e3:.2f} ms each -> {mean / n * count:.1f} s for {count} (extrapolated)")
+PY

@@ -424,6 +424,18 @@ impl Builder {
         specs: &[LeafSpec],
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), IssueError> {
+        self.add_leaves_streaming(specs, progress, &|_| {})
+    }
+
+    /// [`Builder::add_leaves`], also handing each leaf issued in parallel to `issued` on the
+    /// thread that issued it, as soon as it is issued (to write its files while the other
+    /// leaves are issued). Leaves with a fault that needs helper CAs are not handed over.
+    pub fn add_leaves_streaming(
+        &mut self,
+        specs: &[LeafSpec],
+        progress: &(dyn Fn(u64) + Sync),
+        issued: &(dyn Fn(&Entity) + Sync),
+    ) -> Result<(), IssueError> {
         let mut i = 0;
         while i < specs.len() {
             let start = i;
@@ -436,7 +448,7 @@ impl Builder {
                 i += 1;
                 continue;
             }
-            self.add_plain_leaves(&specs[start..i], progress)?;
+            self.add_plain_leaves(&specs[start..i], progress, issued)?;
         }
         Ok(())
     }
@@ -446,6 +458,7 @@ impl Builder {
         &mut self,
         specs: &[LeafSpec],
         progress: &(dyn Fn(u64) + Sync),
+        hook: &(dyn Fn(&Entity) + Sync),
     ) -> Result<(), IssueError> {
         let mut batch = HashSet::with_capacity(specs.len());
         for spec in specs {
@@ -463,6 +476,9 @@ impl Builder {
         }
         let issue = |spec: &LeafSpec| {
             let issued = self.issue_leaf(spec, &spec.issuer, &chains[spec.issuer.as_str()]);
+            if let Ok(i) = &issued {
+                hook(&i.entity);
+            }
             progress(1);
             issued
         };

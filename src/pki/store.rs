@@ -140,7 +140,7 @@ fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 
 /// Builds the PKI of a spec in memory (no files).
 pub fn build(spec: &Spec, now: OffsetDateTime) -> Result<Pki, IssueError> {
-    build_keeping(spec, now, &[], &|_| {})
+    build_keeping(spec, now, &[], &|_| {}, &|_| {})
 }
 
 /// Reports progress while a PKI is built: called with the number of leaves just issued, from
@@ -154,6 +154,7 @@ fn build_keeping(
     now: OffsetDateTime,
     keep: &[Entity],
     progress: Progress<'_>,
+    issued: &(dyn Fn(&Entity) + Sync),
 ) -> Result<Pki, IssueError> {
     let mut builder = match &spec.seed {
         Some(seed) => Builder::seeded(now, seed)?,
@@ -167,7 +168,7 @@ fn build_keeping(
             }
         }
     }
-    builder.add_leaves(&spec.leaves, progress)?;
+    builder.add_leaves_streaming(&spec.leaves, progress, issued)?;
     let mut pki = builder.finish()?;
     pki.scenarios = spec
         .scenarios
@@ -230,6 +231,8 @@ pub struct Generation {
     pki: Pki,
     kept: Vec<String>,
     outputs: Vec<Output>,
+    /// The files of leaves written while the PKI was built (the transaction's staging).
+    prestaged: Option<txn::Prestage>,
 }
 
 /// Creates `dir` if needed and locks it; returns the lock and whether `dir` was created.
@@ -270,7 +273,7 @@ impl Generation {
         force: bool,
         progress: Progress<'_>,
     ) -> Result<Generation, StoreError> {
-        Generation::start(dir, |old, dir| {
+        Generation::start(dir, |old, dir, pre| {
             let keep = match (old, force) {
                 (Some(old), false) => {
                     check_seeding(old, spec, dir)?;
@@ -283,7 +286,18 @@ impl Generation {
                 }
                 _ => Vec::new(),
             };
-            let pki = build_keeping(spec, now, &keep, progress)?;
+            // Each leaf's files are written (staged) by the thread that issued it, while the
+            // other leaves are issued: writing overlaps issuing.
+            let stage = |e: &Entity| {
+                thread_local! {
+                    static TAILS: std::cell::RefCell<TailCache> = Default::default();
+                }
+                let files = TAILS.with(|t| entity_files(e, &mut t.borrow_mut()));
+                for (rel, bytes, mode) in files {
+                    pre.put(&rel, &bytes, mode);
+                }
+            };
+            let pki = build_keeping(spec, now, &keep, progress, &stage)?;
             // Kept CAs continue their CRLs (see `Builder::sign_crls`); a seeded PKI keeps
             // nothing, so it must not go behind a CRL that `revoke` raised.
             if let (Some(old), false, true) = (old, force, spec.seed.is_some())
@@ -302,22 +316,28 @@ impl Generation {
 
     /// Writes a PKI built elsewhere into `dir` (replacing what is there, CAs included).
     pub fn of_pki(pki: Pki, dir: &Path) -> Result<Generation, StoreError> {
-        Generation::start(dir, |_, _| Ok((pki, vec![])))
+        Generation::start(dir, |_, _, _| Ok((pki, vec![])))
     }
 
     fn start(
         dir: &Path,
-        make: impl FnOnce(Option<&Manifest>, &Path) -> Result<(Pki, Vec<String>), StoreError>,
+        make: impl FnOnce(
+            Option<&Manifest>,
+            &Path,
+            &txn::Prestage,
+        ) -> Result<(Pki, Vec<String>), StoreError>,
     ) -> Result<Generation, StoreError> {
         let (lock, created) = lock_dir(dir)?;
         let result = (|| {
             txn::recover(dir, &lock)?;
             let old = existing_manifest(dir)?;
-            let (pki, kept) = make(old.as_ref(), dir)?;
-            Ok((old, pki, kept))
+            let pre = txn::Prestage::begin(dir, &lock)?;
+            let (pki, kept) = make(old.as_ref(), dir, &pre)?;
+            Ok((old, pki, kept, pre))
         })();
         match result {
-            Ok((old, pki, kept)) => Ok(Generation {
+            Ok((old, pki, kept, pre)) => Ok(Generation {
+                prestaged: Some(pre),
                 dir: dir.to_path_buf(),
                 lock: Some(lock),
                 created,
@@ -350,6 +370,12 @@ impl Generation {
     /// [`Generation::existing`] under the lock).
     pub fn replace_pki(&mut self, pki: Pki) {
         self.pki = pki;
+        if let Some(pre) = &mut self.prestaged
+            && pre.clear().is_err()
+        {
+            // Could not empty it: stage everything again in a new transaction.
+            self.prestaged = None;
+        }
     }
 
     /// The directory.
@@ -367,12 +393,24 @@ impl Generation {
     /// sources changed removed unless this generation wrote them again.
     pub fn commit(mut self) -> Result<Generated, StoreError> {
         let lock = self.lock.take().expect("locked until commit");
-        let mut txn = Txn::begin(&self.dir, &lock)?;
+        let mut txn = match self.prestaged.take() {
+            Some(pre) => Txn::adopt(&self.dir, &lock, pre)?,
+            None => Txn::begin(&self.dir, &lock)?,
+        };
         let mut manifest = Manifest::of(&self.pki);
-        for (name, bytes, mode) in primary_files(&self.pki) {
-            let sha = txn.put(&name, &bytes, mode)?;
-            manifest.files.insert(name, sha);
+        let mut tails = TailCache::default();
+        for e in &self.pki.entities {
+            if txn.staged().contains_key(&e.path(cert_file(&e.name))) {
+                // Staged while the PKI was built: the same bytes as below.
+                continue;
+            }
+            for (name, bytes, mode) in entity_files(e, &mut tails) {
+                txn.put(&name, &bytes, mode)?;
+            }
         }
+        let roots: Vec<_> = self.pki.trusted_roots().map(|e| &e.cert).collect();
+        txn.put(CA_BUNDLE_FILE, pem_certs(roots).as_bytes(), 0o644)?;
+        manifest.files = txn.staged().clone();
         stage_outputs(&mut txn, &mut manifest, &self.outputs, &self.dir)?;
         if let Some(old) = &self.old {
             for d in &old.derived {
@@ -474,39 +512,48 @@ pub fn add_derived<E: From<StoreError>>(
     Ok(written)
 }
 
-/// The files of a PKI with their modes: per entity `NAME.pem`, `NAME.key` (0600),
-/// `NAME.chain.pem` (leaves), `NAME.crl.pem` (issuers with revocations); then `ca.pem`.
-fn primary_files(pki: &Pki) -> Vec<(String, Vec<u8>, u32)> {
-    let mut out = Vec::new();
-    for e in &pki.entities {
-        out.push((
-            e.path(cert_file(&e.name)),
-            pem_certs([&e.cert]).into_bytes(),
-            0o644,
-        ));
-        out.push((
+/// The PEM text of the last chain tail (the intermediates after a leaf), kept: leaves of one
+/// issuer share it, so it is encoded once, not once per leaf.
+#[derive(Default)]
+struct TailCache {
+    ders: Vec<CertificateDer<'static>>,
+    pem: String,
+}
+
+/// The files of one entity with their modes: `NAME.pem`, `NAME.key` (0600), `NAME.chain.pem`
+/// (leaves), `NAME.crl.pem` (issuers with revocations). With `ca.pem`, the files of a PKI.
+fn entity_files(e: &Entity, tails: &mut TailCache) -> Vec<(String, Vec<u8>, u32)> {
+    let mut out = Vec::with_capacity(3);
+    let cert = pem_certs([&e.cert]);
+    if !e.role.is_ca() {
+        let chain = match e.chain.split_first() {
+            Some((first, tail)) if *first == e.cert => {
+                if tails.ders != tail {
+                    tails.ders = tail.to_vec();
+                    tails.pem = pem_certs(tail);
+                }
+                let mut text = String::with_capacity(cert.len() + tails.pem.len());
+                text.push_str(&cert);
+                text.push_str(&tails.pem);
+                text
+            }
+            _ => pem_certs(&e.chain),
+        };
+        out.push((e.path(chain_file(&e.name)), chain.into_bytes(), 0o644));
+    }
+    out.insert(0, (e.path(cert_file(&e.name)), cert.into_bytes(), 0o644));
+    out.insert(
+        1,
+        (
             e.path(key_file(&e.name)),
             e.key.to_pem().into_bytes(),
             0o600,
-        ));
-        if !e.role.is_ca() {
-            out.push((
-                e.path(chain_file(&e.name)),
-                pem_certs(&e.chain).into_bytes(),
-                0o644,
-            ));
-        }
-        if let Some(crl) = &e.crl {
-            let text = ::pem::encode(&::pem::Pem::new("X509 CRL", crl.to_vec()));
-            out.push((e.path(crl_file(&e.name)), text.into_bytes(), 0o644));
-        }
+        ),
+    );
+    if let Some(crl) = &e.crl {
+        let text = ::pem::encode(&::pem::Pem::new("X509 CRL", crl.to_vec()));
+        out.push((e.path(crl_file(&e.name)), text.into_bytes(), 0o644));
     }
-    let roots: Vec<_> = pki.trusted_roots().map(|e| &e.cert).collect();
-    out.push((
-        CA_BUNDLE_FILE.to_string(),
-        pem_certs(roots).into_bytes(),
-        0o644,
-    ));
     out
 }
 

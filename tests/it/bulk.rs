@@ -429,3 +429,13 @@ fn cert_count_writes_all_leaves_or_none() {
         .collect();
     assert!(beside.is_empty(), "{beside:?}");
 }
+
+/// A fleet's generate and regenerate killed (SIGKILL) at random instants: the directory is
+/// one whole PKI (old or new) after every kill, whether `clients/` moved into place in one
+/// rename (a new directory) or file by file (over the previous fleet's `clients/`).
+#[test]
+fn kill_9_during_a_fleet_generate_never_leaves_a_mixed_pki() {
+    let tmp = tempdir();
+    let spec = write_spec(tmp.path(), &fleet_spec(60, None));
+    crate::store::kill_at_random_points_of(15, &["-q", "generate", "--spec", &spec]);
+}
