@@ -19,7 +19,6 @@ command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -q
 cargo build --release --quiet
 bin=$PWD/target/release/certlab
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 cat > "$work/fleet.toml" <<TOML
 [[ca]]
@@ -37,16 +36,34 @@ dir = "clients"
 uri = ["spiffe://fleet.test/client-{n}"]
 TOML
 
-echo "== certlab generate: $count P-256 client identities, end to end ($(nproc) cores)"
-hyperfine --warmup 1 --runs 10 --prepare "rm -rf $work/pki" \
-  "$bin generate --quiet --spec $work/fleet.toml -o $work/pki"
-echo "== the same on one thread (CERTLAB_THREADS=1)"
-hyperfine --warmup 1 --runs 5 --prepare "rm -rf $work/pki" \
-  "CERTLAB_THREADS=1 $bin generate --quiet --spec $work/fleet.toml -o $work/pki"
-echo "== certlab generate, CPU time (user+sys) of one run"
-rm -rf "$work/pki"
-/usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KB max RSS" \
-  "$bin" generate --quiet --spec "$work/fleet.toml" -o "$work/pki"
+# Two file systems (tmpfs, and the disk that holds $TMPDIR), and on each two cases: fresh
+# directories (nothing deleted nearby in the last minutes) and a regenerate right after
+# `rm -rf` of the previous fleet. On an ext4 without a journal the second is much slower:
+# ext4 does not reuse an inode freed in the last 60 s (+300 s while its inode-table block is
+# dirty) and scans past each one for every new file (see the README).
+shm=$(mktemp -d /dev/shm/certlab-bench.XXXXXX)
+trap 'rm -rf "$work" "$shm"' EXIT
+echo "== certlab generate: $count P-256 client identities, end to end ($(nproc) cores); $(uptime)"
+for base in "$shm" "$work"; do
+  fs=$(stat -f -c %T "$base")
+  echo "-- on $fs ($base): fresh directories, one run each"
+  for i in 1 2 3 4 5; do
+    /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KB max RSS" \
+      "$bin" generate --quiet --spec "$work/fleet.toml" -o "$base/fresh-$i"
+  done
+  echo "-- on $fs: right after rm -rf of the previous fleet (hyperfine --prepare 'rm -rf')"
+  hyperfine --warmup 1 --runs 5 --prepare "rm -rf $base/pki" \
+    "$bin generate --quiet --spec $work/fleet.toml -o $base/pki"
+  echo "-- on $fs: regenerate over the previous fleet (no rm: new leaves, the CAs kept)"
+  hyperfine --warmup 1 --runs 5 "$bin generate --quiet --spec $work/fleet.toml -o $base/pki"
+  rm -rf "$base"/fresh-*
+done
+echo "== the same on one thread (CERTLAB_THREADS=1), tmpfs, fresh directories"
+for i in 1 2 3; do
+  CERTLAB_THREADS=1 /usr/bin/time -f "%e s wall, %U s user, %S s sys" \
+    "$bin" generate --quiet --spec "$work/fleet.toml" -o "$shm/one-$i"
+done
+rm -rf "$shm"/one-*
 ls "$work/pki/clients" | wc -l | xargs echo "files in clients/:"
 
 echo "== openssl req -x509 -CA loop: $openssl_n identities (one process each), extrapolated to $count"

@@ -403,10 +403,11 @@ fn check_file_collisions<'a>(
     names: impl Iterator<Item = (&'a str, Range<usize>)>,
 ) -> Result<(), SpecError> {
     use super::manifest::{PKI_FILES, files_of};
-    let mut owner: HashMap<String, &str> = PKI_FILES
-        .iter()
-        .map(|f| (f.to_string(), "certlab"))
-        .collect();
+    let names = names.into_iter();
+    // Sized once for every file of every name: growing the map re-hashes every key again.
+    let mut owner: HashMap<String, &str> =
+        HashMap::with_capacity(PKI_FILES.len() + names.size_hint().0 * files_of("x").len());
+    owner.extend(PKI_FILES.iter().map(|f| (f.to_string(), "certlab")));
     for (n, span) in names {
         for file in files_of(n) {
             if let Some(other) = owner.get(&file) {
