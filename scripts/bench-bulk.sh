@@ -45,7 +45,7 @@ shm=$(mktemp -d /dev/shm/certlab-bench.XXXXXX)
 trap 'rm -rf "$work" "$shm"' EXIT
 echo "== certlab generate: $count P-256 client identities, end to end ($(nproc) cores); $(uptime)"
 for base in "$shm" "$work"; do
-  fs=$(stat -f -c %T "$base")
+  fs=$(findmnt -n -o FSTYPE -T "$base")
   echo "-- on $fs ($base): fresh directories, one run each"
   for i in 1 2 3 4 5; do
     /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KB max RSS" \
