@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Bulk identities, side by side in one run (numbers for the README's Benchmarks section):
 #   - `certlab generate`: 10,000 P-256 client identities end to end (spec parse, issue on every
-#     core, write 30,000 files + manifest), fresh directory each run; and with CERTLAB_THREADS=1;
+#     core, write 30,000 files + manifest), on tmpfs and on the disk of $TMPDIR: fresh
+#     directories, right after `rm -rf` of the previous fleet, and a regenerate over it; and
+#     with CERTLAB_THREADS=1;
 #   - a shell loop of `openssl req -x509 -CA …` (one process per identity) for OPENSSL_N
 #     identities, extrapolated to 10,000;
 #   - trustme (PyPI; installed with pip if missing) issuing 10,000 in a Python loop, in memory
