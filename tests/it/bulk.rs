@@ -439,3 +439,47 @@ fn kill_9_during_a_fleet_generate_never_leaves_a_mixed_pki() {
     let spec = write_spec(tmp.path(), &fleet_spec(60, None));
     crate::store::kill_at_random_points_of(15, &["-q", "generate", "--spec", &spec]);
 }
+
+/// `{n}` in `ip` and `k8s_service` of a counted leaf: substituted per leaf; a pattern that is
+/// no IP for some n is a spec error at its line and column naming that n (exit 2, nothing
+/// written), not a panic.
+#[test]
+fn ip_and_k8s_service_patterns_in_a_fleet() {
+    let tmp = tempdir();
+    let head = "[[ca]]\nname = \"root\"\n[[leaf]]\nname = \"s-{n}\"\nissuer = \"root\"\n";
+    let good = write_spec(
+        tmp.path(),
+        &format!("{head}count = 3\nip = [\"10.0.0.{{n}}\"]\nk8s_service = [\"api-{{n}}.prod\"]\n"),
+    );
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", &good, "-o", p(&out)])
+        .assert()
+        .success();
+    let certs = certlab::pem::read_certs(&out.join("s-3.pem")).unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&certs[0]).unwrap();
+    let san = format!(
+        "{:?}",
+        cert.subject_alternative_name()
+            .unwrap()
+            .unwrap()
+            .value
+            .general_names
+    );
+    assert!(san.contains("IPAddress([10, 0, 0, 3])"), "{san}");
+    assert!(san.contains(r#"DNSName("api-3.prod.svc.cluster.local")"#), "{san}");
+
+    let bad = write_spec(
+        tmp.path(),
+        &format!("{head}count = 300\nip = [\"10.0.0.{{n}}\"]\n"),
+    );
+    let out = tmp.path().join("bad");
+    certlab()
+        .args(["generate", "-q", "--spec", &bad, "-o", p(&out)])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "fleet.toml:7:7: invalid IP address `10.0.0.256` (the pattern `10.0.0.{n}` with n = 256",
+        ));
+    assert!(!out.exists());
+}
