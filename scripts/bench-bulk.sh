@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Bulk identities, side by side in one run (numbers for the README's Benchmarks section):
 #   - `certlab generate`: 10,000 P-256 client identities end to end (spec parse, issue on every
-#     core, write 30,000 files + manifest), fresh directory each run; and with CERTLAB_THREADS=1;
+#     core, write 30,000 files + manifest), on tmpfs and on the disk of $TMPDIR: fresh
+#     directories, right after `rm -rf` of the previous fleet, and a regenerate over it; and
+#     with CERTLAB_THREADS=1;
 #   - a shell loop of `openssl req -x509 -CA …` (one process per identity) for OPENSSL_N
 #     identities, extrapolated to 10,000;
 #   - trustme (PyPI; installed with pip if missing) issuing 10,000 in a Python loop, in memory
-#     and with the PEM files written.
+#     and with the PEM files written;
+#   - a shell loop of `cfssl gencert | cfssljson -bare` (Debian's golang-cfssl, installed with
+#     apt-get if missing; one pair of processes per identity) for CFSSL_N identities,
+#     extrapolated to 10,000.
 # Usage: scripts/bench-bulk.sh [COUNT] (default 10000). Needs hyperfine, openssl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-10000}
 openssl_n=${OPENSSL_N:-200}
+cfssl_n=${CFSSL_N:-200}
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 cargo build --release --quiet
 bin=$PWD/target/release/certlab
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 cat > "$work/fleet.toml" <<TOML
 [[ca]]
@@ -33,16 +38,34 @@ dir = "clients"
 uri = ["spiffe://fleet.test/client-{n}"]
 TOML
 
-echo "== certlab generate: $count P-256 client identities, end to end ($(nproc) cores)"
-hyperfine --warmup 1 --runs 10 --prepare "rm -rf $work/pki" \
-  "$bin generate --quiet --spec $work/fleet.toml -o $work/pki"
-echo "== the same on one thread (CERTLAB_THREADS=1)"
-hyperfine --warmup 1 --runs 5 --prepare "rm -rf $work/pki" \
-  "CERTLAB_THREADS=1 $bin generate --quiet --spec $work/fleet.toml -o $work/pki"
-echo "== certlab generate, CPU time (user+sys) of one run"
-rm -rf "$work/pki"
-/usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KB max RSS" \
-  "$bin" generate --quiet --spec "$work/fleet.toml" -o "$work/pki"
+# Two file systems (tmpfs, and the disk that holds $TMPDIR), and on each two cases: fresh
+# directories (nothing deleted nearby in the last minutes) and a regenerate right after
+# `rm -rf` of the previous fleet. On an ext4 without a journal the second is much slower:
+# ext4 does not reuse an inode freed in the last 60 s (+300 s while its inode-table block is
+# dirty) and scans past each one for every new file (see the README).
+shm=$(mktemp -d /dev/shm/certlab-bench.XXXXXX)
+trap 'rm -rf "$work" "$shm"' EXIT
+echo "== certlab generate: $count P-256 client identities, end to end ($(nproc) cores); $(uptime)"
+for base in "$shm" "$work"; do
+  fs=$(findmnt -n -o FSTYPE -T "$base")
+  echo "-- on $fs ($base): fresh directories, one run each"
+  for i in 1 2 3 4 5; do
+    /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KB max RSS" \
+      "$bin" generate --quiet --spec "$work/fleet.toml" -o "$base/fresh-$i"
+  done
+  echo "-- on $fs: right after rm -rf of the previous fleet (hyperfine --prepare 'rm -rf')"
+  hyperfine --warmup 1 --runs 5 --prepare "rm -rf $base/pki" \
+    "$bin generate --quiet --spec $work/fleet.toml -o $base/pki"
+  echo "-- on $fs: regenerate over the previous fleet (no rm: new leaves, the CAs kept)"
+  hyperfine --warmup 1 --runs 5 "$bin generate --quiet --spec $work/fleet.toml -o $base/pki"
+  rm -rf "$base"/fresh-*
+done
+echo "== the same on one thread (CERTLAB_THREADS=1), tmpfs, fresh directories"
+for i in 1 2 3; do
+  CERTLAB_THREADS=1 /usr/bin/time -f "%e s wall, %U s user, %S s sys" \
+    "$bin" generate --quiet --spec "$work/fleet.toml" -o "$shm/one-$i"
+done
+rm -rf "$shm"/one-*
 ls "$work/pki/clients" | wc -l | xargs echo "files in clients/:"
 
 echo "== openssl req -x509 -CA loop: $openssl_n identities (one process each), extrapolated to $count"
@@ -82,4 +105,27 @@ for i, c in enumerate(certs, 1):
 total = time.perf_counter() - start
 print(f"trustme {trustme.__version__}: {issued:.2f} s to issue {count} in memory, {total:.2f} s with the PEM files written")
 PY
-command -v cfssl >/dev/null || echo "(cfssl: not installed on this machine, not measured)"
+echo "== cfssl gencert loop: $cfssl_n identities (one cfssl + cfssljson per identity, as users script it), extrapolated to $count"
+command -v cfssl >/dev/null || { apt-get update -qq && apt-get install -y -qq golang-cfssl; }
+cfssl version | head -1
+mkdir -p "$work/cfssl"
+cp "$work/pki/issuing.pem" "$work/pki/issuing.key" "$work/cfssl/"
+cat > "$work/cfssl/config.json" <<'JSON'
+{"signing": {"profiles": {"client": {"expiry": "9528h", "usages": ["digital signature", "client auth"]}}}}
+JSON
+cat > "$work/cfssl/loop.sh" <<SH
+set -e
+cd "$work/cfssl"
+for i in \$(seq 1 $cfssl_n); do
+  echo '{"CN": "client-'\$i'", "key": {"algo": "ecdsa", "size": 256}}' |
+    cfssl gencert -loglevel 5 -ca issuing.pem -ca-key issuing.key -config config.json -profile client \
+      -hostname spiffe://fleet.test/client-\$i - | cfssljson -bare c\$i
+done
+SH
+hyperfine --runs 3 --prepare "rm -f $work/cfssl/c*.pem $work/cfssl/c*.csr" --export-json "$work/cfssl.json" "bash $work/cfssl/loop.sh"
+python3 - "$work/cfssl.json" "$cfssl_n" "$count" <<'PY'
+import json, sys
+mean = json.load(open(sys.argv[1]))["results"][0]["mean"]
+n, count = int(sys.argv[2]), int(sys.argv[3])
+print(f"cfssl: {mean:.2f} s for {n} = {mean / n * 1e3:.2f} ms each -> {mean / n * count:.1f} s for {count} (extrapolated)")
+PY

@@ -228,9 +228,8 @@ fn run_count(
             )
         }
     };
-    for leaf in &leaves {
-        store::write_leaf_files(&args.out, &leaf.name, leaf, args.force)?;
-    }
+    // One transaction: every leaf's files or none.
+    store::write_fleet_files(&args.out, &leaves, args.force)?;
     let (first, last) = (&leaves[0], &leaves[leaves.len() - 1]);
     println!(
         "issued {count} {} certificates ({} … {}) in {}  ({})",

@@ -169,6 +169,45 @@ pub fn default_threads() -> usize {
 
 /// A leaf issued but not yet in the PKI: its entity and, for `revoked`, the serial its issuer's
 /// CRL lists.
+/// A fresh ECDSA key of a leaf: its PKCS#8 (v1, as [`KeyAlg::generate`] writes it) and its
+/// public key, which is all that issuing the leaf's certificate needs.
+struct FreshEcKey {
+    pkcs8: Vec<u8>,
+    public: Vec<u8>,
+    alg: &'static rcgen::SignatureAlgorithm,
+}
+
+impl FreshEcKey {
+    /// A new key for `alg` from the operating system's randomness; `None` for an algorithm
+    /// other than ECDSA P-256 or P-384.
+    fn generate(alg: KeyAlg) -> Option<Result<FreshEcKey, aws_lc_rs::error::Unspecified>> {
+        use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _};
+        let signing = match alg {
+            KeyAlg::EcdsaP256 => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            KeyAlg::EcdsaP384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+            _ => return None,
+        };
+        Some((|| {
+            let pair = EcdsaKeyPair::generate(signing)?;
+            Ok(FreshEcKey {
+                pkcs8: pair.to_pkcs8v1()?.as_ref().to_vec(),
+                public: pair.public_key().as_ref().to_vec(),
+                alg: alg.signature_algorithm(),
+            })
+        })())
+    }
+}
+
+impl rcgen::PublicKeyData for FreshEcKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.alg
+    }
+}
+
 struct Issued {
     entity: Entity,
     revoked: Option<SerialNumber>,
@@ -424,6 +463,18 @@ impl Builder {
         specs: &[LeafSpec],
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), IssueError> {
+        self.add_leaves_streaming(specs, progress, &|_| {})
+    }
+
+    /// [`Builder::add_leaves`], also handing each leaf issued in parallel to `issued` on the
+    /// thread that issued it, as soon as it is issued (to write its files while the other
+    /// leaves are issued). Leaves with a fault that needs helper CAs are not handed over.
+    pub fn add_leaves_streaming(
+        &mut self,
+        specs: &[LeafSpec],
+        progress: &(dyn Fn(u64) + Sync),
+        issued: &(dyn Fn(&Entity) + Sync),
+    ) -> Result<(), IssueError> {
         let mut i = 0;
         while i < specs.len() {
             let start = i;
@@ -436,7 +487,7 @@ impl Builder {
                 i += 1;
                 continue;
             }
-            self.add_plain_leaves(&specs[start..i], progress)?;
+            self.add_plain_leaves(&specs[start..i], progress, issued)?;
         }
         Ok(())
     }
@@ -446,6 +497,7 @@ impl Builder {
         &mut self,
         specs: &[LeafSpec],
         progress: &(dyn Fn(u64) + Sync),
+        hook: &(dyn Fn(&Entity) + Sync),
     ) -> Result<(), IssueError> {
         let mut batch = HashSet::with_capacity(specs.len());
         for spec in specs {
@@ -463,6 +515,9 @@ impl Builder {
         }
         let issue = |spec: &LeafSpec| {
             let issued = self.issue_leaf(spec, &spec.issuer, &chains[spec.issuer.as_str()]);
+            if let Ok(i) = &issued {
+                hook(&i.entity);
+            }
             progress(1);
             issued
         };
@@ -595,17 +650,35 @@ impl Builder {
         fault::apply_to_leaf(spec.fault, &mut params, self.now, &host);
         not_before_epoch(&spec.name, &params)?;
 
-        let key = self.new_key(spec.key, &spec.name)?;
-        let cert = match plan.signer {
-            Signer::Itself => {
-                issuer_name = spec.name.clone();
-                params.self_signed(&key).map_err(err)?
-            }
-            Signer::Issuer => params
-                .signed_by(&key, self.issuer(&spec.name, &issuer_name)?)
-                .map_err(err)?,
+        // An unseeded ECDSA leaf signed by its issuer: its key is generated and serialised
+        // (the public key goes into the certificate), never parsed back from PKCS#8 and
+        // checked as a signing key, which costs about as much as generating it.
+        let fresh = match (&self.seed, plan.signer) {
+            (None, Signer::Issuer) => FreshEcKey::generate(spec.key),
+            _ => None,
         };
-        let mut der = cert.der().to_vec();
+        let (mut der, own_key) = match fresh {
+            Some(fresh) => {
+                let fresh = fresh.map_err(|_| err(rcgen::Error::RingUnspecified))?;
+                let cert = params
+                    .signed_by(&fresh, self.issuer(&spec.name, &issuer_name)?)
+                    .map_err(err)?;
+                (cert.der().to_vec(), fresh.pkcs8)
+            }
+            None => {
+                let key = self.new_key(spec.key, &spec.name)?;
+                let cert = match plan.signer {
+                    Signer::Itself => {
+                        issuer_name = spec.name.clone();
+                        params.self_signed(&key).map_err(err)?
+                    }
+                    Signer::Issuer => params
+                        .signed_by(&key, self.issuer(&spec.name, &issuer_name)?)
+                        .map_err(err)?,
+                };
+                (cert.der().to_vec(), key.serialize_der())
+            }
+        };
         if let Some(change) = plan.after_signing {
             change.apply(&mut der);
         }
@@ -620,7 +693,7 @@ impl Builder {
             KeyChoice::Another => self
                 .new_key(spec.key, &format!("{}{OTHER_KEY_SUFFIX}", spec.name))?
                 .serialize_der(),
-            KeyChoice::Own => key.serialize_der(),
+            KeyChoice::Own => own_key,
         };
 
         let intermediates = match plan.signer {
@@ -833,5 +906,31 @@ fn subject_of(entity: &Entity) -> Subject {
         c: f.c,
         st: f.st,
         l: f.l,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_leaf_key_is_the_pkcs8_v1_that_keyalg_generate_writes() {
+        use rcgen::PublicKeyData;
+        for alg in [KeyAlg::EcdsaP256, KeyAlg::EcdsaP384] {
+            let fresh = FreshEcKey::generate(alg).unwrap().unwrap();
+            // Already v1 (no public-key field to drop), and a key rcgen reads back whose
+            // public key is the one put into the certificate.
+            assert_eq!(super::super::keys::pkcs8_v1(&fresh.pkcs8), None);
+            let pair = rcgen::KeyPair::try_from(fresh.pkcs8.as_slice()).unwrap();
+            assert_eq!(pair.der_bytes(), fresh.der_bytes());
+            assert_eq!(pair.algorithm(), fresh.algorithm());
+            // The same shape as the keys of the usual path (same length, same prefix).
+            let usual = alg.generate().unwrap().serialize_der();
+            assert_eq!(usual.len(), fresh.pkcs8.len());
+            // Up to the private key's bytes (ECPrivateKey version 1, then the OCTET STRING).
+            let at = usual.windows(4).position(|w| w == [2, 1, 1, 4]).unwrap() + 5;
+            assert_eq!(usual[..at], fresh.pkcs8[..at]);
+        }
+        assert!(FreshEcKey::generate(KeyAlg::Ed25519).is_none());
     }
 }

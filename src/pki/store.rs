@@ -140,7 +140,7 @@ fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 
 /// Builds the PKI of a spec in memory (no files).
 pub fn build(spec: &Spec, now: OffsetDateTime) -> Result<Pki, IssueError> {
-    build_keeping(spec, now, &[], &|_| {})
+    build_keeping(spec, now, &[], &|_| {}, &|_| {})
 }
 
 /// Reports progress while a PKI is built: called with the number of leaves just issued, from
@@ -154,6 +154,7 @@ fn build_keeping(
     now: OffsetDateTime,
     keep: &[Entity],
     progress: Progress<'_>,
+    issued: &(dyn Fn(&Entity) + Sync),
 ) -> Result<Pki, IssueError> {
     let mut builder = match &spec.seed {
         Some(seed) => Builder::seeded(now, seed)?,
@@ -167,7 +168,7 @@ fn build_keeping(
             }
         }
     }
-    builder.add_leaves(&spec.leaves, progress)?;
+    builder.add_leaves_streaming(&spec.leaves, progress, issued)?;
     let mut pki = builder.finish()?;
     pki.scenarios = spec
         .scenarios
@@ -230,6 +231,8 @@ pub struct Generation {
     pki: Pki,
     kept: Vec<String>,
     outputs: Vec<Output>,
+    /// The files of leaves written while the PKI was built (the transaction's staging).
+    prestaged: Option<txn::Prestage>,
 }
 
 /// Creates `dir` if needed and locks it; returns the lock and whether `dir` was created.
@@ -270,7 +273,7 @@ impl Generation {
         force: bool,
         progress: Progress<'_>,
     ) -> Result<Generation, StoreError> {
-        Generation::start(dir, |old, dir| {
+        Generation::start(dir, |old, dir, pre| {
             let keep = match (old, force) {
                 (Some(old), false) => {
                     check_seeding(old, spec, dir)?;
@@ -283,7 +286,18 @@ impl Generation {
                 }
                 _ => Vec::new(),
             };
-            let pki = build_keeping(spec, now, &keep, progress)?;
+            // Each leaf's files are written (staged) by the thread that issued it, while the
+            // other leaves are issued: writing overlaps issuing.
+            let stage = |e: &Entity| {
+                thread_local! {
+                    static TAILS: std::cell::RefCell<TailCache> = Default::default();
+                }
+                let files = TAILS.with(|t| entity_files(e, &mut t.borrow_mut()));
+                for (rel, bytes, mode) in files {
+                    pre.put(&rel, &bytes, mode);
+                }
+            };
+            let pki = build_keeping(spec, now, &keep, progress, &stage)?;
             // Kept CAs continue their CRLs (see `Builder::sign_crls`); a seeded PKI keeps
             // nothing, so it must not go behind a CRL that `revoke` raised.
             if let (Some(old), false, true) = (old, force, spec.seed.is_some())
@@ -302,22 +316,28 @@ impl Generation {
 
     /// Writes a PKI built elsewhere into `dir` (replacing what is there, CAs included).
     pub fn of_pki(pki: Pki, dir: &Path) -> Result<Generation, StoreError> {
-        Generation::start(dir, |_, _| Ok((pki, vec![])))
+        Generation::start(dir, |_, _, _| Ok((pki, vec![])))
     }
 
     fn start(
         dir: &Path,
-        make: impl FnOnce(Option<&Manifest>, &Path) -> Result<(Pki, Vec<String>), StoreError>,
+        make: impl FnOnce(
+            Option<&Manifest>,
+            &Path,
+            &txn::Prestage,
+        ) -> Result<(Pki, Vec<String>), StoreError>,
     ) -> Result<Generation, StoreError> {
         let (lock, created) = lock_dir(dir)?;
         let result = (|| {
             txn::recover(dir, &lock)?;
             let old = existing_manifest(dir)?;
-            let (pki, kept) = make(old.as_ref(), dir)?;
-            Ok((old, pki, kept))
+            let pre = txn::Prestage::begin(dir, &lock)?;
+            let (pki, kept) = make(old.as_ref(), dir, &pre)?;
+            Ok((old, pki, kept, pre))
         })();
         match result {
-            Ok((old, pki, kept)) => Ok(Generation {
+            Ok((old, pki, kept, pre)) => Ok(Generation {
+                prestaged: Some(pre),
                 dir: dir.to_path_buf(),
                 lock: Some(lock),
                 created,
@@ -350,6 +370,12 @@ impl Generation {
     /// [`Generation::existing`] under the lock).
     pub fn replace_pki(&mut self, pki: Pki) {
         self.pki = pki;
+        if let Some(pre) = &mut self.prestaged
+            && pre.clear().is_err()
+        {
+            // Could not empty it: stage everything again in a new transaction.
+            self.prestaged = None;
+        }
     }
 
     /// The directory.
@@ -367,12 +393,24 @@ impl Generation {
     /// sources changed removed unless this generation wrote them again.
     pub fn commit(mut self) -> Result<Generated, StoreError> {
         let lock = self.lock.take().expect("locked until commit");
-        let mut txn = Txn::begin(&self.dir, &lock)?;
+        let mut txn = match self.prestaged.take() {
+            Some(pre) => Txn::adopt(&self.dir, &lock, pre)?,
+            None => Txn::begin(&self.dir, &lock)?,
+        };
         let mut manifest = Manifest::of(&self.pki);
-        for (name, bytes, mode) in primary_files(&self.pki) {
-            let sha = txn.put(&name, &bytes, mode)?;
-            manifest.files.insert(name, sha);
+        let mut tails = TailCache::default();
+        for e in &self.pki.entities {
+            if txn.staged().contains_key(&e.path(cert_file(&e.name))) {
+                // Staged while the PKI was built: the same bytes as below.
+                continue;
+            }
+            for (name, bytes, mode) in entity_files(e, &mut tails) {
+                txn.put(&name, &bytes, mode)?;
+            }
         }
+        let roots: Vec<_> = self.pki.trusted_roots().map(|e| &e.cert).collect();
+        txn.put(CA_BUNDLE_FILE, pem_certs(roots).as_bytes(), 0o644)?;
+        manifest.files = txn.staged().clone();
         stage_outputs(&mut txn, &mut manifest, &self.outputs, &self.dir)?;
         if let Some(old) = &self.old {
             for d in &old.derived {
@@ -474,39 +512,48 @@ pub fn add_derived<E: From<StoreError>>(
     Ok(written)
 }
 
-/// The files of a PKI with their modes: per entity `NAME.pem`, `NAME.key` (0600),
-/// `NAME.chain.pem` (leaves), `NAME.crl.pem` (issuers with revocations); then `ca.pem`.
-fn primary_files(pki: &Pki) -> Vec<(String, Vec<u8>, u32)> {
-    let mut out = Vec::new();
-    for e in &pki.entities {
-        out.push((
-            e.path(cert_file(&e.name)),
-            pem_certs([&e.cert]).into_bytes(),
-            0o644,
-        ));
-        out.push((
+/// The PEM text of the last chain tail (the intermediates after a leaf), kept: leaves of one
+/// issuer share it, so it is encoded once, not once per leaf.
+#[derive(Default)]
+struct TailCache {
+    ders: Vec<CertificateDer<'static>>,
+    pem: String,
+}
+
+/// The files of one entity with their modes: `NAME.pem`, `NAME.key` (0600), `NAME.chain.pem`
+/// (leaves), `NAME.crl.pem` (issuers with revocations). With `ca.pem`, the files of a PKI.
+fn entity_files(e: &Entity, tails: &mut TailCache) -> Vec<(String, Vec<u8>, u32)> {
+    let mut out = Vec::with_capacity(3);
+    let cert = pem_certs([&e.cert]);
+    if !e.role.is_ca() {
+        let chain = match e.chain.split_first() {
+            Some((first, tail)) if *first == e.cert => {
+                if tails.ders != tail {
+                    tails.ders = tail.to_vec();
+                    tails.pem = pem_certs(tail);
+                }
+                let mut text = String::with_capacity(cert.len() + tails.pem.len());
+                text.push_str(&cert);
+                text.push_str(&tails.pem);
+                text
+            }
+            _ => pem_certs(&e.chain),
+        };
+        out.push((e.path(chain_file(&e.name)), chain.into_bytes(), 0o644));
+    }
+    out.insert(0, (e.path(cert_file(&e.name)), cert.into_bytes(), 0o644));
+    out.insert(
+        1,
+        (
             e.path(key_file(&e.name)),
             e.key.to_pem().into_bytes(),
             0o600,
-        ));
-        if !e.role.is_ca() {
-            out.push((
-                e.path(chain_file(&e.name)),
-                pem_certs(&e.chain).into_bytes(),
-                0o644,
-            ));
-        }
-        if let Some(crl) = &e.crl {
-            let text = ::pem::encode(&::pem::Pem::new("X509 CRL", crl.to_vec()));
-            out.push((e.path(crl_file(&e.name)), text.into_bytes(), 0o644));
-        }
+        ),
+    );
+    if let Some(crl) = &e.crl {
+        let text = ::pem::encode(&::pem::Pem::new("X509 CRL", crl.to_vec()));
+        out.push((e.path(crl_file(&e.name)), text.into_bytes(), 0o644));
     }
-    let roots: Vec<_> = pki.trusted_roots().map(|e| &e.cert).collect();
-    out.push((
-        CA_BUNDLE_FILE.to_string(),
-        pem_certs(roots).into_bytes(),
-        0o644,
-    ));
     out
 }
 
@@ -738,20 +785,140 @@ pub fn write_leaf_files(
     Ok(files)
 }
 
+/// Writes the files of many leaves (`certlab cert --count`) into `dir` as one transaction:
+/// every leaf's `NAME.pem`, `NAME.chain.pem` and `NAME.key` (0600), or none of them. The
+/// names are checked as [`check_leaf_files`] does (the manifest of a PKI in `dir` read once),
+/// then every file is written into a hidden staging directory and synced (one `syncfs`), and
+/// nothing has a final name until all are written:
+///
+/// - when `dir` is new or empty, the staging directory is made beside it and renamed to `dir`
+///   (one atomic rename: a process killed at any instant leaves `dir` empty or complete; what
+///   a killed run leaves is a hidden `.certlab-fleet-*` directory beside `dir`);
+/// - otherwise the staged files are linked into `dir` one by one (never over an existing file
+///   unless `force`); an error removes the ones already placed, so the files of the leaves
+///   are all there or none, except if the process is killed during that last step.
+pub fn write_fleet_files(
+    dir: &Path,
+    leaves: &[Entity],
+    force: bool,
+) -> Result<Vec<LeafFiles>, StoreError> {
+    let named = pki_named_files(dir);
+    let mut all = Vec::with_capacity(leaves.len());
+    let mut seen = BTreeSet::new();
+    for leaf in leaves {
+        if !seen.insert(leaf.name.as_str()) {
+            return Err(StoreError::Exists(dir.join(cert_file(&leaf.name))));
+        }
+        all.push(checked_leaf_files(dir, &leaf.name, force, &named)?);
+    }
+    let fresh = match fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(FileError::unwritable(dir, e).into()),
+    };
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let home = if fresh { parent } else { dir };
+    fs::create_dir_all(home).map_err(io_err(home))?;
+    let staging = Staging::new(home)?;
+    let mut staged = Vec::with_capacity(leaves.len() * 3);
+    for (leaf, files) in leaves.iter().zip(&all) {
+        for (path, text, mode) in [
+            (&files.cert, pem_certs([&leaf.cert]), 0o644),
+            (&files.chain, pem_certs(&leaf.chain), 0o644),
+            (&files.key, leaf.key.to_pem(), 0o600),
+        ] {
+            let name = path.file_name().expect("a file name");
+            let from = staging.0.join(name);
+            txn::write_new(&from, text.as_bytes(), mode)?;
+            staged.push((from, path));
+        }
+    }
+    txn::sync_files(&staging.0, staged.iter().map(|(from, _)| from.as_path()))?;
+    if fresh && fs::rename(&staging.0, dir).is_ok() {
+        let _ = fs::File::open(parent).and_then(|d| d.sync_all());
+        std::mem::forget(staging);
+        return Ok(all);
+    }
+    // `dir` holds other files (or the rename failed: another file system, a file created
+    // meanwhile): place the files one by one, undoing on error.
+    let mut placed: Vec<&Path> = Vec::with_capacity(staged.len());
+    for (from, to) in &staged {
+        let result = if force {
+            fs::rename(from, to)
+        } else {
+            fs::hard_link(from, to)
+        };
+        if let Err(e) = result {
+            for p in placed {
+                let _ = fs::remove_file(p);
+            }
+            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                StoreError::Exists(to.to_path_buf())
+            } else {
+                FileError::unwritable(to, e).into()
+            });
+        }
+        placed.push(to);
+    }
+    let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+    Ok(all)
+}
+
+/// A hidden staging directory (`.certlab-fleet-PID-N`), removed when dropped.
+struct Staging(PathBuf);
+
+impl Staging {
+    fn new(home: &Path) -> Result<Staging, StoreError> {
+        let pid = std::process::id();
+        for n in 0u32.. {
+            let path = home.join(format!("{}fleet-{pid}-{n}", pem::TEMP_PREFIX));
+            match fs::create_dir(&path) {
+                Ok(()) => return Ok(Staging(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => continue,
+                Err(e) => return Err(FileError::unwritable(&path, e).into()),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The files the manifest of a PKI in `dir` names (none when there is no PKI there).
+fn pki_named_files(dir: &Path) -> BTreeSet<String> {
+    match View::open(dir) {
+        Ok(Some(view)) => parse_manifest(&view)
+            .map(|m| m.named_files())
+            .unwrap_or_default(),
+        _ => BTreeSet::new(),
+    }
+}
+
 /// The paths [`write_leaf_files`] would write, checked: a valid name, no file of a PKI's
 /// manifest, no existing file unless `force`. Call it before issuing to fail early.
 pub fn check_leaf_files(dir: &Path, name: &str, force: bool) -> Result<LeafFiles, StoreError> {
+    checked_leaf_files(dir, name, force, &pki_named_files(dir))
+}
+
+/// [`check_leaf_files`] with the files of the PKI in `dir` given (`named`).
+fn checked_leaf_files(
+    dir: &Path,
+    name: &str,
+    force: bool,
+    named: &BTreeSet<String>,
+) -> Result<LeafFiles, StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
     let files = LeafFiles {
         cert: dir.join(cert_file(name)),
         chain: dir.join(chain_file(name)),
         key: dir.join(key_file(name)),
-    };
-    let named = match View::open(dir) {
-        Ok(Some(view)) => parse_manifest(&view)
-            .map(|m| m.named_files())
-            .unwrap_or_default(),
-        _ => BTreeSet::new(),
     };
     for (rel, path) in [
         (cert_file(name), &files.cert),

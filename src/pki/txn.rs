@@ -113,17 +113,7 @@ impl<'l> Txn<'l> {
         if self.staged.contains_key(rel) {
             fs::remove_file(&path).map_err(io(&path))?;
         }
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&path)
-            .map_err(io(&path))?;
-        // The mode is final from creation on (a key is never readable by others), whatever
-        // the umask.
-        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
-            .map_err(io(&path))?;
-        f.write_all(bytes).map_err(io(&path))?;
+        write_new(&path, bytes, mode)?;
         let sha = sha256_hex(bytes);
         self.staged.insert(rel.to_string(), sha.clone());
         Ok(sha)
@@ -158,26 +148,118 @@ impl<'l> Txn<'l> {
     }
 }
 
+/// Files staged before a transaction's [`Txn`] exists, from several threads at once (the
+/// files of leaves written while the others are still being issued); [`Txn::adopt`] makes it
+/// the transaction. The staging directory is the transaction's: dropped without adoption (or
+/// left by a killed process, with no manifest in it) it is discarded.
+#[derive(Debug)]
+pub struct Prestage {
+    staging: PathBuf,
+    staged: std::sync::Mutex<(BTreeMap<String, String>, BTreeSet<PathBuf>)>,
+    failed: std::sync::Mutex<Option<FileError>>,
+    adopted: bool,
+}
+
+impl Prestage {
+    /// Starts staging in `dir` (whose lock the caller holds; run [`recover`] first).
+    pub fn begin(dir: &Path, _lock: &DirLock) -> Result<Prestage, FileError> {
+        let staging = dir.join(TXN_DIR);
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        }
+        fs::create_dir(&staging).map_err(io(&staging))?;
+        Ok(Prestage {
+            staging,
+            staged: Default::default(),
+            failed: Default::default(),
+            adopted: false,
+        })
+    }
+
+    /// Stages a new file at `rel` (from any thread); the first error is kept and returned by
+    /// [`Txn::adopt`], and the files after it are not written.
+    pub fn put(&self, rel: &str, bytes: &[u8], mode: u32) {
+        if self.failed.lock().expect("not poisoned").is_some() {
+            return;
+        }
+        let result = (|| {
+            if !is_safe_relative(rel) {
+                return Err(FileError::unwritable(
+                    &self.staging.join(rel),
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "not a plain path inside the directory",
+                    ),
+                ));
+            }
+            let path = self.staging.join(rel);
+            if let Some(parent) = path.parent()
+                && parent != self.staging
+            {
+                let mut staged = self.staged.lock().expect("not poisoned");
+                if !staged.1.contains(parent) {
+                    fs::create_dir_all(parent).map_err(io(parent))?;
+                    staged.1.insert(parent.to_path_buf());
+                }
+            }
+            write_new(&path, bytes, mode)?;
+            let sha = sha256_hex(bytes);
+            let mut staged = self.staged.lock().expect("not poisoned");
+            staged.0.insert(rel.to_string(), sha);
+            Ok(())
+        })();
+        if let Err(e) = result {
+            self.failed.lock().expect("not poisoned").get_or_insert(e);
+        }
+    }
+
+    /// Discards what was staged (the staging directory is emptied).
+    pub fn clear(&mut self) -> Result<(), FileError> {
+        let staged = self.staged.get_mut().expect("not poisoned");
+        if staged.0.is_empty() && staged.1.is_empty() {
+            return Ok(());
+        }
+        fs::remove_dir_all(&self.staging).map_err(io(&self.staging))?;
+        fs::create_dir(&self.staging).map_err(io(&self.staging))?;
+        *staged = Default::default();
+        Ok(())
+    }
+}
+
+impl Drop for Prestage {
+    fn drop(&mut self) {
+        if !self.adopted {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+impl<'l> Txn<'l> {
+    /// Continues a [`Prestage`] as a transaction on `dir` (its files staged already), or
+    /// returns the first error it met (and discards it).
+    pub fn adopt(dir: &Path, lock: &'l DirLock, mut pre: Prestage) -> Result<Txn<'l>, FileError> {
+        if let Some(e) = pre.failed.get_mut().expect("not poisoned").take() {
+            return Err(e);
+        }
+        let (staged, dirs) = std::mem::take(pre.staged.get_mut().expect("not poisoned"));
+        pre.adopted = true;
+        Ok(Txn {
+            dir: dir.to_path_buf(),
+            staging: pre.staging.clone(),
+            staged,
+            dirs,
+            committed: false,
+            _lock: lock,
+        })
+    }
+}
+
 impl Txn<'_> {
     /// Puts every staged file's content on disk: one `syncfs(2)` of the file system on Linux,
     /// else (or should it fail) a sync per file.
     fn sync_staged(&self) -> Result<(), FileError> {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let d = File::open(&self.staging).map_err(io(&self.staging))?;
-            // SAFETY: `d` is an open descriptor for the duration of the call.
-            if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
-                return Ok(());
-            }
-        }
-        for rel in self.staged.keys() {
-            let path = self.staging.join(rel);
-            File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(io(&path))?;
-        }
-        Ok(())
+        let paths: Vec<PathBuf> = self.staged.keys().map(|r| self.staging.join(r)).collect();
+        sync_files(&self.staging, paths.iter().map(PathBuf::as_path))
     }
 }
 
@@ -187,6 +269,62 @@ impl Drop for Txn<'_> {
             let _ = fs::remove_dir_all(&self.staging);
         }
     }
+}
+
+/// The process's umask, read once (from `/proc/self/status` on Linux; reading it with
+/// `umask(2)` would change it for a moment, for every thread): `0o777` when unknown.
+fn umask() -> u32 {
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            })
+            .unwrap_or(0o777)
+    })
+}
+
+/// Creates a new file (never over an existing one) with `bytes` and exactly `mode`: the mode
+/// is given at creation, so a key is never readable by others, and set again only when the
+/// umask would have taken bits from it (one `open`, one `write`, one `close` per file).
+pub(crate) fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FileError> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io(path))?;
+    if mode & umask() != 0 {
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .map_err(io(path))?;
+    }
+    f.write_all(bytes).map_err(io(path))
+}
+
+/// Puts the content of `files` (all under `dir`) on disk: one `syncfs(2)` of `dir`'s file
+/// system on Linux, else (or should it fail) a sync per file.
+pub(crate) fn sync_files<'a>(
+    dir: &Path,
+    files: impl IntoIterator<Item = &'a Path>,
+) -> Result<(), FileError> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let d = File::open(dir).map_err(io(dir))?;
+        // SAFETY: `d` is an open descriptor for the duration of the call.
+        if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
+            return Ok(());
+        }
+    }
+    for path in files {
+        File::open(path)
+            .and_then(|f| f.sync_all())
+            .map_err(io(path))?;
+    }
+    Ok(())
 }
 
 fn write_synced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FileError> {
@@ -222,9 +360,24 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), FileError
 fn roll_forward(dir: &Path) -> Result<(), FileError> {
     let staging = dir.join(TXN_DIR);
     let record = staging.join(MANIFEST_FILE);
+    let mut touched = BTreeSet::new();
+    // A staged sub-directory (a fleet's `clients/`) that `dir` does not have moves in one
+    // rename, not one per file: 30,000 renames fewer for 10,000 identities. Readers find each
+    // of its files in the staging directory or, after the rename, in `dir`.
+    for entry in fs::read_dir(&staging).map_err(io(&staging))? {
+        let entry = entry.map_err(io(&staging))?;
+        let name = entry.file_name();
+        let is_dir = entry.file_type().map_err(io(&staging))?.is_dir();
+        if is_dir && is_safe_relative(&name.to_string_lossy()) {
+            let to = dir.join(&name);
+            if fs::symlink_metadata(&to).is_err() {
+                fs::rename(entry.path(), &to).map_err(io(&to))?;
+                touched.insert(dir.to_path_buf());
+            }
+        }
+    }
     let mut files = Vec::new();
     walk(&staging, Path::new(""), &mut files)?;
-    let mut touched = BTreeSet::new();
     for rel in &files {
         let top = rel.to_string_lossy();
         if top == MANIFEST_FILE || top == REMOVE_FILE || top.starts_with(TEMP_PREFIX) {

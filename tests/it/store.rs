@@ -340,9 +340,15 @@ fn timed_run(args: &[&str], dir: &Path) -> Duration {
 /// one whole PKI (old or new), and a regenerate's directory is never without one. Every
 /// fifth kill, the next complete run must leave no leftover (staging directory, temporaries).
 fn kill_at_random_points(iterations: usize) {
+    kill_at_random_points_of(iterations, &["-q", "generate", "--template", "lab"]);
+}
+
+/// [`kill_at_random_points`] for the command `base` (`-o DIR` added; `--force` for the
+/// forced regenerates).
+pub(crate) fn kill_at_random_points_of(iterations: usize, base: &[&str]) {
     let tmp = tempdir();
-    let lab = ["-q", "generate", "--template", "lab"];
-    let lab_force = ["-q", "generate", "--template", "lab", "--force"];
+    let lab = base.to_vec();
+    let lab_force = [base, &["--force"]].concat();
     let regen = tmp.path().join("regen");
     // The window to kill in: what each command takes here (measured, so the kills land
     // inside the run on a fast or a slow machine).
@@ -363,11 +369,11 @@ fn kill_at_random_points(iterations: usize) {
     for i in 0..iterations {
         let fresh = i % 3 == 0;
         let (dir, args, window): (PathBuf, &[&str], Duration) = if fresh {
-            (tmp.path().join(format!("fresh{i}")), &lab, fresh_time)
+            (tmp.path().join(format!("fresh{i}")), &lab[..], fresh_time)
         } else if i % 3 == 1 {
-            (regen.clone(), &lab, regen_time)
+            (regen.clone(), &lab[..], regen_time)
         } else {
-            (regen.clone(), &lab_force, regen_time)
+            (regen.clone(), &lab_force[..], regen_time)
         };
         let delay = Duration::from_micros(rng.below(window.as_micros() as u64 * 6 / 5));
         let mut child = spawn(args, &dir);
