@@ -467,7 +467,10 @@ fn ip_and_k8s_service_patterns_in_a_fleet() {
             .general_names
     );
     assert!(san.contains("IPAddress([10, 0, 0, 3])"), "{san}");
-    assert!(san.contains(r#"DNSName("api-3.prod.svc.cluster.local")"#), "{san}");
+    assert!(
+        san.contains(r#"DNSName("api-3.prod.svc.cluster.local")"#),
+        "{san}"
+    );
 
     let bad = write_spec(
         tmp.path(),
