@@ -849,6 +849,35 @@ mod tests {
     use super::*;
     use crate::pki::KeyAlg;
 
+    /// A connection still open when its endpoint stops is logged too (closed, "the server
+    /// stopped"): before, it vanished from the log.
+    #[test]
+    fn a_connection_open_at_stop_is_logged() {
+        let logs = Arc::new(Mutex::new(Vec::<ConnectionLog>::new()));
+        let seen = logs.clone();
+        let observer: Observer = Arc::new(move |log: &ConnectionLog| {
+            seen.lock().unwrap().push(log.clone());
+        });
+        let endpoint = serve_observed(
+            ServeSettings::plaintext("quiet"),
+            "127.0.0.1:0".parse().unwrap(),
+            Some(observer),
+        )
+        .unwrap();
+        // A client that connects and says nothing.
+        let _client = std::net::TcpStream::connect(endpoint.addr()).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while endpoint.open_connections() == 0 {
+            assert!(std::time::Instant::now() < deadline, "never accepted");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        endpoint.stop();
+        let logs = logs.lock().unwrap();
+        assert_eq!(logs.len(), 1, "{logs:?}");
+        assert_eq!(logs[0].result, "closed: the server stopped");
+        assert_eq!(logs[0].error.as_deref(), Some("the server stopped"));
+    }
+
     /// The loader by algorithm gives what the provider's generic loader gives: the same
     /// signature algorithm and public key for every kind of key certlab writes, and the same
     /// refusal for bytes that are no key.

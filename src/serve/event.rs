@@ -31,6 +31,9 @@ use crate::tls::alert_text;
 pub(super) const WAKER: Token = Token(usize::MAX);
 const LISTENER: Token = Token(usize::MAX - 1);
 
+/// The error of a connection cut short because its endpoint stopped.
+const STOPPED: &str = "the server stopped";
+
 /// How long a closing connection may take to flush its last bytes, and then how long we read
 /// (and discard) until the client closes.
 const LINGER: Duration = Duration::from_secs(1);
@@ -166,6 +169,7 @@ impl EventLoop {
                 return;
             }
             if self.shared.stop.load(Ordering::SeqCst) {
+                self.close_all();
                 return;
             }
             for event in events.iter() {
@@ -322,6 +326,18 @@ impl EventLoop {
                 Next::Done => self.finish(token),
                 Next::Wait => self.deadlines.push(Reverse((conn.deadline, token))),
             }
+        }
+    }
+
+    /// The endpoint stops: every connection still open is closed and logged, so that every
+    /// accepted connection has its log entry (a client whose answer was sent and that had not
+    /// closed yet when a SIGTERM came was missing from the log).
+    fn close_all(&mut self) {
+        for token in 0..self.conns.len() {
+            if let Some(conn) = self.conns[token].as_mut() {
+                conn.stopped();
+            }
+            self.finish(token);
         }
     }
 
@@ -626,6 +642,23 @@ impl Conn {
         }
         self.log.error = Some(error.to_string());
         self.close();
+    }
+
+    /// The endpoint stops with this connection open: an answer already written stands, the
+    /// rest is cut short.
+    fn stopped(&mut self) {
+        match self.phase {
+            Phase::Lingering => {}
+            Phase::Closing => self.write_failed(STOPPED),
+            Phase::Reading => {
+                if self.log.result.is_empty() {
+                    self.log.result = "closed: the server stopped".into();
+                }
+                if self.log.error.is_none() {
+                    self.log.error = Some(STOPPED.to_string());
+                }
+            }
+        }
     }
 
     /// Our last bytes could not be written.
