@@ -41,7 +41,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -229,10 +229,13 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
             negotiated_alpn: session.tls.as_ref().and_then(|t| t.alpn.as_deref()),
         },
     );
-    let client_rules = match &options.trust {
-        Some(t) => crate::verify::inspect::client_rule_hits(&cap.chain, &t.roots, &t.crls),
-        None => crate::verify::inspect::client_rule_hits(&cap.chain, &[], &[]),
+    // The signatures webpki verified when the verifier judged the chain are not checked again.
+    let (roots, crls) = match &options.trust {
+        Some(t) => (t.roots.as_slice(), t.crls.as_slice()),
+        None => (&[][..], &[][..]),
     };
+    let client_rules =
+        crate::verify::inspect::client_rule_hits_verified(&cap.chain, roots, crls, &cap.verified);
     let mut clients = crate::verify::check::client_verdicts(verdict.outcome, &client_rules);
     crate::verify::check::apply_cn_fallback(&mut clients, &chain, &name_text);
     Ok(ProbeReport {
@@ -255,15 +258,42 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
 }
 
 /// Resolves `host` on a thread and waits for it until `deadline` at most: `Ok(None)` when the
-/// resolver did not answer in time (the thread is left to finish on its own).
+/// resolver did not answer in time (the thread is left to finish on its own). An IP address
+/// and the loopback names need no resolver and no thread ([`known_addresses`]).
 fn resolve(
     host: &str,
     port: u16,
     deadline: Instant,
 ) -> Result<Option<Vec<SocketAddr>>, ProbeError> {
+    if let Some(addrs) = known_addresses(host, port) {
+        return Ok(Some(addrs));
+    }
     let name = host.to_string();
     resolve_within(host, deadline, move || {
         (name.as_str(), port).to_socket_addrs().map(|a| a.collect())
+    })
+}
+
+/// The addresses of `host` that are known without asking the resolver: an IP address is
+/// itself, and `localhost` and the names under `.localhost` are the loopback addresses,
+/// 127.0.0.1 then ::1 (RFC 6761 section 6.3 reserves them for loopback; curl resolves them
+/// the same way, without the resolver). `None`: the resolver must be asked.
+fn known_addresses(host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Some(vec![SocketAddr::new(ip, port)]);
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let loopback = name.eq_ignore_ascii_case("localhost")
+        || name
+            .len()
+            .checked_sub(".localhost".len())
+            .and_then(|at| name.get(at..))
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(".localhost"));
+    loopback.then(|| {
+        vec![
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port),
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port),
+        ]
     })
 }
 
@@ -353,6 +383,39 @@ mod tests {
         ] {
             assert!(parse_target(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn addresses_and_loopback_names_need_no_resolver() {
+        let v4 = |p| SocketAddr::new(Ipv4Addr::LOCALHOST.into(), p);
+        let v6 = |p| SocketAddr::new(Ipv6Addr::LOCALHOST.into(), p);
+        assert_eq!(known_addresses("127.0.0.1", 443), Some(vec![v4(443)]));
+        assert_eq!(known_addresses("::1", 8443), Some(vec![v6(8443)]));
+        for name in [
+            "localhost",
+            "LocalHost",
+            "localhost.",
+            "api.localhost",
+            "a.b.LOCALHOST",
+        ] {
+            assert_eq!(
+                known_addresses(name, 4317),
+                Some(vec![v4(4317), v6(4317)]),
+                "{name}"
+            );
+        }
+        for name in [
+            "example.com",
+            "notlocalhost",
+            "localhost.example",
+            "localhostx",
+            "fe80::1%lo",
+        ] {
+            assert_eq!(known_addresses(name, 1), None, "{name}");
+        }
+        // Even with no time left: nothing to wait for.
+        let got = resolve("localhost", 1, Instant::now()).unwrap();
+        assert_eq!(got, Some(vec![v4(1), v6(1)]));
     }
 
     #[test]

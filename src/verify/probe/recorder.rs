@@ -16,7 +16,7 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureSch
 use super::{ProbeError, ProbeOptions};
 use crate::outcome::Outcome;
 use crate::tls::TlsVersion;
-use crate::verify::classify::{ClientAuthState, TrustStore, Usage, Verdict};
+use crate::verify::classify::{ClientAuthState, TrustStore, Usage, Verdict, VerifiedSignatures};
 use crate::verify::inspect::CertSummary;
 use crate::verify::judge_chain;
 
@@ -29,6 +29,8 @@ pub(super) struct Captured {
     pub(super) summaries: Vec<CertSummary>,
     /// The classifier's verdict on it.
     pub(super) verdict: Option<Verdict>,
+    /// The signatures the classifier's path validation verified (for the client-rule lints).
+    pub(super) verified: VerifiedSignatures,
     /// Whether the server asked for a client certificate and whether one was sent.
     pub(super) auth: ClientAuthState,
 }
@@ -89,13 +91,14 @@ impl ServerCertVerifier for RecordingVerifier {
         let at = self
             .now
             .unwrap_or_else(|| crate::tls::offset_date_time(now));
-        let (verdict, summaries) =
+        let (verdict, summaries, verified) =
             judge_chain(&chain, &self.trust, Some(&self.name), Usage::Server, at);
         let outcome = verdict.outcome;
         let mut cap = lock(&self.captured);
         cap.chain = chain;
         cap.summaries = summaries;
         cap.verdict = Some(verdict);
+        cap.verified = verified;
         if outcome == Outcome::Ok {
             Ok(ServerCertVerified::assertion())
         } else {
