@@ -9,7 +9,7 @@ use certlab::pem;
 use certlab::tls::TlsVersion;
 use certlab::verify::check;
 use certlab::verify::classify::TrustStore;
-use certlab::verify::probe::{ProbeOptions, ProbeReport, probe};
+use certlab::verify::probe::{ProbeOptions, ProbeReport, probe_loading_trust};
 
 use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, Failure, NowArg};
 
@@ -192,7 +192,8 @@ fn run_probe(args: Args) -> CmdResult {
         _ => None,
     };
     let options = ProbeOptions {
-        trust: trust(&args)?,
+        // Read while the ClientHello is on its way (`probe_loading_trust`).
+        trust: None,
         servername: args.servername.clone(),
         client_cert,
         tls: args.tls,
@@ -203,7 +204,7 @@ fn run_probe(args: Args) -> CmdResult {
         now,
         ..ProbeOptions::default()
     };
-    let report = probe(&args.target, &options)?;
+    let report = probe_loading_trust(&args.target, &options, || trust(&args))?;
     if args.json {
         super::print_json(&serde_json::to_value(&report).expect("serialisable"));
     } else {

@@ -79,10 +79,20 @@ impl Session {
         name: ServerName<'static>,
         host: &str,
         options: &ProbeOptions,
+        ensure_trust: &mut dyn FnMut() -> bool,
     ) -> Result<(), Verdict> {
         let mut sock = self.connect(addrs)?;
         let mut conn = ClientConnection::new(config, name)
             .map_err(|e| Verdict::new(Outcome::HandshakeFailure, format!("rustls: {e}")))?;
+        // The ClientHello goes first; the trust is read while the server works on its answer.
+        let _ = flush(&mut conn, &mut sock);
+        if !ensure_trust() {
+            let _ = sock.shutdown(Shutdown::Both);
+            return Err(Verdict::new(
+                Outcome::HandshakeFailure,
+                "the trust store could not be read",
+            ));
+        }
         let result = self.exchange(&mut conn, &mut sock, host, options);
         if result.is_ok() {
             conn.send_close_notify();
