@@ -482,7 +482,7 @@ mod tests {
         let refused = format!("127.0.0.1:{}", closed_port());
         for target in [refused.as_str(), "no-port", "bad name:443"] {
             let mut calls = 0;
-            let got = probe_loading_trust(&target, &options, || {
+            let got = probe_loading_trust(target, &options, || {
                 calls += 1;
                 Err::<Option<TrustStore>, _>(Failed::Trust("unreadable ca.pem"))
             });
