@@ -34,7 +34,9 @@ for _ in $(seq 100); do grep -q 'listening on' "$work/serve.out" 2>/dev/null && 
 addr=$(grep -o 'listening on [^ ]*' "$work/serve.out" | head -n 1 | awk '{print $3}')
 port=${addr##*:}
 "$bin" probe "localhost:$port" --pki "$work/lab" >/dev/null
-hyperfine --warmup 5 --runs 100 -N "$bin probe localhost:$port --pki $work/lab"
+hyperfine --warmup 5 --runs 100 -N "$bin probe localhost:$port --ca $work/lab/ca.pem" \
+  "$bin probe 127.0.0.1:$port --ca $work/lab/ca.pem --servername localhost" \
+  "$bin probe localhost:$port --pki $work/lab" "$bin --version"
 
 echo "== probe in process (criterion, benches/probe.rs)"
 cargo bench --quiet --bench probe -- --noplot 2>/dev/null | grep -E 'probe/|time:'

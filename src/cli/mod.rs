@@ -520,7 +520,9 @@ pub fn parse_now(text: &str) -> Result<OffsetDateTime, BadNow> {
 /// Parses the command line. clap reports usage errors itself (exit 2), except a bad `--now`:
 /// that is one `error: ` line with the reason and exit 2, like every other bad input.
 pub fn parse_args() -> Result<Cli, ExitCode> {
-    Cli::try_parse().map_err(|e| {
+    // `certlab probe` builds only its own arguments (a probe is a few milliseconds).
+    let parsed = probe::parse_probe_only().unwrap_or_else(Cli::try_parse);
+    parsed.map_err(|e| {
         let bad_now = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<BadNow>());
         match bad_now {
             Some(reason) if e.kind() == clap::error::ErrorKind::ValueValidation => {

@@ -40,7 +40,7 @@ use crate::pki::{Pki, Role, San, store};
 use crate::verify::classify::{TrustStore, Usage};
 use crate::verify::fix::check_fix;
 use crate::verify::inspect::{
-    CertSummary, Lint, LintCode, RuleHit, client_rule_hits, lint_chain_within, summarize,
+    CertSummary, Lint, LintCode, RuleHit, client_rule_hits_verified, lint_chain_within, summarize,
 };
 use crate::verify::{Judgement, REPORT_VERSION, judge_chain};
 
@@ -463,7 +463,7 @@ pub fn check(
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
     let name = options.host.as_deref().map(server_name).transpose()?;
-    let (verdict, summaries) = judge_chain(
+    let (verdict, summaries, verified) = judge_chain(
         chain,
         &options.trust,
         name.as_ref(),
@@ -484,7 +484,8 @@ pub fn check(
         options.usage,
         &summaries,
     );
-    let rules = client_rule_hits(chain, &options.trust.roots, &options.trust.crls);
+    let rules =
+        client_rule_hits_verified(chain, &options.trust.roots, &options.trust.crls, &verified);
     let mut clients = client_verdicts(verdict.outcome, &rules);
     if let Some(host) = options.host.as_deref() {
         apply_cn_fallback(&mut clients, &summaries, host);

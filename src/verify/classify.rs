@@ -100,6 +100,50 @@ impl TrustStore {
     }
 }
 
+/// The certificate signatures a successful path validation checked, so that later checks of
+/// the same chain (the client-rule lints, [`crate::verify::inspect::client_rule_hits`]) need
+/// not verify them again. Each entry is a `(certificate, issuer)` pair, both DER, byte for
+/// byte: rustls-webpki verified the certificate's signature with that issuer's key. Entries are
+/// added only from a path webpki accepted (it verifies every signature of a path before it
+/// accepts it), so a certificate with a bad signature is never in it, and a certificate that
+/// differs in any byte is not found in it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct VerifiedSignatures {
+    pairs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl VerifiedSignatures {
+    /// Whether `cert`'s signature was verified with `issuer`'s key (both DER).
+    pub(crate) fn contains(&self, cert: &[u8], issuer: &[u8]) -> bool {
+        self.pairs
+            .iter()
+            .any(|(c, i)| c.as_slice() == cert && i.as_slice() == issuer)
+    }
+
+    /// Records the signatures of a path webpki accepted: the leaf by the first intermediate,
+    /// each intermediate by the next, the last by the anchor (and so by every root of
+    /// `roots` that makes that same anchor: the same subject and key).
+    fn record(
+        &mut self,
+        leaf: &[u8],
+        path: &webpki::VerifiedPath<'_>,
+        anchors: &[TrustAnchor<'_>],
+        anchor_roots: &[&[u8]],
+    ) {
+        let mut child = leaf.to_vec();
+        for issuer in path.intermediate_certificates() {
+            let der = issuer.der().to_vec();
+            self.pairs.push((child, der.clone()));
+            child = der;
+        }
+        for (a, root) in anchors.iter().zip(anchor_roots) {
+            if a == path.anchor() {
+                self.pairs.push((child.clone(), root.to_vec()));
+            }
+        }
+    }
+}
+
 /// An outcome and what explains it (which certificate expired, "same subject as your root,
 /// different key", ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -954,11 +998,12 @@ pub fn classify_chain(
     usage: Usage,
     now: OffsetDateTime,
 ) -> Verdict {
-    classify_parsed(chain, &parse_chain(chain), trust, name, usage, now)
+    classify_parsed(chain, &parse_chain(chain), trust, name, usage, now, None)
 }
 
 /// [`classify_chain`] for a chain whose certificates the caller has parsed already (`certs[i]`
-/// is `chain[i]`), so a report parses each certificate once.
+/// is `chain[i]`), so a report parses each certificate once. With `verified`, the signatures
+/// of the path webpki accepted are recorded in it (nothing when it accepted none).
 pub(crate) fn classify_parsed<'a>(
     chain: &'a [CertificateDer<'_>],
     certs: &'a [Result<Cert<'a>, String>],
@@ -966,6 +1011,7 @@ pub(crate) fn classify_parsed<'a>(
     name: Option<&ServerName<'_>>,
     usage: Usage,
     now: OffsetDateTime,
+    verified: Option<&mut VerifiedSignatures>,
 ) -> Verdict {
     // Whole seconds, as certificates encode them and webpki compares (see classify_chain).
     let now = now.replace_nanosecond(0).unwrap_or(now);
@@ -1043,7 +1089,16 @@ pub(crate) fn classify_parsed<'a>(
         revocation,
         None,
     ) {
-        Ok(path) => anchors.iter().position(|a| a == path.anchor()),
+        Ok(path) => {
+            if let Some(v) = verified {
+                let anchor_roots: Vec<&[u8]> = anchor_index
+                    .iter()
+                    .map(|&i| trust.roots[i].as_ref())
+                    .collect();
+                v.record(leaf_der, &path, &anchors, &anchor_roots);
+            }
+            anchors.iter().position(|a| a == path.anchor())
+        }
         Err(e) => return ctx.classify_error(e, name),
     };
 

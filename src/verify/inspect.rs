@@ -39,6 +39,7 @@ use time::{Duration, OffsetDateTime};
 use crate::clients::rules::Rule;
 use crate::pem::FileError;
 use crate::pki::{KeyAlg, sha256_hex};
+use crate::verify::classify::VerifiedSignatures;
 use crate::x509::{Cert, Ext, hex_colon, parse_chain};
 
 /// Why a file could not be inspected.
@@ -626,6 +627,19 @@ pub fn client_rule_hits(
     roots: &[CertificateDer<'_>],
     crls: &[pki_types::CertificateRevocationListDer<'_>],
 ) -> Vec<RuleHit> {
+    client_rule_hits_verified(chain, roots, crls, &VerifiedSignatures::default())
+}
+
+/// [`client_rule_hits`], taking as verified the signatures the classifier's path validation
+/// checked already (`verified`): a signature found there is not checked a second time, any
+/// other is checked here. Entries are exact DER pairs from a path webpki accepted, so a
+/// certificate with a bad signature is never taken as signed.
+pub(crate) fn client_rule_hits_verified(
+    chain: &[CertificateDer<'_>],
+    roots: &[CertificateDer<'_>],
+    crls: &[pki_types::CertificateRevocationListDer<'_>],
+    verified: &VerifiedSignatures,
+) -> Vec<RuleHit> {
     let parsed = parse_chain(chain);
     let root_certs = parse_chain(roots);
     let presented: Vec<(Place, Option<usize>, &Cert<'_>)> = parsed
@@ -644,9 +658,15 @@ pub fn client_rule_hits(
         })
         .collect();
     let mut all = presented.clone();
-    for r in root_certs.iter().filter_map(|r| r.as_ref().ok()) {
-        let issued_one = presented.iter().any(|(_, _, c)| {
-            c.issuer_raw() == r.subject_raw() && c.spki() != r.spki() && c.signed_by(r)
+    for (root_der, r) in roots
+        .iter()
+        .zip(&root_certs)
+        .filter_map(|(d, r)| r.as_ref().ok().map(|r| (d, r)))
+    {
+        let issued_one = presented.iter().any(|(_, i, c)| {
+            c.issuer_raw() == r.subject_raw()
+                && c.spki() != r.spki()
+                && (i.is_some_and(|i| verified.contains(&chain[i], root_der)) || c.signed_by(r))
         });
         let sent = presented
             .iter()
@@ -688,8 +708,9 @@ pub fn client_rule_hits(
                 format!("{name} is a CA whose basicConstraints is not marked critical"),
             );
         }
-        let self_signed = c.self_issued() && c.signed_by(c);
-        if v3 && place != Place::Anchor && !self_signed && c.aki().is_none() {
+        // Whether it is self-signed matters only here: checked last (a signature check).
+        if v3 && place != Place::Anchor && c.aki().is_none() && !(c.self_issued() && c.signed_by(c))
+        {
             hit(
                 Rule::MissingAki,
                 format!("{name} has no authority key identifier (key id)"),
@@ -1011,6 +1032,61 @@ mod tests {
         let (other, other_root) = rcgen_chain(|_| {}, |_| {});
         let _ = other;
         assert_eq!(rules_of(&chain[..1], &other_root), []);
+    }
+
+    /// The certificate with the last byte of its signature value flipped: it still parses,
+    /// and its signature no longer verifies.
+    fn with_bad_signature(der: &CertificateDer<'static>) -> CertificateDer<'static> {
+        let mut bytes = der.to_vec();
+        *bytes.last_mut().expect("a certificate") ^= 0x01;
+        CertificateDer::from(bytes)
+    }
+
+    #[test]
+    fn signatures_the_classifier_verified_are_shared_and_a_bad_one_is_still_caught() {
+        use crate::outcome::Outcome;
+        use crate::verify::classify::{TrustStore, Usage};
+        // The intermediate as the trust anchor: the lints look at an anchor only when it
+        // signed a certificate of the chain, and then say it is not self-issued.
+        let (chain, _) = rcgen_chain(|_| {}, |_| {});
+        let leaf = vec![chain[0].clone()];
+        let anchor = chain[1].clone();
+        let trust = TrustStore::from_roots(vec![anchor.clone()]);
+        let name = pki_types::ServerName::try_from("rules.test").unwrap();
+        let judge = |c: &[CertificateDer<'static>]| {
+            crate::verify::judge_chain(c, &trust, Some(&name), Usage::Server, NOW)
+        };
+        let rules = |c: &[CertificateDer<'static>], v: &VerifiedSignatures| {
+            client_rule_hits_verified(c, std::slice::from_ref(&anchor), &[], v)
+                .into_iter()
+                .map(|h| h.rule)
+                .collect::<Vec<_>>()
+        };
+
+        let (verdict, _, verified) = judge(&leaf);
+        assert_eq!(verdict.outcome, Outcome::Ok);
+        assert!(verified.contains(&leaf[0], &anchor), "{verified:?}");
+        assert_eq!(rules(&leaf, &verified), [Rule::AnchorNotSelfIssued]);
+        assert_eq!(
+            rules(&leaf, &VerifiedSignatures::default()),
+            [Rule::AnchorNotSelfIssued],
+            "the same verdict when the lints check the signature themselves"
+        );
+
+        // A bad signature: the classifier says so and records nothing ...
+        let forged = vec![with_bad_signature(&leaf[0])];
+        let (verdict, _, recorded) = judge(&forged);
+        assert_eq!(verdict.outcome, Outcome::BadSignature, "{verdict:?}");
+        assert!(!recorded.contains(&forged[0], &anchor));
+        assert!(!recorded.contains(&leaf[0], &anchor));
+        // ... and the lints, even handed the good leaf's verified signatures, check the forged
+        // one themselves: the anchor did not sign it.
+        assert_eq!(rules(&forged, &recorded), []);
+        assert_eq!(rules(&forged, &verified), []);
+        assert_eq!(
+            client_rule_hits(&forged, std::slice::from_ref(&anchor), &[]),
+            []
+        );
     }
 
     #[test]

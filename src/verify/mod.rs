@@ -67,17 +67,24 @@ impl Judgement {
 }
 
 /// Classifies a presented chain and summarises it for the report, parsing each certificate
-/// once.
+/// once; the signatures webpki verified on the way are returned for the client-rule lints
+/// ([`inspect::client_rule_hits_verified`]), so each is checked once.
 pub(crate) fn judge_chain(
     chain: &[CertificateDer<'_>],
     trust: &TrustStore,
     name: Option<&ServerName<'_>>,
     usage: Usage,
     now: OffsetDateTime,
-) -> (Verdict, Vec<CertSummary>) {
+) -> (Verdict, Vec<CertSummary>, classify::VerifiedSignatures) {
     let certs = crate::x509::parse_chain(chain);
-    let verdict = classify::classify_parsed(chain, &certs, trust, name, usage, now);
-    (verdict, inspect::summarize_parsed(chain, &certs, now))
+    let mut verified = classify::VerifiedSignatures::default();
+    let verdict =
+        classify::classify_parsed(chain, &certs, trust, name, usage, now, Some(&mut verified));
+    (
+        verdict,
+        inspect::summarize_parsed(chain, &certs, now),
+        verified,
+    )
 }
 
 #[cfg(test)]

@@ -41,8 +41,8 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -59,7 +59,7 @@ mod recorder;
 mod report;
 mod session;
 
-use recorder::{Captured, client_config, lock};
+use recorder::{Captured, LoadedTrust, client_config, lock};
 pub use report::{ClientCertInfo, LINT_EXPIRY_DAYS, ProbeReport, TlsInfo};
 use session::Session;
 
@@ -177,16 +177,83 @@ pub enum ProbeError {
 /// Probes `target` (`host:port` or `[v6]:port`) and returns what a client sees. Errors are bad
 /// input only; every network result, refused and timed-out connects included, is an outcome.
 pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeError> {
+    probe_loading_trust(target, options, || Ok(options.trust.clone()))
+}
+
+/// [`probe`] with the trust store read by `load` (`None`: the system's roots) instead of taken
+/// from `options.trust`, while the ClientHello is on its way: reading a PKI directory's or a
+/// CA file's certificates (0.2-0.5 ms in a `certlab probe` process) then overlaps the
+/// server's work on its answer instead of coming before the connect. `load` runs exactly once,
+/// also when the probe ends before any handshake (bad target, refused, timeout), and its error
+/// wins over anything else: a probe with unusable trust is reported as that, as if the trust
+/// had been read first.
+pub fn probe_loading_trust<E: From<ProbeError>>(
+    target: &str,
+    options: &ProbeOptions,
+    load: impl FnOnce() -> Result<Option<TrustStore>, E>,
+) -> Result<ProbeReport, E> {
+    let mut loader = TrustLoader {
+        load: Some(load),
+        error: None,
+        cell: Arc::new(OnceLock::new()),
+    };
+    let cell = loader.cell.clone();
+    let result = probe_with(target, options, cell, &mut || loader.ensure());
+    loader.ensure();
+    match loader.error {
+        Some(e) => Err(e),
+        None => result.map_err(E::from),
+    }
+}
+
+/// Runs a trust loader once and keeps what it gave (the store, or its error).
+struct TrustLoader<F, E> {
+    load: Option<F>,
+    error: Option<E>,
+    cell: Arc<OnceLock<LoadedTrust>>,
+}
+
+impl<F: FnOnce() -> Result<Option<TrustStore>, E>, E: From<ProbeError>> TrustLoader<F, E> {
+    /// Loads the trust unless done already; whether it is loaded.
+    fn ensure(&mut self) -> bool {
+        if let Some(load) = self.load.take() {
+            let loaded = load().and_then(|t| match t {
+                Some(store) => Ok(LoadedTrust {
+                    store,
+                    explicit: true,
+                }),
+                None => system_trust()
+                    .map(|store| LoadedTrust {
+                        store,
+                        explicit: false,
+                    })
+                    .map_err(E::from),
+            });
+            match loaded {
+                Ok(t) => {
+                    let _ = self.cell.set(t);
+                }
+                Err(e) => self.error = Some(e),
+            }
+        }
+        self.error.is_none()
+    }
+}
+
+/// The probe, its trust loaded by `ensure_trust` (which says whether it could) before the
+/// first answer is read.
+fn probe_with(
+    target: &str,
+    options: &ProbeOptions,
+    trust: Arc<OnceLock<LoadedTrust>>,
+    ensure_trust: &mut dyn FnMut() -> bool,
+) -> Result<ProbeReport, ProbeError> {
     let (host, port) = parse_target(target)?;
     let name_text = options.servername.clone().unwrap_or_else(|| host.clone());
     let name = ServerName::try_from(name_text.clone())
         .map_err(|_| ProbeError::BadName(name_text.clone()))?;
-    let trust = match &options.trust {
-        Some(t) => t.clone(),
-        None => system_trust()?,
-    };
     let captured = Arc::new(Mutex::new(Captured::default()));
-    let config = client_config(options, trust, name.to_owned(), &captured)?;
+    let config = client_config(options, trust.clone(), name.to_owned(), &captured)?;
     let start = Instant::now();
     let deadline = start + options.timeout;
     let addrs: Option<Vec<SocketAddr>> = match options.address {
@@ -202,7 +269,7 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
 
     let mut session = Session::new(deadline, captured.clone());
     let result = match &addrs {
-        Some(addrs) => session.run(addrs, config, name.to_owned(), &host, options),
+        Some(addrs) => session.run(addrs, config, name.to_owned(), &host, options, ensure_trust),
         None => Err(Verdict::new(
             Outcome::Timeout,
             format!(
@@ -229,10 +296,14 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
             negotiated_alpn: session.tls.as_ref().and_then(|t| t.alpn.as_deref()),
         },
     );
-    let client_rules = match &options.trust {
-        Some(t) => crate::verify::inspect::client_rule_hits(&cap.chain, &t.roots, &t.crls),
-        None => crate::verify::inspect::client_rule_hits(&cap.chain, &[], &[]),
+    // The signatures webpki verified when the verifier judged the chain are not checked again.
+    // Only explicit trust is looked at (never the system's roots).
+    let (roots, crls) = match trust.get().filter(|t| t.explicit) {
+        Some(t) => (t.store.roots.as_slice(), t.store.crls.as_slice()),
+        None => (&[][..], &[][..]),
     };
+    let client_rules =
+        crate::verify::inspect::client_rule_hits_verified(&cap.chain, roots, crls, &cap.verified);
     let mut clients = crate::verify::check::client_verdicts(verdict.outcome, &client_rules);
     crate::verify::check::apply_cn_fallback(&mut clients, &chain, &name_text);
     Ok(ProbeReport {
@@ -255,15 +326,42 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
 }
 
 /// Resolves `host` on a thread and waits for it until `deadline` at most: `Ok(None)` when the
-/// resolver did not answer in time (the thread is left to finish on its own).
+/// resolver did not answer in time (the thread is left to finish on its own). An IP address
+/// and the loopback names need no resolver and no thread ([`known_addresses`]).
 fn resolve(
     host: &str,
     port: u16,
     deadline: Instant,
 ) -> Result<Option<Vec<SocketAddr>>, ProbeError> {
+    if let Some(addrs) = known_addresses(host, port) {
+        return Ok(Some(addrs));
+    }
     let name = host.to_string();
     resolve_within(host, deadline, move || {
         (name.as_str(), port).to_socket_addrs().map(|a| a.collect())
+    })
+}
+
+/// The addresses of `host` that are known without asking the resolver: an IP address is
+/// itself, and `localhost` and the names under `.localhost` are the loopback addresses,
+/// 127.0.0.1 then ::1 (RFC 6761 section 6.3 reserves them for loopback; curl resolves them
+/// the same way, without the resolver). `None`: the resolver must be asked.
+fn known_addresses(host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Some(vec![SocketAddr::new(ip, port)]);
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let loopback = name.eq_ignore_ascii_case("localhost")
+        || name
+            .len()
+            .checked_sub(".localhost".len())
+            .and_then(|at| name.get(at..))
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(".localhost"));
+    loopback.then(|| {
+        vec![
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port),
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port),
+        ]
     })
 }
 
@@ -353,6 +451,126 @@ mod tests {
         ] {
             assert!(parse_target(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    /// A port nothing listens on.
+    fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Failed {
+        Trust(&'static str),
+        Probe(String),
+    }
+
+    impl From<ProbeError> for Failed {
+        fn from(e: ProbeError) -> Self {
+            Failed::Probe(e.to_string())
+        }
+    }
+
+    #[test]
+    fn the_trust_is_loaded_once_and_its_error_wins_wherever_the_probe_ends() {
+        let options = ProbeOptions {
+            timeout: Duration::from_secs(2),
+            ..ProbeOptions::default()
+        };
+        let refused = format!("127.0.0.1:{}", closed_port());
+        for target in [refused.as_str(), "no-port", "bad name:443"] {
+            let mut calls = 0;
+            let got = probe_loading_trust(target, &options, || {
+                calls += 1;
+                Err::<Option<TrustStore>, _>(Failed::Trust("unreadable ca.pem"))
+            });
+            assert_eq!(calls, 1, "{target}");
+            assert_eq!(
+                got.unwrap_err(),
+                Failed::Trust("unreadable ca.pem"),
+                "{target}"
+            );
+        }
+        // Good trust: loaded once, and the probe's own result comes through.
+        let mut calls = 0;
+        let report = probe_loading_trust(&refused, &options, || {
+            calls += 1;
+            Ok::<_, Failed>(Some(TrustStore::default()))
+        })
+        .expect("a report");
+        assert_eq!(calls, 1);
+        assert_eq!(report.outcome, Outcome::Refused);
+        let got = probe_loading_trust("no-port", &options, || {
+            Ok::<_, Failed>(Some(TrustStore::default()))
+        });
+        assert!(matches!(got, Err(Failed::Probe(m)) if m.contains("invalid target")));
+    }
+
+    #[test]
+    fn the_trust_is_read_while_the_client_hello_is_out() {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().expect("accept");
+            s.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let mut record = [0u8; 5];
+            s.read_exact(&mut record).expect("a ClientHello");
+            tx.send(record[0]).expect("send");
+        });
+        let options = ProbeOptions {
+            timeout: Duration::from_secs(5),
+            ..ProbeOptions::default()
+        };
+        let report = probe_loading_trust(&format!("127.0.0.1:{port}"), &options, || {
+            // The server has the ClientHello before the trust is read (if the trust were read
+            // first, nothing would have been sent yet and this would time out).
+            let first = rx
+                .recv_timeout(Duration::from_secs(3))
+                .map_err(|_| Failed::Trust("the trust was read before the ClientHello went out"))?;
+            assert_eq!(first, 0x16, "a TLS handshake record");
+            Ok::<_, Failed>(Some(TrustStore::default()))
+        })
+        .expect("a report");
+        assert_ne!(report.outcome, Outcome::Ok);
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn addresses_and_loopback_names_need_no_resolver() {
+        let v4 = |p| SocketAddr::new(Ipv4Addr::LOCALHOST.into(), p);
+        let v6 = |p| SocketAddr::new(Ipv6Addr::LOCALHOST.into(), p);
+        assert_eq!(known_addresses("127.0.0.1", 443), Some(vec![v4(443)]));
+        assert_eq!(known_addresses("::1", 8443), Some(vec![v6(8443)]));
+        for name in [
+            "localhost",
+            "LocalHost",
+            "localhost.",
+            "api.localhost",
+            "a.b.LOCALHOST",
+        ] {
+            assert_eq!(
+                known_addresses(name, 4317),
+                Some(vec![v4(4317), v6(4317)]),
+                "{name}"
+            );
+        }
+        for name in [
+            "example.com",
+            "notlocalhost",
+            "localhost.example",
+            "localhostx",
+            "fe80::1%lo",
+        ] {
+            assert_eq!(known_addresses(name, 1), None, "{name}");
+        }
+        // Even with no time left: nothing to wait for.
+        let got = resolve("localhost", 1, Instant::now()).unwrap();
+        assert_eq!(got, Some(vec![v4(1), v6(1)]));
     }
 
     #[test]

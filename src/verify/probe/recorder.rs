@@ -4,7 +4,7 @@
 //! installs both.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::client::ResolvesClientCert;
@@ -16,7 +16,7 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureSch
 use super::{ProbeError, ProbeOptions};
 use crate::outcome::Outcome;
 use crate::tls::TlsVersion;
-use crate::verify::classify::{ClientAuthState, TrustStore, Usage, Verdict};
+use crate::verify::classify::{ClientAuthState, TrustStore, Usage, Verdict, VerifiedSignatures};
 use crate::verify::inspect::CertSummary;
 use crate::verify::judge_chain;
 
@@ -29,6 +29,8 @@ pub(super) struct Captured {
     pub(super) summaries: Vec<CertSummary>,
     /// The classifier's verdict on it.
     pub(super) verdict: Option<Verdict>,
+    /// The signatures the classifier's path validation verified (for the client-rule lints).
+    pub(super) verified: VerifiedSignatures,
     /// Whether the server asked for a client certificate and whether one was sent.
     pub(super) auth: ClientAuthState,
 }
@@ -40,7 +42,9 @@ pub(super) fn lock(m: &Mutex<Captured>) -> MutexGuard<'_, Captured> {
 /// A server-certificate verifier that records the chain, classifies it with the shared
 /// classifier, and accepts only an `ok` verdict.
 struct RecordingVerifier {
-    trust: TrustStore,
+    /// Filled while the ClientHello is on its way ([`super::probe_loading_trust`]), before the
+    /// first answer is read.
+    trust: Arc<OnceLock<LoadedTrust>>,
     name: ServerName<'static>,
     now: Option<time::OffsetDateTime>,
     provider: Arc<CryptoProvider>,
@@ -89,13 +93,18 @@ impl ServerCertVerifier for RecordingVerifier {
         let at = self
             .now
             .unwrap_or_else(|| crate::tls::offset_date_time(now));
-        let (verdict, summaries) =
-            judge_chain(&chain, &self.trust, Some(&self.name), Usage::Server, at);
+        let Some(trust) = self.trust.get() else {
+            // Not reached: the probe reads no answer before its trust is loaded.
+            return Err(rustls::Error::General("no trust store loaded".to_string()));
+        };
+        let (verdict, summaries, verified) =
+            judge_chain(&chain, &trust.store, Some(&self.name), Usage::Server, at);
         let outcome = verdict.outcome;
         let mut cap = lock(&self.captured);
         cap.chain = chain;
         cap.summaries = summaries;
         cap.verdict = Some(verdict);
+        cap.verified = verified;
         if outcome == Outcome::Ok {
             Ok(ServerCertVerified::assertion())
         } else {
@@ -176,9 +185,18 @@ impl ResolvesClientCert for RecordingResolver {
     }
 }
 
+/// The trust a probe judges with, once loaded.
+pub(super) struct LoadedTrust {
+    /// The roots (and known intermediates and CRLs).
+    pub(super) store: TrustStore,
+    /// Whether it is explicit trust (`--ca`, `--pki`, a caller's store), not the system's roots:
+    /// only explicit roots are looked at by the client-rule lints.
+    pub(super) explicit: bool,
+}
+
 pub(super) fn client_config(
     options: &ProbeOptions,
-    trust: TrustStore,
+    trust: Arc<OnceLock<LoadedTrust>>,
     name: ServerName<'static>,
     captured: &Arc<Mutex<Captured>>,
 ) -> Result<Arc<ClientConfig>, ProbeError> {

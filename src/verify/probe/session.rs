@@ -79,10 +79,20 @@ impl Session {
         name: ServerName<'static>,
         host: &str,
         options: &ProbeOptions,
+        ensure_trust: &mut dyn FnMut() -> bool,
     ) -> Result<(), Verdict> {
         let mut sock = self.connect(addrs)?;
         let mut conn = ClientConnection::new(config, name)
             .map_err(|e| Verdict::new(Outcome::HandshakeFailure, format!("rustls: {e}")))?;
+        // The ClientHello goes first; the trust is read while the server works on its answer.
+        let _ = flush(&mut conn, &mut sock);
+        if !ensure_trust() {
+            let _ = sock.shutdown(Shutdown::Both);
+            return Err(Verdict::new(
+                Outcome::HandshakeFailure,
+                "the trust store could not be read",
+            ));
+        }
         let result = self.exchange(&mut conn, &mut sock, host, options);
         if result.is_ok() {
             conn.send_close_notify();
@@ -93,7 +103,7 @@ impl Session {
     }
 
     fn connect(&mut self, addrs: &[SocketAddr]) -> Result<TcpStream, Verdict> {
-        let mut last = None;
+        let mut last: Option<(SocketAddr, io::Error)> = None;
         for addr in addrs {
             self.address = Some(*addr);
             let left = self.deadline.saturating_duration_since(Instant::now());
@@ -111,11 +121,14 @@ impl Session {
                     let _ = s.set_write_timeout(Some(left));
                     return Ok(s);
                 }
-                Err(e) => last = Some(e),
+                Err(e) => last = Some(telling_error(last, *addr, e)),
             }
         }
         Err(match last {
-            Some(e) => classify_connect_error(&e, &self.addr()),
+            Some((addr, e)) => {
+                self.address = Some(addr);
+                classify_connect_error(&e, &self.addr())
+            }
             None => Verdict::new(Outcome::Timeout, "no time left to connect"),
         })
     }
@@ -367,6 +380,26 @@ impl Session {
     }
 }
 
+/// The connect error to report after `addr` failed with `e`, `before` what an earlier address
+/// said: the latest, unless it only says this machine cannot use that address at all (IPv6
+/// off: the ::1 of `localhost`), which does not hide the earlier answer (refused).
+fn telling_error(
+    before: Option<(SocketAddr, io::Error)>,
+    addr: SocketAddr,
+    e: io::Error,
+) -> (SocketAddr, io::Error) {
+    let unusable = matches!(
+        e.kind(),
+        io::ErrorKind::AddrNotAvailable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::Unsupported
+    ) || e.raw_os_error() == Some(libc::EAFNOSUPPORT);
+    match before {
+        Some(before) if unusable => before,
+        _ => (addr, e),
+    }
+}
+
 fn flush(conn: &mut ClientConnection, sock: &mut TcpStream) -> io::Result<()> {
     while conn.wants_write() {
         conn.write_tls(&mut NoSigPipe(sock))?;
@@ -438,6 +471,30 @@ fn version_name(v: ProtocolVersion) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unusable_second_address_does_not_hide_a_refusal() {
+        let v4: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let v6: SocketAddr = "[::1]:1".parse().unwrap();
+        let refused = || io::Error::from(io::ErrorKind::ConnectionRefused);
+        for unusable in [
+            io::Error::from(io::ErrorKind::AddrNotAvailable),
+            io::Error::from(io::ErrorKind::NetworkUnreachable),
+            io::Error::from_raw_os_error(libc::EAFNOSUPPORT),
+        ] {
+            let (addr, e) = telling_error(Some((v4, refused())), v6, unusable);
+            assert_eq!((addr, e.kind()), (v4, io::ErrorKind::ConnectionRefused));
+        }
+        // Otherwise the latest answer is the one reported.
+        let (addr, e) = telling_error(
+            Some((v4, io::Error::from(io::ErrorKind::NetworkUnreachable))),
+            v6,
+            refused(),
+        );
+        assert_eq!((addr, e.kind()), (v6, io::ErrorKind::ConnectionRefused));
+        let (addr, _) = telling_error(None, v6, io::Error::from(io::ErrorKind::AddrNotAvailable));
+        assert_eq!(addr, v6);
+    }
 
     #[test]
     fn tls_record_detection() {
