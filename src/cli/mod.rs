@@ -338,7 +338,7 @@ impl ProcessExitCode for certlab::lab::LabError {
         match self {
             E::UnknownScenario { .. } => EXIT_INPUT,
             E::Store(e) => e.process_exit_code(),
-            E::Build(_) | E::TempDir(_) => EXIT_INTERNAL,
+            E::Build(_) | E::TempDir(_) | E::ReadBack(_) => EXIT_INTERNAL,
             // A client that is installed but could not be run or read.
             E::Client(certlab::lab::clients::ClientRunError::Failed { .. }) => EXIT_INTERNAL,
             _ => EXIT_INPUT,

@@ -113,6 +113,10 @@ pub enum LabError {
     /// A temporary directory could not be made.
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
+    /// The PKI read back from its files is not the one that was served (a bug of certlab's
+    /// writer or reader: every served scenario is suspect).
+    #[error("the lab PKI read back from its files differs from the one served: {0}")]
+    ReadBack(String),
     /// A real client asked for could not run (not installed, or its output unreadable).
     #[error(transparent)]
     Client(#[from] ClientRunError),
@@ -280,54 +284,43 @@ fn client_says(outcome: Outcome, scenario: &Scenario) -> String {
     text
 }
 
-/// Runs the lab: build, write, serve, probe, compare.
-pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
-    let started = std::time::Instant::now();
-    let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
-    let spec = lab_spec()?;
-
-    // Built in memory first, so a bad `--only` stops before anything is written.
-    let built = store::build(&spec, now).map_err(|e| LabError::Build(e.to_string()))?;
-    let all = built.all_scenarios();
-    for name in &options.only {
-        if !all.iter().any(|s| &s.name == name) {
-            return Err(LabError::UnknownScenario {
-                name: name.clone(),
-                known: all
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
+/// Refuses an `--only` name the lab's PKI has no scenario for.
+fn check_only(pki: &Pki, only: &[String]) -> Result<(), LabError> {
+    let all = pki.all_scenarios();
+    match only
+        .iter()
+        .find(|name| !all.iter().any(|s| &s.name == *name))
+    {
+        None => Ok(()),
+        Some(name) => Err(LabError::UnknownScenario {
+            name: name.clone(),
+            known: all
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
     }
+}
 
-    // Then through the files, as every other certlab command sees a PKI: written to the kept
-    // directory (reusing the CAs already there) or to a temporary one, and read back from its
-    // manifest. What is served and probed is what was read back.
-    let (dir, tempdir) = match &options.keep {
-        Some(dir) => {
-            store::generate(&spec, dir, now, false)?;
-            (dir.clone(), None)
-        }
-        None => {
-            let tmp = scratch::lab_dir().map_err(LabError::TempDir)?;
-            store::write(&built, tmp.path())?;
-            (tmp.path().to_path_buf(), Some(tmp))
-        }
-    };
-    let pki = store::load(&dir)?;
+/// What serving and probing every scenario produced: the scenarios (those of `--only`), and
+/// per scenario its endpoint (or why it did not start) and its probe.
+type Probed = (
+    Vec<Scenario>,
+    Vec<Result<Served, ServeError>>,
+    Vec<Option<Result<ProbeReport, ProbeError>>>,
+);
+
+/// Serves every scenario of `pki` and probes it as soon as it listens, on every core: each
+/// worker takes the next scenario, starts its endpoint, probes it. An endpoint nothing uses
+/// after its probe (no real clients, no `keep_serving`) is stopped at once, so that the next
+/// scenario of the worker takes its thread (serve/pool.rs) instead of starting one.
+fn serve_and_probe(options: &LabOptions, pki: &Pki, now: OffsetDateTime) -> Probed {
     let scenarios: Vec<Scenario> = pki
         .all_scenarios()
         .into_iter()
         .filter(|s| options.only.is_empty() || options.only.contains(&s.name))
         .collect();
-
-    // Serve every scenario and probe it as soon as it listens, on every core: each worker
-    // takes the next scenario, starts its endpoint, probes it; the endpoints stay up (for the
-    // real clients below and `keep_serving`).
-    // An endpoint nothing uses after its probe is stopped at once, so that the next scenario
-    // of the worker takes its thread (serve/pool.rs) instead of starting one.
     let keep_endpoints = options.keep_serving || !options.clients.is_empty();
     type Slot = Option<(
         Result<Served, ServeError>,
@@ -342,13 +335,13 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(s) = scenarios.get(i) else { break };
-                    let served = ServeSettings::from_scenario(&pki, s).and_then(|mut settings| {
+                    let served = ServeSettings::from_scenario(pki, s).and_then(|mut settings| {
                         settings.now = options.now;
                         serve(settings, s.listen_addr())
                     });
                     let report = served.as_ref().ok().map(|ep| {
                         let addr = ep.addr();
-                        let opts = probe_options(&pki, s, Some(addr), now, options.timeout);
+                        let opts = probe_options(pki, s, Some(addr), now, options.timeout);
                         let target = crate::tls::join_host_port(s.client.host(), addr.port());
                         probe(&target, &opts)
                     });
@@ -366,7 +359,7 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
             });
         }
     });
-    let (served, reports): (Vec<Result<Served, ServeError>>, Vec<_>) = slots
+    let (served, reports) = slots
         .into_iter()
         .map(|slot| {
             slot.into_inner()
@@ -374,6 +367,100 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
                 .expect("every scenario was taken by a worker")
         })
         .unzip();
+    (scenarios, served, reports)
+}
+
+/// Where the PKI read back from the lab's files differs from the one served, if anywhere:
+/// every entity's name, role, certificate, key, chain, CRL and trust, and every scenario.
+fn readback_difference(served: &Pki, read: &Pki) -> Option<String> {
+    if served.entities.len() != read.entities.len() {
+        return Some(format!(
+            "{} entities served, {} read back",
+            served.entities.len(),
+            read.entities.len()
+        ));
+    }
+    for (a, b) in served.entities.iter().zip(&read.entities) {
+        if a.name != b.name {
+            return Some(format!("`{}` read back as `{}`", a.name, b.name));
+        }
+        let differs = [
+            ("role", a.role != b.role),
+            ("certificate", a.cert != b.cert),
+            ("key", a.key != b.key),
+            ("chain", a.chain != b.chain),
+            ("CRL", a.crl != b.crl),
+            ("trust", a.trusted != b.trusted),
+        ];
+        if let Some((what, _)) = differs.iter().find(|(_, d)| *d) {
+            return Some(format!("the {what} of `{}`", a.name));
+        }
+    }
+    let (a, b) = (served.all_scenarios(), read.all_scenarios());
+    match a.iter().zip(&b).find(|(x, y)| x != y) {
+        Some((x, _)) => Some(format!("the scenario `{}`", x.name)),
+        None if a.len() != b.len() => Some(format!(
+            "{} scenarios served, {} read back",
+            a.len(),
+            b.len()
+        )),
+        None => None,
+    }
+}
+
+/// Runs the lab: build, write, serve, probe, compare.
+pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
+    let started = std::time::Instant::now();
+    let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let spec = lab_spec()?;
+
+    // Built in memory first, so a bad `--only` stops before anything is written.
+    let built = store::build(&spec, now).map_err(|e| LabError::Build(e.to_string()))?;
+    check_only(&built, &options.only)?;
+
+    // Then through the files, as every other certlab command sees a PKI. A kept directory is
+    // generated (reusing the CAs already there) and what is served is what is read back from
+    // its manifest. A temporary directory is written and read back on a thread of its own
+    // while the PKI built in memory is served and probed (writing and reading the ~100 files
+    // took ~5 ms of a ~25 ms lab), and the lab fails unless what was read back is exactly
+    // what was served.
+    let (dir, tempdir) = match &options.keep {
+        Some(dir) => {
+            store::generate(&spec, dir, now, false)?;
+            (dir.clone(), None)
+        }
+        None => {
+            let tmp = scratch::lab_dir().map_err(LabError::TempDir)?;
+            (tmp.path().to_path_buf(), Some(tmp))
+        }
+    };
+    let kept = match &tempdir {
+        Some(_) => None,
+        None => Some(store::load(&dir)?),
+    };
+    let serving = kept.as_ref().unwrap_or(&built);
+    let ((scenarios, served, reports), read_back) = std::thread::scope(|s| {
+        let reading = tempdir.is_some().then(|| {
+            s.spawn(|| {
+                store::write(&built, &dir)?;
+                Ok::<_, LabError>(store::load(&dir)?)
+            })
+        });
+        let probed = serve_and_probe(options, serving, now);
+        let read_back = reading.map(|r| r.join().expect("the read-back thread panicked"));
+        (probed, read_back)
+    });
+    let pki = match (read_back, kept) {
+        (Some(read), _) => {
+            let read = read?;
+            if let Some(difference) = readback_difference(&built, &read) {
+                return Err(LabError::ReadBack(difference));
+            }
+            read
+        }
+        (None, Some(kept)) => kept,
+        (None, None) => unreachable!("the PKI is either read back or loaded"),
+    };
 
     // Real clients, while the endpoints are up.
     let (ran_clients, skipped_clients, mut answers) =
@@ -758,6 +845,58 @@ fn matrix_rows(
 #[cfg(test)]
 mod client_cell_tests {
     use super::*;
+
+    /// The check that makes serving the in-memory PKI while its files are written honest: a
+    /// PKI read back equal to the served one passes, and any difference in what a scenario
+    /// serves or trusts is named.
+    #[test]
+    fn a_read_back_pki_must_be_the_served_one() {
+        let now = OffsetDateTime::now_utc();
+        let built = lab_pki(now).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        store::write(&built, dir.path()).unwrap();
+        let read = store::load(dir.path()).unwrap();
+        assert_eq!(readback_difference(&built, &read), None);
+
+        let other = lab_pki(now).unwrap(); // new keys, new certificates
+        let i = built
+            .entities
+            .iter()
+            .position(|e| e.name == "good")
+            .unwrap();
+        let tamper = |change: &dyn Fn(&mut Pki)| {
+            let mut read = read.clone();
+            change(&mut read);
+            readback_difference(&built, &read)
+        };
+        let said = |what: &str| Some(format!("the {what} of `good`"));
+        assert_eq!(
+            tamper(&|p| p.entities[i].key = other.entities[i].key.clone()),
+            said("key")
+        );
+        assert_eq!(
+            tamper(&|p| p.entities[i].cert = other.entities[i].cert.clone()),
+            said("certificate")
+        );
+        assert_eq!(tamper(&|p| p.entities[i].chain.clear()), said("chain"));
+        assert_eq!(
+            tamper(&|p| p.entities[i].trusted = !p.entities[i].trusted),
+            said("trust")
+        );
+        let revoked = built.entities.iter().position(|e| e.crl.is_some()).unwrap();
+        assert!(tamper(&|p| p.entities[revoked].crl = None).is_some());
+        assert!(
+            tamper(&|p| {
+                p.entities.pop();
+            })
+            .is_some()
+        );
+        assert!(tamper(&|p| p.entities[i].name = "bad".into()).is_some());
+        assert_eq!(
+            tamper(&|p| p.scenarios[0].client.servername = Some("elsewhere".into())),
+            Some(format!("the scenario `{}`", built.scenarios[0].name))
+        );
+    }
 
     /// Each worker stops an endpoint after its probe, so the next scenario takes its thread:
     /// 32 scenarios on the default workers start a handful of threads, not one each. (Other
