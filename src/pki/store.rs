@@ -744,7 +744,9 @@ pub struct LeafFiles {
 
 /// Writes a leaf's `NAME.pem`, `NAME.chain.pem` and `NAME.key` (0600) into `dir`: all three or
 /// none. An existing file is not replaced unless `force`, and never a file that the manifest
-/// of a PKI in `dir` names (that would break the PKI). `name` must be a
+/// of a PKI in `dir` names (that would break the PKI). With `force`, a failure part-way puts
+/// the replaced files back; a process killed during the three renames can still leave a mix,
+/// with the old files beside them under hidden names (`.NAME.pem.certlab-old-…`). `name` must be a
 /// [file name](super::names::file_name), so no file lands outside `dir`.
 pub fn write_leaf_files(
     dir: &Path,
@@ -763,26 +765,79 @@ pub fn write_leaf_files(
     for (path, text, secret) in &contents {
         temps.push((*path, pem::stage(path, text.as_bytes(), *secret, true)?));
     }
-    let mut done: Vec<&PathBuf> = Vec::new();
+    // With `force`, each file replaced is first kept under a hidden name (a hard link), so
+    // that a failure part-way puts the old files back instead of leaving a new certificate
+    // beside an old key, or nothing.
+    let mut kept: Vec<(&PathBuf, Option<PathBuf>)> = Vec::new();
+    let mut failure = None;
     for (path, tmp) in temps {
-        let result = if force {
-            tmp.persist(path).map(|_| ())
-        } else {
-            tmp.persist_noclobber(path).map(|_| ())
+        let old = if force { keep_old(path) } else { Ok(None) };
+        let result = match old {
+            Ok(old) => {
+                let placed = if force {
+                    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+                } else {
+                    tmp.persist_noclobber(path).map(|_| ()).map_err(|e| e.error)
+                };
+                if placed.is_ok() || old.is_some() {
+                    kept.push((path, old));
+                }
+                placed
+            }
+            Err(e) => Err(e),
         };
         if let Err(e) = result {
-            for p in done {
-                let _ = fs::remove_file(p);
+            failure = Some((path, e));
+            break;
+        }
+    }
+    match failure {
+        None => {
+            for old in kept.into_iter().filter_map(|(_, old)| old) {
+                let _ = fs::remove_file(old);
             }
-            return Err(if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            Ok(files)
+        }
+        Some((path, e)) => {
+            for (placed, old) in kept {
+                let _ = match old {
+                    Some(old) => fs::rename(old, placed),
+                    None => fs::remove_file(placed),
+                };
+            }
+            Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
                 StoreError::Exists(path.clone())
             } else {
-                FileError::unwritable(path, e.error).into()
-            });
+                FileError::unwritable(path, e).into()
+            })
         }
-        done.push(path);
     }
-    Ok(files)
+}
+
+/// Keeps the file at `path`, if there is one, under a hidden name beside it (a hard link) and
+/// returns that name.
+fn keep_old(path: &Path) -> std::io::Result<Option<PathBuf>> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        // Nothing to keep (a directory in the way makes the write itself fail).
+        _ => return Ok(None),
+    }
+    let file = path.file_name().unwrap_or_default().to_string_lossy();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    for attempt in 0..16u32 {
+        let old = path.with_file_name(format!(
+            ".{file}.certlab-old-{}-{nanos}-{attempt}",
+            std::process::id()
+        ));
+        match fs::hard_link(path, &old) {
+            Ok(()) => return Ok(Some(old)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::ErrorKind::AlreadyExists.into())
 }
 
 /// Writes the files of many leaves (`certlab cert --count`) into `dir` as one transaction:

@@ -486,3 +486,50 @@ fn ip_and_k8s_service_patterns_in_a_fleet() {
         ));
     assert!(!out.exists());
 }
+
+/// `certlab cert NAME --force` replaces NAME.pem, NAME.chain.pem and NAME.key together or not
+/// at all: when the last file cannot be written (a directory is in the way of NAME.key), the
+/// two files already replaced get their old content back, and no hidden copy is left.
+#[test]
+fn cert_force_puts_the_old_files_back_when_the_last_one_fails() {
+    let tmp = tempdir();
+    let (ca, out) = (tmp.path().join("ca"), tmp.path().join("out"));
+    certlab()
+        .args(["cert", "--ca-dir", p(&ca), "localhost", "-o", p(&out)])
+        .assert()
+        .success();
+    let old_cert = fs::read(out.join("localhost.pem")).unwrap();
+    let old_chain = fs::read(out.join("localhost.chain.pem")).unwrap();
+    fs::remove_file(out.join("localhost.key")).unwrap();
+    fs::create_dir(out.join("localhost.key")).unwrap();
+
+    let said = certlab()
+        .args([
+            "cert",
+            "--ca-dir",
+            p(&ca),
+            "localhost",
+            "-o",
+            p(&out),
+            "--force",
+        ])
+        .output()
+        .unwrap();
+    assert!(!said.status.success(), "{said:?}");
+    let stderr = String::from_utf8_lossy(&said.stderr);
+    assert!(stderr.contains("localhost.key"), "{stderr}");
+    assert_eq!(fs::read(out.join("localhost.pem")).unwrap(), old_cert);
+    assert_eq!(
+        fs::read(out.join("localhost.chain.pem")).unwrap(),
+        old_chain
+    );
+    let mut left: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["localhost.chain.pem", "localhost.key", "localhost.pem"]
+    );
+}
