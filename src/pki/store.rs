@@ -444,6 +444,9 @@ impl Generation {
 
 impl Drop for Generation {
     fn drop(&mut self) {
+        // The staged files go first, while the directory is still locked: removed after the
+        // unlock, they could take the staging of the next writer with them.
+        drop(self.prestaged.take());
         if let Some(lock) = self.lock.take() {
             drop(lock);
             if self.created {
@@ -1584,4 +1587,30 @@ fn with_client_verdicts(mut scenario: super::scenario::Scenario) -> super::scena
         scenario.expected_by_client = all;
     }
     scenario
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A generation dropped without its commit removes what it staged while the directory is
+    /// still locked, and a directory it created goes with it.
+    #[test]
+    fn a_dropped_generation_leaves_nothing_behind() {
+        let spec =
+            super::super::spec::parse("<dev>", super::super::spec::template("dev").unwrap().text)
+                .unwrap();
+        let now = OffsetDateTime::now_utc();
+        let tmp = tempfile::tempdir().unwrap();
+
+        let fresh = tmp.path().join("fresh");
+        drop(Generation::begin(&spec, &fresh, now, false).unwrap());
+        assert!(!fresh.exists(), "the directory it created is left");
+
+        let existing = tmp.path().join("existing");
+        generate(&spec, &existing, now, false).unwrap();
+        drop(Generation::begin(&spec, &existing, now, false).unwrap());
+        assert!(!existing.join(txn::TXN_DIR).exists(), "its staging is left");
+        load(&existing).unwrap();
+    }
 }
