@@ -771,48 +771,66 @@ pub fn write_leaf_files(
     // With `force`, each file replaced is first kept under a hidden name (a hard link), so
     // that a failure part-way puts the old files back instead of leaving a new certificate
     // beside an old key, or nothing.
-    let mut kept: Vec<(&PathBuf, Option<PathBuf>)> = Vec::new();
-    let mut failure = None;
+    let mut placing = Placing::default();
     for (path, tmp) in temps {
-        let old = if force { keep_old(path) } else { Ok(None) };
-        let result = match old {
-            Ok(old) => {
-                let placed = if force {
-                    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
-                } else {
-                    tmp.persist_noclobber(path).map(|_| ()).map_err(|e| e.error)
-                };
-                if placed.is_ok() || old.is_some() {
-                    kept.push((path, old));
-                }
-                placed
+        let placed = placing.place(path, force, || {
+            if force {
+                tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+            } else {
+                tmp.persist_noclobber(path).map(|_| ()).map_err(|e| e.error)
             }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            failure = Some((path, e));
-            break;
-        }
-    }
-    match failure {
-        None => {
-            for old in kept.into_iter().filter_map(|(_, old)| old) {
-                let _ = fs::remove_file(old);
-            }
-            Ok(files)
-        }
-        Some((path, e)) => {
-            for (placed, old) in kept {
-                let _ = match old {
-                    Some(old) => fs::rename(old, placed),
-                    None => fs::remove_file(placed),
-                };
-            }
-            Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+        });
+        if let Err(e) = placed {
+            placing.undo();
+            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
                 StoreError::Exists(path.clone())
             } else {
                 FileError::unwritable(path, e).into()
-            })
+            });
+        }
+    }
+    placing.finish();
+    Ok(files)
+}
+
+/// Files put in place one by one; each file a placement replaces is kept under a hidden name
+/// until [`Placing::finish`] (which drops the kept ones) or [`Placing::undo`] (which puts them
+/// back and removes the new files).
+#[derive(Default)]
+struct Placing<'a> {
+    placed: Vec<(&'a Path, Option<PathBuf>)>,
+}
+
+impl<'a> Placing<'a> {
+    /// Puts a file at `to` with `put`, first keeping the file there (when `keep`).
+    fn place(
+        &mut self,
+        to: &'a Path,
+        keep: bool,
+        put: impl FnOnce() -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let old = if keep { keep_old(to)? } else { None };
+        let result = put();
+        if result.is_ok() || old.is_some() {
+            self.placed.push((to, old));
+        }
+        result
+    }
+
+    /// Puts back what was replaced and removes what was new.
+    fn undo(self) {
+        for (to, old) in self.placed.into_iter().rev() {
+            let _ = match old {
+                Some(old) => fs::rename(old, to),
+                None => fs::remove_file(to),
+            };
+        }
+    }
+
+    /// Drops the kept files: the placements stand.
+    fn finish(self) {
+        for old in self.placed.into_iter().filter_map(|(_, old)| old) {
+            let _ = fs::remove_file(old);
         }
     }
 }
@@ -849,12 +867,14 @@ fn keep_old(path: &Path) -> std::io::Result<Option<PathBuf>> {
 /// then every file is written into a hidden staging directory and synced (one `syncfs`), and
 /// nothing has a final name until all are written:
 ///
-/// - when `dir` is new or empty, the staging directory is made beside it and renamed to `dir`
-///   (one atomic rename: a process killed at any instant leaves `dir` empty or complete; what
-///   a killed run leaves is a hidden `.certlab-fleet-*` directory beside `dir`);
-/// - otherwise the staged files are linked into `dir` one by one (never over an existing file
-///   unless `force`); an error removes the ones already placed, so the files of the leaves
-///   are all there or none, except if the process is killed during that last step.
+/// - when `dir` does not exist, the staging directory is made beside it and renamed to `dir`
+///   (one atomic rename: a process killed at any instant leaves no `dir` or a complete one;
+///   what a killed run leaves is a hidden `.certlab-fleet-*` directory beside `dir`);
+/// - otherwise (an existing directory keeps its mode, owner and inode) the staged files are
+///   placed in `dir` one by one (never over an existing file unless `force`, and then the
+///   file replaced is kept under a hidden name until all are placed); an error removes the
+///   new files and puts the replaced ones back, so the leaves' files are all new or all as
+///   before, except if the process is killed during that last step.
 pub fn write_fleet_files(
     dir: &Path,
     leaves: &[Entity],
@@ -869,8 +889,10 @@ pub fn write_fleet_files(
         }
         all.push(checked_leaf_files(dir, &leaf.name, force, &named)?);
     }
-    let fresh = match fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_none(),
+    // Only a directory that does not exist yet is made by one rename: an existing one, even
+    // empty, keeps its inode, mode, owner and ACLs (and may be a mount point).
+    let fresh = match fs::symlink_metadata(dir) {
+        Ok(_) => false,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
         Err(e) => return Err(FileError::unwritable(dir, e).into()),
     };
@@ -900,27 +922,28 @@ pub fn write_fleet_files(
         std::mem::forget(staging);
         return Ok(all);
     }
-    // `dir` holds other files (or the rename failed: another file system, a file created
-    // meanwhile): place the files one by one, undoing on error.
-    let mut placed: Vec<&Path> = Vec::with_capacity(staged.len());
+    // `dir` exists (or the rename failed: a directory made meanwhile): place the files one by
+    // one; on an error put back what they replaced (`force`) and remove the new ones.
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let mut placing = Placing::default();
     for (from, to) in &staged {
-        let result = if force {
-            fs::rename(from, to)
-        } else {
-            fs::hard_link(from, to)
-        };
-        if let Err(e) = result {
-            for p in placed {
-                let _ = fs::remove_file(p);
+        let placed = placing.place(to, force, || {
+            if force {
+                fs::rename(from, to)
+            } else {
+                fs::hard_link(from, to)
             }
+        });
+        if let Err(e) = placed {
+            placing.undo();
             return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
                 StoreError::Exists(to.to_path_buf())
             } else {
                 FileError::unwritable(to, e).into()
             });
         }
-        placed.push(to);
     }
+    placing.finish();
     let _ = fs::File::open(dir).and_then(|d| d.sync_all());
     Ok(all)
 }

@@ -533,3 +533,69 @@ fn cert_force_puts_the_old_files_back_when_the_last_one_fails() {
         ["localhost.chain.pem", "localhost.key", "localhost.pem"]
     );
 }
+
+/// `cert --count --force` over an earlier fleet: when a file cannot be placed (a directory in
+/// the way of c-2.key), every file of the earlier fleet is as it was, and nothing hidden is
+/// left.
+#[test]
+fn cert_count_force_keeps_the_earlier_fleet_when_a_file_fails() {
+    let tmp = tempdir();
+    let (ca, out) = (tmp.path().join("ca"), tmp.path().join("out"));
+    let fleet = |force: bool| {
+        let mut cmd = certlab();
+        cmd.args(["cert", "--ca-dir", p(&ca), "--client", "--count", "3"])
+            .args(["--name", "c-{n}", "spiffe://x/c-{n}", "-o", p(&out)]);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().unwrap()
+    };
+    assert!(fleet(false).status.success());
+    let names = [
+        "c-1.pem",
+        "c-1.chain.pem",
+        "c-1.key",
+        "c-2.pem",
+        "c-2.chain.pem",
+        "c-3.pem",
+    ];
+    let before: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| fs::read(out.join(n)).unwrap())
+        .collect();
+    fs::remove_file(out.join("c-2.key")).unwrap();
+    fs::create_dir(out.join("c-2.key")).unwrap();
+
+    let said = fleet(true);
+    assert!(!said.status.success(), "{said:?}");
+    for (name, old) in names.iter().zip(&before) {
+        assert_eq!(&fs::read(out.join(name)).unwrap(), old, "{name} changed");
+    }
+    let hidden: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+}
+
+/// `cert --count -o DIR` into an existing empty directory writes into it: the directory keeps
+/// its inode and its mode (0700 here), where a rename over it gave a new 0755 directory.
+#[test]
+fn cert_count_into_an_existing_empty_directory_keeps_it() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let tmp = tempdir();
+    let (ca, out) = (tmp.path().join("ca"), tmp.path().join("private"));
+    fs::create_dir(&out).unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o700)).unwrap();
+    let inode = fs::metadata(&out).unwrap().ino();
+    certlab()
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--count", "2"])
+        .args(["--name", "c-{n}", "spiffe://x/c-{n}", "-o", p(&out)])
+        .assert()
+        .success();
+    let meta = fs::metadata(&out).unwrap();
+    assert_eq!(meta.ino(), inode);
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 6);
+}
