@@ -10,10 +10,11 @@
 //! A lab removes its directories when it ends, on Ctrl-C and SIGTERM too; one killed with
 //! SIGKILL (a CI job's timeout, the OOM killer) cannot, and its files, private keys included,
 //! would stay (on a tmpfs, holding memory until the next boot). So each directory is named
-//! after its process, `certlab-{kind}-{pid namespace}-{pid}-{random}`, and before making one a
-//! lab removes the directories beside it whose process is gone. Only directories of this PID
-//! namespace are judged (a container sharing `/dev/shm` has other PIDs), and a PID in use by
-//! any process keeps its directory (a reused PID only delays the sweep).
+//! after its process, `certlab-{kind}-{host}.{pid namespace}-{pid}-{random}`, and before
+//! making one a lab removes the directories beside it whose process is gone. Only directories
+//! of this host and PID namespace are judged (a container sharing `/dev/shm` has other PIDs, a
+//! `TMPDIR` shared over NFS holds other machines' labs), and a PID in use by any process keeps
+//! its directory (a reused PID only delays the sweep).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -68,7 +69,7 @@ fn create_in(base: &Path, kind: Kind) -> io::Result<TempDir> {
         .prefix(&format!(
             "certlab-{}-{}-{}-",
             kind.name(),
-            pid_namespace(),
+            owner_tag(),
             std::process::id()
         ))
         .tempdir_in(base)
@@ -80,14 +81,14 @@ fn sweep(base: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(base) else {
         return Vec::new();
     };
-    let namespace = pid_namespace();
+    let ours = owner_tag();
     let mut removed = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some((ns, pid)) = name.to_str().and_then(owner) else {
+        let Some((tag, pid)) = name.to_str().and_then(owner) else {
             continue;
         };
-        if ns != namespace || pid == std::process::id() || alive(pid) {
+        if tag != ours || pid == std::process::id() || alive(pid) {
             continue;
         }
         // Not a symbolic link someone planted: only a directory is removed.
@@ -100,17 +101,26 @@ fn sweep(base: &Path) -> Vec<PathBuf> {
     removed
 }
 
-/// The PID namespace and PID a throwaway directory's name carries.
-fn owner(name: &str) -> Option<(u64, u32)> {
+/// The owner tag ([`owner_tag`]) and PID a throwaway directory's name carries.
+fn owner(name: &str) -> Option<(&str, u32)> {
     let rest = name.strip_prefix("certlab-")?;
     let rest = Kind::ALL
         .iter()
         .find_map(|k| rest.strip_prefix(k.name())?.strip_prefix('-'))?;
     let mut parts = rest.splitn(3, '-');
-    let ns = parts.next()?.parse().ok()?;
+    let tag = parts.next().filter(|t| t.contains('.'))?;
     let pid = parts.next()?.parse().ok()?;
     parts.next()?;
-    Some((ns, pid))
+    Some((tag, pid))
+}
+
+/// Where a PID means this process table: the host (8 hex digits of the SHA-256 of its name:
+/// a `TMPDIR` shared between machines, over NFS, holds other hosts' labs, whose PIDs mean
+/// nothing here) and the PID namespace, as `HOST.NAMESPACE`.
+fn owner_tag() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let digest = crate::pki::sha256_hex(host.trim().as_bytes());
+    format!("{}.{}", &digest[..8], pid_namespace())
 }
 
 /// The inode of this process's PID namespace (0 where there is none to read).
@@ -151,13 +161,14 @@ mod tests {
 
     #[test]
     fn names_carry_their_owner() {
-        let lab = "certlab-lab-4026531836-42-AbC123";
-        assert_eq!(owner(lab), Some((4026531836, 42)));
-        assert_eq!(owner("certlab-drill-7-42-AbC123"), Some((7, 42)));
+        let lab = "certlab-lab-0a1b2c3d.4026531836-42-AbC123";
+        assert_eq!(owner(lab), Some(("0a1b2c3d.4026531836", 42)));
+        assert_eq!(owner("certlab-drill-ff.7-42-AbC123"), Some(("ff.7", 42)));
+        assert_eq!(owner("certlab-lab-4026531836-42-AbC123"), None); // no host: older name
         assert_eq!(owner("certlab-lab-AbC123"), None); // an older lab's name
-        assert_eq!(owner("certlab-lab-1-2"), None);
-        assert_eq!(owner("certlab-labx-1-2-x"), None);
-        assert_eq!(owner("other-1-2-x"), None);
+        assert_eq!(owner("certlab-lab-a.1-2"), None);
+        assert_eq!(owner("certlab-labx-a.1-2-x"), None);
+        assert_eq!(owner("other-a.1-2-x"), None);
         let dir = tempfile::tempdir().unwrap();
         for kind in Kind::ALL {
             let made = create_in(dir.path(), kind).unwrap();
@@ -166,14 +177,16 @@ mod tests {
                 name.starts_with(&format!("certlab-{}-", kind.name())),
                 "{name}"
             );
-            assert_eq!(owner(&name), Some((pid_namespace(), std::process::id())));
+            let tag = owner_tag();
+            assert_eq!(owner(&name), Some((tag.as_str(), std::process::id())));
         }
     }
 
     #[test]
     fn only_directories_of_ended_processes_here_are_swept() {
         let base = tempfile::tempdir().unwrap();
-        let ns = pid_namespace();
+        let ns = owner_tag();
+        let other_host = format!("00000000.{}", pid_namespace());
         let dead = dead_pid();
         let mk = |name: String| {
             let p = base.path().join(name);
@@ -185,7 +198,8 @@ mod tests {
         let killed_drill = mk(format!("certlab-drill-{ns}-{dead}-hhhhhh"));
         let running = mk(format!("certlab-lab-{ns}-{}-bbbbbb", std::process::id()));
         let init = mk(format!("certlab-clients-{ns}-1-cccccc"));
-        let other_namespace = mk(format!("certlab-lab-{}-{dead}-dddddd", ns + 1));
+        let other_namespace = mk(format!("certlab-lab-{ns}1-{dead}-dddddd"));
+        let other_host = mk(format!("certlab-lab-{other_host}-{dead}-iiiiii"));
         let older_lab = mk("certlab-lab-eeeeee".to_string());
         let unrelated = mk(format!("certlab-other-{ns}-{dead}-ffffff"));
         let file = base.path().join(format!("certlab-lab-{ns}-{dead}-gggggg"));
@@ -201,6 +215,7 @@ mod tests {
             &running,
             &init,
             &other_namespace,
+            &other_host,
             &older_lab,
             &unrelated,
             &file,
