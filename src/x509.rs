@@ -10,10 +10,11 @@ use std::net::IpAddr;
 
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
+use x509_parser::error::X509Error;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::PublicKey;
-use x509_parser::x509::{AttributeTypeAndValue, X509Name};
+use x509_parser::x509::{AttributeTypeAndValue, SubjectPublicKeyInfo, X509Name};
 
 /// One parsed certificate (borrowing its DER).
 pub(crate) struct Cert<'a> {
@@ -174,11 +175,29 @@ impl<'a> Cert<'a> {
         self.cert.tbs_certificate.subject_pki.raw
     }
 
-    /// Whether the certificate carries a valid signature by `issuer`'s key.
+    /// Whether the certificate carries a valid signature by `issuer`'s key. x509-parser checks
+    /// the usual algorithms; ECDSA on P-521 and ECDSA with SHA-512, which it does not know
+    /// (but webpki, TLS clients and aws-lc do), are checked here with aws-lc.
     pub(crate) fn signed_by(&self, issuer: &Cert<'_>) -> bool {
-        self.cert
-            .verify_signature(Some(issuer.cert.public_key()))
-            .is_ok()
+        let key = issuer.cert.public_key();
+        match self.cert.verify_signature(Some(key)) {
+            Ok(()) => true,
+            Err(X509Error::SignatureUnsupportedAlgorithm) => {
+                let Some(alg) = ecdsa_beyond_x509_parser(
+                    &self.cert.signature_algorithm.algorithm.to_id_string(),
+                    key,
+                ) else {
+                    return false;
+                };
+                aws_lc_rs::signature::UnparsedPublicKey::new(alg, &key.subject_public_key.data)
+                    .verify(
+                        self.cert.tbs_certificate.as_ref(),
+                        &self.cert.signature_value.data,
+                    )
+                    .is_ok()
+            }
+            Err(_) => false,
+        }
     }
 
     /// The raw public key (the SubjectPublicKeyInfo's bit string).
@@ -495,9 +514,62 @@ pub(crate) fn spki_algorithm(
     (spki.algorithm.algorithm.to_id_string(), curve)
 }
 
+/// The aws-lc verification algorithm of an ECDSA signature (`sig_oid`) by `key` that
+/// x509-parser does not check: any hash on P-521, and SHA-512 on P-256 and P-384.
+fn ecdsa_beyond_x509_parser(
+    sig_oid: &str,
+    key: &SubjectPublicKeyInfo<'_>,
+) -> Option<&'static aws_lc_rs::signature::EcdsaVerificationAlgorithm> {
+    use aws_lc_rs::signature as s;
+    let curve = key
+        .algorithm
+        .parameters
+        .as_ref()?
+        .as_oid()
+        .ok()?
+        .to_id_string();
+    Some(match (sig_oid, curve.as_str()) {
+        ("1.2.840.10045.4.3.2", "1.3.132.0.35") => &s::ECDSA_P521_SHA256_ASN1,
+        ("1.2.840.10045.4.3.3", "1.3.132.0.35") => &s::ECDSA_P521_SHA384_ASN1,
+        ("1.2.840.10045.4.3.4", "1.3.132.0.35") => &s::ECDSA_P521_SHA512_ASN1,
+        ("1.2.840.10045.4.3.4", "1.2.840.10045.3.1.7") => &s::ECDSA_P256_SHA512_ASN1,
+        ("1.2.840.10045.4.3.4", "1.3.132.0.34") => &s::ECDSA_P384_SHA512_ASN1,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Signatures x509-parser cannot check (ECDSA on P-521) are checked with aws-lc: a good one
+    /// passes, another key's and a corrupted one do not.
+    #[test]
+    fn p521_signatures_are_checked() {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, PKCS_ECDSA_P521_SHA512};
+        let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P521_SHA512).unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P521_SHA512).unwrap();
+        let leaf_params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+        let (ca, leaf) = (ca.der().to_vec(), leaf.der().to_vec());
+        let (ca_cert, leaf_cert) = (Cert::parse(&ca).unwrap(), Cert::parse(&leaf).unwrap());
+        assert!(ca_cert.signed_by(&ca_cert), "self-signed P-521 root");
+        assert!(
+            leaf_cert.signed_by(&ca_cert),
+            "leaf signed by the P-521 root"
+        );
+        assert!(!leaf_cert.signed_by(&leaf_cert), "not self-signed");
+        assert!(!ca_cert.signed_by(&leaf_cert), "another P-521 key");
+        let mut bad = leaf.clone();
+        let at = bad.len() - 10;
+        bad[at] ^= 0x01;
+        let bad_cert = Cert::parse(&bad).unwrap();
+        assert!(!bad_cert.signed_by(&ca_cert), "a corrupted signature");
+    }
 
     fn leaf(params: rcgen::CertificateParams) -> Vec<u8> {
         let key = rcgen::KeyPair::generate().unwrap();
