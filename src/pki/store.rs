@@ -839,7 +839,8 @@ impl<'a> Placing<'a> {
 /// returns that name.
 fn keep_old(path: &Path) -> std::io::Result<Option<PathBuf>> {
     match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_file() => {}
+        // A symbolic link is kept as the link (a hard link to a link does not follow it).
+        Ok(meta) if meta.is_file() || meta.file_type().is_symlink() => {}
         // Nothing to keep (a directory in the way makes the write itself fail).
         _ => return Ok(None),
     }
@@ -1615,6 +1616,39 @@ fn with_client_verdicts(mut scenario: super::scenario::Scenario) -> super::scena
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A placement undone puts back exactly what was there: a file's content, and a symbolic
+    /// link as a link; what was new goes.
+    #[test]
+    fn an_undone_placement_puts_back_files_and_links() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (file, link, new) = (
+            tmp.path().join("a.pem"),
+            tmp.path().join("b.pem"),
+            tmp.path().join("c.pem"),
+        );
+        fs::write(&file, "old").unwrap();
+        std::os::unix::fs::symlink("elsewhere.pem", &link).unwrap();
+        let put = |to: &Path| {
+            let staged = to.with_extension("staged");
+            fs::write(&staged, "new").unwrap();
+            fs::rename(&staged, to)
+        };
+        let mut placing = Placing::default();
+        for to in [&file, &link, &new] {
+            placing.place(to, true, || put(to)).unwrap();
+        }
+        assert_eq!(fs::read_to_string(&link).unwrap(), "new");
+        placing.undo();
+        assert_eq!(fs::read_to_string(&file).unwrap(), "old");
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("elsewhere.pem"));
+        assert!(!new.exists());
+        assert_eq!(
+            fs::read_dir(tmp.path()).unwrap().count(),
+            2,
+            "nothing hidden is left"
+        );
+    }
 
     /// A generation dropped without its commit removes what it staged while the directory is
     /// still locked, and a directory it created goes with it.
