@@ -211,6 +211,29 @@ pub enum DrillError {
     Setup(String),
 }
 
+/// A drill's base directory: `keep` (created if needed) or a throwaway one (its [`TempDir`],
+/// swept like the lab's when a killed drill leaves it), with its `work` and `bundles`
+/// sub-directories made.
+///
+/// [`TempDir`]: tempfile::TempDir
+pub(crate) fn drill_base(
+    keep: Option<&std::path::Path>,
+) -> Result<(std::path::PathBuf, Option<tempfile::TempDir>), DrillError> {
+    let (base, temp) = match keep {
+        Some(dir) => (dir.to_path_buf(), None),
+        None => {
+            let temp = super::scratch::work_dir(super::scratch::Kind::Drill)
+                .map_err(io("cannot make a temporary directory"))?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    };
+    for sub in ["work", "bundles"] {
+        let d = base.join(sub);
+        std::fs::create_dir_all(&d).map_err(io(format!("cannot create {}", d.display())))?;
+    }
+    Ok((base, temp))
+}
+
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DrillError {
     let what = what.into();
     move |source| DrillError::Io { what, source }

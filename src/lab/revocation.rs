@@ -76,19 +76,7 @@ impl RevocationReport {
 
 /// Runs the revocation drill (see the module documentation).
 pub fn run_revocation(options: &RevocationOptions) -> Result<RevocationReport, DrillError> {
-    let temp;
-    let base = match &options.keep {
-        Some(dir) => dir.clone(),
-        None => {
-            temp = super::scratch::work_dir(super::scratch::Kind::Drill)
-                .map_err(io("cannot make a temporary directory"))?;
-            temp.path().to_path_buf()
-        }
-    };
-    for sub in ["work", "bundles"] {
-        let d = base.join(sub);
-        std::fs::create_dir_all(&d).map_err(io(format!("cannot create {}", d.display())))?;
-    }
+    let (base, _temp) = super::drill::drill_base(options.keep.as_deref())?;
     let workdir = base.join("work");
     let start = Instant::now();
     let timeline = Timeline::new(start);

@@ -362,22 +362,7 @@ impl Ctx<'_> {
 /// Runs the rotation drill (see the module documentation).
 pub fn run_rotation(options: &RotationOptions) -> Result<RotationReport, DrillError> {
     let options = &with_client_time(options);
-    let temp;
-    let base = match &options.keep {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
-            dir.clone()
-        }
-        None => {
-            temp = super::scratch::work_dir(super::scratch::Kind::Drill)
-                .map_err(io("cannot make a temporary directory"))?;
-            temp.path().to_path_buf()
-        }
-    };
-    for sub in ["work", "bundles"] {
-        let d = base.join(sub);
-        std::fs::create_dir_all(&d).map_err(io(format!("cannot create {}", d.display())))?;
-    }
+    let (base, _temp) = super::drill::drill_base(options.keep.as_deref())?;
     let validity_s = options.validity.as_secs().max(1);
     let start = Instant::now();
     let now = OffsetDateTime::now_utc();

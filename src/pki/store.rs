@@ -1020,20 +1020,29 @@ fn checked_leaf_files(
     Ok(files)
 }
 
-fn parse_manifest(view: &View) -> Result<Manifest, StoreError> {
+/// The view's manifest read as `M` (the whole [`Manifest`], or only the part a reader needs),
+/// refused unless its `version` (read by `version`) is [`MANIFEST_VERSION`].
+fn parse_manifest_as<M: serde::de::DeserializeOwned>(
+    view: &View,
+    version: impl Fn(&M) -> u32,
+) -> Result<M, StoreError> {
     let path = view.path(MANIFEST_FILE);
-    let manifest: Manifest = serde_json::from_slice(&view.manifest)
+    let manifest: M = serde_json::from_slice(&view.manifest)
         .map_err(|e| FileError::malformed(&path, format!("not a certlab manifest: {e}")))?;
-    if manifest.version != MANIFEST_VERSION {
+    let found = version(&manifest);
+    if found != MANIFEST_VERSION {
         return Err(FileError::malformed(
             &path,
-            format!(
-                "manifest version {} is not supported (expected {MANIFEST_VERSION})",
-                manifest.version
-            ),
+            format!("manifest version {found} is not supported (expected {MANIFEST_VERSION})"),
         )
         .into());
     }
+    Ok(manifest)
+}
+
+fn parse_manifest(view: &View) -> Result<Manifest, StoreError> {
+    let path = view.path(MANIFEST_FILE);
+    let manifest = parse_manifest_as(view, |m: &Manifest| m.version)?;
     if let Some(bad) = manifest
         .named_files()
         .into_iter()
@@ -1240,20 +1249,7 @@ struct TrustEntry {
 }
 
 fn parse_trust_manifest(view: &View) -> Result<TrustManifest, StoreError> {
-    let path = view.path(MANIFEST_FILE);
-    let manifest: TrustManifest = serde_json::from_slice(&view.manifest)
-        .map_err(|e| FileError::malformed(&path, format!("not a certlab manifest: {e}")))?;
-    if manifest.version != MANIFEST_VERSION {
-        return Err(FileError::malformed(
-            &path,
-            format!(
-                "manifest version {} is not supported (expected {MANIFEST_VERSION})",
-                manifest.version
-            ),
-        )
-        .into());
-    }
-    Ok(manifest)
+    parse_manifest_as(view, |m: &TrustManifest| m.version)
 }
 
 fn load_trust_view(view: &View) -> Result<TrustFiles, StoreError> {
