@@ -167,8 +167,6 @@ pub fn default_threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// A leaf issued but not yet in the PKI: its entity and, for `revoked`, the serial its issuer's
-/// CRL lists.
 /// A fresh ECDSA key of a leaf: its PKCS#8 (v1, as [`KeyAlg::generate`] writes it) and its
 /// public key, which is all that issuing the leaf's certificate needs.
 struct FreshEcKey {
@@ -208,9 +206,17 @@ impl rcgen::PublicKeyData for FreshEcKey {
     }
 }
 
+/// A leaf issued but not yet in the PKI: its entity and, for `revoked`, the serial its issuer's
+/// CRL lists.
 struct Issued {
     entity: Entity,
     revoked: Option<SerialNumber>,
+}
+
+/// A CA issued but not yet in the PKI: its entity and what signs with its key.
+struct NewCa {
+    entity: Entity,
+    issuer: Issuer<'static, Key>,
 }
 
 /// Issues entities into a [`Pki`]: CAs one after the other, leaves of one issuer in parallel
@@ -366,7 +372,23 @@ impl Builder {
 
     /// Issues a CA: self-signed when `spec.issuer` is `None`, else signed by that CA.
     pub fn add_ca(&mut self, spec: &CaSpec) -> Result<&Entity, IssueError> {
+        let ca = self.issue_ca(spec, &[])?;
+        Ok(self.insert_ca(ca))
+    }
+
+    /// Adds an issued CA (its name is already checked).
+    fn insert_ca(&mut self, ca: NewCa) -> &Entity {
+        self.issuers.insert(ca.entity.name.clone(), ca.issuer);
+        self.push(ca.entity)
+    }
+
+    /// Issues a CA without adding it (safe to call from several threads): its issuer is one of
+    /// `helpers` (CAs issued before it for the same leaf) or a CA of the PKI.
+    fn issue_ca(&self, spec: &CaSpec, helpers: &[NewCa]) -> Result<NewCa, IssueError> {
         self.check_new_name(&spec.name)?;
+        if helpers.iter().any(|h| h.entity.name == spec.name) {
+            return Err(IssueError::DuplicateName(spec.name.clone()));
+        }
         let err = |source| IssueError::Rcgen {
             name: spec.name.clone(),
             source,
@@ -398,7 +420,7 @@ impl Builder {
                 spec.name.clone(),
             ),
             Some(issuer_name) => {
-                let issuer = self.issuer(&spec.name, issuer_name)?;
+                let issuer = self.issuer_among(helpers, &spec.name, issuer_name)?;
                 (
                     params.signed_by(&key, issuer).map_err(err)?,
                     Role::Intermediate,
@@ -425,14 +447,28 @@ impl Builder {
             spec_digest: Some(ca_spec_digest(spec)),
             dir: None,
         };
-        self.issuers
-            .insert(spec.name.clone(), Issuer::new(params, key));
-        Ok(self.push(entity))
+        Ok(NewCa {
+            entity,
+            issuer: Issuer::new(params, key),
+        })
     }
 
     fn issuer(&self, name: &str, issuer: &str) -> Result<&Issuer<'static, Key>, IssueError> {
-        self.issuers
-            .get(issuer)
+        self.issuer_among(&[], name, issuer)
+    }
+
+    /// The issuer named `issuer` among `helpers`, else among the PKI's CAs.
+    fn issuer_among<'a>(
+        &'a self,
+        helpers: &'a [NewCa],
+        name: &str,
+        issuer: &str,
+    ) -> Result<&'a Issuer<'static, Key>, IssueError> {
+        helpers
+            .iter()
+            .find(|h| h.entity.name == issuer)
+            .map(|h| &h.issuer)
+            .or_else(|| self.issuers.get(issuer))
             .ok_or_else(|| IssueError::UnknownIssuer {
                 name: name.to_string(),
                 issuer: issuer.to_string(),
@@ -448,15 +484,13 @@ impl Builder {
     /// Issues a leaf, applying its fault (which may first issue helper CAs).
     pub fn add_leaf(&mut self, spec: &LeafSpec) -> Result<&Entity, IssueError> {
         self.check_new_name(&spec.name)?;
-        let issuer_name = self.helper_cas_for(spec)?;
-        let intermediates = self.intermediates(&issuer_name);
-        let issued = self.issue_leaf(spec, &issuer_name, &intermediates)?;
-        Ok(self.insert(issued))
+        let issued = self.issue_with_helpers(spec)?;
+        self.insert_with_helpers(issued)
     }
 
-    /// Issues leaves, in parallel on [`Builder::with_threads`] threads for the runs of leaves
-    /// that need no helper CA (the others one by one, as [`Builder::add_leaf`] does), and adds
-    /// them in request order: the PKI is the same as from `add_leaf` on each in turn.
+    /// Issues leaves, in parallel on [`Builder::with_threads`] threads (a leaf whose fault
+    /// needs helper CAs issues them on its thread too), and adds them in request order, each
+    /// after its helper CAs: the PKI is the same as from `add_leaf` on each in turn.
     /// `progress` is called with the number of leaves just issued (from any thread).
     pub fn add_leaves(
         &mut self,
@@ -466,34 +500,10 @@ impl Builder {
         self.add_leaves_streaming(specs, progress, &|_| {})
     }
 
-    /// [`Builder::add_leaves`], also handing each leaf issued in parallel to `issued` on the
-    /// thread that issued it, as soon as it is issued (to write its files while the other
-    /// leaves are issued). Leaves with a fault that needs helper CAs are not handed over.
+    /// [`Builder::add_leaves`], also handing each leaf to `issued` on the thread that issued
+    /// it, as soon as it is issued (to write its files while the other leaves are issued).
+    /// Leaves with a fault that needs helper CAs are not handed over.
     pub fn add_leaves_streaming(
-        &mut self,
-        specs: &[LeafSpec],
-        progress: &(dyn Fn(u64) + Sync),
-        issued: &(dyn Fn(&Entity) + Sync),
-    ) -> Result<(), IssueError> {
-        let mut i = 0;
-        while i < specs.len() {
-            let start = i;
-            while i < specs.len() && !needs_helper_cas(&specs[i]) {
-                i += 1;
-            }
-            if start == i {
-                self.add_leaf(&specs[i])?;
-                progress(1);
-                i += 1;
-                continue;
-            }
-            self.add_plain_leaves(&specs[start..i], progress, issued)?;
-        }
-        Ok(())
-    }
-
-    /// Issues leaves that need no helper CA, in parallel, and adds them in order.
-    fn add_plain_leaves(
         &mut self,
         specs: &[LeafSpec],
         progress: &(dyn Fn(u64) + Sync),
@@ -506,60 +516,73 @@ impl Builder {
                 return Err(IssueError::DuplicateName(spec.name.clone()));
             }
         }
+        let helped: Vec<bool> = specs.iter().map(needs_helper_cas).collect();
         // The chain of intermediates, once per issuer (not a walk of the PKI per leaf).
         let mut chains: HashMap<&str, Vec<CertificateDer<'static>>> = HashMap::new();
-        for spec in specs {
-            if !chains.contains_key(spec.issuer.as_str()) {
+        for (spec, helped) in specs.iter().zip(&helped) {
+            if !helped && !chains.contains_key(spec.issuer.as_str()) {
                 chains.insert(&spec.issuer, self.intermediates(&spec.issuer));
             }
         }
-        let issue = |spec: &LeafSpec| {
-            let issued = self.issue_leaf(spec, &spec.issuer, &chains[spec.issuer.as_str()]);
-            if let Ok(i) = &issued {
-                hook(&i.entity);
-            }
+        let issue = |i: usize| {
+            let spec = &specs[i];
+            let issued = if helped[i] {
+                self.issue_with_helpers(spec)
+            } else {
+                let chain = &chains[spec.issuer.as_str()];
+                let issued = self.issue_leaf(spec, &spec.issuer, chain, &[]);
+                if let Ok(i) = &issued {
+                    hook(&i.entity);
+                }
+                issued.map(|i| (Vec::new(), i))
+            };
             progress(1);
             issued
         };
-        let threads = self.threads.min(specs.len().div_ceil(CHUNK)).max(1);
-        let results: Vec<Result<Issued, IssueError>> = if threads == 1 {
-            specs.iter().map(issue).collect()
+        // A thread for every few leaves (a thread costs about as much as a leaf), and small
+        // units of work so that two threads finish together on a short, uneven batch (the lab's
+        // leaves with helper CAs cost two or three times a plain one).
+        let threads = self.threads.min(specs.len().div_ceil(4)).max(1);
+        let chunk = (specs.len() / (threads * 4)).clamp(1, CHUNK);
+        let results: Vec<Result<(Vec<NewCa>, Issued), IssueError>> = if threads == 1 {
+            (0..specs.len()).map(issue).collect()
         } else {
             let next = AtomicUsize::new(0);
             let work = || {
                 let mut done = Vec::new();
                 loop {
-                    let from = next.fetch_add(CHUNK, Ordering::Relaxed);
+                    let from = next.fetch_add(chunk, Ordering::Relaxed);
                     if from >= specs.len() {
                         break done;
                     }
-                    let to = (from + CHUNK).min(specs.len());
-                    done.push((from, specs[from..to].iter().map(issue).collect::<Vec<_>>()));
+                    let to = (from + chunk).min(specs.len());
+                    done.push((from, (from..to).map(issue).collect::<Vec<_>>()));
                 }
             };
-            let mut parts: Vec<(usize, Vec<Result<Issued, IssueError>>)> =
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-                    let mut parts = work();
-                    for h in handles {
-                        parts.extend(h.join().expect("an issuing thread panicked"));
-                    }
-                    parts
-                });
+            let mut parts: Vec<(usize, Vec<_>)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+                let mut parts = work();
+                for h in handles {
+                    parts.extend(h.join().expect("an issuing thread panicked"));
+                }
+                parts
+            });
             parts.sort_by_key(|(from, _)| *from);
             parts.into_iter().flat_map(|(_, part)| part).collect()
         };
         self.pki.entities.reserve(results.len());
         self.names.reserve(results.len());
         for issued in results {
-            self.insert(issued?);
+            self.insert_with_helpers(issued?)?;
         }
         Ok(())
     }
 
-    /// Issues the helper CAs a leaf's fault needs; returns the name of the CA that signs it.
-    fn helper_cas_for(&mut self, spec: &LeafSpec) -> Result<String, IssueError> {
+    /// Issues a leaf and the helper CAs its fault needs first (none for most faults), without
+    /// adding them: safe to call from several threads.
+    fn issue_with_helpers(&self, spec: &LeafSpec) -> Result<(Vec<NewCa>, Issued), IssueError> {
         let plan = fault::leaf_plan(spec.fault);
+        let mut helpers: Vec<NewCa> = Vec::new();
         let mut issuer_name = spec.issuer.clone();
         if plan.signer == Signer::Issuer {
             let root = self
@@ -572,10 +595,65 @@ impl Builder {
             // Only a same-name root copies the real root's subject: parse it only then.
             let root_subject = || subject_of(root);
             for helper in fault::helper_cas(spec.fault, &spec.name, &root_name, root_subject) {
-                issuer_name = self.add_ca(&helper)?.name.clone();
+                let ca = self.issue_ca(&helper, &helpers)?;
+                issuer_name = ca.entity.name.clone();
+                helpers.push(ca);
             }
         }
-        Ok(issuer_name)
+        let intermediates = self.intermediates_among(&helpers, &issuer_name);
+        let issued = self.issue_leaf(spec, &issuer_name, &intermediates, &helpers)?;
+        Ok((helpers, issued))
+    }
+
+    /// Adds a leaf after its helper CAs; a name already in the PKI (another leaf's helper CA
+    /// issued meanwhile may have taken it) is refused.
+    fn insert_with_helpers(
+        &mut self,
+        (helpers, issued): (Vec<NewCa>, Issued),
+    ) -> Result<&Entity, IssueError> {
+        for ca in helpers {
+            if self.names.contains(&ca.entity.name) {
+                return Err(IssueError::DuplicateName(ca.entity.name));
+            }
+            self.insert_ca(ca);
+        }
+        if self.names.contains(&issued.entity.name) {
+            return Err(IssueError::DuplicateName(issued.entity.name));
+        }
+        Ok(self.insert(issued))
+    }
+
+    /// The intermediates a leaf signed by `issuer_name` (one of `helpers` or a CA of the PKI)
+    /// is served with: the issuer and the CAs above it that are intermediates.
+    fn intermediates_among(
+        &self,
+        helpers: &[NewCa],
+        issuer_name: &str,
+    ) -> Vec<CertificateDer<'static>> {
+        if helpers.is_empty() {
+            return self.intermediates(issuer_name);
+        }
+        let find = |name: &str| {
+            helpers
+                .iter()
+                .map(|h| &h.entity)
+                .find(|e| e.name == name)
+                .or_else(|| self.pki.entity(name))
+        };
+        let mut out = Vec::new();
+        let mut current = find(issuer_name);
+        let mut steps = 0;
+        while let Some(e) = current {
+            if e.role == Role::Intermediate {
+                out.push(e.cert.clone());
+            }
+            steps += 1;
+            if e.issuer == e.name || steps > helpers.len() + self.pki.entities.len() {
+                break;
+            }
+            current = find(&e.issuer);
+        }
+        out
     }
 
     /// The intermediates a leaf signed by `issuer_name` is served with (none for an unknown
@@ -603,13 +681,14 @@ impl Builder {
         self.push(issued.entity)
     }
 
-    /// Issues one leaf signed by `issuer_name` (its helper CAs, if any, already issued),
+    /// Issues one leaf signed by `issuer_name` (a CA of the PKI or one of its `helpers`),
     /// without adding it: safe to call from several threads.
     fn issue_leaf(
         &self,
         spec: &LeafSpec,
         issuer_name: &str,
         intermediates: &[CertificateDer<'static>],
+        helpers: &[NewCa],
     ) -> Result<Issued, IssueError> {
         let err = |source| IssueError::Rcgen {
             name: spec.name.clone(),
@@ -661,7 +740,10 @@ impl Builder {
             Some(fresh) => {
                 let fresh = fresh.map_err(|_| err(rcgen::Error::RingUnspecified))?;
                 let cert = params
-                    .signed_by(&fresh, self.issuer(&spec.name, &issuer_name)?)
+                    .signed_by(
+                        &fresh,
+                        self.issuer_among(helpers, &spec.name, &issuer_name)?,
+                    )
                     .map_err(err)?;
                 (cert.der().to_vec(), fresh.pkcs8)
             }
@@ -673,7 +755,7 @@ impl Builder {
                         params.self_signed(&key).map_err(err)?
                     }
                     Signer::Issuer => params
-                        .signed_by(&key, self.issuer(&spec.name, &issuer_name)?)
+                        .signed_by(&key, self.issuer_among(helpers, &spec.name, &issuer_name)?)
                         .map_err(err)?,
                 };
                 (cert.der().to_vec(), key.serialize_der())

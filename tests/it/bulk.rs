@@ -219,6 +219,84 @@ fn the_builder_gives_the_same_pki_on_any_thread_count() {
     );
 }
 
+/// Every fault of the lab, leaves with helper CAs included, issued on two threads at once is
+/// the PKI `add_leaf` gives one leaf after the other: same entities in the same order, same
+/// bytes.
+#[test]
+fn every_fault_issues_in_parallel_as_one_by_one() {
+    use certlab::pki::issue::Builder;
+    let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+    let lab = certlab::pki::spec::template("lab").unwrap();
+    let spec = certlab::pki::spec::parse(lab.name, lab.text).unwrap();
+    let helped = spec
+        .leaves
+        .iter()
+        .filter(|l| l.fault == certlab::pki::Fault::UnknownCa)
+        .count();
+    assert!(helped > 1, "the lab has leaves with helper CAs");
+    let build = |parallel: bool| {
+        let mut b = Builder::seeded(now, "lab").unwrap().with_threads(2);
+        for ca in &spec.cas {
+            b.add_ca(ca).unwrap();
+        }
+        if parallel {
+            b.add_leaves(&spec.leaves, &|_| {}).unwrap();
+        } else {
+            for leaf in &spec.leaves {
+                b.add_leaf(leaf).unwrap();
+            }
+        }
+        b.finish().unwrap()
+    };
+    let (one_by_one, parallel) = (build(false), build(true));
+    let names = |pki: &certlab::pki::Pki| -> Vec<String> {
+        pki.entities.iter().map(|e| e.name.clone()).collect()
+    };
+    assert_eq!(names(&one_by_one), names(&parallel));
+    assert!(one_by_one.entities.len() > spec.cas.len() + spec.leaves.len());
+    for (a, b) in one_by_one.entities.iter().zip(&parallel.entities) {
+        assert_eq!(a.issuer, b.issuer, "{}", a.name);
+        assert_eq!(a.cert, b.cert, "{}", a.name);
+        assert_eq!(a.key, b.key, "{}", a.name);
+        assert_eq!(a.chain, b.chain, "{}", a.name);
+        assert_eq!(a.crl, b.crl, "{}", a.name);
+        assert_eq!(a.trusted, b.trusted, "{}", a.name);
+    }
+}
+
+/// A helper CA's name taken by a later leaf of the same batch (issued on another thread) is
+/// refused as `add_leaf` one by one refuses it.
+#[test]
+fn a_leaf_named_like_an_earlier_leafs_helper_ca_is_refused() {
+    use certlab::pki::issue::{Builder, IssueError};
+    use certlab::pki::model::{CaSpec, LeafSpec};
+    use certlab::pki::{Fault, Role, San};
+    let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+    let mut foreign = LeafSpec::new("x", "root", Role::Server, vec![San::Dns("x.test".into())]);
+    foreign.fault = Fault::UnknownCa;
+    let taker = LeafSpec::new("x-root", "root", Role::Client, vec![]);
+    // The leaf `x` (whose foreign root is `x-root`) before the leaf `x-root`, and after it.
+    for (first, second) in [(&foreign, &taker), (&taker, &foreign)] {
+        let mut leaves: Vec<LeafSpec> = (1..=20)
+            .map(|n| LeafSpec::new(format!("c{n}"), "root", Role::Client, vec![]))
+            .collect();
+        leaves.insert(2, first.clone());
+        leaves.insert(18, second.clone());
+        for threads in [1, 2] {
+            let mut b = Builder::new(now).with_threads(threads);
+            b.add_ca(&CaSpec {
+                name: "root".into(),
+                ..CaSpec::default()
+            })
+            .unwrap();
+            match b.add_leaves(&leaves, &|_| {}) {
+                Err(IssueError::DuplicateName(name)) => assert_eq!(name, "x-root"),
+                other => panic!("{threads} threads: {:?}", other.err()),
+            }
+        }
+    }
+}
+
 #[test]
 #[ignore = "needs openssl (installed by .ci/run)"]
 fn openssl_verifies_a_sample_of_a_thousand() {
