@@ -87,7 +87,7 @@ impl Default for LabOptions {
             keep: None,
             keep_serving: false,
             timeout: Duration::from_secs(5),
-            parallel: std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+            parallel: crate::pki::issue::available_cores() * 2,
             clients: Vec::new(),
             skip_missing_clients: false,
         }
@@ -214,13 +214,11 @@ impl LabReport {
 /// Builds the lab PKI at `now` (in memory).
 pub fn lab_pki(now: OffsetDateTime) -> Result<Pki, LabError> {
     let spec = lab_spec()?;
-    store::build(&spec, now).map_err(|e| LabError::Build(e.to_string()))
+    store::build(spec, now).map_err(|e| LabError::Build(e.to_string()))
 }
 
-fn lab_spec() -> Result<spec::Spec, LabError> {
-    let template = spec::template(LAB_TEMPLATE)
-        .ok_or_else(|| LabError::Build("no built-in `lab` template".to_string()))?;
-    spec::parse(template.name, template.text).map_err(|e| LabError::Build(e.to_string()))
+fn lab_spec() -> Result<&'static spec::Spec, LabError> {
+    spec::lab_template().map_err(|e| LabError::Build(e.to_string()))
 }
 
 /// The probe a scenario's client makes: it trusts `ca.pem` (the PKI's trusted roots) and knows
@@ -418,57 +416,51 @@ pub fn run(options: &LabOptions) -> Result<LabReport, LabError> {
     let spec = lab_spec()?;
 
     // Built in memory first, so a bad `--only` stops before anything is written.
-    let built = store::build(&spec, now).map_err(|e| LabError::Build(e.to_string()))?;
+    let built = store::build(spec, now).map_err(|e| LabError::Build(e.to_string()))?;
     check_only(&built, &options.only)?;
 
     // Then through the files, as every other certlab command sees a PKI. A kept directory is
     // generated (reusing the CAs already there) and what is served is what is read back from
-    // its manifest. A temporary directory is written and read back on a thread of its own
-    // while the PKI built in memory is served and probed (writing and reading the ~100 files
-    // took ~5 ms of a ~25 ms lab), and the lab fails unless what was read back is exactly
-    // what was served.
-    let (dir, tempdir) = match &options.keep {
+    // its manifest. A temporary directory is made, written and read back on a thread of its
+    // own while the PKI built in memory is served and probed (writing and reading the ~100
+    // files took ~5 ms of a ~25 ms lab), and the lab fails unless what was read back is
+    // exactly what was served.
+    let kept = match &options.keep {
         Some(dir) => {
-            store::generate(&spec, dir, now, false)?;
-            (dir.clone(), None)
+            store::generate(spec, dir, now, false)?;
+            Some((dir.clone(), store::load(dir)?))
         }
-        None => {
-            let tmp = scratch::lab_dir().map_err(LabError::TempDir)?;
-            (tmp.path().to_path_buf(), Some(tmp))
-        }
+        None => None,
     };
-    let kept = match &tempdir {
-        Some(_) => None,
-        None => Some(store::load(&dir)?),
-    };
-    let serving = kept.as_ref().unwrap_or(&built);
+    let serving = kept.as_ref().map_or(&built, |(_, pki)| pki);
     let ((scenarios, served, reports), read_back) = std::thread::scope(|s| {
-        let reading = tempdir.is_some().then(|| {
+        let reading = kept.is_none().then(|| {
             s.spawn(|| {
-                store::write(&built, &dir)?;
-                let read = store::load(&dir)?;
+                let tmp = scratch::lab_dir().map_err(LabError::TempDir)?;
+                store::write(&built, tmp.path())?;
+                let read = store::load(tmp.path())?;
                 // Read back, the files are needed only by real clients and `keep_serving`:
                 // otherwise they go now, while the probes run, instead of at the end.
                 if options.clients.is_empty() && !options.keep_serving {
-                    let _ = std::fs::remove_dir_all(&dir);
+                    let _ = std::fs::remove_dir_all(tmp.path());
                 }
-                Ok::<_, LabError>(read)
+                Ok::<_, LabError>((tmp, read))
             })
         });
         let probed = serve_and_probe(options, serving, now);
         let read_back = reading.map(|r| r.join().expect("the read-back thread panicked"));
         (probed, read_back)
     });
-    let pki = match (read_back, kept) {
+    let (dir, tempdir, pki) = match (read_back, kept) {
         (Some(read), _) => {
-            let read = read?;
+            let (tmp, read) = read?;
             if let Some(difference) = readback_difference(&built, &read) {
                 return Err(LabError::ReadBack(difference));
             }
-            read
+            (tmp.path().to_path_buf(), Some(tmp), read)
         }
-        (None, Some(kept)) => kept,
-        (None, None) => unreachable!("the PKI is either read back or loaded"),
+        (None, Some((dir, kept))) => (dir, None, kept),
+        (None, None) => unreachable!("the PKI is either read back or kept"),
     };
 
     // Real clients, while the endpoints are up.

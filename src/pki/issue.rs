@@ -164,7 +164,14 @@ pub fn default_threads() -> usize {
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|n| *n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .unwrap_or_else(available_cores)
+}
+
+/// The cores this process may run on ([`std::thread::available_parallelism`], which reads
+/// the CPU affinity and cgroup quota files on each call: asked once per process).
+pub fn available_cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// A fresh ECDSA key of a leaf: its PKCS#8 (v1, as [`KeyAlg::generate`] writes it) and its

@@ -73,6 +73,17 @@ pub fn template(name: &str) -> Option<&'static Template> {
     TEMPLATES.iter().find(|t| t.name == name)
 }
 
+/// The built-in `lab` template, parsed once per process: the lab builds from it, and every
+/// PKI's explicit scenarios are matched against its scenarios for their client verdicts.
+pub fn lab_template() -> Result<&'static Spec, &'static SpecError> {
+    static LAB: std::sync::OnceLock<Result<Spec, SpecError>> = std::sync::OnceLock::new();
+    LAB.get_or_init(|| {
+        let lab = template("lab").expect("the `lab` template is built in");
+        parse(lab.name, lab.text)
+    })
+    .as_ref()
+}
+
 /// A validated spec: CAs in issuing order, leaves, explicit scenarios.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {

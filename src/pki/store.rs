@@ -1583,13 +1583,7 @@ fn chains(chain: &[CertificateDer<'_>], cert: &CertificateDer<'_>) -> Result<(),
 
 /// The lab template's explicit scenarios (parsed once).
 fn lab_explicit_scenarios() -> &'static [super::scenario::Scenario] {
-    static LAB: std::sync::OnceLock<Vec<super::scenario::Scenario>> = std::sync::OnceLock::new();
-    LAB.get_or_init(|| {
-        super::spec::template("lab")
-            .and_then(|t| super::spec::parse(t.name, t.text).ok())
-            .map(|s| s.scenarios)
-            .unwrap_or_default()
-    })
+    super::spec::lab_template().map_or(&[], |s| s.scenarios.as_slice())
 }
 
 /// An explicit scenario with every measured family's verdict in `expected_by_client`, when it
