@@ -181,118 +181,55 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<ProbeReport, ProbeE
 }
 
 /// [`probe`] with the trust store read by `load` (`None`: the system's roots) instead of taken
-/// from `options.trust`, on a thread of its own started before anything else, so that reading
-/// a PKI directory's or a CA file's certificates (0.1-0.3 ms of CPU in a `certlab probe`
-/// process) runs beside the client's configuration, the connect and the ClientHello instead
-/// of after them. The verifier waits for it only when the server's certificate arrives. `load`
-/// runs exactly once, also when the probe ends before any handshake (bad target, refused,
-/// timeout), and its error wins over anything else: a probe with unusable trust is reported
-/// as that, as if the trust had been read first. When no thread can be started, `load` runs on
-/// the caller's thread once the ClientHello is sent.
-pub fn probe_loading_trust<E: From<ProbeError> + Send>(
+/// from `options.trust`, while the ClientHello is on its way: reading a PKI directory's or a
+/// CA file's certificates (0.2-0.5 ms in a `certlab probe` process) then overlaps the
+/// server's work on its answer instead of coming before the connect. `load` runs exactly once,
+/// also when the probe ends before any handshake (bad target, refused, timeout), and its error
+/// wins over anything else: a probe with unusable trust is reported as that, as if the trust
+/// had been read first.
+pub fn probe_loading_trust<E: From<ProbeError>>(
     target: &str,
     options: &ProbeOptions,
-    load: impl FnOnce() -> Result<Option<TrustStore>, E> + Send,
-) -> Result<ProbeReport, E> {
-    std::thread::scope(|scope| {
-        let mut loader = TrustLoader {
-            pending: Some(Pending::start(scope, load)),
-            error: None,
-            cell: Arc::new(OnceLock::new()),
-        };
-        let cell = loader.cell.clone();
-        let result = probe_with(target, options, cell, &mut || loader.ensure());
-        loader.ensure();
-        match loader.error {
-            Some(e) => Err(e),
-            None => result.map_err(E::from),
-        }
-    })
-}
-
-/// What a trust loader gives: the store to judge with (the system's roots when `load` gave
-/// `None`), or the error to report.
-fn load_trust<E: From<ProbeError>>(
     load: impl FnOnce() -> Result<Option<TrustStore>, E>,
-) -> Result<LoadedTrust, E> {
-    load().and_then(|t| match t {
-        Some(store) => Ok(LoadedTrust {
-            store,
-            explicit: true,
-        }),
-        None => system_trust()
-            .map(|store| LoadedTrust {
-                store,
-                explicit: false,
-            })
-            .map_err(E::from),
-    })
-}
-
-/// A trust load under way on its thread, or not started (no thread could be made).
-enum Pending<'scope, F, E> {
-    Thread(std::thread::ScopedJoinHandle<'scope, Result<LoadedTrust, E>>),
-    Here(F),
-}
-
-impl<'scope, F, E> Pending<'scope, F, E>
-where
-    F: FnOnce() -> Result<Option<TrustStore>, E> + Send + 'scope,
-    E: From<ProbeError> + Send + 'scope,
-{
-    /// Starts `load` on a thread of `scope`; keeps it for the caller's thread when none starts.
-    fn start<'env>(scope: &'scope std::thread::Scope<'scope, 'env>, load: F) -> Self {
-        // The closure is handed back when the thread cannot be made.
-        let slot = Arc::new(Mutex::new(Some(load)));
-        let theirs = slot.clone();
-        let spawned = std::thread::Builder::new()
-            .name("certlab-trust".to_string())
-            .spawn_scoped(scope, move || {
-                let load = theirs
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take()
-                    .expect("the trust loader runs once");
-                load_trust(load)
-            });
-        match spawned {
-            Ok(handle) => Pending::Thread(handle),
-            Err(_) => Pending::Here(
-                slot.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take()
-                    .expect("not taken: the thread never started"),
-            ),
-        }
-    }
-
-    /// Waits for the load (or runs it here).
-    fn finish(self) -> Result<LoadedTrust, E> {
-        match self {
-            Pending::Thread(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Pending::Here(load) => load_trust(load),
-        }
+) -> Result<ProbeReport, E> {
+    let mut loader = TrustLoader {
+        load: Some(load),
+        error: None,
+        cell: Arc::new(OnceLock::new()),
+    };
+    let cell = loader.cell.clone();
+    let result = probe_with(target, options, cell, &mut || loader.ensure());
+    loader.ensure();
+    match loader.error {
+        Some(e) => Err(e),
+        None => result.map_err(E::from),
     }
 }
 
 /// Runs a trust loader once and keeps what it gave (the store, or its error).
-struct TrustLoader<'scope, F, E> {
-    pending: Option<Pending<'scope, F, E>>,
+struct TrustLoader<F, E> {
+    load: Option<F>,
     error: Option<E>,
     cell: Arc<OnceLock<LoadedTrust>>,
 }
 
-impl<'scope, F, E> TrustLoader<'scope, F, E>
-where
-    F: FnOnce() -> Result<Option<TrustStore>, E> + Send + 'scope,
-    E: From<ProbeError> + Send + 'scope,
-{
-    /// Waits for the trust unless done already; whether it is loaded.
+impl<F: FnOnce() -> Result<Option<TrustStore>, E>, E: From<ProbeError>> TrustLoader<F, E> {
+    /// Loads the trust unless done already; whether it is loaded.
     fn ensure(&mut self) -> bool {
-        if let Some(pending) = self.pending.take() {
-            match pending.finish() {
+        if let Some(load) = self.load.take() {
+            let loaded = load().and_then(|t| match t {
+                Some(store) => Ok(LoadedTrust {
+                    store,
+                    explicit: true,
+                }),
+                None => system_trust()
+                    .map(|store| LoadedTrust {
+                        store,
+                        explicit: false,
+                    })
+                    .map_err(E::from),
+            });
+            match loaded {
                 Ok(t) => {
                     let _ = self.cell.set(t);
                 }
@@ -591,7 +528,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             ..ProbeOptions::default()
         };
-        let report = probe_loading_trust(&format!("127.0.0.1:{port}"), &options, move || {
+        let report = probe_loading_trust(&format!("127.0.0.1:{port}"), &options, || {
             // The server has the ClientHello before the trust is read (if the trust were read
             // first, nothing would have been sent yet and this would time out).
             let first = rx
@@ -603,39 +540,6 @@ mod tests {
         .expect("a report");
         assert_ne!(report.outcome, Outcome::Ok);
         server.join().expect("server");
-    }
-
-    /// The trust is read on a thread of its own, started before the connect (issue 12: the
-    /// reading runs beside the client's start instead of after the ClientHello), and a loader
-    /// that panics is a panic of the probe, not a hang or a probe without trust.
-    #[test]
-    fn the_trust_is_read_on_a_thread_of_its_own() {
-        let options = ProbeOptions {
-            timeout: Duration::from_secs(2),
-            ..ProbeOptions::default()
-        };
-        let refused = format!("127.0.0.1:{}", closed_port());
-        let caller = std::thread::current().id();
-        let seen = Mutex::new(None);
-        let report = probe_loading_trust(&refused, &options, || {
-            let me = std::thread::current();
-            *seen.lock().unwrap() = Some((me.id(), me.name().map(str::to_string)));
-            Ok::<_, Failed>(Some(TrustStore::default()))
-        })
-        .expect("a report");
-        assert_eq!(report.outcome, Outcome::Refused);
-        let (id, name) = seen.into_inner().unwrap().expect("the loader ran");
-        assert_ne!(id, caller);
-        assert_eq!(name.as_deref(), Some("certlab-trust"));
-
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            probe_loading_trust(
-                &refused,
-                &options,
-                || -> Result<Option<TrustStore>, Failed> { panic!("the loader failed") },
-            )
-        }));
-        assert!(panicked.is_err());
     }
 
     #[test]
