@@ -216,3 +216,42 @@ fn load_trust_checks_every_ca_file_it_decodes() {
     assert_eq!(after.roots, before.roots);
     assert_eq!(after.roots[0], der);
 }
+
+/// `generate` writes the trust index that `probe --pki` reads (`certlab.trust`, bound to the
+/// manifest's SHA-256), and `check --pki` checks it: an index rewritten whole by hand (its
+/// `end` line recomputed), which the probe would read and so trust a root the manifest does
+/// not, is a problem of the directory (exit 1, naming the file).
+#[test]
+fn check_pki_reports_a_trust_index_that_is_not_the_manifests() {
+    let lab = Lab::new();
+    let check = || {
+        certlab()
+            .args(["check", "--pki", p(lab.dir.path())])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("certlab check runs")
+    };
+    let out = check();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let index_path = lab.path("certlab.trust");
+    let index = std::fs::read_to_string(&index_path).expect("generate writes the trust index");
+    let other = certlab::pki::sha256_hex(&std::fs::read(lab.path("unknown-ca-root.pem")).unwrap());
+    let root_line = index.lines().find(|l| l.ends_with(" root.pem")).expect("the root");
+    let edited = index.replace(root_line, &format!("root {other} unknown-ca-root.pem"));
+    let body_end = edited.trim_end().rfind('\n').unwrap() + 1;
+    let body = &edited[..body_end];
+    let forged = format!("{body}end {}\n", certlab::pki::sha256_hex(body.as_bytes()));
+    std::fs::write(&index_path, &forged).unwrap();
+
+    let foreign = certlab::pem::read_certs(&lab.path("unknown-ca-root.pem")).unwrap();
+    let trust = store::load_trust(lab.dir.path()).unwrap();
+    assert!(trust.roots.contains(&foreign[0]), "the probe reads the index it is given");
+    let out = check();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("certlab.trust"), "{}", text(&out));
+
+    std::fs::write(&index_path, &index).unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
