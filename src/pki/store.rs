@@ -430,9 +430,7 @@ impl Generation {
             None => BTreeSet::new(),
         };
         let files: Vec<String> = txn.staged().keys().cloned().collect();
-        let bytes = manifest_bytes(&manifest);
-        stage_trust_index(&mut txn, &manifest, &bytes)?;
-        txn.commit(&bytes, &remove)?;
+        txn.commit(&manifest_bytes(&manifest), &remove)?;
         drop(lock);
         self.created = false;
         Ok(Generated {
@@ -512,9 +510,7 @@ pub fn add_derived<E: From<StoreError>>(
     let mut txn = Txn::begin(dir, &lock).map_err(StoreError::from)?;
     stage_outputs(&mut txn, &mut manifest, &outputs, dir)?;
     let written: Vec<String> = txn.staged().keys().cloned().collect();
-    let bytes = manifest_bytes(&manifest);
-    stage_trust_index(&mut txn, &manifest, &bytes)?;
-    txn.commit(&bytes, &BTreeSet::new())
+    txn.commit(&manifest_bytes(&manifest), &BTreeSet::new())
         .map_err(StoreError::from)?;
     Ok(written)
 }
@@ -1203,132 +1199,6 @@ pub fn load(dir: &Path) -> Result<Pki, StoreError> {
     load_with_manifest(dir).map(|(pki, _)| pki)
 }
 
-/// The trust index of a PKI directory (`certlab.trust`), written with every manifest: what
-/// `probe --pki` reads instead of the manifest's trust part, valid only for the manifest whose
-/// SHA-256 it records. Text, one line each: `certlab trust index 1`, `manifest SHA256`, then
-/// `bundle|crl|root|intermediate SHA256 PATH` for `ca.pem` and, in manifest order, each
-/// entity's CRL and each trusted root's and intermediate's certificate (the order
-/// [`load_trust`] returns them in), then `end SHA256` of all the lines before it. The manifest
-/// does not name it (it cannot hold the hash of a file that holds its own); `check --pki`
-/// ([`audit`]) reports an index that is not the one its manifest makes.
-pub const TRUST_INDEX_FILE: &str = "certlab.trust";
-
-const TRUST_INDEX_HEADER: &str = "certlab trust index 1";
-
-/// The trust index of `manifest` (written as `manifest_bytes`), or `None` when a trust file
-/// has no hash in the manifest (an index could not check it).
-fn trust_index(manifest: &Manifest, manifest_bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut text = format!(
-        "{TRUST_INDEX_HEADER}\nmanifest {}\n",
-        sha256_hex(manifest_bytes)
-    );
-    let mut line = |kind: &str, path: &str| -> Option<()> {
-        let sha = manifest.files.get(path)?;
-        text.push_str(&format!("{kind} {sha} {path}\n"));
-        Some(())
-    };
-    if manifest.files.contains_key(CA_BUNDLE_FILE) {
-        line("bundle", CA_BUNDLE_FILE)?;
-    }
-    for e in &manifest.entities {
-        if let Some(crl) = &e.crl {
-            line("crl", crl)?;
-        }
-        if e.role == crate::Role::Root && e.trusted {
-            line("root", &e.cert)?;
-        } else if e.role == crate::Role::Intermediate {
-            line("intermediate", &e.cert)?;
-        }
-    }
-    let end = sha256_hex(text.as_bytes());
-    text.push_str(&format!("end {end}\n"));
-    Some(text.into_bytes())
-}
-
-/// Stages the trust index of the manifest about to be committed (none when it cannot have
-/// one: an index left from before then matches no manifest and is not used).
-fn stage_trust_index(
-    txn: &mut Txn<'_>,
-    manifest: &Manifest,
-    manifest_bytes: &[u8],
-) -> Result<(), StoreError> {
-    if let Some(index) = trust_index(manifest, manifest_bytes) {
-        txn.put(TRUST_INDEX_FILE, &index, 0o644)?;
-    }
-    Ok(())
-}
-
-/// SHA-256 of a file, read through a small buffer (a 94 KB manifest read whole costs ~25 µs
-/// of first-touched memory more).
-fn sha256_of_file(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut file = fs::File::open(path)?;
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => ctx.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(ctx
-        .finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
-/// The trust of `dir` read through its trust index, when the index is the one certlab wrote
-/// (its `end` line holds), for the manifest now in the directory (same SHA-256), with no
-/// commit under way, and every file it names has the hash it records and is one plain PEM
-/// block. `None` otherwise: [`load_trust`] then reads the manifest, which also says what is
-/// wrong. What it returns is what [`load_trust_view`] makes of that manifest.
-fn load_trust_indexed(dir: &Path) -> Option<TrustFiles> {
-    if fs::symlink_metadata(dir.join(txn::TXN_DIR).join(MANIFEST_FILE)).is_ok() {
-        return None;
-    }
-    let index = fs::read(dir.join(TRUST_INDEX_FILE)).ok()?;
-    let text = std::str::from_utf8(&index).ok()?;
-    let body_end = text.strip_suffix('\n')?.rfind('\n')? + 1;
-    let (body, end) = text.split_at(body_end);
-    if end.strip_prefix("end ")?.strip_suffix('\n')? != sha256_hex(body.as_bytes()) {
-        return None;
-    }
-    let mut lines = body.lines();
-    if lines.next()? != TRUST_INDEX_HEADER {
-        return None;
-    }
-    let manifest_sha = lines.next()?.strip_prefix("manifest ")?;
-    if sha256_of_file(&dir.join(MANIFEST_FILE)).ok()? != manifest_sha {
-        return None;
-    }
-    let mut out = TrustFiles::default();
-    for line in lines {
-        let (kind, rest) = line.split_once(' ')?;
-        let (sha, path) = rest.split_once(' ')?;
-        if !txn::is_safe_relative(path) {
-            return None;
-        }
-        let bytes = fs::read(dir.join(path)).ok()?;
-        if sha256_hex(&bytes) != sha {
-            return None;
-        }
-        match kind {
-            "bundle" => {}
-            "crl" => out.crls.push(single_block(&bytes, "X509 CRL")?.into()),
-            "root" => out.roots.push(single_block(&bytes, "CERTIFICATE")?.into()),
-            "intermediate" => out
-                .intermediates
-                .push(single_block(&bytes, "CERTIFICATE")?.into()),
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
 /// What a client of a PKI directory trusts and knows, read by [`load_trust`].
 #[derive(Debug, Clone, Default)]
 pub struct TrustFiles {
@@ -1345,13 +1215,8 @@ pub struct TrustFiles {
 /// against the manifest's SHA-256 like [`load`] does (a file changed after certlab wrote it is
 /// [`StoreError::Mismatch`]). Leaves, keys and chains are not read: a directory of 10,000
 /// identities costs a probe the few CA files, not 30,000 reads and hashes. The same roots,
-/// intermediates and CRLs as `load` followed by `TrustStore::from_pki`. Read through the
-/// directory's trust index ([`TRUST_INDEX_FILE`]) when it is the index of the manifest on disk
-/// (the manifest is then hashed, not parsed); else, and on any difference, from the manifest.
+/// intermediates and CRLs as `load` followed by `TrustStore::from_pki`.
 pub fn load_trust(dir: &Path) -> Result<TrustFiles, StoreError> {
-    if let Some(trust) = load_trust_indexed(dir) {
-        return Ok(trust);
-    }
     read_consistent(dir, load_trust_view)
 }
 
@@ -1604,19 +1469,6 @@ pub fn audit(dir: &Path) -> Result<Audit, StoreError> {
 fn audit_view(view: &View) -> Result<Audit, StoreError> {
     let manifest = parse_manifest(view)?;
     let mut problems = Vec::new();
-    // The trust index `probe --pki` reads must be the one this manifest makes (a directory
-    // without one, written by an older certlab, is sound: the probe reads the manifest).
-    match view.read(TRUST_INDEX_FILE) {
-        Ok(index) if Some(&index) != trust_index(&manifest, &view.manifest).as_ref() => {
-            problems.push(Problem::HashMismatch {
-                path: TRUST_INDEX_FILE.to_string(),
-                message: "not the trust index of this manifest; `certlab generate` writes it \
-                          again"
-                    .to_string(),
-            });
-        }
-        _ => {}
-    }
     if manifest.entities.is_empty() {
         problems.push(Problem::Empty);
     }
@@ -1948,71 +1800,5 @@ mod tests {
         // What the crate then makes of them is what the loader gets (the first block).
         assert_eq!(crate_reads(&others[1]), Some(der.clone()));
         assert_eq!(crate_reads(&others[2]), Some(der.clone()));
-    }
-
-    /// The lab PKI written to a temporary directory.
-    fn written_lab() -> tempfile::TempDir {
-        let spec =
-            super::super::spec::parse("<lab>", super::super::spec::template("lab").unwrap().text)
-                .unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        generate(&spec, tmp.path(), OffsetDateTime::now_utc(), false).unwrap();
-        tmp
-    }
-
-    fn same_trust(a: &TrustFiles, b: &TrustFiles) -> bool {
-        a.roots == b.roots && a.intermediates == b.intermediates && a.crls == b.crls
-    }
-
-    /// `probe --pki` reads a fresh PKI through its trust index, to the same trust as the
-    /// manifest gives, and never through an index that is not the one certlab wrote for the
-    /// manifest on disk: a manifest changed by a byte, an index edited by hand (its `end` line
-    /// no longer holds), a commit under way, a trust file changed. The manifest is read then.
-    #[test]
-    fn the_trust_index_is_read_only_when_it_is_the_manifests() {
-        let lab = written_lab();
-        let dir = lab.path();
-        let from_manifest = || {
-            let view = View::open(dir).unwrap().unwrap();
-            load_trust_view(&view).unwrap()
-        };
-        let indexed = load_trust_indexed(dir).expect("a fresh PKI is read through its index");
-        assert!(same_trust(&indexed, &from_manifest()));
-        assert!(!indexed.roots.is_empty() && !indexed.crls.is_empty());
-
-        let manifest = dir.join(MANIFEST_FILE);
-        let original = fs::read(&manifest).unwrap();
-        let mut changed = original.clone();
-        changed.push(b'\n');
-        fs::write(&manifest, &changed).unwrap();
-        assert!(load_trust_indexed(dir).is_none(), "a changed manifest");
-        assert!(same_trust(&load_trust(dir).unwrap(), &from_manifest()));
-        fs::write(&manifest, &original).unwrap();
-
-        // The index names another root as trusted, with that file's right hash.
-        let index_path = dir.join(TRUST_INDEX_FILE);
-        let index = fs::read_to_string(&index_path).unwrap();
-        let other = sha256_hex(&fs::read(dir.join("unknown-ca-root.pem")).unwrap());
-        let root_line = index.lines().find(|l| l.ends_with(" root.pem")).unwrap();
-        let edited = index.replace(root_line, &format!("root {other} unknown-ca-root.pem"));
-        fs::write(&index_path, &edited).unwrap();
-        assert!(load_trust_indexed(dir).is_none(), "an index edited by hand");
-        assert!(same_trust(&load_trust(dir).unwrap(), &from_manifest()));
-        fs::write(&index_path, &index).unwrap();
-
-        // A commit under way: its staged manifest is the PKI now.
-        let staging = dir.join(txn::TXN_DIR);
-        fs::create_dir(&staging).unwrap();
-        fs::write(staging.join(MANIFEST_FILE), &original).unwrap();
-        assert!(load_trust_indexed(dir).is_none(), "a commit under way");
-        fs::remove_dir_all(&staging).unwrap();
-
-        let root = dir.join("root.pem");
-        let root_pem = fs::read(&root).unwrap();
-        fs::copy(dir.join("unknown-ca-root.pem"), &root).unwrap();
-        assert!(load_trust_indexed(dir).is_none(), "a changed root");
-        assert!(matches!(load_trust(dir), Err(StoreError::Mismatch { .. })));
-        fs::write(&root, &root_pem).unwrap();
-        assert!(load_trust_indexed(dir).is_some(), "restored");
     }
 }
