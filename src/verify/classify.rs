@@ -537,7 +537,9 @@ fn distance(a: OffsetDateTime, b: OffsetDateTime) -> String {
 struct Ctx<'a> {
     chain: Vec<Facts<'a>>,
     roots: Vec<Facts<'a>>,
-    known: Vec<Facts<'a>>,
+    /// The PKI's known intermediates, parsed only when a failure needs them (an unknown issuer
+    /// that one of them is): a chain that validates never parses them.
+    known: &'a [CertificateDer<'a>],
     now: OffsetDateTime,
     usage_is_client: bool,
 }
@@ -638,8 +640,9 @@ impl Ctx<'_> {
             .cert
             .map(Cert::issuer_display_name)
             .unwrap_or_else(|| "its issuer".to_string());
-        if let Some(known) = self
-            .known
+        let known_certs = parse_chain(self.known);
+        let known_facts = facts(self.known, &known_certs);
+        if let Some(known) = known_facts
             .iter()
             .find(|k| k.subject().is_some() && k.subject() == top.issuer() && top.signed_by(k))
         {
@@ -1019,11 +1022,10 @@ pub(crate) fn classify_parsed<'a>(
         return Verdict::new(Outcome::BadCertificate, "no certificate was presented");
     };
     let root_certs = parse_chain(&trust.roots);
-    let known_certs = parse_chain(&trust.known_intermediates);
     let ctx = Ctx {
         chain: facts(chain, certs),
         roots: facts(&trust.roots, &root_certs),
-        known: facts(&trust.known_intermediates, &known_certs),
+        known: &trust.known_intermediates,
         now,
         usage_is_client: usage == Usage::Client,
     };
