@@ -1293,42 +1293,6 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for FileHashes<'a> {
     }
 }
 
-/// The content of `bytes` when it is one PEM block labelled `tag` as certlab writes it: the
-/// BEGIN line first, base64 lines (`\n` or `\r\n`), the END line, then only line ends. `None`
-/// for anything else, which the `pem` crate then reads ([`pem::parse_blocks`]): the same
-/// content for such a file, without its copies (the trust files of a `probe --pki` decode in
-/// ~1 µs each instead of ~5).
-fn single_block(bytes: &[u8], tag: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    let rest = bytes
-        .strip_prefix(b"-----BEGIN ")?
-        .strip_prefix(tag.as_bytes())?
-        .strip_prefix(b"-----")?;
-    let end = rest.windows(9).position(|w| w == b"-----END ")?;
-    let (body, tail) = rest.split_at(end);
-    let tail = tail[9..]
-        .strip_prefix(tag.as_bytes())?
-        .strip_prefix(b"-----")?;
-    if !tail.iter().all(|&c| c == b'\r' || c == b'\n') {
-        return None;
-    }
-    // The BEGIN line ends, every base64 line ends, and the END line comes right after one:
-    // no empty line (the `pem` crate would read what comes before one as headers).
-    let body = body
-        .strip_prefix(b"\r\n")
-        .or_else(|| body.strip_prefix(b"\n"))?
-        .strip_suffix(b"\n")?;
-    let mut text = Vec::with_capacity(body.len());
-    for line in body.split(|&c| c == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() || !line.is_ascii() || line.contains(&b':') {
-            return None;
-        }
-        text.extend_from_slice(line);
-    }
-    base64::engine::general_purpose::STANDARD.decode(&text).ok()
-}
-
 fn parse_trust_manifest(view: &View) -> Result<TrustManifest<'_>, StoreError> {
     parse_manifest_as(view, |m: &TrustManifest<'_>| m.version)
 }
@@ -1342,9 +1306,6 @@ fn load_trust_view(view: &View) -> Result<TrustFiles, StoreError> {
     }
     let one = |file: &str, tag: &str| -> Result<Vec<u8>, StoreError> {
         let bytes = read_checked_as(view, files.get(file), file)?;
-        if let Some(der) = single_block(&bytes, tag) {
-            return Ok(der);
-        }
         let path = view.path(file);
         pem::parse_blocks(&path, &bytes, Some(tag))?
             .into_iter()
@@ -1744,55 +1705,5 @@ mod tests {
         drop(Generation::begin(&spec, &existing, now, false).unwrap());
         assert!(!existing.join(txn::TXN_DIR).exists(), "its staging is left");
         load(&existing).unwrap();
-    }
-
-    /// The trust loader's PEM reader gives what the `pem` crate gives for a single block as
-    /// certlab writes it (CRLF or LF lines), and leaves every other layout to the crate.
-    #[test]
-    fn a_single_plain_pem_block_reads_as_the_pem_crate_reads_it() {
-        let der: Vec<u8> = (0..=255u8).cycle().take(700).collect();
-        let crate_reads = |text: &str| {
-            pem::parse_blocks(Path::new("x.pem"), text.as_bytes(), Some("CERTIFICATE"))
-                .ok()
-                .and_then(|b| b.into_iter().next())
-        };
-        let crlf = pem_certs([&CertificateDer::from(der.clone())]);
-        assert!(crlf.contains("\r\n"), "certlab writes CRLF lines");
-        let lf = crlf.replace("\r\n", "\n");
-        for text in [&crlf, &lf] {
-            assert_eq!(
-                single_block(text.as_bytes(), "CERTIFICATE"),
-                Some(der.clone())
-            );
-            assert_eq!(crate_reads(text), Some(der.clone()));
-        }
-        let body_at = lf.find('\n').unwrap() + 1;
-        let with_header = format!(
-            "{}Proc-Type: 4,ENCRYPTED\n\n{}",
-            &lf[..body_at],
-            &lf[body_at..]
-        );
-        let with_empty_line = format!("{}\n{}", &lf[..body_at], &lf[body_at..]);
-        let others = [
-            lf.replace("CERTIFICATE", "X509 CRL"),
-            format!("a comment\n{lf}"),
-            format!("{lf}{lf}"),
-            format!("{lf}trailing"),
-            lf.replacen("-----END CERTIFICATE", "-----END X509 CRL", 1),
-            lf.replacen('A', " A", 1),
-            with_header,
-            with_empty_line,
-            String::new(),
-        ];
-        for text in &others {
-            assert_eq!(
-                single_block(text.as_bytes(), "CERTIFICATE"),
-                None,
-                "{text:?}"
-            );
-        }
-        // What the crate then makes of them is what the loader gets (the first block).
-        assert_eq!(crate_reads(&others[1]), Some(der.clone()));
-        assert_eq!(crate_reads(&others[2]), Some(der.clone()));
     }
 }
