@@ -168,14 +168,14 @@ pub fn run(args: Args) -> CmdResult {
 
     let sans: Vec<_> = leaf.sans.iter().map(|s| s.to_string()).collect();
     println!("issued {} certificate for {}", role.name(), sans.join(", "));
-    println!(
-        "  certificate  {}  ({})",
-        cert_path.display(),
-        relative_expiry(leaf.not_after, now)
-    );
+    let expiry = relative_expiry(leaf.not_after, now);
     if files.files == FileLayout::Combined {
-        println!("  key, certificate and chain in {}", key_path.display());
+        println!(
+            "  key, certificate and chain  {}  ({expiry})",
+            cert_path.display()
+        );
     } else {
+        println!("  certificate  {}  ({expiry})", cert_path.display());
         println!("  chain        {}", chain_path.display());
         println!("  key          {}", key_path.display());
     }

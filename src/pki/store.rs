@@ -1810,6 +1810,29 @@ mod tests {
         );
     }
 
+    /// A file removed by a placement (the stale `NAME.key` of a combined leaf) comes back on
+    /// undo, and is gone for good (nothing hidden left) on finish.
+    #[test]
+    fn a_removal_is_undone_or_finished_like_a_placement() {
+        let tmp = tempfile::tempdir().unwrap();
+        let key = tmp.path().join("c.key");
+        for finish in [false, true] {
+            fs::write(&key, "old key").unwrap();
+            let mut placing = Placing::default();
+            placing.remove(&key).unwrap();
+            assert!(!key.exists());
+            if finish {
+                placing.finish();
+                assert!(!key.exists());
+            } else {
+                placing.undo();
+                assert_eq!(fs::read_to_string(&key).unwrap(), "old key");
+            }
+            let left = fs::read_dir(tmp.path()).unwrap().count();
+            assert_eq!(left, usize::from(!finish), "nothing hidden is left");
+        }
+    }
+
     /// A generation dropped without its commit removes what it staged while the directory is
     /// still locked, and a directory it created goes with it.
     #[test]
