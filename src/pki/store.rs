@@ -789,6 +789,9 @@ fn any_leaf_files(dir: &Path, name: &str) -> [(String, PathBuf); 3] {
 
 /// The files of a leaf (its layout's: see [`entity_files`]) by bare file name.
 fn leaf_texts(leaf: &Entity, tails: &mut TailCache) -> Vec<(String, Vec<u8>, u32)> {
+    if leaf.dir.is_none() {
+        return entity_files(leaf, tails);
+    }
     let bare = Entity {
         dir: None,
         ..leaf.clone()
