@@ -4,6 +4,10 @@
 #     core, write 30,000 files + manifest), on tmpfs and on the disk of $TMPDIR: fresh
 #     directories, right after `rm -rf` of the previous fleet, and a regenerate over it; and
 #     with CERTLAB_THREADS=1;
+#   - the same fleet with `files = "combined"` (one file per identity: 10,000 files instead of
+#     30,000) beside the default layout, interleaved, on tmpfs and on the disk: fresh
+#     directories and right after `rm -rf` of the previous fleet of the same layout
+#     (BULK_ONLY=layouts runs this part alone; LAYOUT_RUNS=N runs per case, default 5);
 #   - a shell loop of `openssl req -x509 -CA …` (one process per identity) for OPENSSL_N
 #     identities, extrapolated to 10,000;
 #   - trustme (PyPI; installed with pip if missing) issuing 10,000 in a Python loop, in memory
@@ -38,13 +42,71 @@ dir = "clients"
 uri = ["spiffe://fleet.test/client-{n}"]
 TOML
 
+sed 's/^dir = "clients"$/dir = "clients"\nfiles = "combined"/' "$work/fleet.toml" > "$work/fleet-combined.toml"
+grep -q '^files = "combined"$' "$work/fleet-combined.toml"
+shm=$(mktemp -d /dev/shm/certlab-bench.XXXXXX)
+trap 'rm -rf "$work" "$shm"' EXIT
+
+# The two layouts side by side: 3 files per identity (the default) and 1 (`files =
+# "combined"`), interleaved run by run so that the machine's load falls on both alike. On the
+# disk, nothing is deleted between the fresh runs (a deletion in the last minutes slows every
+# new file down on an ext4 without a journal, see the README); the `rm -rf` case removes the
+# previous fleet of the same layout just before each run.
+layouts() {
+  local runs=${LAYOUT_RUNS:-5}
+  echo "== layouts: $count identities, default (3 files each) vs files = \"combined\" (1 file each); $(uptime)"
+  for base in "$shm" "$work"; do
+    local fs
+    fs=$(findmnt -n -o FSTYPE -T "$base" | head -1)
+    if [ "$base" = "$work" ]; then
+      # Let the inodes of earlier deletions on the disk age past ext4's 60 s window.
+      sync
+      sleep "${SETTLE_S:-70}"
+    fi
+    echo "-- on $fs ($base): fresh directories, interleaved, $runs runs each (wall, user, sys)"
+    for i in $(seq 1 "$runs"); do
+      for layout in separate combined; do
+        local spec="$work/fleet.toml"
+        [ "$layout" = combined ] && spec="$work/fleet-combined.toml"
+        /usr/bin/time -f "$layout %e %U %S" -a -o "$work/layouts-$fs.txt" \
+          "$bin" generate --quiet --spec "$spec" -o "$base/layout-$layout-$i"
+      done
+    done
+    python3 - "$work/layouts-$fs.txt" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+for layout in ("separate", "combined"):
+    wall = sorted(float(r[1]) for r in rows if r[0] == layout)
+    user = statistics.median(float(r[2]) for r in rows if r[0] == layout)
+    sys_ = statistics.median(float(r[3]) for r in rows if r[0] == layout)
+    print(f"{layout:9} min {wall[0]:.3f} s, median {statistics.median(wall):.3f} s, max {wall[-1]:.3f} s wall; median {user:.2f} s user + {sys_:.2f} s sys")
+PY
+    ls "$base/layout-separate-1/clients" | wc -l | xargs echo "files in clients/, default:"
+    ls "$base/layout-combined-1/clients" | wc -l | xargs echo "files in clients/, combined:"
+    rm -rf "$base"/layout-*
+    echo "-- on $fs: right after rm -rf of the previous fleet of the same layout"
+    hyperfine --warmup 1 --runs "$runs" --export-json "$work/rm-$fs.json" \
+      --prepare "rm -rf $base/pki-separate" -n separate "$bin generate --quiet --spec $work/fleet.toml -o $base/pki-separate" \
+      --prepare "rm -rf $base/pki-combined" -n combined "$bin generate --quiet --spec $work/fleet-combined.toml -o $base/pki-combined"
+    python3 - "$work/rm-$fs.json" <<'PY'
+import json, statistics, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    t = sorted(r["times"])
+    print(f"{r['command']:9} min {t[0]:.3f} s, median {statistics.median(t):.3f} s, max {t[-1]:.3f} s wall (after rm -rf)")
+PY
+    rm -rf "$base"/pki-*
+  done
+}
+if [ "${BULK_ONLY:-}" = layouts ]; then
+  layouts
+  exit 0
+fi
+
 # Two file systems (tmpfs, and the disk that holds $TMPDIR), and on each two cases: fresh
 # directories (nothing deleted nearby in the last minutes) and a regenerate right after
 # `rm -rf` of the previous fleet. On an ext4 without a journal the second is much slower:
 # ext4 does not reuse an inode freed in the last 60 s (+300 s while its inode-table block is
 # dirty) and scans past each one for every new file (see the README).
-shm=$(mktemp -d /dev/shm/certlab-bench.XXXXXX)
-trap 'rm -rf "$work" "$shm"' EXIT
 echo "== certlab generate: $count P-256 client identities, end to end ($(nproc) cores); $(uptime)"
 for base in "$shm" "$work"; do
   fs=$(findmnt -n -o FSTYPE -T "$base")
@@ -67,6 +129,7 @@ for i in 1 2 3; do
 done
 rm -rf "$shm"/one-*
 ls "$work/pki/clients" | wc -l | xargs echo "files in clients/:"
+layouts
 
 echo "== openssl req -x509 -CA loop: $openssl_n identities (one process each), extrapolated to $count"
 mkdir -p "$work/ossl"

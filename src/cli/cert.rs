@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use certlab::pki::csr;
 use certlab::pki::local_ca::{self, LOCAL_CA_NAME, LocalCa, default_ca_dir, leaf_file_name};
 use certlab::pki::model::LeafSpec;
-use certlab::pki::{KeyAlg, Role, names, store};
+use certlab::pki::{FileLayout, KeyAlg, Role, names, store};
 
 use super::{CmdResult, EXIT_OK, Failure, NowArg, relative_expiry};
 
@@ -20,6 +20,7 @@ use super::{CmdResult, EXIT_OK, Failure, NowArg, relative_expiry};
   certlab cert --ca-cert corp-ca.pem --ca-key corp-ca.key app.internal   # a CA you already have
   certlab cert localhost --format p12 --password s3cret --alias web
   certlab cert --client --count 1000 --name 'client-{n}' 'spiffe://example.org/client-{n}' -o clients
+  certlab cert --client --count 10000 --files combined 'spiffe://example.org/client-{n}' -o clients
 The CA lives in --ca-dir (default: $CERTLAB_CAROOT, else ~/.local/share/certlab); trust its ca.pem.")]
 pub struct Args {
     /// Names: DNS names, wildcards (*.example.com), IPv4/IPv6, emails, URIs.
@@ -60,6 +61,11 @@ pub struct Args {
     /// replaced in the names too.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=certlab::pki::model::MAX_COUNT))]
     pub count: Option<u64>,
+    /// File layout: `separate` (NAME.pem, NAME.chain.pem, NAME.key) or `combined` (one
+    /// NAME.pem, mode 0600: the key, the certificate, then the intermediates; what curl
+    /// --cert, openssl -cert, Go's LoadX509KeyPair(f, f) and HAProxy's crt read).
+    #[arg(long, value_name = "LAYOUT", default_value = "separate")]
+    pub files: FileLayout,
     /// How long the certificate is valid (e.g. 90s, 5m, 12h, 30d; default 397d). Short ones
     /// are back-dated by a tenth of their validity at most (one hour for 10h and longer).
     #[arg(long, value_name = "DURATION")]
@@ -105,15 +111,23 @@ pub fn run(args: Args) -> CmdResult {
         .clone()
         .unwrap_or_else(|| leaf_file_name(&sans, args.client));
 
+    if args.files == FileLayout::Combined && args.formats.wants_extra() {
+        return Err(Failure::input(
+            "--files combined writes the one PEM file; for other formats use certlab export --format on a PKI, or separate files",
+        ));
+    }
     // Before anything is created (the local CA included): a valid file name, nothing replaced.
-    store::check_leaf_files(&args.out, &name, args.force).map_err(|e| match args.name {
-        None if matches!(e, store::StoreError::Issue(_)) => {
-            Failure::input(format!("{e}; choose a file name with --name"))
+    store::check_leaf_files(&args.out, &name, args.files, args.force).map_err(|e| {
+        match args.name {
+            None if matches!(e, store::StoreError::Issue(_)) => {
+                Failure::input(format!("{e}; choose a file name with --name"))
+            }
+            _ => Failure::from(e),
         }
-        _ => Failure::from(e),
     })?;
     let mut spec = LeafSpec::new(&name, LOCAL_CA_NAME, role, sans);
     spec.key = args.key;
+    spec.files = args.files;
     if let Some(v) = validity(&args)? {
         spec.validity = v;
     }
@@ -150,17 +164,21 @@ pub fn run(args: Args) -> CmdResult {
         }
     };
     let files = store::write_leaf_files(&args.out, &name, &leaf, args.force)?;
-    let (cert_path, chain_path, key_path) = (files.cert, files.chain, files.key);
+    let (cert_path, chain_path, key_path) = (&files.cert, &files.chain, &files.key);
 
     let sans: Vec<_> = leaf.sans.iter().map(|s| s.to_string()).collect();
     println!("issued {} certificate for {}", role.name(), sans.join(", "));
-    println!(
-        "  certificate  {}  ({})",
-        cert_path.display(),
-        relative_expiry(leaf.not_after, now)
-    );
-    println!("  chain        {}", chain_path.display());
-    println!("  key          {}", key_path.display());
+    let expiry = relative_expiry(leaf.not_after, now);
+    if files.files == FileLayout::Combined {
+        println!(
+            "  key, certificate and chain  {}  ({expiry})",
+            cert_path.display()
+        );
+    } else {
+        println!("  certificate  {}  ({expiry})", cert_path.display());
+        println!("  chain        {}", chain_path.display());
+        println!("  key          {}", key_path.display());
+    }
     let single = certlab::Pki {
         entities: vec![leaf.clone()],
         scenarios: vec![],
@@ -171,7 +189,8 @@ pub fn run(args: Args) -> CmdResult {
     Ok(EXIT_OK)
 }
 
-/// `certlab cert --count N`: N leaves from one CA, written as STEM-n.pem, .chain.pem, .key.
+/// `certlab cert --count N`: N leaves from one CA, written as STEM-n.pem, .chain.pem, .key (or
+/// one combined STEM-n.pem each).
 fn run_count(
     args: &Args,
     stem: &str,
@@ -185,8 +204,10 @@ fn run_count(
         ));
     }
     let mut specs = local_ca::counted_leaves(stem, &args.names, count, role, args.key)?;
-    if let Some(v) = validity(args)? {
-        for spec in &mut specs {
+    let validity = validity(args)?;
+    for spec in &mut specs {
+        spec.files = args.files;
+        if let Some(v) = validity {
             spec.validity = v;
         }
     }
@@ -199,7 +220,7 @@ fn run_count(
                 spec.name
             )));
         }
-        store::check_leaf_files(&args.out, &spec.name, args.force)?;
+        store::check_leaf_files(&args.out, &spec.name, spec.files, args.force)?;
     }
     let bar = super::progress::bar(count);
     let (leaves, ca_note) = match (&args.ca_cert, &args.ca_key) {

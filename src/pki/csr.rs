@@ -162,6 +162,7 @@ pub fn load_ca(
         trusted: role == Role::Root,
         spec_digest: None,
         dir: None,
+        files: super::FileLayout::Separate,
     })
 }
 
@@ -364,6 +365,7 @@ pub fn sign_csr(
         trusted: false,
         spec_digest: None,
         dir: None,
+        files: super::FileLayout::Separate,
     };
     Ok(Signed {
         warnings: warnings(ca, not_after, now),

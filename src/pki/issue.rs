@@ -144,6 +144,13 @@ pub enum IssueError {
     /// A seeded key could not be derived.
     #[error(transparent)]
     Seed(#[from] SeedError),
+    /// A leaf with [combined files](super::FileLayout::Combined) whose served chain does not
+    /// start with its certificate (`reversed-chain`): the one file could not say which
+    /// certificate is the leaf's.
+    #[error(
+        "`{0}`: files = \"combined\" needs a chain that starts with the leaf's certificate (the fault `reversed-chain` sends another first): use separate files for it"
+    )]
+    CombinedChain(String),
     /// The CRL an existing CA comes with cannot be read (its next CRL needs its number).
     #[error("`{name}`: {message}")]
     UnreadableCrl {
@@ -453,6 +460,7 @@ impl Builder {
             trusted: role == Role::Root && spec.trusted,
             spec_digest: Some(ca_spec_digest(spec)),
             dir: None,
+            files: super::FileLayout::Separate,
         };
         Ok(NewCa {
             entity,
@@ -790,6 +798,9 @@ impl Builder {
             Signer::Issuer => intermediates,
         };
         let chain = fault::served_chain(spec.fault, &cert, intermediates);
+        if spec.files == super::FileLayout::Combined && chain.first() != Some(&cert) {
+            return Err(IssueError::CombinedChain(spec.name.clone()));
+        }
         let entity = Entity {
             name: spec.name.clone(),
             role: spec.role,
@@ -808,6 +819,7 @@ impl Builder {
             trusted: false,
             spec_digest: None,
             dir: spec.dir.clone(),
+            files: spec.files,
         };
         Ok(Issued { entity, revoked })
     }

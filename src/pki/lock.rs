@@ -1,7 +1,8 @@
 //! One writer at a time per directory: an advisory lock (`flock`) on `DIR/.certlab.lock`.
 //!
-//! Every command that writes a PKI directory or a local CA directory holds [`DirLock`] for the
-//! whole write, so two `certlab generate -o SAME` (or two first-use `certlab cert`) never mix
+//! Every command that writes a PKI directory, a local CA directory or `certlab cert`'s output
+//! directory holds [`DirLock`] for the whole write, so two `certlab generate -o SAME` (or two
+//! first-use `certlab cert`, or two `certlab cert --count -o SAME`, or one of each) never mix
 //! their files. A second writer waits up to a bounded time ([`lock_timeout`]), then fails
 //! with [`LockError::Busy`] naming the directory. Readers take no lock: they read through the
 //! manifest and its hashes (see [`super::txn`]).

@@ -82,9 +82,10 @@ pub struct ManifestEntity {
     pub issuer: String,
     /// `NAME.pem`.
     pub cert: String,
-    /// `NAME.key`.
+    /// `NAME.key` (`NAME.pem` for a leaf whose files are
+    /// [combined](super::FileLayout::Combined): key, certificate and chain in one file).
     pub key: String,
-    /// `NAME.chain.pem` for leaves.
+    /// `NAME.chain.pem` for leaves (`NAME.pem` when combined).
     pub chain: Option<String>,
     /// `NAME.crl.pem` for issuers with revocations.
     pub crl: Option<String>,
@@ -162,9 +163,9 @@ impl ManifestEntity {
             name: e.name.clone(),
             role: e.role,
             issuer: e.issuer.clone(),
-            cert: e.path(cert_file(&e.name)),
-            key: e.path(key_file(&e.name)),
-            chain: (!e.role.is_ca()).then(|| e.path(chain_file(&e.name))),
+            cert: e.cert_path(),
+            key: e.key_path(),
+            chain: e.chain_path(),
             crl: e.crl.as_ref().map(|_| e.path(crl_file(&e.name))),
             sans: e.sans.clone(),
             not_before: e.not_before,

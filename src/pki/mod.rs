@@ -30,7 +30,7 @@ use pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, Pri
 use time::OffsetDateTime;
 
 pub use keys::KeyAlg;
-pub use model::{Fault, Role, San};
+pub use model::{Fault, FileLayout, Role, San};
 pub use scenario::Scenario;
 use scenario::{ClientSide, ServerSide};
 
@@ -114,6 +114,9 @@ pub struct Entity {
     /// The sub-directory of the PKI directory its files are in (`clients`), `None` for the
     /// top level (see [`LeafSpec::dir`](model::LeafSpec::dir)).
     pub dir: Option<String>,
+    /// Leaves: three files or one (see [`FileLayout`]); CAs are always
+    /// [`FileLayout::Separate`].
+    pub files: FileLayout,
 }
 
 impl Entity {
@@ -134,6 +137,31 @@ impl Entity {
             std::slice::from_ref(&self.cert)
         } else {
             &self.chain
+        }
+    }
+
+    /// Its certificate's file, relative to the PKI directory (`NAME.pem`, in [`Entity::dir`]).
+    pub fn cert_path(&self) -> String {
+        self.path(manifest::cert_file(&self.name))
+    }
+
+    /// Its key's file, relative to the PKI directory: `NAME.key`, or `NAME.pem` when its
+    /// files are [combined](FileLayout::Combined).
+    pub fn key_path(&self) -> String {
+        match self.files {
+            FileLayout::Separate => self.path(manifest::key_file(&self.name)),
+            FileLayout::Combined => self.cert_path(),
+        }
+    }
+
+    /// Leaves: the file of the chain a server sends, relative to the PKI directory:
+    /// `NAME.chain.pem`, or `NAME.pem` when its files are [combined](FileLayout::Combined).
+    /// `None` for CAs.
+    pub fn chain_path(&self) -> Option<String> {
+        match (self.role.is_ca(), self.files) {
+            (true, _) => None,
+            (false, FileLayout::Separate) => Some(self.path(manifest::chain_file(&self.name))),
+            (false, FileLayout::Combined) => Some(self.cert_path()),
         }
     }
 

@@ -207,6 +207,52 @@ pub struct LeafSpec {
     /// The sub-directory of the PKI directory its files go into (`clients` for
     /// `clients/NAME.pem`), `None` for the top level. One plain name, no `/`.
     pub dir: Option<String>,
+    /// How its files are laid out: three files (the default) or one.
+    pub files: FileLayout,
+}
+
+/// How a leaf's files are laid out on disk (`files` of a `[[leaf]]`, `certlab cert --files`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FileLayout {
+    /// `NAME.pem` (the certificate), `NAME.chain.pem` (the certificate, then its
+    /// intermediates) and `NAME.key` (mode 0600): three files.
+    #[default]
+    Separate,
+    /// One file `NAME.pem` (mode 0600): the private key, then the certificate, then its
+    /// intermediates (what curl `--cert`, `openssl s_client -cert`, Go's
+    /// `tls.LoadX509KeyPair(f, f)`, Python's `load_cert_chain(f)` and HAProxy's `crt` read).
+    /// A third of the inodes of [`FileLayout::Separate`]; the manifest's `cert`, `key` and
+    /// `chain` of such a leaf all name that file.
+    Combined,
+}
+
+impl FileLayout {
+    /// The spec's (and the command line's) word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileLayout::Separate => "separate",
+            FileLayout::Combined => "combined",
+        }
+    }
+}
+
+impl FromStr for FileLayout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "separate" => Ok(FileLayout::Separate),
+            "combined" => Ok(FileLayout::Combined),
+            other => Err(format!(
+                "unknown files `{other}` (expected separate or combined)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for FileLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl LeafSpec {
@@ -227,6 +273,7 @@ impl LeafSpec {
             sans,
             fault: Fault::None,
             dir: None,
+            files: FileLayout::Separate,
         }
     }
 

@@ -27,8 +27,8 @@ use toml::Spanned;
 
 use super::keys::KeyAlg;
 use super::model::{
-    COUNT_PLACEHOLDER, CaSpec, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, Fault, IpRange,
-    LeafSpec, MAX_COUNT, NameConstraintSpec, Role, San, Subject, Validity,
+    COUNT_PLACEHOLDER, CaSpec, DEFAULT_CA_VALIDITY, DEFAULT_LEAF_VALIDITY, Fault, FileLayout,
+    IpRange, LeafSpec, MAX_COUNT, NameConstraintSpec, Role, San, Subject, Validity,
 };
 use super::names;
 use super::scenario::Scenario;
@@ -214,6 +214,7 @@ struct RawLeaf {
     fault: Option<S<String>>,
     count: Option<S<i64>>,
     dir: Option<S<String>>,
+    files: Option<S<String>>,
 }
 
 /// Positions in one source text.
@@ -722,6 +723,19 @@ fn leaf_spec(src: &Source, raw: &RawLeaf, n: Option<u64>) -> Result<LeafSpec, Sp
     if role.is_server() && sans.is_empty() {
         return Err(src.at(&raw.name, format!("server `{}` has no SANs: give dns, ip or k8s_service (clients match SANs, not the CN)", raw.name.get_ref())));
     }
+    let files = match &raw.files {
+        None => FileLayout::Separate,
+        Some(f) => f
+            .get_ref()
+            .parse::<FileLayout>()
+            .map_err(|m| src.at(f, m))?,
+    };
+    if let (Some(f), FileLayout::Combined, Fault::ReversedChain) = (&raw.files, files, fault) {
+        return Err(src.at(
+            f,
+            "files = \"combined\" puts the leaf's certificate first, and the fault `reversed-chain` sends another certificate first: use separate files for it",
+        ));
+    }
     let mut subject = subject(&raw.subject);
     if let Some(cn) = &mut subject.cn {
         *cn = substitute(cn, n);
@@ -742,6 +756,7 @@ fn leaf_spec(src: &Source, raw: &RawLeaf, n: Option<u64>) -> Result<LeafSpec, Sp
         sans,
         fault,
         dir: raw.dir.as_ref().map(|d| d.get_ref().clone()),
+        files,
     })
 }
 

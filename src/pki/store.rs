@@ -17,7 +17,7 @@ use super::manifest::{
 };
 use super::spec::Spec;
 use super::txn::{self, Txn, View};
-use super::{Entity, Fault, Pki, SecretKey, sha256_hex};
+use super::{Entity, Fault, FileLayout, Pki, SecretKey, sha256_hex};
 use crate::pem::{self, FileError, pem_certs};
 use crate::x509::Cert;
 
@@ -523,25 +523,43 @@ struct TailCache {
     pem: String,
 }
 
-/// The files of one entity with their modes: `NAME.pem`, `NAME.key` (0600), `NAME.chain.pem`
-/// (leaves), `NAME.crl.pem` (issuers with revocations). With `ca.pem`, the files of a PKI.
-fn entity_files(e: &Entity, tails: &mut TailCache) -> Vec<(String, Vec<u8>, u32)> {
-    let mut out = Vec::with_capacity(3);
-    let cert = pem_certs([&e.cert]);
-    if !e.role.is_ca() {
-        let chain = match e.chain.split_first() {
-            Some((first, tail)) if *first == e.cert => {
-                if tails.ders != tail {
-                    tails.ders = tail.to_vec();
-                    tails.pem = pem_certs(tail);
-                }
-                let mut text = String::with_capacity(cert.len() + tails.pem.len());
-                text.push_str(&cert);
-                text.push_str(&tails.pem);
-                text
+/// The PEM text of a leaf's chain (its certificate first, then the intermediates).
+fn chain_pem(e: &Entity, cert: &str, tails: &mut TailCache) -> String {
+    match e.chain.split_first() {
+        Some((first, tail)) if *first == e.cert => {
+            if tails.ders != tail {
+                tails.ders = tail.to_vec();
+                tails.pem = pem_certs(tail);
             }
-            _ => pem_certs(&e.chain),
-        };
+            let mut text = String::with_capacity(cert.len() + tails.pem.len());
+            text.push_str(cert);
+            text.push_str(&tails.pem);
+            text
+        }
+        _ => pem_certs(&e.chain),
+    }
+}
+
+/// The files of one entity with their modes: `NAME.pem`, `NAME.key` (0600), `NAME.chain.pem`
+/// (leaves), `NAME.crl.pem` (issuers with revocations); a leaf with
+/// [combined](FileLayout::Combined) files has one, `NAME.pem` (0600): its key, then its chain
+/// (which starts with its certificate). With `ca.pem`, the files of a PKI.
+fn entity_files(e: &Entity, tails: &mut TailCache) -> Vec<(String, Vec<u8>, u32)> {
+    let cert = pem_certs([&e.cert]);
+    if !e.role.is_ca() && e.files == FileLayout::Combined {
+        let mut text = e.key.to_pem();
+        if e.chain.first() == Some(&e.cert) {
+            text.push_str(&chain_pem(e, &cert, tails));
+        } else {
+            // No chain (or one that does not start with the certificate, which the builder
+            // refuses): the certificate is the file's first certificate.
+            text.push_str(&cert);
+        }
+        return vec![(e.cert_path(), text.into_bytes(), 0o600)];
+    }
+    let mut out = Vec::with_capacity(3);
+    if !e.role.is_ca() {
+        let chain = chain_pem(e, &cert, tails);
         out.push((e.path(chain_file(&e.name)), chain.into_bytes(), 0o644));
     }
     out.insert(0, (e.path(cert_file(&e.name)), cert.into_bytes(), 0o644));
@@ -734,45 +752,88 @@ pub fn write(pki: &Pki, dir: &Path) -> Result<Vec<String>, StoreError> {
     Ok(Generation::of_pki(pki.clone(), dir)?.commit()?.files)
 }
 
-/// The files of one leaf written outside a PKI (`certlab cert`, `certlab sign`).
+/// The files of one leaf written outside a PKI (`certlab cert`, `certlab sign`). For a leaf
+/// whose files are [combined](FileLayout::Combined), all three name the one file `NAME.pem`.
 #[derive(Debug, Clone)]
 pub struct LeafFiles {
     /// `NAME.pem`.
     pub cert: PathBuf,
-    /// `NAME.chain.pem`.
+    /// `NAME.chain.pem` (`NAME.pem` when combined).
     pub chain: PathBuf,
-    /// `NAME.key` (mode 0600).
+    /// `NAME.key` (mode 0600; `NAME.pem` when combined, which is 0600 then).
     pub key: PathBuf,
+    /// Three files or one.
+    pub files: FileLayout,
 }
 
-/// Writes a leaf's `NAME.pem`, `NAME.chain.pem` and `NAME.key` (0600) into `dir`: all three or
-/// none. An existing file is not replaced unless `force`, and never a file that the manifest
-/// of a PKI in `dir` names (that would break the PKI). With `force`, a failure part-way puts
-/// the replaced files back; a process killed during the three renames can still leave a mix,
-/// with the old files beside them under hidden names (`.NAME.pem.certlab-old-…`). `name` must be a
-/// [file name](super::names::file_name), so no file lands outside `dir`.
+impl LeafFiles {
+    /// The distinct files written: `NAME.pem`, `NAME.chain.pem` and `NAME.key`, or the one
+    /// combined `NAME.pem`.
+    pub fn written(&self) -> Vec<&Path> {
+        match self.files {
+            FileLayout::Separate => vec![&self.cert, &self.chain, &self.key],
+            FileLayout::Combined => vec![&self.cert],
+        }
+    }
+}
+
+/// The three files a leaf named `name` may have in `dir`, whatever its layout: a combined
+/// leaf's `NAME.pem` replaces the three (its `NAME.chain.pem` and `NAME.key` from an earlier
+/// run would be another identity's).
+fn any_leaf_files(dir: &Path, name: &str) -> [(String, PathBuf); 3] {
+    [cert_file(name), chain_file(name), key_file(name)].map(|f| {
+        let path = dir.join(&f);
+        (f, path)
+    })
+}
+
+/// The files of a leaf (its layout's: see [`entity_files`]) by bare file name.
+fn leaf_texts(leaf: &Entity, tails: &mut TailCache) -> Vec<(String, Vec<u8>, u32)> {
+    if leaf.dir.is_none() {
+        return entity_files(leaf, tails);
+    }
+    let bare = Entity {
+        dir: None,
+        ..leaf.clone()
+    };
+    entity_files(&bare, tails)
+}
+
+/// Writes a leaf's `NAME.pem`, `NAME.chain.pem` and `NAME.key` (0600), or its one combined
+/// `NAME.pem` (0600, see [`FileLayout::Combined`]), into `dir`: all or none. Holds `dir`'s
+/// [lock](super::lock) meanwhile, like `generate` (created if needed), and checks under it:
+/// an existing file is not replaced unless `force`, and never a file that the manifest of a
+/// PKI in `dir` names (that would break the PKI). A combined leaf also replaces (with `force`)
+/// the `NAME.chain.pem` and `NAME.key` of an earlier run, which would not match it. With
+/// `force`, a failure part-way puts the replaced files back; a process killed during the
+/// renames can still leave a mix, with the old files beside them under hidden names
+/// (`.NAME.pem.certlab-old-…`). `name` must be a [file name](super::names::file_name), so no
+/// file lands outside `dir`.
 pub fn write_leaf_files(
     dir: &Path,
     name: &str,
     leaf: &Entity,
     force: bool,
 ) -> Result<LeafFiles, StoreError> {
-    let files = check_leaf_files(dir, name, force)?;
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let contents = [
-        (&files.cert, pem_certs([&leaf.cert]), false),
-        (&files.chain, pem_certs(&leaf.chain), false),
-        (&files.key, leaf.key.to_pem(), true),
-    ];
-    let mut temps = Vec::new();
-    for (path, text, secret) in &contents {
-        temps.push((*path, pem::stage(path, text.as_bytes(), *secret, true)?));
+    super::names::file_name(name).map_err(IssueError::from)?;
+    let (lock, _) = lock_dir(dir)?;
+    let files = check_leaf_files(dir, name, leaf.files, force)?;
+    let named = Entity {
+        name: name.to_string(),
+        ..leaf.clone()
+    };
+    let (mut paths, mut temps) = (Vec::new(), Vec::new());
+    for (file, text, mode) in leaf_texts(&named, &mut TailCache::default()) {
+        let path = dir.join(file);
+        temps.push(pem::stage(&path, &text, mode == 0o600, true)?);
+        paths.push(path);
     }
+    let stale = stale_files(dir, name, leaf.files, force);
     // With `force`, each file replaced is first kept under a hidden name (a hard link), so
     // that a failure part-way puts the old files back instead of leaving a new certificate
     // beside an old key, or nothing.
     let mut placing = Placing::default();
-    for (path, tmp) in temps {
+    for (path, tmp) in paths.iter().zip(temps) {
         let placed = placing.place(path, force, || {
             if force {
                 tmp.persist(path).map(|_| ()).map_err(|e| e.error)
@@ -782,15 +843,41 @@ pub fn write_leaf_files(
         });
         if let Err(e) = placed {
             placing.undo();
-            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
-                StoreError::Exists(path.clone())
-            } else {
-                FileError::unwritable(path, e).into()
-            });
+            return Err(placement_error(path, e));
+        }
+    }
+    for path in &stale {
+        if let Err(e) = placing.remove(path) {
+            placing.undo();
+            return Err(FileError::unwritable(path, e).into());
         }
     }
     placing.finish();
+    drop(lock);
     Ok(files)
+}
+
+/// A placement's error: [`StoreError::Exists`] for a file that is there, else the I/O error.
+fn placement_error(path: &Path, e: std::io::Error) -> StoreError {
+    if e.kind() == std::io::ErrorKind::AlreadyExists {
+        StoreError::Exists(path.to_path_buf())
+    } else {
+        FileError::unwritable(path, e).into()
+    }
+}
+
+/// The `NAME.chain.pem` and `NAME.key` that a combined leaf's `NAME.pem` replaces with `force`
+/// (those there).
+fn stale_files(dir: &Path, name: &str, files: FileLayout, force: bool) -> Vec<PathBuf> {
+    if files != FileLayout::Combined || !force {
+        return Vec::new();
+    }
+    any_leaf_files(dir, name)
+        .into_iter()
+        .skip(1)
+        .map(|(_, path)| path)
+        .filter(|p| fs::symlink_metadata(p).is_ok())
+        .collect()
 }
 
 /// Files put in place one by one; each file a placement replaces is kept under a hidden name
@@ -815,6 +902,16 @@ impl<'a> Placing<'a> {
             self.placed.push((to, old));
         }
         result
+    }
+
+    /// Removes the file at `path` (a stale file the placements make wrong), keeping it
+    /// under a hidden name until [`Placing::finish`] or [`Placing::undo`].
+    fn remove(&mut self, path: &'a Path) -> std::io::Result<()> {
+        if let Some(old) = keep_old(path)? {
+            self.placed.push((path, Some(old)));
+            fs::remove_file(path)?;
+        }
+        Ok(())
     }
 
     /// Puts back what was replaced and removes what was new.
@@ -863,32 +960,35 @@ fn keep_old(path: &Path) -> std::io::Result<Option<PathBuf>> {
 }
 
 /// Writes the files of many leaves (`certlab cert --count`) into `dir` as one transaction:
-/// every leaf's `NAME.pem`, `NAME.chain.pem` and `NAME.key` (0600), or none of them. The
-/// names are checked as [`check_leaf_files`] does (the manifest of a PKI in `dir` read once),
-/// then every file is written into a hidden staging directory and synced (one `syncfs`), and
-/// nothing has a final name until all are written:
+/// every leaf's `NAME.pem`, `NAME.chain.pem` and `NAME.key` (0600), or its one combined
+/// `NAME.pem` (0600, see [`FileLayout::Combined`]), or none of them. The names must be
+/// distinct [file names](super::names::file_name). Every file is written into a hidden
+/// staging directory and synced (one `syncfs`), and nothing has a final name until all are
+/// written:
 ///
 /// - when `dir` does not exist, the staging directory is made beside it and renamed to `dir`
 ///   (one atomic rename: a process killed at any instant leaves no `dir` or a complete one;
-///   what a killed run leaves is a hidden `.certlab-fleet-*` directory beside `dir`);
-/// - otherwise (an existing directory keeps its mode, owner and inode) the staged files are
-///   placed in `dir` one by one (never over an existing file unless `force`, and then the
-///   file replaced is kept under a hidden name until all are placed); an error removes the
-///   new files and puts the replaced ones back, so the leaves' files are all new or all as
-///   before, except if the process is killed during that last step.
+///   what a killed run leaves is a hidden `.certlab-fleet-*` directory beside `dir`; another
+///   writer cannot come between, the rename fails if `dir` appeared meanwhile);
+/// - otherwise (an existing directory keeps its mode, owner and inode) `dir` is
+///   [locked](super::lock) like `generate` locks it, so concurrent writers take turns; under
+///   the lock the names are checked as [`check_leaf_files`] checks them (the manifest of a
+///   PKI in `dir` read once) and the staged files are placed one by one (never over an
+///   existing file unless `force`, and then the file replaced is kept under a hidden name
+///   until all are placed); an error removes the new files and puts the replaced ones back,
+///   so the leaves' files are all new or all as before, except if the process is killed
+///   during that last step.
 pub fn write_fleet_files(
     dir: &Path,
     leaves: &[Entity],
     force: bool,
 ) -> Result<Vec<LeafFiles>, StoreError> {
-    let named = pki_named_files(dir);
-    let mut all = Vec::with_capacity(leaves.len());
     let mut seen = BTreeSet::new();
     for leaf in leaves {
+        super::names::file_name(&leaf.name).map_err(IssueError::from)?;
         if !seen.insert(leaf.name.as_str()) {
             return Err(StoreError::Exists(dir.join(cert_file(&leaf.name))));
         }
-        all.push(checked_leaf_files(dir, &leaf.name, force, &named)?);
     }
     // Only a directory that does not exist yet is made by one rename: an existing one, even
     // empty, keeps its inode, mode, owner and ACLs (and may be a mount point).
@@ -897,51 +997,87 @@ pub fn write_fleet_files(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
         Err(e) => return Err(FileError::unwritable(dir, e).into()),
     };
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let home = if fresh { parent } else { dir };
-    fs::create_dir_all(home).map_err(io_err(home))?;
-    let staging = Staging::new(home)?;
+    if fresh {
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(io_err(parent))?;
+        let staging = Staging::new(parent)?;
+        stage_fleet(&staging, leaves)?;
+        if fs::rename(&staging.0, dir).is_ok() {
+            let _ = fs::File::open(parent).and_then(|d| d.sync_all());
+            std::mem::forget(staging);
+            return Ok(leaves
+                .iter()
+                .map(|l| leaf_files(dir, &l.name, l.files))
+                .collect());
+        }
+        // A directory was made meanwhile (another writer's): place the files into it, under
+        // its lock.
+        let (lock, _) = lock_dir(dir)?;
+        return place_fleet(dir, leaves, force, &staging, &lock);
+    }
+    let (lock, _) = lock_dir(dir)?;
+    // Declared after the lock: removed before the lock is released.
+    let staging = Staging::new(dir)?;
+    stage_fleet(&staging, leaves)?;
+    place_fleet(dir, leaves, force, &staging, &lock)
+}
+
+/// Writes every leaf's files into the staging directory (bare file names) and syncs them.
+fn stage_fleet(staging: &Staging, leaves: &[Entity]) -> Result<(), StoreError> {
+    let mut tails = TailCache::default();
     let mut staged = Vec::with_capacity(leaves.len() * 3);
-    for (leaf, files) in leaves.iter().zip(&all) {
-        for (path, text, mode) in [
-            (&files.cert, pem_certs([&leaf.cert]), 0o644),
-            (&files.chain, pem_certs(&leaf.chain), 0o644),
-            (&files.key, leaf.key.to_pem(), 0o600),
-        ] {
-            let name = path.file_name().expect("a file name");
-            let from = staging.0.join(name);
-            txn::write_new(&from, text.as_bytes(), mode)?;
-            staged.push((from, path));
+    for leaf in leaves {
+        for (file, text, mode) in leaf_texts(leaf, &mut tails) {
+            let from = staging.0.join(file);
+            txn::write_new(&from, &text, mode)?;
+            staged.push(from);
         }
     }
-    txn::sync_files(&staging.0, staged.iter().map(|(from, _)| from.as_path()))?;
-    if fresh && fs::rename(&staging.0, dir).is_ok() {
-        let _ = fs::File::open(parent).and_then(|d| d.sync_all());
-        std::mem::forget(staging);
-        return Ok(all);
+    txn::sync_files(&staging.0, staged.iter().map(PathBuf::as_path))?;
+    Ok(())
+}
+
+/// Places the staged files of `leaves` into `dir` (locked by the caller), after checking every
+/// name under the lock; on an error puts back what they replaced (`force`) and removes the new
+/// ones.
+fn place_fleet(
+    dir: &Path,
+    leaves: &[Entity],
+    force: bool,
+    staging: &Staging,
+    _lock: &DirLock,
+) -> Result<Vec<LeafFiles>, StoreError> {
+    let named = pki_named_files(dir);
+    let mut all = Vec::with_capacity(leaves.len());
+    let mut stale = Vec::new();
+    for leaf in leaves {
+        all.push(checked_leaf_files(
+            dir, &leaf.name, leaf.files, force, &named,
+        )?);
+        stale.extend(stale_files(dir, &leaf.name, leaf.files, force));
     }
-    // `dir` exists (or the rename failed: a directory made meanwhile): place the files one by
-    // one; on an error put back what they replaced (`force`) and remove the new ones.
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
     let mut placing = Placing::default();
-    for (from, to) in &staged {
+    for to in all.iter().flat_map(LeafFiles::written) {
+        let from = staging.0.join(to.file_name().expect("a file name"));
         let placed = placing.place(to, force, || {
             if force {
-                fs::rename(from, to)
+                fs::rename(&from, to)
             } else {
-                fs::hard_link(from, to)
+                fs::hard_link(&from, to)
             }
         });
         if let Err(e) = placed {
             placing.undo();
-            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
-                StoreError::Exists(to.to_path_buf())
-            } else {
-                FileError::unwritable(to, e).into()
-            });
+            return Err(placement_error(to, e));
+        }
+    }
+    for path in &stale {
+        if let Err(e) = placing.remove(path) {
+            placing.undo();
+            return Err(FileError::unwritable(path, e).into());
         }
     }
     placing.finish();
@@ -983,41 +1119,59 @@ fn pki_named_files(dir: &Path) -> BTreeSet<String> {
     }
 }
 
-/// The paths [`write_leaf_files`] would write, checked: a valid name, no file of a PKI's
-/// manifest, no existing file unless `force`. Call it before issuing to fail early.
-pub fn check_leaf_files(dir: &Path, name: &str, force: bool) -> Result<LeafFiles, StoreError> {
-    checked_leaf_files(dir, name, force, &pki_named_files(dir))
+/// The paths of a leaf's files in `dir` in a layout.
+fn leaf_files(dir: &Path, name: &str, files: FileLayout) -> LeafFiles {
+    let [(_, cert), (_, chain), (_, key)] = any_leaf_files(dir, name);
+    match files {
+        FileLayout::Separate => LeafFiles {
+            cert,
+            chain,
+            key,
+            files,
+        },
+        FileLayout::Combined => LeafFiles {
+            chain: cert.clone(),
+            key: cert.clone(),
+            cert,
+            files,
+        },
+    }
+}
+
+/// The paths [`write_leaf_files`] would write for a leaf of that layout, checked: a valid
+/// name, no file of a PKI's manifest, no existing file unless `force` (`NAME.pem`,
+/// `NAME.chain.pem` and `NAME.key` in either layout: a combined leaf's `NAME.pem` replaces
+/// the three). Call it before issuing to fail early; the writers check again under the lock.
+pub fn check_leaf_files(
+    dir: &Path,
+    name: &str,
+    files: FileLayout,
+    force: bool,
+) -> Result<LeafFiles, StoreError> {
+    checked_leaf_files(dir, name, files, force, &pki_named_files(dir))
 }
 
 /// [`check_leaf_files`] with the files of the PKI in `dir` given (`named`).
 fn checked_leaf_files(
     dir: &Path,
     name: &str,
+    files: FileLayout,
     force: bool,
     named: &BTreeSet<String>,
 ) -> Result<LeafFiles, StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
-    let files = LeafFiles {
-        cert: dir.join(cert_file(name)),
-        chain: dir.join(chain_file(name)),
-        key: dir.join(key_file(name)),
-    };
-    for (rel, path) in [
-        (cert_file(name), &files.cert),
-        (chain_file(name), &files.chain),
-        (key_file(name), &files.key),
-    ] {
+    for (rel, path) in any_leaf_files(dir, name) {
         if named.contains(&rel) {
             return Err(StoreError::PkiFile {
-                path: path.clone(),
+                path,
                 dir: dir.to_path_buf(),
             });
         }
-        if !force && fs::symlink_metadata(path).is_ok() {
-            return Err(StoreError::Exists(path.clone()));
+        if !force && fs::symlink_metadata(&path).is_ok() {
+            return Err(StoreError::Exists(path));
         }
     }
-    Ok(files)
+    Ok(leaf_files(dir, name, files))
 }
 
 /// The view's manifest read as `M` (the whole [`Manifest`], or only the part a reader needs),
@@ -1081,8 +1235,24 @@ fn read_checked_as(view: &View, expected: Option<&str>, rel: &str) -> Result<Vec
 
 /// Reads one entity of a view (its certificate, key, chain and CRL), each file checked.
 fn read_entity(view: &View, manifest: &Manifest, m: &ManifestEntity) -> Result<Entity, StoreError> {
+    // A leaf whose certificate and key are one file (combined): that file is read once.
+    let files = if !m.role.is_ca() && m.key == m.cert {
+        FileLayout::Combined
+    } else {
+        FileLayout::Separate
+    };
+    let combined = match files {
+        FileLayout::Combined => Some(read_checked(view, manifest, &m.cert)?),
+        FileLayout::Separate => None,
+    };
+    let bytes_of = |file: &str| -> Result<std::borrow::Cow<'_, [u8]>, StoreError> {
+        match &combined {
+            Some(bytes) if file == m.cert => Ok(std::borrow::Cow::Borrowed(bytes)),
+            _ => read_checked(view, manifest, file).map(std::borrow::Cow::Owned),
+        }
+    };
     let one = |file: &str, tag: &str| -> Result<Vec<u8>, StoreError> {
-        let bytes = read_checked(view, manifest, file)?;
+        let bytes = bytes_of(file)?;
         let path = view.path(file);
         pem::parse_blocks(&path, &bytes, Some(tag))?
             .into_iter()
@@ -1090,14 +1260,10 @@ fn read_entity(view: &View, manifest: &Manifest, m: &ManifestEntity) -> Result<E
             .ok_or_else(|| FileError::malformed(&path, format!("no {tag} block")).into())
     };
     let chain = match &m.chain {
-        Some(f) => pem::parse_blocks(
-            &view.path(f),
-            &read_checked(view, manifest, f)?,
-            Some("CERTIFICATE"),
-        )?
-        .into_iter()
-        .map(CertificateDer::from)
-        .collect(),
+        Some(f) => pem::parse_blocks(&view.path(f), &bytes_of(f)?, Some("CERTIFICATE"))?
+            .into_iter()
+            .map(CertificateDer::from)
+            .collect(),
         None => vec![],
     };
     let crl = match &m.crl {
@@ -1138,6 +1304,7 @@ fn read_entity(view: &View, manifest: &Manifest, m: &ManifestEntity) -> Result<E
             .rsplit_once('/')
             .map(|(dir, _)| dir.to_string())
             .filter(|d| !d.is_empty()),
+        files,
     })
 }
 
@@ -1684,6 +1851,29 @@ mod tests {
             2,
             "nothing hidden is left"
         );
+    }
+
+    /// A file removed by a placement (the stale `NAME.key` of a combined leaf) comes back on
+    /// undo, and is gone for good (nothing hidden left) on finish.
+    #[test]
+    fn a_removal_is_undone_or_finished_like_a_placement() {
+        let tmp = tempfile::tempdir().unwrap();
+        let key = tmp.path().join("c.key");
+        for finish in [false, true] {
+            fs::write(&key, "old key").unwrap();
+            let mut placing = Placing::default();
+            placing.remove(&key).unwrap();
+            assert!(!key.exists());
+            if finish {
+                placing.finish();
+                assert!(!key.exists());
+            } else {
+                placing.undo();
+                assert_eq!(fs::read_to_string(&key).unwrap(), "old key");
+            }
+            let left = fs::read_dir(tmp.path()).unwrap().count();
+            assert_eq!(left, usize::from(!finish), "nothing hidden is left");
+        }
     }
 
     /// A generation dropped without its commit removes what it staged while the directory is

@@ -19,6 +19,7 @@ mod export;
 mod files;
 mod fixture_examples;
 mod fixture_live;
+mod fleet_files;
 mod fuzz;
 mod generate;
 mod inspect;

@@ -1,0 +1,530 @@
+//! Fleets on disk: concurrent writers into one directory are serialised (the directory's lock),
+//! so an identity's files never come from two runs.
+
+use crate::common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{certlab, certlab_command, p};
+
+/// The identity `NAME` in `dir` (certificate, chain and key files, or the one combined file):
+/// the certificate's `notAfter` as text, after checking that the key is the certificate's and
+/// that the chain starts with the certificate.
+fn identity(dir: &Path, cert: &str, chain: &str, key: &str) -> String {
+    let certs = certlab::pem::read_certs(&dir.join(cert)).unwrap();
+    let chain = certlab::pem::read_certs(&dir.join(chain)).unwrap();
+    let key = certlab::pem::read_private_key(&dir.join(key)).unwrap();
+    let key = certlab::pki::SecretKey::from_pkcs8(key.secret_der().to_vec());
+    assert!(
+        certlab::pki::store::key_matches_cert(&key, &certs[0]).unwrap(),
+        "{cert}: the key is not the certificate's (files of two runs)"
+    );
+    assert_eq!(chain[0], certs[0], "{cert}: the chain is another run's");
+    let (_, parsed) = x509_parser::parse_x509_certificate(&certs[0]).unwrap();
+    parsed.validity().not_after.to_string()
+}
+
+/// `c-1` … `c-count` in `dir`, three files each: every identity whole, and all of one run
+/// (one `notAfter`); nothing hidden left.
+fn one_run_of_three_files(dir: &Path, count: u32) {
+    let mut runs = std::collections::BTreeSet::new();
+    for n in 1..=count {
+        runs.insert(identity(
+            dir,
+            &format!("c-{n}.pem"),
+            &format!("c-{n}.chain.pem"),
+            &format!("c-{n}.key"),
+        ));
+    }
+    assert_eq!(
+        runs.len(),
+        1,
+        "identities of two runs side by side: {runs:?}"
+    );
+    let names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len() as u32, count * 3, "{names:?}");
+}
+
+/// `certlab cert --client --count COUNT --name c-{n}` from the CA in `ca` into `out`, valid for
+/// `validity` (which tells the runs apart), started (not waited for).
+fn fleet(ca: &Path, out: &Path, count: u32, validity: &str, force: bool) -> Command {
+    let mut cmd = certlab_command();
+    cmd.args(["cert", "--ca-dir", p(ca), "--client", "--count"])
+        .arg(count.to_string())
+        .args(["--name", "c-{n}", "spiffe://fleet.test/c-{n}", "-o", p(out)])
+        .args(["--validity", validity]);
+    if force {
+        cmd.arg("--force");
+    }
+    cmd
+}
+
+/// Runs the commands at the same instant; their outputs in order.
+fn at_once(cmds: Vec<Command>) -> Vec<Output> {
+    let children: Vec<_> = cmds
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+/// A scratch directory on tmpfs where there is one: the races are about the order of renames,
+/// and syncing to this machine's shared disk (every run syncs its files) only makes the tests
+/// slow.
+fn tempdir() -> tempfile::TempDir {
+    match Path::new("/dev/shm") {
+        shm if shm.is_dir() => tempfile::tempdir_in(shm).expect("tempdir"),
+        _ => common::tempdir(),
+    }
+}
+
+/// A local CA made once, so that the racing runs only issue from it.
+fn local_ca(tmp: &Path) -> std::path::PathBuf {
+    let ca = tmp.join("ca");
+    certlab()
+        .args([
+            "cert",
+            "--ca-dir",
+            p(&ca),
+            "localhost",
+            "-o",
+            p(&tmp.join("warm")),
+        ])
+        .assert()
+        .success();
+    ca
+}
+
+/// Two `cert --count --force` into one existing directory at once, over and over: both
+/// succeed, one after the other, so every identity's certificate, chain and key are of one run
+/// and the directory holds one run's fleet. Without the lock their renames interleaved (a
+/// certificate of one run beside the key of the other).
+#[test]
+fn concurrent_cert_count_force_runs_take_turns() {
+    let tmp = tempdir();
+    let ca = local_ca(tmp.path());
+    let out = tmp.path().join("out");
+    fs::create_dir(&out).unwrap();
+    const N: u32 = 400;
+    for round in 0..8 {
+        let outs = at_once(vec![
+            fleet(&ca, &out, N, "10d", true),
+            fleet(&ca, &out, N, "20d", true),
+        ]);
+        for o in &outs {
+            assert!(o.status.success(), "round {round}: {}", common::text(o));
+        }
+        one_run_of_three_files(&out, N);
+    }
+}
+
+/// Two `cert --count` (no `--force`) into one existing directory at once: one wins, the other
+/// fails cleanly (exit 2, the file that exists named) and leaves nothing of its own.
+#[test]
+fn concurrent_cert_count_runs_without_force_one_wins() {
+    let tmp = tempdir();
+    let ca = local_ca(tmp.path());
+    for round in 0..2 {
+        let out = tmp.path().join(format!("out-{round}"));
+        fs::create_dir(&out).unwrap();
+        let outs = at_once(vec![
+            fleet(&ca, &out, 300, "10d", false),
+            fleet(&ca, &out, 300, "20d", false),
+        ]);
+        let codes: Vec<_> = outs.iter().map(|o| o.status.code()).collect();
+        assert!(
+            codes == [Some(0), Some(2)] || codes == [Some(2), Some(0)],
+            "round {round}: {codes:?}"
+        );
+        let lost = outs.iter().find(|o| o.status.code() == Some(2)).unwrap();
+        assert!(
+            common::text(lost).contains("exists: refusing to replace it"),
+            "{}",
+            common::text(lost)
+        );
+        one_run_of_three_files(&out, 300);
+    }
+}
+
+/// `certlab generate` and `cert --count --force` with the same names into one new directory
+/// at once: one of them wins, the other fails with exit 2 (`generate` refuses a directory of
+/// other files, `cert` refuses to replace the files of a PKI); a PKI left there is whole.
+#[test]
+fn generate_and_cert_count_into_one_directory_take_turns() {
+    let tmp = tempdir();
+    let ca = local_ca(tmp.path());
+    let spec = tmp.path().join("fleet.toml");
+    fs::write(
+        &spec,
+        "[[ca]]\nname = \"root\"\n[[leaf]]\nname = \"c-{n}\"\nissuer = \"root\"\nrole = \"client\"\ncount = 300\n",
+    )
+    .unwrap();
+    for round in 0..3 {
+        let out = tmp.path().join(format!("pki-{round}"));
+        fs::create_dir(&out).unwrap();
+        let mut generate = certlab_command();
+        generate.args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)]);
+        let outs = at_once(vec![generate, fleet(&ca, &out, 300, "10d", true)]);
+        let codes: Vec<_> = outs.iter().map(|o| o.status.code()).collect();
+        assert!(
+            codes == [Some(0), Some(2)] || codes == [Some(2), Some(0)],
+            "round {round}: {codes:?}\n{}\n{}",
+            common::text(&outs[0]),
+            common::text(&outs[1])
+        );
+        if codes[0] == Some(0) {
+            let checked = certlab()
+                .args(["check", "--pki", p(&out)])
+                .output()
+                .unwrap();
+            assert!(checked.status.success(), "{}", common::text(&checked));
+        } else {
+            one_run_of_three_files(&out, 300);
+        }
+    }
+}
+
+/// A fleet spec: a root, an issuing CA, a server `web`, `count` clients in `clients/` with
+/// `files = "combined"`, and an mTLS scenario whose client is `client-7`.
+fn combined_spec(count: u32) -> String {
+    format!(
+        r#"[[ca]]
+name = "root"
+[[ca]]
+name = "issuing"
+issuer = "root"
+[[leaf]]
+name = "web"
+issuer = "issuing"
+dns = ["localhost"]
+[[leaf]]
+name = "client-{{n}}"
+issuer = "issuing"
+role = "client"
+count = {count}
+dir = "clients"
+files = "combined"
+uri = ["spiffe://fleet.test/client-{{n}}"]
+[[scenario]]
+name = "mtls"
+server = {{ entity = "web", client_auth = "required", client_ca = ["root"] }}
+client = {{ cert = "client-7" }}
+expected = "ok"
+"#
+    )
+}
+
+/// The PEM labels of a file, in order.
+fn labels(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("-----BEGIN "))
+        .map(|l| l.trim_end_matches('-').to_string())
+        .collect()
+}
+
+/// `files = "combined"`: one `NAME.pem` per client (0600: key, certificate, intermediate), the
+/// manifest naming it as the client's cert, key and chain (with its hash); the loader, `check
+/// --pki`, `inspect`, `export` and an mTLS `serve`/`probe` with the one file work; a tampered
+/// combined file is reported like any tampered file; the default layout is unchanged.
+#[test]
+fn a_combined_fleet_is_one_file_per_identity_and_every_reader_works() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("fleet.toml");
+    fs::write(&spec, combined_spec(30)).unwrap();
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    let clients = out.join("clients");
+    assert_eq!(fs::read_dir(&clients).unwrap().count(), 30, "one file each");
+    let one = clients.join("client-7.pem");
+    assert_eq!(common::mode(&one), 0o600, "it holds the key");
+    assert_eq!(labels(&one), ["PRIVATE KEY", "CERTIFICATE", "CERTIFICATE"]);
+    identity(&clients, "client-7.pem", "client-7.pem", "client-7.pem");
+    // The server keeps its three files.
+    assert!(out.join("web.key").is_file() && out.join("web.chain.pem").is_file());
+    assert_eq!(labels(&out.join("web.pem")), ["CERTIFICATE"]);
+
+    let manifest = common::read_manifest(&out);
+    let m = manifest
+        .entities
+        .iter()
+        .find(|e| e.name == "client-7")
+        .unwrap();
+    assert_eq!(
+        (m.cert.as_str(), m.key.as_str(), m.chain.as_deref()),
+        (
+            "clients/client-7.pem",
+            "clients/client-7.pem",
+            Some("clients/client-7.pem")
+        )
+    );
+    assert!(manifest.files.contains_key("clients/client-7.pem"));
+    assert!(!manifest.files.contains_key("clients/client-7.key"));
+
+    let pki = certlab::pki::store::load(&out).unwrap();
+    let e = pki.entity("client-7").unwrap();
+    assert_eq!(e.files, certlab::pki::FileLayout::Combined);
+    assert_eq!((e.chain.len(), &e.chain[0]), (2, &e.cert));
+    assert_eq!(
+        pki.entity("web").unwrap().files,
+        certlab::pki::FileLayout::Separate
+    );
+
+    let checked = certlab()
+        .args(["check", "--pki", p(&out)])
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{}", common::text(&checked));
+    certlab().args(["inspect", p(&one)]).assert().success();
+
+    // mTLS with the one file as the client's certificate and key.
+    let server = common::Running::start(&["serve", "--pki", p(&out), "--scenario", "mtls"]);
+    let probe = certlab()
+        .args(["probe", &format!("localhost:{}", server.addr().port())])
+        .args(["--pki", p(&out), "--cert", p(&one), "--key", p(&one)])
+        .args(["--timeout", "5s", "--expect", "ok"])
+        .output()
+        .unwrap();
+    drop(server);
+    assert!(probe.status.success(), "{}", common::text(&probe));
+
+    // The fleet as one PKCS#12; the PEM files of a client elsewhere.
+    certlab()
+        .args([
+            "export",
+            "--pki",
+            p(&out),
+            "--dir",
+            "clients",
+            "--bundle",
+            "clients",
+        ])
+        .args(["--format", "p12", "--password", "pw"])
+        .assert()
+        .success();
+    let elsewhere = tmp.path().join("pem");
+    certlab()
+        .args([
+            "export",
+            "--pki",
+            p(&out),
+            "--entity",
+            "client-7",
+            "-o",
+            p(&elsewhere),
+        ])
+        .assert()
+        .success();
+    identity(
+        &elsewhere,
+        "client-7.pem",
+        "client-7.chain.pem",
+        "client-7.key",
+    );
+
+    // A regenerate over it keeps the layout (and the PKI sound).
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    assert_eq!(fs::read_dir(&clients).unwrap().count(), 30);
+    certlab()
+        .args(["check", "--pki", p(&out)])
+        .assert()
+        .success();
+
+    // Tampered: another client's file in its place.
+    fs::copy(clients.join("client-8.pem"), &one).unwrap();
+    let tampered = certlab()
+        .args(["check", "--pki", p(&out)])
+        .output()
+        .unwrap();
+    let said = common::text(&tampered);
+    assert!(!tampered.status.success(), "{said}");
+    assert!(
+        said.contains("clients/client-7.pem: does not match the manifest"),
+        "{said}"
+    );
+    let err = certlab::pki::store::load(&out).unwrap_err();
+    assert!(err.to_string().contains("client-7.pem"), "{err}");
+}
+
+/// `certlab cert --count --files combined`: one 0600 `NAME.pem` per identity (key, then
+/// certificate); over an earlier three-file fleet it refuses without `--force` and, with it,
+/// removes the earlier `NAME.key` and `NAME.chain.pem` (another identity's); `--files
+/// combined` with other formats is bad input; a single `cert --files combined` writes one file.
+#[test]
+fn cert_count_files_combined() {
+    let tmp = tempdir();
+    let ca = local_ca(tmp.path());
+    let out = tmp.path().join("out");
+    let run = |files: &str, force: bool| {
+        let mut cmd = fleet(&ca, &out, 20, "10d", force);
+        cmd.args(["--files", files]);
+        common::run(&mut cmd)
+    };
+    assert!(run("separate", false).status.success());
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 60);
+
+    let refused = run("combined", false);
+    assert_eq!(refused.status.code(), Some(2), "{}", common::text(&refused));
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 60, "nothing changed");
+
+    let replaced = run("combined", true);
+    assert!(replaced.status.success(), "{}", common::text(&replaced));
+    let mut names: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 20, "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.ends_with(".pem") && !n.ends_with(".chain.pem"))
+    );
+    for n in [1, 20] {
+        let f = format!("c-{n}.pem");
+        assert_eq!(common::mode(&out.join(&f)), 0o600);
+        // The local CA is a root: the chain is the leaf alone.
+        assert_eq!(labels(&out.join(&f)), ["PRIVATE KEY", "CERTIFICATE"]);
+        identity(&out, &f, &f, &f);
+    }
+
+    let mut extra = fleet(&ca, &out, 2, "10d", true);
+    extra.args(["--files", "combined", "--format", "der"]);
+    assert_eq!(common::run(&mut extra).status.code(), Some(2));
+    let mut bad = fleet(&ca, &out, 2, "10d", true);
+    bad.args(["--files", "one"]);
+    assert_eq!(common::run(&mut bad).status.code(), Some(2));
+
+    let single = tmp.path().join("single");
+    certlab()
+        .args([
+            "cert",
+            "--ca-dir",
+            p(&ca),
+            "localhost",
+            "--files",
+            "combined",
+        ])
+        .args(["-o", p(&single)])
+        .assert()
+        .success();
+    let names: Vec<_> = fs::read_dir(&single).unwrap().collect();
+    assert_eq!(names.len(), 1);
+    identity(&single, "localhost.pem", "localhost.pem", "localhost.pem");
+    assert_eq!(common::mode(&single.join("localhost.pem")), 0o600);
+}
+
+/// A spec error: `files` other than separate or combined, and combined with `reversed-chain`
+/// (whose first certificate is not the leaf's), each at its line and column.
+#[test]
+fn files_in_a_spec_is_checked() {
+    let tmp = tempdir();
+    let head =
+        "[[ca]]\nname = \"root\"\n[[leaf]]\nname = \"s\"\nissuer = \"root\"\ndns = [\"s.test\"]\n";
+    for (extra, message) in [
+        (
+            "files = \"single\"\n",
+            "spec.toml:7:9: unknown files `single` (expected separate or combined)",
+        ),
+        (
+            "files = \"combined\"\nfault = \"reversed-chain\"\n",
+            "spec.toml:7:9: files = \"combined\" puts the leaf's certificate first",
+        ),
+    ] {
+        let spec = tmp.path().join("spec.toml");
+        fs::write(&spec, format!("{head}{extra}")).unwrap();
+        certlab()
+            .args([
+                "generate",
+                "--spec",
+                p(&spec),
+                "-o",
+                p(&tmp.path().join("x")),
+            ])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(message));
+    }
+}
+
+/// A sample of a combined fleet passes `openssl verify`, and `openssl s_client -cert F
+/// -cert_chain F` (the key read from the same file) and `curl --cert F` get through `certlab
+/// serve`'s mTLS endpoint (a 200 answer).
+#[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
+fn openssl_uses_a_combined_identity_for_mtls() {
+    assert!(common::have_tool("openssl"));
+    let tmp = tempdir();
+    let spec = tmp.path().join("fleet.toml");
+    fs::write(&spec, combined_spec(10)).unwrap();
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    for n in [1, 7, 10] {
+        let f = out.join(format!("clients/client-{n}.pem"));
+        let ran = common::run(
+            Command::new("openssl")
+                .args(["verify", "-CAfile", p(&out.join("ca.pem"))])
+                .args(["-untrusted", p(&f), "-purpose", "sslclient", p(&f)]),
+        );
+        assert!(ran.status.success(), "client-{n}: {}", common::text(&ran));
+    }
+    let server = common::Running::start(&["serve", "--pki", p(&out), "--scenario", "mtls"]);
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_client", "-ign_eof", "-connect"])
+        .arg(server.addr().to_string())
+        .args(["-CAfile", p(&out.join("ca.pem")), "-verify_return_error"])
+        .args(["-servername", "localhost", "-verify_hostname", "localhost"])
+        // s_client sends only the certificate of -cert; -cert_chain (the same file) adds the
+        // intermediate. The key comes from -cert's file when -key is not given.
+        .args(["-cert", p(&out.join("clients/client-7.pem"))])
+        .args(["-cert_chain", p(&out.join("clients/client-7.pem"))]);
+    let ran = common::run_timeout(
+        &mut cmd,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        std::time::Duration::from_secs(5),
+    );
+    assert!(
+        ran.stdout.contains("HTTP/1.1 200 OK") && ran.stdout.contains("TLS handshake ok"),
+        "{}",
+        ran.all()
+    );
+    // curl --cert F alone: the key and the intermediate from the same file.
+    if common::have_tool("curl") {
+        let port = server.addr().port();
+        let ran = common::run(
+            Command::new("curl")
+                .args(["-sS", "--max-time", "5", "--cacert", p(&out.join("ca.pem"))])
+                .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+                .args(["--cert", p(&out.join("clients/client-7.pem"))])
+                .arg(format!("https://localhost:{port}/")),
+        );
+        assert!(
+            String::from_utf8_lossy(&ran.stdout).contains("TLS handshake ok"),
+            "{}",
+            common::text(&ran)
+        );
+    }
+    drop(server);
+}
