@@ -311,6 +311,7 @@ pub fn reissue_under(
         leaf.key = old.key_alg;
         leaf.validity = Validity::For(validity);
         leaf.dir = old.dir.clone();
+        leaf.files = old.files;
         let new = b.add_leaf(&leaf)?.clone();
         serials = (serial_of(&old.cert), serial_of(&new.cert));
         pki.entities[i] = new;

@@ -528,3 +528,43 @@ fn openssl_uses_a_combined_identity_for_mtls() {
     }
     drop(server);
 }
+
+/// A combined leaf re-issued under another CA (`lab::rotation::reissue_under`, the cut-over of
+/// a CA rotation) stays one file: no `NAME.key` or `NAME.chain.pem` appears beside it.
+#[test]
+fn a_reissued_combined_leaf_stays_one_file() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("fleet.toml");
+    fs::write(&spec, combined_spec(8)).unwrap();
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    let now = time::OffsetDateTime::now_utc();
+    let (old, new) = certlab::lab::rotation::reissue_under(
+        &out,
+        "client-2",
+        "root",
+        time::Duration::hours(1),
+        now,
+    )
+    .unwrap();
+    assert_ne!(old, new);
+    let pki = certlab::pki::store::load(&out).unwrap();
+    let client = pki.entity("client-2").unwrap();
+    assert_eq!(client.issuer, "root");
+    assert_eq!(client.files, certlab::pki::model::FileLayout::Combined);
+    let clients = out.join("clients");
+    assert_eq!(fs::read_dir(&clients).unwrap().count(), 8, "one file each");
+    assert_eq!(
+        labels(&clients.join("client-2.pem")),
+        ["PRIVATE KEY", "CERTIFICATE"]
+    );
+    assert!(
+        certlab::pki::store::audit(&out)
+            .unwrap()
+            .problems
+            .is_empty()
+    );
+}

@@ -234,7 +234,7 @@ pub fn job_for(
     addr: SocketAddr,
     workdir: &Path,
 ) -> std::io::Result<ClientJob> {
-    use crate::pki::manifest::{CA_BUNDLE_FILE, chain_file, key_file};
+    use crate::pki::manifest::CA_BUNDLE_FILE;
     let client = &scenario.client;
     let server_name = client
         .servername
@@ -259,8 +259,8 @@ pub fn job_for(
     }
     let (cert, key) = match client.cert.as_ref().and_then(|n| pki.entity(n)) {
         Some(e) => (
-            Some(dir.join(e.path(chain_file(&e.name)))),
-            Some(dir.join(e.path(key_file(&e.name)))),
+            Some(dir.join(e.chain_path().unwrap_or_else(|| e.cert_path()))),
+            Some(dir.join(e.key_path())),
         ),
         None => (None, None),
     };
