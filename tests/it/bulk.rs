@@ -679,7 +679,7 @@ fn cert_count_into_an_existing_empty_directory_keeps_it() {
 }
 
 /// Issues `leaves` under a seeded root and its CA `issuing` with `add_leaf` one by one (stopping
-/// at the first error) and with `add_leaves` on 1 and 2 threads: the same PKI or the same
+/// at the first error) and with `add_leaves` on 1, 2 and 8 threads: the same PKI or the same
 /// error.
 fn assert_batch_is_one_by_one(leaves: &[certlab::pki::model::LeafSpec]) {
     use certlab::pki::issue::Builder;
@@ -707,7 +707,7 @@ fn assert_batch_is_one_by_one(leaves: &[certlab::pki::model::LeafSpec]) {
             .try_for_each(|l| b.add_leaf(l).map(|_| ()))
             .and_then(|()| b.finish())
     };
-    for threads in [1, 2] {
+    for threads in [1, 2, 8] {
         let mut b = start(threads);
         let batch = b.add_leaves(leaves, &|_| {}).and_then(|()| b.finish());
         match (&one_by_one, &batch) {
@@ -823,5 +823,32 @@ fn batch_errors_are_those_of_one_by_one() {
         leaves.insert(2, case[0].clone());
         leaves.insert(5, case[1].clone());
         assert_batch_is_one_by_one(&leaves);
+    }
+}
+
+/// Short batches (none, one leaf, fewer leaves than threads, a leaf with helper CAs alone or
+/// first or last) issue as one by one.
+#[test]
+fn short_batches_issue_as_one_by_one() {
+    use certlab::pki::model::LeafSpec;
+    use certlab::pki::{Fault, Role, San};
+    let helped = || {
+        let mut x = LeafSpec::new(
+            "x",
+            "issuing",
+            Role::Server,
+            vec![San::Dns("x.test".into())],
+        );
+        x.fault = Fault::PathLen;
+        x
+    };
+    for n in [0, 1, 3, 5, 17] {
+        assert_batch_is_one_by_one(&plain_leaves("c", n));
+        let mut first = plain_leaves("c", n);
+        first.insert(0, helped());
+        assert_batch_is_one_by_one(&first);
+        let mut last = plain_leaves("c", n);
+        last.push(helped());
+        assert_batch_is_one_by_one(&last);
     }
 }
