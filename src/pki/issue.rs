@@ -4,6 +4,7 @@
 //! `cert` command); a [`Builder`] turns them into [`Entity`]s, keeping each CA's rcgen
 //! [`Issuer`] so a leaf costs one key generation and one signature.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -499,7 +500,7 @@ impl Builder {
     /// Issues a leaf, applying its fault (which may first issue helper CAs).
     pub fn add_leaf(&mut self, spec: &LeafSpec) -> Result<&Entity, IssueError> {
         self.check_new_name(&spec.name)?;
-        let issued = self.issue_with_helpers(spec)?;
+        let issued = self.issue_with_helpers(spec, &|_| false)?;
         self.insert_with_helpers(issued)
     }
 
@@ -517,21 +518,51 @@ impl Builder {
 
     /// [`Builder::add_leaves`], also handing each leaf to `issued` on the thread that issued
     /// it, as soon as it is issued (to write its files while the other leaves are issued).
-    /// Leaves with a fault that needs helper CAs are not handed over.
+    /// Leaves with a fault that needs helper CAs, or whose issuer is no CA, are not handed
+    /// over.
     pub fn add_leaves_streaming(
         &mut self,
         specs: &[LeafSpec],
         progress: &(dyn Fn(u64) + Sync),
         hook: &(dyn Fn(&Entity) + Sync),
     ) -> Result<(), IssueError> {
-        let mut batch = HashSet::with_capacity(specs.len());
-        for spec in specs {
-            self.check_new_name(&spec.name)?;
-            if !batch.insert(spec.name.as_str()) {
-                return Err(IssueError::DuplicateName(spec.name.clone()));
+        // A leaf whose issuer is no CA yet (a helper CA of an earlier leaf, which `add_leaf`
+        // one by one has added by then) is issued after the leaves before it are added.
+        let mut start = 0;
+        while start < specs.len() {
+            let end = (start + 1..specs.len())
+                .find(|&i| !self.issuers.contains_key(&specs[i].issuer))
+                .unwrap_or(specs.len());
+            self.add_leaf_run(&specs[start..end], progress, hook)?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// [`Builder::add_leaves_streaming`] for leaves whose issuers are CAs already (but for the
+    /// first).
+    fn add_leaf_run(
+        &mut self,
+        specs: &[LeafSpec],
+        progress: &(dyn Fn(u64) + Sync),
+        hook: &(dyn Fn(&Entity) + Sync),
+    ) -> Result<(), IssueError> {
+        // Each name is checked where `add_leaf` one by one checks it (errors in request
+        // order): against the PKI and the names the leaves before it take (theirs and their
+        // helper CAs'), the first taker's index kept.
+        let helped: Vec<bool> = specs.iter().map(needs_helper_cas).collect();
+        let mut taken: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            taken.entry(Cow::Borrowed(&spec.name)).or_insert(i);
+            if helped[i] {
+                for ca in fault::helper_cas(spec.fault, &spec.name, &spec.issuer, Subject::default)
+                {
+                    taken.entry(Cow::Owned(ca.name)).or_insert(i);
+                }
             }
         }
-        let helped: Vec<bool> = specs.iter().map(needs_helper_cas).collect();
+        let taken = &taken;
+        let taken_before = |i: usize| move |name: &str| taken.get(name).is_some_and(|&j| j < i);
         // The chain of intermediates, once per issuer (not a walk of the PKI per leaf).
         let mut chains: HashMap<&str, Vec<CertificateDer<'static>>> = HashMap::new();
         for (spec, helped) in specs.iter().zip(&helped) {
@@ -541,8 +572,17 @@ impl Builder {
         }
         let issue = |i: usize| {
             let spec = &specs[i];
-            let issued = if helped[i] {
-                self.issue_with_helpers(spec)
+            let name_taken = self.check_new_name(&spec.name).and_then(|()| {
+                if taken_before(i)(&spec.name) {
+                    return Err(IssueError::DuplicateName(spec.name.clone()));
+                }
+                Ok(())
+            });
+            // A leaf of an unknown issuer fails as `add_leaf` fails it (issuer first).
+            let issued = if let Err(e) = name_taken {
+                Err(e)
+            } else if helped[i] || !self.issuers.contains_key(&spec.issuer) {
+                self.issue_with_helpers(spec, &taken_before(i))
             } else {
                 let chain = &chains[spec.issuer.as_str()];
                 let issued = self.issue_leaf(spec, &spec.issuer, chain, &[]);
@@ -594,8 +634,13 @@ impl Builder {
     }
 
     /// Issues a leaf and the helper CAs its fault needs first (none for most faults), without
-    /// adding them: safe to call from several threads.
-    fn issue_with_helpers(&self, spec: &LeafSpec) -> Result<(Vec<NewCa>, Issued), IssueError> {
+    /// adding them: safe to call from several threads. A helper CA's name is refused when it
+    /// is in the PKI or `taken` (by the leaves before this one of a batch).
+    fn issue_with_helpers(
+        &self,
+        spec: &LeafSpec,
+        taken: &dyn Fn(&str) -> bool,
+    ) -> Result<(Vec<NewCa>, Issued), IssueError> {
         let plan = fault::leaf_plan(spec.fault);
         let mut helpers: Vec<NewCa> = Vec::new();
         let mut issuer_name = spec.issuer.clone();
@@ -610,6 +655,9 @@ impl Builder {
             // Only a same-name root copies the real root's subject: parse it only then.
             let root_subject = || subject_of(root);
             for helper in fault::helper_cas(spec.fault, &spec.name, &root_name, root_subject) {
+                if taken(&helper.name) {
+                    return Err(IssueError::DuplicateName(helper.name));
+                }
                 let ca = self.issue_ca(&helper, &helpers)?;
                 issuer_name = ca.entity.name.clone();
                 helpers.push(ca);

@@ -677,3 +677,178 @@ fn cert_count_into_an_existing_empty_directory_keeps_it() {
     assert_eq!(meta.permissions().mode() & 0o777, 0o700);
     assert_eq!(fs::read_dir(&out).unwrap().count(), 6);
 }
+
+/// Issues `leaves` under a seeded root and its CA `issuing` with `add_leaf` one by one (stopping
+/// at the first error) and with `add_leaves` on 1, 2 and 8 threads: the same PKI or the same
+/// error.
+fn assert_batch_is_one_by_one(leaves: &[certlab::pki::model::LeafSpec]) {
+    use certlab::pki::issue::Builder;
+    use certlab::pki::model::CaSpec;
+    let now = time::macros::datetime!(2030-01-01 00:00 UTC);
+    let start = |threads| {
+        let mut b = Builder::seeded(now, "batch").unwrap().with_threads(threads);
+        b.add_ca(&CaSpec {
+            name: "root".into(),
+            ..CaSpec::default()
+        })
+        .unwrap();
+        b.add_ca(&CaSpec {
+            name: "issuing".into(),
+            issuer: Some("root".into()),
+            ..CaSpec::default()
+        })
+        .unwrap();
+        b
+    };
+    let one_by_one = {
+        let mut b = start(1);
+        leaves
+            .iter()
+            .try_for_each(|l| b.add_leaf(l).map(|_| ()))
+            .and_then(|()| b.finish())
+    };
+    for threads in [1, 2, 8] {
+        let mut b = start(threads);
+        let batch = b.add_leaves(leaves, &|_| {}).and_then(|()| b.finish());
+        match (&one_by_one, &batch) {
+            (Ok(one), Ok(batch)) => {
+                let names = |pki: &certlab::pki::Pki| -> Vec<String> {
+                    pki.entities.iter().map(|e| e.name.clone()).collect()
+                };
+                assert_eq!(names(one), names(batch), "{threads} threads");
+                for (a, b) in one.entities.iter().zip(&batch.entities) {
+                    assert_eq!(a.issuer, b.issuer, "{}", a.name);
+                    assert_eq!(a.cert, b.cert, "{}", a.name);
+                    assert_eq!(a.key, b.key, "{}", a.name);
+                    assert_eq!(a.chain, b.chain, "{}", a.name);
+                    assert_eq!(a.crl, b.crl, "{}", a.name);
+                }
+            }
+            (Err(one), Err(batch)) => {
+                assert_eq!(one.to_string(), batch.to_string(), "{threads} threads")
+            }
+            (one, batch) => panic!(
+                "{threads} threads: one by one {:?}, batch {:?}",
+                one.as_ref().map(|_| ()),
+                batch.as_ref().map(|_| ())
+            ),
+        }
+    }
+}
+
+/// `n` plain client leaves `{prefix}{i}` of `issuing`.
+fn plain_leaves(prefix: &str, n: usize) -> Vec<certlab::pki::model::LeafSpec> {
+    use certlab::pki::Role;
+    use certlab::pki::model::LeafSpec;
+    (1..=n)
+        .map(|i| LeafSpec::new(format!("{prefix}{i}"), "issuing", Role::Client, vec![]))
+        .collect()
+}
+
+/// A leaf whose issuer is a helper CA of an earlier leaf of the batch (issued by `add_leaf`
+/// one by one, as that CA exists by then) is issued by the batch too, with the same chain and
+/// CRL.
+#[test]
+fn a_leaf_of_an_earlier_leafs_helper_ca_issues_as_one_by_one() {
+    use certlab::pki::model::LeafSpec;
+    use certlab::pki::{Fault, Role, San};
+    let mut leaves = plain_leaves("c", 10);
+    let mut x = LeafSpec::new(
+        "x",
+        "issuing",
+        Role::Server,
+        vec![San::Dns("x.test".into())],
+    );
+    x.fault = Fault::ExpiredIntermediate;
+    let mut y = LeafSpec::new("y", "x-ca", Role::Server, vec![San::Dns("y.test".into())]);
+    y.fault = Fault::Revoked;
+    let mut z = LeafSpec::new("z", "x-ca", Role::Server, vec![San::Dns("z.test".into())]);
+    z.fault = Fault::UnknownCa;
+    leaves.insert(3, x);
+    leaves.insert(6, y);
+    leaves.insert(8, z);
+    assert_batch_is_one_by_one(&leaves);
+}
+
+/// Errors come in request order, each leaf's as `add_leaf` one by one meets them: its name
+/// (taken by an earlier leaf's helper CA, or already in the PKI), its helper CAs' names, then
+/// its own issuing.
+#[test]
+fn batch_errors_are_those_of_one_by_one() {
+    use certlab::pki::model::{LeafSpec, Validity};
+    use certlab::pki::{Fault, Role, San};
+    let too_long = Validity::For(time::Duration::days(3_000_000));
+    let foreign = |validity| {
+        let mut x = LeafSpec::new(
+            "x",
+            "issuing",
+            Role::Server,
+            vec![San::Dns("x.test".into())],
+        );
+        x.fault = Fault::UnknownCa;
+        x.validity = validity;
+        x
+    };
+    let taker = |validity| {
+        let mut t = LeafSpec::new("x-root", "issuing", Role::Client, vec![]);
+        t.validity = validity;
+        t
+    };
+    let plain = |name: &str, validity| {
+        let mut t = LeafSpec::new(name, "issuing", Role::Client, vec![]);
+        t.validity = validity;
+        t
+    };
+    let ok = Validity::For(time::Duration::days(30));
+    let cases: Vec<Vec<LeafSpec>> = vec![
+        // `x-root` taken before `x` issues its foreign root; `x` itself cannot be issued.
+        vec![taker(ok), foreign(too_long)],
+        // `x-root` taken by `x`'s foreign root; the leaf `x-root` cannot be issued either.
+        vec![foreign(ok), taker(too_long)],
+        // A leaf that cannot be issued before a name already in the PKI.
+        vec![foreign(too_long), plain("root", ok)],
+        vec![plain("a", too_long), plain("root", ok)],
+        // A leaf of an unknown issuer that cannot be issued: the issuer is reported first.
+        vec![
+            {
+                let mut l = plain("a", too_long);
+                l.issuer = "nope".into();
+                l
+            },
+            plain("b", ok),
+        ],
+    ];
+    for case in cases {
+        let mut leaves = plain_leaves("c", 6);
+        leaves.insert(2, case[0].clone());
+        leaves.insert(5, case[1].clone());
+        assert_batch_is_one_by_one(&leaves);
+    }
+}
+
+/// Short batches (none, one leaf, fewer leaves than threads, a leaf with helper CAs alone or
+/// first or last) issue as one by one.
+#[test]
+fn short_batches_issue_as_one_by_one() {
+    use certlab::pki::model::LeafSpec;
+    use certlab::pki::{Fault, Role, San};
+    let helped = || {
+        let mut x = LeafSpec::new(
+            "x",
+            "issuing",
+            Role::Server,
+            vec![San::Dns("x.test".into())],
+        );
+        x.fault = Fault::PathLen;
+        x
+    };
+    for n in [0, 1, 3, 5, 17] {
+        assert_batch_is_one_by_one(&plain_leaves("c", n));
+        let mut first = plain_leaves("c", n);
+        first.insert(0, helped());
+        assert_batch_is_one_by_one(&first);
+        let mut last = plain_leaves("c", n);
+        last.push(helped());
+        assert_batch_is_one_by_one(&last);
+    }
+}
