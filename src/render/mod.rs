@@ -470,9 +470,10 @@ impl Cert {
                     San::Ip(ip) => ip.to_string(),
                 })
                 .collect(),
-            cert: path(crate::pki::manifest::cert_file(&e.name)),
-            chain: path(chain_file(&e.name)),
-            key: path(key_file(&e.name)),
+            // Through the entity: its `dir`, and the one file of combined leaves.
+            cert: path(e.cert_path()),
+            chain: path(e.chain_path().unwrap_or_else(|| e.cert_path())),
+            key: path(e.key_path()),
         }
     }
 }

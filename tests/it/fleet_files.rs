@@ -568,3 +568,58 @@ fn a_reissued_combined_leaf_stays_one_file() {
             .is_empty()
     );
 }
+
+/// `certlab render` over a PKI whose server and client have combined files: every file the
+/// configurations name exists (the one `NAME.pem`, not a `NAME.chain.pem` or `NAME.key` that
+/// a combined leaf does not have).
+#[test]
+fn render_names_the_files_of_combined_leaves() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("combined.toml");
+    fs::write(
+        &spec,
+        r#"[[ca]]
+name = "root"
+[[leaf]]
+name = "web"
+issuer = "root"
+dns = ["localhost"]
+files = "combined"
+[[leaf]]
+name = "agent"
+issuer = "root"
+role = "client"
+uri = ["spiffe://fleet.test/agent"]
+files = "combined"
+"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    for kind in ["otel-collector", "otel-env"] {
+        let rendered = certlab()
+            .args(["render", kind, "--pki", p(&out), "--client", "agent"])
+            .output()
+            .unwrap();
+        assert!(rendered.status.success(), "{}", common::text(&rendered));
+        let text = String::from_utf8(rendered.stdout).unwrap();
+        let named: Vec<&str> = text
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("cert_file: ")
+                    .or_else(|| l.strip_prefix("key_file: "))
+                    .or_else(|| l.strip_prefix("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE="))
+                    .or_else(|| l.strip_prefix("OTEL_EXPORTER_OTLP_CLIENT_KEY="))
+            })
+            .map(|v| v.trim_matches(|c| c == '"' || c == '\''))
+            .collect();
+        assert!(!named.is_empty(), "{kind}: {text}");
+        for file in named {
+            assert!(Path::new(file).is_file(), "{kind} names {file}, which is not there");
+        }
+    }
+}
