@@ -601,7 +601,7 @@ impl ReproduceContext {
             .map(|s| {
                 let mut addr = s.listen_addr();
                 addr.set_port(port);
-                let (env, commands) = reproduce::reproduce_commands(&s, &abs, addr)
+                let (env, commands) = reproduce::reproduce_commands_of(pki, &s, &abs, addr)
                     .into_iter()
                     .partition(|line| line.starts_with("OTEL_"));
                 ReproScenario {

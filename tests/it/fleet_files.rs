@@ -623,3 +623,32 @@ files = "combined"
         }
     }
 }
+
+/// `certlab render reproduce` for an mTLS scenario whose client has combined files in a
+/// sub-directory: the openssl and curl commands and the exporter's environment name that one
+/// file.
+#[test]
+fn reproduce_names_the_file_of_a_combined_client() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("fleet.toml");
+    fs::write(&spec, combined_spec(8)).unwrap();
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    let rendered = certlab()
+        .args(["render", "reproduce", "--pki", p(&out)])
+        .output()
+        .unwrap();
+    assert!(rendered.status.success(), "{}", common::text(&rendered));
+    let text = String::from_utf8(rendered.stdout).unwrap();
+    let one = out.join("clients/client-7.pem").display().to_string();
+    assert!(
+        text.contains(&format!("-cert {one} -key {one}"))
+            && text.contains(&format!("--cert {one} --key {one}"))
+            && text.contains(&format!("OTEL_EXPORTER_OTLP_CLIENT_KEY={one}")),
+        "{text}"
+    );
+    assert!(!text.contains("client-7.key"), "{text}");
+}
