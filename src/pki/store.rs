@@ -816,7 +816,7 @@ pub fn write_leaf_files(
     force: bool,
 ) -> Result<LeafFiles, StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
-    let (lock, _) = lock_dir(dir)?;
+    let lock = lock_output_dir(dir)?;
     let files = check_leaf_files(dir, name, leaf.files, force)?;
     let named = Entity {
         name: name.to_string(),
@@ -1015,10 +1015,10 @@ pub fn write_fleet_files(
         }
         // A directory was made meanwhile (another writer's): place the files into it, under
         // its lock.
-        let (lock, _) = lock_dir(dir)?;
+        let lock = lock_output_dir(dir)?;
         return place_fleet(dir, leaves, force, &staging, &lock);
     }
-    let (lock, _) = lock_dir(dir)?;
+    let lock = lock_output_dir(dir)?;
     // Declared after the lock: removed before the lock is released.
     let staging = Staging::new(dir)?;
     stage_fleet(&staging, leaves)?;
@@ -1109,13 +1109,55 @@ impl Drop for Staging {
     }
 }
 
-/// The files the manifest of a PKI in `dir` names (none when there is no PKI there).
-fn pki_named_files(dir: &Path) -> BTreeSet<String> {
-    match View::open(dir) {
-        Ok(Some(view)) => parse_manifest(&view)
+/// The files the manifest of a PKI names in `dir`, relative to `dir`, and that PKI's
+/// directory: the PKI in `dir`, or the one `dir` is a sub-directory of (`pki/clients` holds
+/// the files of `pki`'s leaves with `dir = "clients"`). None when there is no PKI there.
+fn pki_named_files(dir: &Path) -> (PathBuf, BTreeSet<String>) {
+    let named = |view: &View| {
+        parse_manifest(view)
             .map(|m| m.named_files())
-            .unwrap_or_default(),
-        _ => BTreeSet::new(),
+            .unwrap_or_default()
+    };
+    if let Ok(Some(view)) = View::open(dir) {
+        return (dir.to_path_buf(), named(&view));
+    }
+    if let Some(pki) = parent_pki(dir)
+        && let Ok(Some(view)) = View::open(&pki)
+    {
+        let prefix = format!("{}/", dir.file_name().unwrap_or_default().to_string_lossy());
+        let files = named(&view)
+            .iter()
+            .filter_map(|f| f.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        return (pki, files);
+    }
+    (dir.to_path_buf(), BTreeSet::new())
+}
+
+/// The PKI directory `dir` is a sub-directory of (its parent has a manifest and `dir` none).
+fn parent_pki(dir: &Path) -> Option<PathBuf> {
+    dir.file_name()?;
+    if matches!(View::open(dir), Ok(Some(_))) {
+        return None;
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    matches!(View::open(parent), Ok(Some(_))).then(|| parent.to_path_buf())
+}
+
+/// Locks the directory writes into `dir` take turns on, creating `dir` if needed: `dir`'s own
+/// lock, or the PKI's when `dir` is a sub-directory of a PKI (which `generate` writes under
+/// the PKI's lock).
+fn lock_output_dir(dir: &Path) -> Result<DirLock, StoreError> {
+    match parent_pki(dir) {
+        Some(pki) => {
+            let (lock, _) = lock_dir(&pki)?;
+            fs::create_dir_all(dir).map_err(io_err(dir))?;
+            Ok(lock)
+        }
+        None => Ok(lock_dir(dir)?.0),
     }
 }
 
@@ -1157,14 +1199,14 @@ fn checked_leaf_files(
     name: &str,
     files: FileLayout,
     force: bool,
-    named: &BTreeSet<String>,
+    (pki, named): &(PathBuf, BTreeSet<String>),
 ) -> Result<LeafFiles, StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
     for (rel, path) in any_leaf_files(dir, name) {
         if named.contains(&rel) {
             return Err(StoreError::PkiFile {
                 path,
-                dir: dir.to_path_buf(),
+                dir: pki.clone(),
             });
         }
         if !force && fs::symlink_metadata(&path).is_ok() {

@@ -619,7 +619,10 @@ files = "combined"
             .collect();
         assert!(!named.is_empty(), "{kind}: {text}");
         for file in named {
-            assert!(Path::new(file).is_file(), "{kind} names {file}, which is not there");
+            assert!(
+                Path::new(file).is_file(),
+                "{kind} names {file}, which is not there"
+            );
         }
     }
 }
@@ -651,4 +654,49 @@ fn reproduce_names_the_file_of_a_combined_client() {
         "{text}"
     );
     assert!(!text.contains("client-7.key"), "{text}");
+}
+
+/// `certlab cert -o PKI/clients --force` into the sub-directory of a PKI's fleet: the files
+/// the PKI's manifest names there (`clients/client-1.pem`) are the PKI's, refused like the
+/// files at its top, so the PKI stays sound.
+#[test]
+fn cert_into_a_pki_sub_directory_leaves_the_pki_files_alone() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("fleet.toml");
+    fs::write(&spec, combined_spec(8)).unwrap();
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    let ca = local_ca(tmp.path());
+    let clients = out.join("clients");
+    let before = fs::read(clients.join("client-1.pem")).unwrap();
+    let mut single = certlab_command();
+    single
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--name", "client-1"])
+        .args(["spiffe://fleet.test/x", "-o", p(&clients), "--force"]);
+    let mut by_count = certlab_command();
+    by_count
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--count", "2"])
+        .args([
+            "--name",
+            "client-{n}",
+            "spiffe://fleet.test/c-{n}",
+            "-o",
+            p(&clients),
+        ])
+        .arg("--force");
+    for mut cmd in [single, by_count] {
+        let run = cmd.output().unwrap();
+        let said = common::text(&run);
+        assert!(!run.status.success(), "{said}");
+        assert!(said.contains("client-1.pem"), "{said}");
+    }
+    assert_eq!(fs::read(clients.join("client-1.pem")).unwrap(), before);
+    let checked = certlab()
+        .args(["check", "--pki", p(&out)])
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{}", common::text(&checked));
 }
