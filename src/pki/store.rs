@@ -1005,7 +1005,7 @@ pub fn write_fleet_files(
         fs::create_dir_all(parent).map_err(io_err(parent))?;
         let staging = Staging::new(parent)?;
         stage_fleet(&staging, leaves)?;
-        if fs::rename(&staging.0, dir).is_ok() {
+        if rename_new_dir(&staging.0, dir).is_ok() {
             let _ = fs::File::open(parent).and_then(|d| d.sync_all());
             std::mem::forget(staging);
             return Ok(leaves
@@ -1023,6 +1023,43 @@ pub fn write_fleet_files(
     let staging = Staging::new(dir)?;
     stage_fleet(&staging, leaves)?;
     place_fleet(dir, leaves, force, &staging, &lock)
+}
+
+/// Renames the directory `from` to `to`, which must not exist: a plain rename would replace
+/// an empty directory made meanwhile (its inode, mode and owner lost), so the rename refuses
+/// any `to` (`RENAME_NOREPLACE`; where the file system has no such rename, a `to` seen
+/// there).
+fn rename_new_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let cstr = |p: &Path| {
+            std::ffi::CString::new(p.as_os_str().as_bytes())
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+        };
+        let (f, t) = (cstr(from)?, cstr(to)?);
+        // SAFETY: two NUL-terminated paths that live across the call.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if !matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+            return Err(err);
+        }
+    }
+    if fs::symlink_metadata(to).is_ok() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
+    fs::rename(from, to)
 }
 
 /// Writes every leaf's files into the staging directory (bare file names) and syncs them.
@@ -1893,6 +1930,26 @@ mod tests {
             2,
             "nothing hidden is left"
         );
+    }
+
+    /// A fleet's staging directory is renamed to a fresh output directory only while there is
+    /// none: an empty directory made meanwhile is not replaced (it keeps its inode and what it
+    /// holds stays).
+    #[test]
+    fn a_fresh_fleet_directory_does_not_replace_one_made_meanwhile() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (staging, dir) = (tmp.path().join(".staging"), tmp.path().join("out"));
+        fs::create_dir(&staging).unwrap();
+        fs::write(staging.join("c.pem"), "x").unwrap();
+        fs::create_dir(&dir).unwrap();
+        let ino = fs::metadata(&dir).unwrap().ino();
+        assert!(rename_new_dir(&staging, &dir).is_err());
+        assert_eq!(fs::metadata(&dir).unwrap().ino(), ino, "replaced");
+        assert!(staging.join("c.pem").is_file());
+        fs::remove_dir(&dir).unwrap();
+        rename_new_dir(&staging, &dir).unwrap();
+        assert!(dir.join("c.pem").is_file());
     }
 
     /// A file removed by a placement (the stale `NAME.key` of a combined leaf) comes back on
