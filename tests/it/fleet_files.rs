@@ -700,3 +700,28 @@ fn cert_into_a_pki_sub_directory_leaves_the_pki_files_alone() {
         .unwrap();
     assert!(checked.status.success(), "{}", common::text(&checked));
 }
+
+/// `generate`'s next steps name the files a combined server has: its one `NAME.pem` as the
+/// chain and the key.
+#[test]
+fn generate_hints_the_file_of_a_combined_server() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("one.toml");
+    fs::write(
+        &spec,
+        "[[ca]]\nname = \"root\"\n[[leaf]]\nname = \"web\"\nissuer = \"root\"\ndns = [\"localhost\"]\nfiles = \"combined\"\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("pki");
+    let run = certlab()
+        .args(["generate", "--spec", p(&spec), "-o", p(&out)])
+        .output()
+        .unwrap();
+    let said = common::text(&run);
+    assert!(run.status.success(), "{said}");
+    let dir = out.display();
+    assert!(
+        said.contains(&format!("serve {dir}/web.pem with key {dir}/web.pem")),
+        "{said}"
+    );
+}
