@@ -1158,10 +1158,14 @@ fn pki_named_files(dir: &Path) -> (PathBuf, BTreeSet<String>) {
     if let Ok(Some(view)) = View::open(dir) {
         return (dir.to_path_buf(), named(&view));
     }
-    if let Some(pki) = parent_pki(dir)
+    let real = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if let Some(pki) = parent_pki(&real)
         && let Ok(Some(view)) = View::open(&pki)
     {
-        let prefix = format!("{}/", dir.file_name().unwrap_or_default().to_string_lossy());
+        let prefix = format!(
+            "{}/",
+            real.file_name().unwrap_or_default().to_string_lossy()
+        );
         let files = named(&view)
             .iter()
             .filter_map(|f| f.strip_prefix(&prefix).map(str::to_string))
@@ -1171,7 +1175,8 @@ fn pki_named_files(dir: &Path) -> (PathBuf, BTreeSet<String>) {
     (dir.to_path_buf(), BTreeSet::new())
 }
 
-/// The PKI directory `dir` is a sub-directory of (its parent has a manifest and `dir` none).
+/// The PKI directory `dir` is a sub-directory of (its parent has a manifest and `dir` none);
+/// `dir` as given (see [`lock_output_dir`] and [`pki_named_files`], which resolve links).
 fn parent_pki(dir: &Path) -> Option<PathBuf> {
     dir.file_name()?;
     if matches!(View::open(dir), Ok(Some(_))) {
@@ -1188,7 +1193,8 @@ fn parent_pki(dir: &Path) -> Option<PathBuf> {
 /// lock, or the PKI's when `dir` is a sub-directory of a PKI (which `generate` writes under
 /// the PKI's lock).
 fn lock_output_dir(dir: &Path) -> Result<DirLock, StoreError> {
-    match parent_pki(dir) {
+    let real = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    match parent_pki(&real) {
         Some(pki) => {
             let (lock, _) = lock_dir(&pki)?;
             fs::create_dir_all(dir).map_err(io_err(dir))?;

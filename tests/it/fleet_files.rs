@@ -687,7 +687,14 @@ fn cert_into_a_pki_sub_directory_leaves_the_pki_files_alone() {
             p(&clients),
         ])
         .arg("--force");
-    for mut cmd in [single, by_count] {
+    // The same through a symbolic link to the sub-directory.
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&clients, &link).unwrap();
+    let mut linked = certlab_command();
+    linked
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--name", "client-1"])
+        .args(["spiffe://fleet.test/x", "-o", p(&link), "--force"]);
+    for mut cmd in [single, by_count, linked] {
         let run = cmd.output().unwrap();
         let said = common::text(&run);
         assert!(!run.status.success(), "{said}");
