@@ -265,7 +265,8 @@ pub fn run(args: Args) -> CmdResult {
         println!(
             "  trust {dir}/ca.pem in clients (curl --cacert {dir}/ca.pem, OTEL_EXPORTER_OTLP_CERTIFICATE={dir}/ca.pem)"
         );
-        println!("  serve {dir}/{n}.chain.pem with key {dir}/{n}.key");
+        let chain = server.chain_path().unwrap_or_else(|| server.cert_path());
+        println!("  serve {dir}/{chain} with key {dir}/{}", server.key_path());
         println!("  try it: certlab serve --pki {dir} --scenario {n}");
         if configs {
             println!(

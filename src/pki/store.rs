@@ -816,7 +816,7 @@ pub fn write_leaf_files(
     force: bool,
 ) -> Result<LeafFiles, StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
-    let (lock, _) = lock_dir(dir)?;
+    let lock = lock_output_dir(dir)?;
     let files = check_leaf_files(dir, name, leaf.files, force)?;
     let named = Entity {
         name: name.to_string(),
@@ -1005,7 +1005,7 @@ pub fn write_fleet_files(
         fs::create_dir_all(parent).map_err(io_err(parent))?;
         let staging = Staging::new(parent)?;
         stage_fleet(&staging, leaves)?;
-        if fs::rename(&staging.0, dir).is_ok() {
+        if rename_new_dir(&staging.0, dir).is_ok() {
             let _ = fs::File::open(parent).and_then(|d| d.sync_all());
             std::mem::forget(staging);
             return Ok(leaves
@@ -1015,14 +1015,51 @@ pub fn write_fleet_files(
         }
         // A directory was made meanwhile (another writer's): place the files into it, under
         // its lock.
-        let (lock, _) = lock_dir(dir)?;
+        let lock = lock_output_dir(dir)?;
         return place_fleet(dir, leaves, force, &staging, &lock);
     }
-    let (lock, _) = lock_dir(dir)?;
+    let lock = lock_output_dir(dir)?;
     // Declared after the lock: removed before the lock is released.
     let staging = Staging::new(dir)?;
     stage_fleet(&staging, leaves)?;
     place_fleet(dir, leaves, force, &staging, &lock)
+}
+
+/// Renames the directory `from` to `to`, which must not exist: a plain rename would replace
+/// an empty directory made meanwhile (its inode, mode and owner lost), so the rename refuses
+/// any `to` (`RENAME_NOREPLACE`; where the file system has no such rename, a `to` seen
+/// there).
+fn rename_new_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let cstr = |p: &Path| {
+            std::ffi::CString::new(p.as_os_str().as_bytes())
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+        };
+        let (f, t) = (cstr(from)?, cstr(to)?);
+        // SAFETY: two NUL-terminated paths that live across the call.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if !matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+            return Err(err);
+        }
+    }
+    if fs::symlink_metadata(to).is_ok() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
+    fs::rename(from, to)
 }
 
 /// Writes every leaf's files into the staging directory (bare file names) and syncs them.
@@ -1109,13 +1146,61 @@ impl Drop for Staging {
     }
 }
 
-/// The files the manifest of a PKI in `dir` names (none when there is no PKI there).
-fn pki_named_files(dir: &Path) -> BTreeSet<String> {
-    match View::open(dir) {
-        Ok(Some(view)) => parse_manifest(&view)
+/// The files the manifest of a PKI names in `dir`, relative to `dir`, and that PKI's
+/// directory: the PKI in `dir`, or the one `dir` is a sub-directory of (`pki/clients` holds
+/// the files of `pki`'s leaves with `dir = "clients"`). None when there is no PKI there.
+fn pki_named_files(dir: &Path) -> (PathBuf, BTreeSet<String>) {
+    let named = |view: &View| {
+        parse_manifest(view)
             .map(|m| m.named_files())
-            .unwrap_or_default(),
-        _ => BTreeSet::new(),
+            .unwrap_or_default()
+    };
+    if let Ok(Some(view)) = View::open(dir) {
+        return (dir.to_path_buf(), named(&view));
+    }
+    let real = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if let Some(pki) = parent_pki(&real)
+        && let Ok(Some(view)) = View::open(&pki)
+    {
+        let prefix = format!(
+            "{}/",
+            real.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let files = named(&view)
+            .iter()
+            .filter_map(|f| f.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        return (pki, files);
+    }
+    (dir.to_path_buf(), BTreeSet::new())
+}
+
+/// The PKI directory `dir` is a sub-directory of (its parent has a manifest and `dir` none);
+/// `dir` as given (see [`lock_output_dir`] and [`pki_named_files`], which resolve links).
+fn parent_pki(dir: &Path) -> Option<PathBuf> {
+    dir.file_name()?;
+    if matches!(View::open(dir), Ok(Some(_))) {
+        return None;
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    matches!(View::open(parent), Ok(Some(_))).then(|| parent.to_path_buf())
+}
+
+/// Locks the directory writes into `dir` take turns on, creating `dir` if needed: `dir`'s own
+/// lock, or the PKI's when `dir` is a sub-directory of a PKI (which `generate` writes under
+/// the PKI's lock).
+fn lock_output_dir(dir: &Path) -> Result<DirLock, StoreError> {
+    let real = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    match parent_pki(&real) {
+        Some(pki) => {
+            let (lock, _) = lock_dir(&pki)?;
+            fs::create_dir_all(dir).map_err(io_err(dir))?;
+            Ok(lock)
+        }
+        None => Ok(lock_dir(dir)?.0),
     }
 }
 
@@ -1157,14 +1242,14 @@ fn checked_leaf_files(
     name: &str,
     files: FileLayout,
     force: bool,
-    named: &BTreeSet<String>,
+    (pki, named): &(PathBuf, BTreeSet<String>),
 ) -> Result<LeafFiles, StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
     for (rel, path) in any_leaf_files(dir, name) {
         if named.contains(&rel) {
             return Err(StoreError::PkiFile {
                 path,
-                dir: dir.to_path_buf(),
+                dir: pki.clone(),
             });
         }
         if !force && fs::symlink_metadata(&path).is_ok() {
@@ -1851,6 +1936,26 @@ mod tests {
             2,
             "nothing hidden is left"
         );
+    }
+
+    /// A fleet's staging directory is renamed to a fresh output directory only while there is
+    /// none: an empty directory made meanwhile is not replaced (it keeps its inode and what it
+    /// holds stays).
+    #[test]
+    fn a_fresh_fleet_directory_does_not_replace_one_made_meanwhile() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (staging, dir) = (tmp.path().join(".staging"), tmp.path().join("out"));
+        fs::create_dir(&staging).unwrap();
+        fs::write(staging.join("c.pem"), "x").unwrap();
+        fs::create_dir(&dir).unwrap();
+        let ino = fs::metadata(&dir).unwrap().ino();
+        assert!(rename_new_dir(&staging, &dir).is_err());
+        assert_eq!(fs::metadata(&dir).unwrap().ino(), ino, "replaced");
+        assert!(staging.join("c.pem").is_file());
+        fs::remove_dir(&dir).unwrap();
+        rename_new_dir(&staging, &dir).unwrap();
+        assert!(dir.join("c.pem").is_file());
     }
 
     /// A file removed by a placement (the stale `NAME.key` of a combined leaf) comes back on

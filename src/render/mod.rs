@@ -470,9 +470,10 @@ impl Cert {
                     San::Ip(ip) => ip.to_string(),
                 })
                 .collect(),
-            cert: path(crate::pki::manifest::cert_file(&e.name)),
-            chain: path(chain_file(&e.name)),
-            key: path(key_file(&e.name)),
+            // Through the entity: its `dir`, and the one file of combined leaves.
+            cert: path(e.cert_path()),
+            chain: path(e.chain_path().unwrap_or_else(|| e.cert_path())),
+            key: path(e.key_path()),
         }
     }
 }
@@ -600,7 +601,7 @@ impl ReproduceContext {
             .map(|s| {
                 let mut addr = s.listen_addr();
                 addr.set_port(port);
-                let (env, commands) = reproduce::reproduce_commands(&s, &abs, addr)
+                let (env, commands) = reproduce::reproduce_commands_of(pki, &s, &abs, addr)
                     .into_iter()
                     .partition(|line| line.starts_with("OTEL_"));
                 ReproScenario {

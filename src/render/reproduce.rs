@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::outcome::Outcome;
 use crate::pki::manifest::{CA_BUNDLE_FILE, cert_file, chain_file, crl_file, key_file};
 use crate::pki::scenario::Scenario;
+use crate::pki::{Entity, Pki};
 use crate::tls::{self, TlsVersion};
 
 /// Ready-to-paste commands that reproduce a scenario with real clients against an endpoint at
@@ -32,7 +33,37 @@ use crate::tls::{self, TlsVersion};
 /// assert!(lines.iter().any(|l| l == "OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4433"));
 /// ```
 pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> Vec<String> {
+    commands(scenario, dir, addr, None)
+}
+
+/// [`reproduce_commands`] for a scenario of `pki`: the client certificate's files are the
+/// entity's (in its `dir`, or its one `NAME.pem` when its files are combined).
+pub fn reproduce_commands_of(
+    pki: &Pki,
+    scenario: &Scenario,
+    dir: &Path,
+    addr: SocketAddr,
+) -> Vec<String> {
+    let entity = scenario.client.cert.as_deref().and_then(|c| pki.entity(c));
+    commands(scenario, dir, addr, entity)
+}
+
+fn commands(
+    scenario: &Scenario,
+    dir: &Path,
+    addr: SocketAddr,
+    entity: Option<&Entity>,
+) -> Vec<String> {
     let client = &scenario.client;
+    // The client certificate's files (certificate, key, chain), relative to `dir`.
+    let client_files = client.cert.as_ref().map(|cert| match entity {
+        Some(e) => (
+            e.cert_path(),
+            e.key_path(),
+            e.chain_path().unwrap_or_else(|| e.cert_path()),
+        ),
+        None => (cert_file(cert), key_file(cert), chain_file(cert)),
+    });
     let host = client.host();
     let name = client.servername.as_deref().unwrap_or(host);
     let name_is_ip = name.parse::<IpAddr>().is_ok();
@@ -69,12 +100,12 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
     if !client.alpn.is_empty() {
         openssl.push_str(&format!(" -alpn {}", client.alpn.join(",")));
     }
-    if let Some(cert) = &client.cert {
+    if let Some((cert, key, chain)) = &client_files {
         openssl.push_str(&format!(
             " -cert {} -key {} -cert_chain {}",
-            file(cert_file(cert)),
-            file(key_file(cert)),
-            file(chain_file(cert))
+            file(cert.clone()),
+            file(key.clone()),
+            file(chain.clone())
         ));
     }
     for issuer in &client.crl {
@@ -100,11 +131,11 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
     if !tls12.is_empty() {
         curl.push_str(&format!(" --ciphers {}", tls12.join(":")));
     }
-    if let Some(cert) = &client.cert {
+    if let Some((_, key, chain)) = &client_files {
         curl.push_str(&format!(
             " --cert {} --key {}",
-            file(chain_file(cert)),
-            file(key_file(cert))
+            file(chain.clone()),
+            file(key.clone())
         ));
     }
     // curl checks the CRL of every certificate of the chain once given one, and the lab's
@@ -126,14 +157,14 @@ pub fn reproduce_commands(scenario: &Scenario, dir: &Path, addr: SocketAddr) -> 
         format!("OTEL_EXPORTER_OTLP_ENDPOINT=https://{url_addr}"),
         format!("OTEL_EXPORTER_OTLP_CERTIFICATE={ca}"),
     ];
-    if let Some(cert) = &client.cert {
+    if let Some((_, key, chain)) = &client_files {
         lines.push(format!(
             "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE={}",
-            file(chain_file(cert))
+            file(chain.clone())
         ));
         lines.push(format!(
             "OTEL_EXPORTER_OTLP_CLIENT_KEY={}",
-            file(key_file(cert))
+            file(key.clone())
         ));
     }
     lines

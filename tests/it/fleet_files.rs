@@ -568,3 +568,167 @@ fn a_reissued_combined_leaf_stays_one_file() {
             .is_empty()
     );
 }
+
+/// `certlab render` over a PKI whose server and client have combined files: every file the
+/// configurations name exists (the one `NAME.pem`, not a `NAME.chain.pem` or `NAME.key` that
+/// a combined leaf does not have).
+#[test]
+fn render_names_the_files_of_combined_leaves() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("combined.toml");
+    fs::write(
+        &spec,
+        r#"[[ca]]
+name = "root"
+[[leaf]]
+name = "web"
+issuer = "root"
+dns = ["localhost"]
+files = "combined"
+[[leaf]]
+name = "agent"
+issuer = "root"
+role = "client"
+uri = ["spiffe://fleet.test/agent"]
+files = "combined"
+"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    for kind in ["otel-collector", "otel-env"] {
+        let rendered = certlab()
+            .args(["render", kind, "--pki", p(&out), "--client", "agent"])
+            .output()
+            .unwrap();
+        assert!(rendered.status.success(), "{}", common::text(&rendered));
+        let text = String::from_utf8(rendered.stdout).unwrap();
+        let named: Vec<&str> = text
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("cert_file: ")
+                    .or_else(|| l.strip_prefix("key_file: "))
+                    .or_else(|| l.strip_prefix("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE="))
+                    .or_else(|| l.strip_prefix("OTEL_EXPORTER_OTLP_CLIENT_KEY="))
+            })
+            .map(|v| v.trim_matches(|c| c == '"' || c == '\''))
+            .collect();
+        assert!(!named.is_empty(), "{kind}: {text}");
+        for file in named {
+            assert!(
+                Path::new(file).is_file(),
+                "{kind} names {file}, which is not there"
+            );
+        }
+    }
+}
+
+/// `certlab render reproduce` for an mTLS scenario whose client has combined files in a
+/// sub-directory: the openssl and curl commands and the exporter's environment name that one
+/// file.
+#[test]
+fn reproduce_names_the_file_of_a_combined_client() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("fleet.toml");
+    fs::write(&spec, combined_spec(8)).unwrap();
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    let rendered = certlab()
+        .args(["render", "reproduce", "--pki", p(&out)])
+        .output()
+        .unwrap();
+    assert!(rendered.status.success(), "{}", common::text(&rendered));
+    let text = String::from_utf8(rendered.stdout).unwrap();
+    let one = out.join("clients/client-7.pem").display().to_string();
+    assert!(
+        text.contains(&format!("-cert {one} -key {one}"))
+            && text.contains(&format!("--cert {one} --key {one}"))
+            && text.contains(&format!("OTEL_EXPORTER_OTLP_CLIENT_KEY={one}")),
+        "{text}"
+    );
+    assert!(!text.contains("client-7.key"), "{text}");
+}
+
+/// `certlab cert -o PKI/clients --force` into the sub-directory of a PKI's fleet: the files
+/// the PKI's manifest names there (`clients/client-1.pem`) are the PKI's, refused like the
+/// files at its top, so the PKI stays sound.
+#[test]
+fn cert_into_a_pki_sub_directory_leaves_the_pki_files_alone() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("fleet.toml");
+    fs::write(&spec, combined_spec(8)).unwrap();
+    let out = tmp.path().join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    let ca = local_ca(tmp.path());
+    let clients = out.join("clients");
+    let before = fs::read(clients.join("client-1.pem")).unwrap();
+    let mut single = certlab_command();
+    single
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--name", "client-1"])
+        .args(["spiffe://fleet.test/x", "-o", p(&clients), "--force"]);
+    let mut by_count = certlab_command();
+    by_count
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--count", "2"])
+        .args([
+            "--name",
+            "client-{n}",
+            "spiffe://fleet.test/c-{n}",
+            "-o",
+            p(&clients),
+        ])
+        .arg("--force");
+    // The same through a symbolic link to the sub-directory.
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&clients, &link).unwrap();
+    let mut linked = certlab_command();
+    linked
+        .args(["cert", "--ca-dir", p(&ca), "--client", "--name", "client-1"])
+        .args(["spiffe://fleet.test/x", "-o", p(&link), "--force"]);
+    for mut cmd in [single, by_count, linked] {
+        let run = cmd.output().unwrap();
+        let said = common::text(&run);
+        assert!(!run.status.success(), "{said}");
+        assert!(said.contains("client-1.pem"), "{said}");
+    }
+    assert_eq!(fs::read(clients.join("client-1.pem")).unwrap(), before);
+    let checked = certlab()
+        .args(["check", "--pki", p(&out)])
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{}", common::text(&checked));
+}
+
+/// `generate`'s next steps name the files a combined server has: its one `NAME.pem` as the
+/// chain and the key.
+#[test]
+fn generate_hints_the_file_of_a_combined_server() {
+    let tmp = tempdir();
+    let spec = tmp.path().join("one.toml");
+    fs::write(
+        &spec,
+        "[[ca]]\nname = \"root\"\n[[leaf]]\nname = \"web\"\nissuer = \"root\"\ndns = [\"localhost\"]\nfiles = \"combined\"\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("pki");
+    let run = certlab()
+        .args(["generate", "--spec", p(&spec), "-o", p(&out)])
+        .output()
+        .unwrap();
+    let said = common::text(&run);
+    assert!(run.status.success(), "{said}");
+    let dir = out.display();
+    assert!(
+        said.contains(&format!("serve {dir}/web.pem with key {dir}/web.pem")),
+        "{said}"
+    );
+}
