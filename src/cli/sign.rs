@@ -38,6 +38,9 @@ pub struct Args {
     /// File name stem (default: mkcert's, from the CSR's SANs).
     #[arg(long)]
     pub name: Option<String>,
+    /// Replace an existing NAME.pem / NAME.chain.pem (never a file of a PKI's manifest).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub now: NowArg,
 }
@@ -56,11 +59,8 @@ pub fn run(args: Args) -> CmdResult {
     let signed = csr::sign_csr(&request, &ca, role, now)?;
     let leaf = signed.leaf;
     let name = args.name.unwrap_or_else(|| leaf.name.clone());
-    std::fs::create_dir_all(&args.out).map_err(|e| pem::FileError::unwritable(&args.out, e))?;
-    let cert_path = args.out.join(format!("{name}.pem"));
-    let chain_path = args.out.join(format!("{name}.chain.pem"));
-    pem::write_atomic(&cert_path, pem::pem_certs([&leaf.cert]).as_bytes(), false)?;
-    pem::write_atomic(&chain_path, pem::pem_certs(&leaf.chain).as_bytes(), false)?;
+    let (cert_path, chain_path) =
+        certlab::pki::store::write_signed_files(&args.out, &name, &leaf, args.force)?;
     for w in &signed.warnings {
         eprintln!("warning: {w}");
     }

@@ -829,9 +829,21 @@ pub fn write_leaf_files(
         paths.push(path);
     }
     let stale = stale_files(dir, name, leaf.files, force);
-    // With `force`, each file replaced is first kept under a hidden name (a hard link), so
-    // that a failure part-way puts the old files back instead of leaving a new certificate
-    // beside an old key, or nothing.
+    place_staged(&paths, temps, force, &stale)?;
+    drop(lock);
+    Ok(files)
+}
+
+/// Places staged files at `paths` and removes `stale` ones, all or none: with `force`, each
+/// file replaced is first kept under a hidden name (a hard link), so that a failure part-way
+/// puts the old files back instead of leaving a new certificate beside an old key, or
+/// nothing; without it an existing file is an error ([`StoreError::Exists`]).
+fn place_staged(
+    paths: &[PathBuf],
+    temps: Vec<tempfile::NamedTempFile>,
+    force: bool,
+    stale: &[PathBuf],
+) -> Result<(), StoreError> {
     let mut placing = Placing::default();
     for (path, tmp) in paths.iter().zip(temps) {
         let placed = placing.place(path, force, || {
@@ -846,15 +858,53 @@ pub fn write_leaf_files(
             return Err(placement_error(path, e));
         }
     }
-    for path in &stale {
+    for path in stale {
         if let Err(e) = placing.remove(path) {
             placing.undo();
             return Err(FileError::unwritable(path, e).into());
         }
     }
     placing.finish();
+    Ok(())
+}
+
+/// Writes the certificate of a signed CSR (`certlab sign`) into `dir`: `NAME.pem` and
+/// `NAME.chain.pem` (the key stays with whoever made the request), both or neither, with the
+/// checks of [`write_leaf_files`] under `dir`'s lock: never a file a PKI's manifest names, no
+/// existing file unless `force` (a `NAME.key` there, the requester's, is left alone).
+/// Returns the two paths.
+pub fn write_signed_files(
+    dir: &Path,
+    name: &str,
+    leaf: &Entity,
+    force: bool,
+) -> Result<(PathBuf, PathBuf), StoreError> {
+    super::names::file_name(name).map_err(IssueError::from)?;
+    let lock = lock_output_dir(dir)?;
+    let (pki, named) = pki_named_files(dir);
+    let files = [
+        (cert_file(name), pem_certs([&leaf.cert])),
+        (chain_file(name), pem_certs(&leaf.chain)),
+    ];
+    let (mut paths, mut temps) = (Vec::new(), Vec::new());
+    for (rel, text) in &files {
+        let path = dir.join(rel);
+        if named.contains(rel) {
+            return Err(StoreError::PkiFile {
+                path,
+                dir: pki.clone(),
+            });
+        }
+        if !force && fs::symlink_metadata(&path).is_ok() {
+            return Err(StoreError::Exists(path));
+        }
+        temps.push(pem::stage(&path, text.as_bytes(), false, true)?);
+        paths.push(path);
+    }
+    place_staged(&paths, temps, force, &[])?;
     drop(lock);
-    Ok(files)
+    let [cert, chain]: [PathBuf; 2] = paths.try_into().expect("two files");
+    Ok((cert, chain))
 }
 
 /// A placement's error: [`StoreError::Exists`] for a file that is there, else the I/O error.

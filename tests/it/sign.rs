@@ -386,3 +386,67 @@ fn cert_issues_from_an_openssl_made_ca_with_sec1_and_pkcs1_keys() {
         }
     }
 }
+
+/// A CSR for `x.test` made with rcgen (no outside tool), PEM.
+fn rcgen_csr(dir: &Path) -> PathBuf {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["x.test".to_string()]).unwrap();
+    let csr = dir.join("x.csr");
+    std::fs::write(&csr, params.serialize_request(&key).unwrap().pem().unwrap()).unwrap();
+    csr
+}
+
+/// `certlab sign` never replaces a file silently: an existing `NAME.pem` / `NAME.chain.pem`
+/// needs `--force` (exit 2, both files left as they were), a file of a PKI's manifest is
+/// refused even with `--force` (the PKI stays sound), and the requester's `NAME.key` beside
+/// them is no obstacle.
+#[test]
+fn sign_refuses_to_replace_files_without_force_and_never_a_pkis() {
+    let tmp = tempdir();
+    let pki = dev_pki(tmp.path(), NOW);
+    let csr = rcgen_csr(tmp.path());
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("x.test.key"), "the requester's key").unwrap();
+    let (root, root_key) = (pki.join("root.pem"), pki.join("root.key"));
+    let o = sign(&csr, &root, &root_key, &out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first = std::fs::read(out.join("x.test.pem")).unwrap();
+    let first_chain = std::fs::read(out.join("x.test.chain.pem")).unwrap();
+
+    let o = sign(&csr, &root, &root_key, &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("x.test.pem") && err.contains("exists"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(out.join("x.test.pem")).unwrap(), first);
+    assert_eq!(
+        std::fs::read(out.join("x.test.chain.pem")).unwrap(),
+        first_chain
+    );
+
+    let o = sign(&csr, &root, &root_key, &out, &["--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ne!(std::fs::read(out.join("x.test.pem")).unwrap(), first);
+    assert_eq!(
+        std::fs::read(out.join("x.test.key")).unwrap(),
+        b"the requester's key"
+    );
+
+    // Into the PKI, over its `localhost` leaf: refused, with or without --force.
+    let before = std::fs::read(pki.join("localhost.pem")).unwrap();
+    for extra in [
+        &["--name", "localhost"][..],
+        &["--name", "localhost", "--force"],
+    ] {
+        let o = sign(&csr, &root, &root_key, &pki, extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert_eq!(std::fs::read(pki.join("localhost.pem")).unwrap(), before);
+    }
+    certlab()
+        .args(["check", "--pki", p(&pki), "--now", NOW])
+        .assert()
+        .success();
+}
