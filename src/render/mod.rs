@@ -33,7 +33,7 @@ use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use crate::pki::manifest::{CA_BUNDLE_FILE, chain_file, key_file};
+use crate::pki::manifest::CA_BUNDLE_FILE;
 use crate::pki::model::ServeRefusal;
 use crate::pki::store::{self, StoreError};
 use crate::pki::{Entity, Fault, Pki, Role, San};
@@ -533,8 +533,8 @@ impl Context {
                 secrets.push(Secret {
                     name: e.name.clone(),
                     k8s_name: format!("{}-tls", k8s_name(&e.name)),
-                    chain_file: chain_file(&e.name),
-                    key_file: key_file(&e.name),
+                    chain_file: e.chain_path().unwrap_or_else(|| e.cert_path()),
+                    key_file: e.key_path(),
                     chain_b64: b64(crate::pem::pem_certs(&e.chain).as_bytes()),
                     key_b64: b64(e.key.to_pem().as_bytes()),
                     not_after: e

@@ -625,6 +625,30 @@ files = "combined"
             );
         }
     }
+    // The Kubernetes Secret's comments name the files its data come from (relative to the PKI).
+    let rendered = certlab()
+        .args([
+            "render",
+            "k8s-secret",
+            "--pki",
+            p(&out),
+            "--client",
+            "agent",
+        ])
+        .output()
+        .unwrap();
+    assert!(rendered.status.success(), "{}", common::text(&rendered));
+    let text = String::from_utf8(rendered.stdout).unwrap();
+    let named: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("# "))
+        .map(|l| l.split(':').next().unwrap_or(l))
+        .filter(|f| f.ends_with(".pem") || f.ends_with(".key"))
+        .collect();
+    assert!(named.len() >= 4, "{text}");
+    for file in named {
+        assert!(out.join(file).is_file(), "k8s-secret names {file}: {text}");
+    }
 }
 
 /// `certlab render reproduce` for an mTLS scenario whose client has combined files in a
