@@ -79,6 +79,7 @@ pub use pki::{Entity, Fault, KeyAlg, Pki, Role, San};
 pub use verify::probe::{ProbeOptions, ProbeReport, probe};
 pub mod fixture;
 pub mod lab;
+mod owner;
 pub mod serve;
 pub mod tls;
 pub mod trust;

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
+use crate::owner::{ended, owner_tag};
+
 /// What a throwaway directory holds: the start of its name after `certlab-`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -81,14 +83,13 @@ fn sweep(base: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(base) else {
         return Vec::new();
     };
-    let ours = owner_tag();
     let mut removed = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some((tag, pid)) = name.to_str().and_then(owner) else {
             continue;
         };
-        if tag != ours || pid == std::process::id() || alive(pid) {
+        if !ended(tag, pid) {
             continue;
         }
         // Not a symbolic link someone planted: only a directory is removed.
@@ -112,39 +113,6 @@ fn owner(name: &str) -> Option<(&str, u32)> {
     let pid = parts.next()?.parse().ok()?;
     parts.next()?;
     Some((tag, pid))
-}
-
-/// Where a PID means this process table: the host (8 hex digits of the SHA-256 of its name:
-/// a `TMPDIR` shared between machines, over NFS, holds other hosts' labs, whose PIDs mean
-/// nothing here) and the PID namespace, as `HOST.NAMESPACE`.
-fn owner_tag() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let digest = crate::pki::sha256_hex(host.trim().as_bytes());
-    format!("{}.{}", &digest[..8], pid_namespace())
-}
-
-/// The inode of this process's PID namespace (0 where there is none to read).
-fn pid_namespace() -> u64 {
-    std::fs::read_link("/proc/self/ns/pid")
-        .ok()
-        .and_then(|link| {
-            let text = link.to_string_lossy().into_owned();
-            text.strip_prefix("pid:[")?.strip_suffix(']')?.parse().ok()
-        })
-        .unwrap_or(0)
-}
-
-/// Whether a process with this PID exists (ours or not).
-fn alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return true;
-    }
-    // SAFETY: signal 0 only checks that the process exists and may be signalled.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 #[cfg(test)]
@@ -177,8 +145,7 @@ mod tests {
                 name.starts_with(&format!("certlab-{}-", kind.name())),
                 "{name}"
             );
-            let tag = owner_tag();
-            assert_eq!(owner(&name), Some((tag.as_str(), std::process::id())));
+            assert_eq!(owner(&name), Some((owner_tag(), std::process::id())));
         }
     }
 
@@ -186,7 +153,7 @@ mod tests {
     fn only_directories_of_ended_processes_here_are_swept() {
         let base = tempfile::tempdir().unwrap();
         let ns = owner_tag();
-        let other_host = format!("00000000.{}", pid_namespace());
+        let other_host = format!("00000000.{}", ns.split_once('.').unwrap().1);
         let dead = dead_pid();
         let mk = |name: String| {
             let p = base.path().join(name);

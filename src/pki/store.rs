@@ -1018,7 +1018,8 @@ fn keep_old(path: &Path) -> std::io::Result<Option<PathBuf>> {
 ///
 /// - when `dir` does not exist, the staging directory is made beside it and renamed to `dir`
 ///   (one atomic rename: a process killed at any instant leaves no `dir` or a complete one;
-///   what a killed run leaves is a hidden `.certlab-fleet-*` directory beside `dir`; another
+///   what a killed run leaves is a hidden `.certlab-fleet-*` directory beside `dir`, which
+///   the next fleet staged there removes once its process has ended; another
 ///   writer cannot come between, the rename fails if `dir` appeared meanwhile);
 /// - otherwise (an existing directory keeps its mode, owner and inode) `dir` is
 ///   [locked](super::lock) like `generate` locks it, so concurrent writers take turns; under
@@ -1172,14 +1173,18 @@ fn place_fleet(
     Ok(all)
 }
 
-/// A hidden staging directory (`.certlab-fleet-PID-N`), removed when dropped.
+/// A hidden staging directory (`.certlab-fleet-TAG-PID-N`, with the [owner tag and
+/// PID](crate::owner) of its process), removed when dropped.
 struct Staging(PathBuf);
 
 impl Staging {
+    /// Makes a staging directory in `home`, after removing those that killed runs left there
+    /// (their private keys included; see [`sweep_stagings`]).
     fn new(home: &Path) -> Result<Staging, StoreError> {
-        let pid = std::process::id();
+        sweep_stagings(home);
+        let (tag, pid) = (crate::owner::owner_tag(), std::process::id());
         for n in 0u32.. {
-            let path = home.join(format!("{}fleet-{pid}-{n}", pem::TEMP_PREFIX));
+            let path = home.join(format!("{}fleet-{tag}-{pid}-{n}", pem::TEMP_PREFIX));
             match fs::create_dir(&path) {
                 Ok(()) => return Ok(Staging(path)),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => continue,
@@ -1194,6 +1199,40 @@ impl Drop for Staging {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
+}
+
+/// Removes the staging directories in `home` of fleet writes whose process has ended (a
+/// `cert --count` killed with SIGKILL cannot remove its own): only directories named by this
+/// host and PID namespace, never one of a running process ([`crate::owner::ended`]). Returns
+/// those removed.
+fn sweep_stagings(home: &Path) -> Vec<PathBuf> {
+    let prefix = format!("{}fleet-", pem::TEMP_PREFIX);
+    let Ok(entries) = fs::read_dir(home) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let mut parts = rest.splitn(3, '-');
+        let (Some(tag), Some(Ok(pid)), Some(_)) = (
+            parts.next(),
+            parts.next().map(str::parse::<u32>),
+            parts.next(),
+        ) else {
+            continue;
+        };
+        // Not a symbolic link someone planted: only a directory is removed.
+        if crate::owner::ended(tag, pid)
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+            && fs::remove_dir_all(entry.path()).is_ok()
+        {
+            removed.push(entry.path());
+        }
+    }
+    removed
 }
 
 /// The files the manifest of a PKI names in `dir`, relative to `dir`, and that PKI's
@@ -1986,6 +2025,39 @@ mod tests {
             2,
             "nothing hidden is left"
         );
+    }
+
+    /// Only the staging directories of ended processes of this host and PID namespace are
+    /// swept; a running process's, another host's, an older name and a plain file stay.
+    #[test]
+    fn only_stagings_of_ended_processes_here_are_swept() {
+        let home = tempfile::tempdir().unwrap();
+        let dead = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let tag = crate::owner::owner_tag();
+        let other_host = format!("00000000.{}", tag.split_once('.').unwrap().1);
+        let mk = |name: String| {
+            let p = home.path().join(name);
+            fs::create_dir(&p).unwrap();
+            fs::write(p.join("c-1.key"), "key").unwrap();
+            p
+        };
+        let killed = mk(format!(".certlab-fleet-{tag}-{dead}-0"));
+        let running = mk(format!(".certlab-fleet-{tag}-{}-0", std::process::id()));
+        let init = mk(format!(".certlab-fleet-{tag}-1-3"));
+        let elsewhere = mk(format!(".certlab-fleet-{other_host}-{dead}-0"));
+        let older = mk(format!(".certlab-fleet-{dead}-0"));
+        let file = home.path().join(format!(".certlab-fleet-{tag}-{dead}-1"));
+        fs::write(&file, "not a directory").unwrap();
+        assert_eq!(sweep_stagings(home.path()), vec![killed.clone()]);
+        assert!(!killed.exists());
+        for kept in [&running, &init, &elsewhere, &older, &file] {
+            assert!(kept.exists(), "{}", kept.display());
+        }
     }
 
     /// A fleet's staging directory is renamed to a fresh output directory only while there is

@@ -756,3 +756,71 @@ fn generate_hints_the_file_of_a_combined_server() {
         "{said}"
     );
 }
+
+/// The hidden staging directories beside `dir`'s parent entries (`.certlab-fleet-*`).
+fn stagings(parent: &Path) -> Vec<std::path::PathBuf> {
+    fs::read_dir(parent)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".certlab-fleet-")
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// A `cert --count` killed with SIGKILL while it stages a new directory leaves its hidden
+/// staging directory (private keys in it) and no output directory; the next fleet written
+/// there removes that leftover, and nothing of a run still going.
+#[test]
+fn a_killed_fleets_staging_is_removed_by_the_next_fleet() {
+    let tmp = tempdir();
+    let ca = local_ca(tmp.path());
+    let home = tmp.path().join("out");
+    fs::create_dir(&home).unwrap();
+    let killed_out = home.join("big");
+    // Kill it once its staging directory holds keys (a bigger fleet if a run was too quick
+    // to be caught while staging).
+    let (mut child, staged) = [8_000, 30_000, 100_000]
+        .into_iter()
+        .find_map(|count| {
+            let mut child = fleet(&ca, &killed_out, count, "10d", false)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            loop {
+                let found = stagings(&home).into_iter().find(|s| {
+                    fs::read_dir(s).is_ok_and(|mut d| {
+                        d.any(|e| {
+                            e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".key"))
+                        })
+                    })
+                });
+                if let Some(s) = found {
+                    return Some((child, s));
+                }
+                if child.try_wait().unwrap().is_some() {
+                    let _ = fs::remove_dir_all(&killed_out);
+                    return None;
+                }
+                assert!(std::time::Instant::now() < deadline, "no staging directory");
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+        .expect("a run caught while staging");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(staged.is_dir(), "a SIGKILL leaves the staging directory");
+    assert!(!killed_out.exists(), "and no output directory");
+
+    let next = home.join("small");
+    let o = fleet(&ca, &next, 3, "10d", false).output().unwrap();
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert!(next.join("c-3.key").is_file());
+    assert!(!staged.exists(), "the killed run's staging is gone");
+    assert!(stagings(&home).is_empty(), "{:?}", stagings(&home));
+}
