@@ -18,8 +18,12 @@ pub(crate) fn owner_tag() -> &'static str {
     static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     TAG.get_or_init(|| {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-        let digest = crate::pki::sha256_hex(host.trim().as_bytes());
-        format!("{}.{}", &digest[..8], pid_namespace())
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, host.trim().as_bytes());
+        let hex: String = digest.as_ref()[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("{hex}.{}", pid_namespace())
     })
 }
 
