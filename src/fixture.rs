@@ -424,6 +424,25 @@ impl LeafRequest<'_> {
         self
     }
 
+    /// Writes it as one file in [`TestPki::write_to`]: `NAME.pem` (mode 0600) holding the
+    /// private key, the certificate, then the intermediates ([`Issued::key_and_chain_pem`]),
+    /// instead of `NAME.pem`, `NAME.chain.pem` and `NAME.key`. Not with the `reversed-chain`
+    /// fault (its chain does not start with the certificate: [`IssueError::CombinedChain`]).
+    ///
+    /// ```
+    /// use certlab::fixture::TestPki;
+    /// let mut pki = TestPki::new();
+    /// let client = pki.client("agent").name("agent").combined_file().issue().unwrap();
+    /// let dir = pki.write_to_tempdir().unwrap();
+    /// let file = std::fs::read_to_string(dir.path().join("agent.pem")).unwrap();
+    /// assert_eq!(file, client.key_and_chain_pem());
+    /// assert!(!dir.path().join("agent.key").exists());
+    /// ```
+    pub fn combined_file(mut self) -> Self {
+        self.spec.files = crate::pki::FileLayout::Combined;
+        self
+    }
+
     /// Issues the leaf.
     pub fn issue(self) -> Result<Issued, IssueError> {
         let entity = self.pki.builder.add_leaf(&self.spec)?.clone();
@@ -484,6 +503,20 @@ impl Issued {
     /// The private key, PEM (PKCS#8).
     pub fn key_pem(&self) -> String {
         self.entity.key.to_pem()
+    }
+
+    /// The private key then the chain (leaf, then intermediates), PEM, in one text: what curl
+    /// `--cert`, Go's `tls.LoadX509KeyPair(f, f)`, Python's `load_cert_chain(f)` and HAProxy's
+    /// `crt` read from one file (trustme's `private_key_and_cert_chain_pem`), and byte for
+    /// byte what a [combined file](LeafRequest::combined_file) holds.
+    pub fn key_and_chain_pem(&self) -> String {
+        let mut text = self.key_pem();
+        if self.entity.chain.first() == Some(&self.entity.cert) {
+            text.push_str(&self.chain_pem());
+        } else {
+            text.push_str(&self.cert_pem());
+        }
+        text
     }
 
     /// A rustls server configuration presenting this leaf's chain, without client

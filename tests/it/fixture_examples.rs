@@ -126,3 +126,38 @@ fn a_client_from_another_pki_is_rejected() {
             .contains("UnknownIssuer")
     );
 }
+
+/// A client written as one combined file (`combined_file()`: key, certificate, intermediates,
+/// mode 0600) holds `key_and_chain_pem()`, and what is read back from that one file completes
+/// mutual TLS with the fixture's server.
+#[test]
+fn a_combined_client_file_completes_mutual_tls() {
+    let mut pki = TestPki::new();
+    let server = pki.server(["localhost"]).issue().unwrap();
+    let agent = pki
+        .client("agent")
+        .name("agent")
+        .combined_file()
+        .issue()
+        .unwrap();
+    let dir = pki.write_to_tempdir().unwrap();
+    let file = dir.path().join("agent.pem");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        agent.key_and_chain_pem()
+    );
+    assert_eq!(crate::common::mode(&file), 0o600);
+    assert!(!dir.path().join("agent.key").exists());
+    assert!(!dir.path().join("agent.chain.pem").exists());
+
+    let certs = certlab::pem::read_certs(&file).unwrap();
+    assert_eq!(certs, agent.chain_der());
+    let key = certlab::pki::export::read_key(&std::fs::read(&file).unwrap(), None).unwrap();
+    let config = ClientConfig::builder()
+        .with_root_certificates(pki.root_store())
+        .with_client_auth_cert(certs, key.to_private_key_der())
+        .unwrap();
+    let (port, handle) = serve_once(server.server_config_requiring_clients());
+    assert_eq!(ping(config, port).unwrap(), "pong");
+    assert_eq!(handle.join().unwrap().unwrap(), "ping");
+}
