@@ -13,7 +13,7 @@ use common::{certlab, p, tempdir, text};
 
 /// A root, an issuing CA, a server `web`, `count` clients in `clients/` and an mTLS scenario
 /// whose client is `client-7`.
-fn fleet_spec(count: u32, seed: Option<&str>) -> String {
+pub(crate) fn fleet_spec(count: u32, seed: Option<&str>) -> String {
     let seed = seed
         .map(|s| format!("seed = \"{s}\"\n"))
         .unwrap_or_default();

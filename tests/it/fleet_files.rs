@@ -197,34 +197,30 @@ fn generate_and_cert_count_into_one_directory_take_turns() {
     }
 }
 
-/// A fleet spec: a root, an issuing CA, a server `web`, `count` clients in `clients/` with
-/// `files = "combined"`, and an mTLS scenario whose client is `client-7`.
+/// The fleet spec of `bulk` (a root, an issuing CA, a server `web`, `count` clients in
+/// `clients/`, an mTLS scenario whose client is `client-7`) with `files = "combined"`.
 fn combined_spec(count: u32) -> String {
-    format!(
-        r#"[[ca]]
-name = "root"
-[[ca]]
-name = "issuing"
-issuer = "root"
-[[leaf]]
-name = "web"
-issuer = "issuing"
-dns = ["localhost"]
-[[leaf]]
-name = "client-{{n}}"
-issuer = "issuing"
-role = "client"
-count = {count}
-dir = "clients"
-files = "combined"
-uri = ["spiffe://fleet.test/client-{{n}}"]
-[[scenario]]
-name = "mtls"
-server = {{ entity = "web", client_auth = "required", client_ca = ["root"] }}
-client = {{ cert = "client-7" }}
-expected = "ok"
-"#
-    )
+    let spec = crate::bulk::fleet_spec(count, None);
+    let combined = spec.replacen(
+        "dir = \"clients\"\n",
+        "dir = \"clients\"\nfiles = \"combined\"\n",
+        1,
+    );
+    assert_ne!(combined, spec, "the fleet spec has a `dir` line");
+    combined
+}
+
+/// Writes [`combined_spec`] of `count` clients to `tmp/fleet.toml` and generates it into
+/// `tmp/pki`; returns (spec, PKI directory).
+fn combined_fleet(tmp: &Path, count: u32) -> (std::path::PathBuf, std::path::PathBuf) {
+    let spec = tmp.join("fleet.toml");
+    fs::write(&spec, combined_spec(count)).unwrap();
+    let out = tmp.join("pki");
+    certlab()
+        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
+        .assert()
+        .success();
+    (spec, out)
 }
 
 /// The PEM labels of a file, in order.
@@ -243,13 +239,7 @@ fn labels(path: &Path) -> Vec<String> {
 #[test]
 fn a_combined_fleet_is_one_file_per_identity_and_every_reader_works() {
     let tmp = tempdir();
-    let spec = tmp.path().join("fleet.toml");
-    fs::write(&spec, combined_spec(30)).unwrap();
-    let out = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
-        .assert()
-        .success();
+    let (spec, out) = combined_fleet(tmp.path(), 30);
     let clients = out.join("clients");
     assert_eq!(fs::read_dir(&clients).unwrap().count(), 30, "one file each");
     let one = clients.join("client-7.pem");
@@ -474,13 +464,7 @@ fn files_in_a_spec_is_checked() {
 fn openssl_uses_a_combined_identity_for_mtls() {
     assert!(common::have_tool("openssl"));
     let tmp = tempdir();
-    let spec = tmp.path().join("fleet.toml");
-    fs::write(&spec, combined_spec(10)).unwrap();
-    let out = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
-        .assert()
-        .success();
+    let (_, out) = combined_fleet(tmp.path(), 10);
     for n in [1, 7, 10] {
         let f = out.join(format!("clients/client-{n}.pem"));
         let ran = common::run(
@@ -534,13 +518,7 @@ fn openssl_uses_a_combined_identity_for_mtls() {
 #[test]
 fn a_reissued_combined_leaf_stays_one_file() {
     let tmp = tempdir();
-    let spec = tmp.path().join("fleet.toml");
-    fs::write(&spec, combined_spec(8)).unwrap();
-    let out = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
-        .assert()
-        .success();
+    let (_, out) = combined_fleet(tmp.path(), 8);
     let now = time::OffsetDateTime::now_utc();
     let (old, new) = certlab::lab::rotation::reissue_under(
         &out,
@@ -657,13 +635,7 @@ files = "combined"
 #[test]
 fn reproduce_names_the_file_of_a_combined_client() {
     let tmp = tempdir();
-    let spec = tmp.path().join("fleet.toml");
-    fs::write(&spec, combined_spec(8)).unwrap();
-    let out = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
-        .assert()
-        .success();
+    let (_, out) = combined_fleet(tmp.path(), 8);
     let rendered = certlab()
         .args(["render", "reproduce", "--pki", p(&out)])
         .output()
@@ -686,13 +658,7 @@ fn reproduce_names_the_file_of_a_combined_client() {
 #[test]
 fn cert_into_a_pki_sub_directory_leaves_the_pki_files_alone() {
     let tmp = tempdir();
-    let spec = tmp.path().join("fleet.toml");
-    fs::write(&spec, combined_spec(8)).unwrap();
-    let out = tmp.path().join("pki");
-    certlab()
-        .args(["generate", "-q", "--spec", p(&spec), "-o", p(&out)])
-        .assert()
-        .success();
+    let (_, out) = combined_fleet(tmp.path(), 8);
     let ca = local_ca(tmp.path());
     let clients = out.join("clients");
     let before = fs::read(clients.join("client-1.pem")).unwrap();

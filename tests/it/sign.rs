@@ -450,3 +450,44 @@ fn sign_refuses_to_replace_files_without_force_and_never_a_pkis() {
         .assert()
         .success();
 }
+
+/// Two `certlab sign` of the same name into one directory at once, over and over: they take
+/// turns on the directory's lock, so one writes and the other is refused (exit 2), and the
+/// certificate and chain on disk are of the same run.
+#[test]
+fn two_signs_at_once_never_mix_their_files() {
+    let tmp = tempdir();
+    let pki = dev_pki(tmp.path(), NOW);
+    let csr = rcgen_csr(tmp.path());
+    let (root, root_key) = (pki.join("root.pem"), pki.join("root.key"));
+    for round in 0..5 {
+        let out = tmp.path().join(format!("out-{round}"));
+        let start = || {
+            common::certlab_command()
+                .args(["sign", "--now", NOW])
+                .arg(&csr)
+                .arg("--ca-cert")
+                .arg(&root)
+                .arg("--ca-key")
+                .arg(&root_key)
+                .arg("-o")
+                .arg(&out)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (start(), start());
+        let codes = [a, b].map(|c| c.wait_with_output().unwrap().status.code());
+        let mut sorted = codes;
+        sorted.sort();
+        assert_eq!(sorted, [Some(0), Some(2)], "round {round}: {codes:?}");
+        let cert = certlab::pem::read_certs(&out.join("x.test.pem")).unwrap();
+        let chain = certlab::pem::read_certs(&out.join("x.test.chain.pem")).unwrap();
+        assert_eq!(
+            chain.first(),
+            cert.first(),
+            "round {round}: one run's files"
+        );
+    }
+}

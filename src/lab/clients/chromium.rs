@@ -51,9 +51,9 @@ const PARALLEL: usize = 1;
 /// What Chromium says when it lost a race with the server's close after a rejected TLS 1.3
 /// client certificate (seen on `client-expired` with two page loads at a time, and on
 /// `client-none` three times in a row while the test suite loaded both cores) instead of
-/// `net::ERR_BAD_SSL_CLIENT_AUTH_CERT`. The server half-closes and reads on until the client
-/// closes (no reset), and the lab's endpoints are up and listening, so this never is the
-/// scenario's answer: the page is loaded again, up to [`ATTEMPTS`] times, after a pause that
+/// `net::ERR_BAD_SSL_CLIENT_AUTH_CERT`. The lab's server half-closes and reads on until the
+/// client closes (`serve/event.rs`: lingering, so that its alert is not destroyed by a reset),
+/// and its endpoints are up and listening, so this never is the scenario's answer: the page is loaded again, up to [`ATTEMPTS`] times, after a pause that
 /// grows with each attempt ([`RETRY_PAUSE`]).
 const TRANSIENT: &str = "net::ERR_SOCKET_NOT_CONNECTED";
 
