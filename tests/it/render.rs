@@ -2,7 +2,9 @@
 //! parser and its keys checked, every referenced file present and the right one (OpenSSL
 //! verifies the certificates for their purpose and the keys match), the env file sourced in
 //! bash, and a live mTLS handshake: a rustls server configured only from the collector config's
-//! `tls:` paths, and curl configured only from the env file's variables.
+//! `tls:` paths, and curl configured only from the env file's variables; and the OpenTelemetry
+//! Python SDK, configured only by the env file, exporting a span over mTLS to grpcio's gRPC
+//! server configured only from that `tls:` block.
 
 use crate::common;
 
@@ -507,4 +509,159 @@ fn live_mtls_with_the_rendered_collector_tls_and_the_env_file() {
         "the server accepted a client without a certificate"
     );
     assert_eq!(server.join().unwrap(), vec![true, false]);
+}
+
+/// The receiver and the exporter of [`the_opentelemetry_python_sdk_exports_over_mtls_with_the_env_file`].
+const OTEL_RECEIVER: &str = include_str!("../data/otel/receiver.py");
+const OTEL_EXPORT: &str = include_str!("../data/otel/export.py");
+
+/// The OpenTelemetry Python SDK's OTLP/gRPC exporter, configured only by the env file (sourced
+/// by bash as the file says), exports a span over mTLS to grpcio's own gRPC server configured
+/// only from the collector config's grpc `tls:` block: the span arrives, from a client that
+/// presented the `exporter` certificate. Without the env file's client certificate, or with
+/// another PKI's CA, the SDK reports failure and nothing arrives; the SDK's error line for the
+/// foreign CA is one `certlab explain` names `unknown-ca`.
+#[test]
+#[ignore = "needs python3 with grpcio, opentelemetry-sdk and opentelemetry-exporter-otlp-proto-grpc (installed by .ci/run)"]
+fn the_opentelemetry_python_sdk_exports_over_mtls_with_the_env_file() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    if !have_tool("python3") {
+        return;
+    }
+    let import = run(Command::new("python3").args([
+        "-c",
+        "import grpc, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc",
+    ]));
+    if !import.status.success() {
+        common::missing(&format!(
+            "the OpenTelemetry Python SDK: {}",
+            String::from_utf8_lossy(&import.stderr)
+        ));
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("pki");
+    generate("otel", &dir);
+    let receiver_py = tmp.path().join("receiver.py");
+    let export_py = tmp.path().join("export.py");
+    std::fs::write(&receiver_py, OTEL_RECEIVER).unwrap();
+    std::fs::write(&export_py, OTEL_EXPORT).unwrap();
+
+    // The receiver: the collector config's grpc TLS block, nothing else.
+    let c = yaml(&dir.join("configs/otel-collector/otel-collector.yaml"));
+    let tls = get(&c, &["receivers", "otlp", "protocols", "grpc", "tls"]);
+    let mut receiver = Command::new("python3")
+        .arg(&receiver_py)
+        .args(["cert_file", "key_file", "client_ca_file"].map(|k| existing(s(tls, &[k]))))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stdout = receiver.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let first = lines.recv_timeout(Duration::from_secs(30));
+    let port = match first
+        .as_deref()
+        .ok()
+        .and_then(|l| l.strip_prefix("listening\t"))
+    {
+        Some(port) => port.to_string(),
+        None => {
+            let _ = receiver.kill();
+            panic!("the receiver did not start: {first:?}");
+        }
+    };
+
+    // The env file for that port, then variants of it.
+    let env_file = tmp.path().join("otel.env");
+    certlab()
+        .args(["render", "otel-env", "--pki"])
+        .arg(&dir)
+        .args(["--endpoint", &format!("localhost:{port}"), "-q", "-o"])
+        .arg(&env_file)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    assert!(text.contains("OTEL_EXPORTER_OTLP_CLIENT_KEY="), "{text}");
+    let no_client = tmp.path().join("no-client.env");
+    let kept: Vec<&str> = text.lines().filter(|l| !l.contains("_CLIENT_")).collect();
+    std::fs::write(&no_client, kept.join("\n") + "\n").unwrap();
+    let other = tmp.path().join("other");
+    common::generate(&other, &[]);
+    let other_ca = tmp.path().join("other-ca.env");
+    let ca_line = format!(
+        "OTEL_EXPORTER_OTLP_CERTIFICATE={}",
+        dir.join("ca.pem").display()
+    );
+    assert!(text.contains(&ca_line), "{text}");
+    let swapped = format!(
+        "OTEL_EXPORTER_OTLP_CERTIFICATE={}",
+        other.join("ca.pem").display()
+    );
+    std::fs::write(&other_ca, text.replace(&ca_line, &swapped)).unwrap();
+
+    // An application that loads an env file as it says and exports one span.
+    let export = |env: &Path, span: &str| {
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c")
+            .arg(r#"set -eu -a; . "$1"; set +a; exec python3 "$2" "$3""#)
+            .arg("bash")
+            .arg(env)
+            .arg(&export_py)
+            .arg(span);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("OTEL_") {
+                cmd.env_remove(k);
+            }
+        }
+        run(&mut cmd)
+    };
+    let ok = export(&env_file, "via-env-file");
+    let refused = export(&no_client, "without-client-certificate");
+    let foreign = export(&other_ca, "with-another-ca");
+    drop(receiver.stdin.take());
+    let _ = receiver.wait();
+    let spans: Vec<String> = lines.try_iter().collect();
+
+    assert!(
+        ok.status.success(),
+        "the SDK could not export with the env file: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        spans,
+        ["span\tvia-env-file\texporter"],
+        "what the receiver got"
+    );
+    for (name, out) in [
+        ("no client certificate", &refused),
+        ("another CA", &foreign),
+    ] {
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", common::text(out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "FAILURE",
+            "{name}"
+        );
+    }
+    // The SDK's own words for the foreign CA, read by `certlab explain`.
+    let stderr = String::from_utf8_lossy(&foreign.stderr);
+    let words = stderr
+        .lines()
+        .find(|l| l.contains("CERTIFICATE_VERIFY_FAILED"))
+        .unwrap_or_else(|| panic!("no verify error in the SDK's log: {stderr}"));
+    certlab()
+        .args(["explain", words])
+        .assert()
+        .success()
+        .stdout(contains("unknown-ca"));
 }
