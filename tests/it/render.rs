@@ -2,9 +2,9 @@
 //! parser and its keys checked, every referenced file present and the right one (OpenSSL
 //! verifies the certificates for their purpose and the keys match), the env file sourced in
 //! bash, and a live mTLS handshake: a rustls server configured only from the collector config's
-//! `tls:` paths, and curl configured only from the env file's variables; and the OpenTelemetry
-//! Python SDK, configured only by the env file, exporting a span over mTLS to grpcio's gRPC
-//! server configured only from that `tls:` block.
+//! `tls:` paths, and curl configured only from the env file's variables; and two OpenTelemetry
+//! SDKs (Python, JavaScript), configured only by the env file, exporting spans over mTLS to
+//! grpcio's gRPC server configured only from that `tls:` block.
 
 use crate::common;
 
@@ -511,22 +511,44 @@ fn live_mtls_with_the_rendered_collector_tls_and_the_env_file() {
     assert_eq!(server.join().unwrap(), vec![true, false]);
 }
 
-/// The receiver and the exporter of [`the_opentelemetry_python_sdk_exports_over_mtls_with_the_env_file`].
+/// The programs of [`two_opentelemetry_sdks_export_over_mtls_with_the_env_file`]: a receiver
+/// (grpcio) and one exporter per SDK.
 const OTEL_RECEIVER: &str = include_str!("../data/otel/receiver.py");
-const OTEL_EXPORT: &str = include_str!("../data/otel/export.py");
+const OTEL_EXPORT_PY: &str = include_str!("../data/otel/export.py");
+const OTEL_EXPORT_JS: &str = include_str!("../data/otel/export.js");
 
-/// The OpenTelemetry Python SDK's OTLP/gRPC exporter, configured only by the env file (sourced
-/// by bash as the file says), exports a span over mTLS to grpcio's own gRPC server configured
-/// only from the collector config's grpc `tls:` block: the span arrives, from a client that
-/// presented the `exporter` certificate. Without the env file's client certificate, or with
-/// another PKI's CA, the SDK reports failure and nothing arrives; the SDK's error line for the
-/// foreign CA is one `certlab explain` names `unknown-ca`.
+/// Where `npm install -g` put the OpenTelemetry JS packages (for `NODE_PATH`), checked loadable.
+fn otel_js_packages() -> String {
+    let root = run(Command::new("npm").args(["root", "-g"]));
+    let root = String::from_utf8_lossy(&root.stdout).trim().to_string();
+    let load = run(Command::new("node")
+        .args([
+            "-e",
+            "require('@opentelemetry/exporter-trace-otlp-grpc'); require('@opentelemetry/sdk-trace-base')",
+        ])
+        .env("NODE_PATH", &root));
+    if !load.status.success() {
+        common::missing(&format!(
+            "the OpenTelemetry JS SDK in {root}: {}",
+            String::from_utf8_lossy(&load.stderr)
+        ));
+    }
+    root
+}
+
+/// Two OpenTelemetry SDKs — Python's (1.45) and JavaScript's on Node (2.12) — each with its
+/// OTLP/gRPC exporter configured only by the env file (sourced by bash as the file says),
+/// export a span over mTLS to grpcio's own gRPC server configured only from the collector
+/// config's grpc `tls:` block: each span arrives, from a client that presented the `exporter`
+/// certificate. Without the env file's client certificate, or with another PKI's CA, each SDK
+/// reports failure and nothing arrives; each SDK's error line for the foreign CA is one
+/// `certlab explain` names `unknown-ca`.
 #[test]
-#[ignore = "needs python3 with grpcio, opentelemetry-sdk and opentelemetry-exporter-otlp-proto-grpc (installed by .ci/run)"]
-fn the_opentelemetry_python_sdk_exports_over_mtls_with_the_env_file() {
+#[ignore = "needs python3 (grpcio, opentelemetry-sdk, opentelemetry-exporter-otlp-proto-grpc) and node with the OpenTelemetry JS SDK (installed by .ci/run)"]
+fn two_opentelemetry_sdks_export_over_mtls_with_the_env_file() {
     use std::io::BufRead;
     use std::process::Stdio;
-    if !have_tool("python3") {
+    if !(have_tool("python3") && have_tool("node") && have_tool("npm")) {
         return;
     }
     let import = run(Command::new("python3").args([
@@ -539,13 +561,20 @@ fn the_opentelemetry_python_sdk_exports_over_mtls_with_the_env_file() {
             String::from_utf8_lossy(&import.stderr)
         ));
     }
+    let node_path = otel_js_packages();
     let tmp = tempdir();
     let dir = tmp.path().join("pki");
     generate("otel", &dir);
-    let receiver_py = tmp.path().join("receiver.py");
-    let export_py = tmp.path().join("export.py");
-    std::fs::write(&receiver_py, OTEL_RECEIVER).unwrap();
-    std::fs::write(&export_py, OTEL_EXPORT).unwrap();
+    let program = |name: &str, text: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let receiver_py = program("receiver.py", OTEL_RECEIVER);
+    let sdks = [
+        ("python", "python3", program("export.py", OTEL_EXPORT_PY)),
+        ("node", "node", program("export.js", OTEL_EXPORT_JS)),
+    ];
 
     // The receiver: the collector config's grpc TLS block, nothing else.
     let c = yaml(&dir.join("configs/otel-collector/otel-collector.yaml"));
@@ -610,14 +639,16 @@ fn the_opentelemetry_python_sdk_exports_over_mtls_with_the_env_file() {
     std::fs::write(&other_ca, text.replace(&ca_line, &swapped)).unwrap();
 
     // An application that loads an env file as it says and exports one span.
-    let export = |env: &Path, span: &str| {
+    let export = |interpreter: &str, program: &Path, env: &Path, span: &str| {
         let mut cmd = Command::new("bash");
         cmd.arg("-c")
-            .arg(r#"set -eu -a; . "$1"; set +a; exec python3 "$2" "$3""#)
+            .arg(r#"set -eu -a; . "$1"; set +a; exec "$2" "$3" "$4""#)
             .arg("bash")
             .arg(env)
-            .arg(&export_py)
-            .arg(span);
+            .arg(interpreter)
+            .arg(program)
+            .arg(span)
+            .env("NODE_PATH", &node_path);
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("OTEL_") {
                 cmd.env_remove(k);
@@ -625,43 +656,66 @@ fn the_opentelemetry_python_sdk_exports_over_mtls_with_the_env_file() {
         }
         run(&mut cmd)
     };
-    let ok = export(&env_file, "via-env-file");
-    let refused = export(&no_client, "without-client-certificate");
-    let foreign = export(&other_ca, "with-another-ca");
+    let runs: Vec<_> = sdks
+        .iter()
+        .map(|(sdk, interpreter, program)| {
+            let ok = export(
+                interpreter,
+                program,
+                &env_file,
+                &format!("{sdk}-via-env-file"),
+            );
+            let refused = export(
+                interpreter,
+                program,
+                &no_client,
+                &format!("{sdk}-no-client"),
+            );
+            let foreign = export(interpreter, program, &other_ca, &format!("{sdk}-other-ca"));
+            (sdk, ok, refused, foreign)
+        })
+        .collect();
     drop(receiver.stdin.take());
     let _ = receiver.wait();
     let spans: Vec<String> = lines.try_iter().collect();
 
-    assert!(
-        ok.status.success(),
-        "the SDK could not export with the env file: {}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    for (sdk, ok, refused, foreign) in &runs {
+        assert!(
+            ok.status.success(),
+            "{sdk}: the SDK could not export with the env file: {}",
+            common::text(ok)
+        );
+        for (case, out) in [("no client certificate", refused), ("another CA", foreign)] {
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{sdk}, {case}: {}",
+                common::text(out)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                "FAILURE",
+                "{sdk}, {case}"
+            );
+        }
+        // The SDK's own words for the foreign CA, read by `certlab explain`.
+        let stderr = String::from_utf8_lossy(&foreign.stderr);
+        let words = stderr
+            .lines()
+            .find(|l| l.contains("unable to get local issuer certificate"))
+            .unwrap_or_else(|| panic!("{sdk}: no verify error in the SDK's log: {stderr}"));
+        certlab()
+            .args(["explain", words])
+            .assert()
+            .success()
+            .stdout(contains("unknown-ca"));
+    }
     assert_eq!(
         spans,
-        ["span\tvia-env-file\texporter"],
+        [
+            "span\tpython-via-env-file\texporter",
+            "span\tnode-via-env-file\texporter"
+        ],
         "what the receiver got"
     );
-    for (name, out) in [
-        ("no client certificate", &refused),
-        ("another CA", &foreign),
-    ] {
-        assert_eq!(out.status.code(), Some(1), "{name}: {}", common::text(out));
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout).trim(),
-            "FAILURE",
-            "{name}"
-        );
-    }
-    // The SDK's own words for the foreign CA, read by `certlab explain`.
-    let stderr = String::from_utf8_lossy(&foreign.stderr);
-    let words = stderr
-        .lines()
-        .find(|l| l.contains("CERTIFICATE_VERIFY_FAILED"))
-        .unwrap_or_else(|| panic!("no verify error in the SDK's log: {stderr}"));
-    certlab()
-        .args(["explain", words])
-        .assert()
-        .success()
-        .stdout(contains("unknown-ca"));
 }
