@@ -211,11 +211,20 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, FileError
     ))
 }
 
+/// One PEM block: `der` under `-----BEGIN {tag}-----`, base64 in lines of 64, every line
+/// ending in LF as OpenSSL, rcgen, mkcert and trustme write them (the pem crate's default is
+/// CRLF). Every PEM file certlab writes is made of these: a file with CRs would differ from
+/// its manifest's SHA-256 after a Git checkout that normalises line endings (`* text=auto`).
+pub fn encode_block(tag: &str, der: &[u8]) -> String {
+    let config = ::pem::EncodeConfig::new().set_line_ending(::pem::LineEnding::LF);
+    ::pem::encode_config(&::pem::Pem::new(tag, der.to_vec()), config)
+}
+
 /// PEM text of certificates, one block each.
 pub fn pem_certs<'a>(certs: impl IntoIterator<Item = &'a CertificateDer<'static>>) -> String {
     certs
         .into_iter()
-        .map(|c| ::pem::encode(&::pem::Pem::new("CERTIFICATE", c.to_vec())))
+        .map(|c| encode_block("CERTIFICATE", c))
         .collect()
 }
 

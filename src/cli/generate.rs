@@ -1,9 +1,9 @@
 //! `certlab generate`: a PKI from a built-in template or a spec, into a directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use certlab::pki::spec::{self, Spec};
-use certlab::pki::store;
+use certlab::pki::{drift, store};
 
 use super::{CmdResult, EXIT_OK, Failure, NowArg, relative_expiry};
 
@@ -78,11 +78,12 @@ pub fn load_spec(template: &str, spec_path: Option<&PathBuf>) -> Result<Spec, Fa
 
 /// Writes everything `generate` writes into `out`: the PKI, the configs of the templates that
 /// have them, the extra formats (`out` is where the files go; the configs name them as in
-/// `args.out`, so `--check` can make into a scratch directory what `args.out` should hold).
+/// `configs_for`, so `--check` can make into a scratch directory what `args.out` should hold).
 fn produce(
     args: &Args,
     spec: &Spec,
     out: &std::path::Path,
+    configs_for: &std::path::Path,
     now: time::OffsetDateTime,
     print: bool,
 ) -> Result<(store::Generated, bool), Failure> {
@@ -96,7 +97,7 @@ fn produce(
         // Rendered from the PKI in memory; the paths in them name the files as in `args.out`.
         generation.derive(certlab::render::config_outputs(
             generation.pki(),
-            &args.out,
+            configs_for,
         )?);
     }
     let extra = args.formats.outputs(generation.pki())?;
@@ -157,12 +158,32 @@ fn check(args: &Args, spec: &Spec) -> CmdResult {
     let scratch = tempfile::tempdir()
         .map_err(|e| Failure::internal(format!("cannot make a temporary directory: {e}")))?;
     let expected = scratch.path().join("pki");
-    let (generated, _) = produce(args, spec, &expected, now, false)?;
-    let drift = certlab::pki::drift::compare_dirs(&expected, dir)
-        .map_err(|e| Failure::input(e.to_string()))?;
+    let (generated, _) = produce(args, spec, &expected, dir, now, false)?;
+    let compare = |expected: &Path| {
+        drift::compare_dirs(expected, dir).map_err(|e| Failure::input(e.to_string()))
+    };
+    let mut drift = compare(&expected)?;
+    // A checkout elsewhere (another clone, a CI runner): the configs name the directory they
+    // were rendered in. Made again for that directory, what differs from what the seed makes?
+    let mut rendered_for = None;
+    let elsewhere = drift::only_configs_differ(&drift)
+        .then(|| drift::configs_rendered_for(dir))
+        .flatten();
+    if let Some(there) = elsewhere {
+        let again = scratch.path().join("pki-there");
+        produce(args, spec, &again, &there, now, false)?;
+        drift = compare(&again)?;
+        rendered_for = Some(there);
+    }
+    let configs_note = rendered_for.as_ref().map(|there| {
+        format!(
+            "  configs/ name {} (where they were rendered), not this directory: compared as made there; regenerating here (the same seed, --force) renders them for it",
+            there.display()
+        )
+    });
     let warn = time::Duration::days(args.warn_days.into());
     let wall = time::OffsetDateTime::now_utc();
-    let expiring = certlab::pki::drift::expiring(&generated.pki, now, wall, warn);
+    let expiring = drift::expiring(&generated.pki, now, wall, warn);
     let ok = drift.is_empty() && expiring.is_empty();
     if args.json {
         super::print_json(&serde_json::json!({
@@ -171,6 +192,7 @@ fn check(args: &Args, spec: &Spec) -> CmdResult {
             "ok": ok,
             "files": generated.files.len(),
             "drift": drift,
+            "configs_rendered_for": rendered_for.as_ref().map(|p| p.display().to_string()),
             "expiring": expiring,
             "warn_days": args.warn_days,
         }));
@@ -180,10 +202,16 @@ fn check(args: &Args, spec: &Spec) -> CmdResult {
             dir.display(),
             args.warn_days
         );
+        if let Some(note) = &configs_note {
+            println!("{note}");
+        }
     } else {
         println!("{}/ drifted:", dir.display());
         for d in &drift {
             println!("  {:<8} {}", d.change.name(), d.file);
+        }
+        if let Some(note) = &configs_note {
+            println!("{note}");
         }
         for e in &expiring {
             println!(
@@ -216,7 +244,7 @@ pub fn run(args: Args) -> CmdResult {
         _ => args.now.or_clock(),
     };
     super::output_dir(&args.out)?;
-    let (generated, configs) = produce(&args, &spec, &args.out, now, !args.json)?;
+    let (generated, configs) = produce(&args, &spec, &args.out, &args.out, now, !args.json)?;
     if args.json {
         super::print_json(&serde_json::to_value(&generated.manifest).expect("serialisable"));
         return Ok(EXIT_OK);

@@ -119,6 +119,39 @@ pub fn compare_dirs(expected: &Path, actual: &Path) -> Result<Vec<FileDrift>, Fi
     Ok(drift)
 }
 
+/// Whether every difference of `drift` is a changed rendered config (`configs/…`) or the
+/// manifest that records their SHA-256: what a PKI checked out at another path shows, as its
+/// configs name the directory they were rendered in. False for no difference.
+pub fn only_configs_differ(drift: &[FileDrift]) -> bool {
+    !drift.is_empty()
+        && drift.iter().all(|d| {
+            d.change == Change::Changed
+                && (d.file.starts_with("configs/") || d.file == super::manifest::MANIFEST_FILE)
+        })
+}
+
+/// The directory the rendered configs under `dir/configs/` name, read from their first lines
+/// (`… rendered by certlab from DIR.`): `None` when none says, they disagree, or it is `dir`
+/// itself. Only a candidate: `generate --check` trusts it after making the configs for it
+/// again and finding every file byte-identical.
+pub fn configs_rendered_for(dir: &Path) -> Option<std::path::PathBuf> {
+    const SAYS: &str = " rendered by certlab from ";
+    let configs = files(&dir.join("configs")).ok()?;
+    let mut named = configs.values().filter_map(|bytes| {
+        let first = bytes.split(|&b| b == b'\n').next()?;
+        let first = std::str::from_utf8(first).ok()?;
+        let (_, rest) = first.split_once(SAYS)?;
+        Some(rest.strip_suffix(['.', ':']).unwrap_or(rest).to_string())
+    });
+    let there = named.next()?;
+    if named.any(|other| other != there) {
+        return None;
+    }
+    let there = std::path::PathBuf::from(there);
+    let here = std::path::absolute(dir).ok()?;
+    (there != here).then_some(there)
+}
+
 /// The certificates of `pki` that were valid when issued (at `issued_at`) but are expired at
 /// `wall_now + warn` (certificates expired on purpose by a fault are not reported).
 pub fn expiring(
@@ -166,5 +199,61 @@ mod tests {
             ]
         );
         assert!(compare_dirs(a.path(), a.path()).unwrap().is_empty());
+    }
+
+    fn drift(files: &[(&str, Change)]) -> Vec<FileDrift> {
+        files
+            .iter()
+            .map(|&(file, change)| FileDrift {
+                file: file.into(),
+                change,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_changed_configs_and_the_manifest_count_as_a_move() {
+        use Change::*;
+        assert!(only_configs_differ(&drift(&[
+            ("certlab.json", Changed),
+            ("configs/web/otel.env", Changed)
+        ])));
+        assert!(!only_configs_differ(&[]));
+        assert!(!only_configs_differ(&drift(&[
+            ("configs/web/otel.env", Changed),
+            ("web.pem", Changed)
+        ])));
+        assert!(!only_configs_differ(&drift(&[(
+            "configs/web/otel.env",
+            Missing
+        )])));
+        assert!(!only_configs_differ(&drift(&[("configs/new.yaml", Extra)])));
+    }
+
+    #[test]
+    fn the_configs_say_where_they_were_rendered() {
+        let d = tempfile::tempdir().unwrap();
+        let web = d.path().join("configs/web");
+        fs::create_dir_all(&web).unwrap();
+        assert_eq!(configs_rendered_for(d.path()), None, "no configs");
+        fs::write(d.path().join("configs/run.sh"), "#!/bin/sh\nPKI=/else\n").unwrap();
+        assert_eq!(configs_rendered_for(d.path()), None, "no file says");
+        let says = |path: &str, end: &str| {
+            format!("# Things, rendered by certlab from {path}{end}\nx: 1\n")
+        };
+        fs::write(web.join("a.yaml"), says("/there/pki", ".")).unwrap();
+        fs::write(web.join("b.env"), says("/there/pki", ".")).unwrap();
+        fs::write(web.join("c.yaml"), says("/there/pki", ":")).unwrap();
+        assert_eq!(
+            configs_rendered_for(d.path()),
+            Some(std::path::PathBuf::from("/there/pki"))
+        );
+        fs::write(web.join("b.env"), says("/elsewhere/pki", ".")).unwrap();
+        assert_eq!(configs_rendered_for(d.path()), None, "they disagree");
+        let here = std::path::absolute(d.path()).unwrap();
+        for f in ["a.yaml", "b.env", "c.yaml"] {
+            fs::write(web.join(f), says(&here.display().to_string(), ".")).unwrap();
+        }
+        assert_eq!(configs_rendered_for(d.path()), None, "rendered here");
     }
 }

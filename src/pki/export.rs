@@ -236,10 +236,10 @@ pub fn key_pem(
     password: Option<&str>,
 ) -> Result<String, ExportError> {
     let der = key_der(key, format, password)?;
-    Ok(pem::encode(&pem::Pem::new(
+    Ok(crate::pem::encode_block(
         key_label(format, password.is_some()),
-        der,
-    )))
+        &der,
+    ))
 }
 
 /// Reads a private key in any of the formats certlab writes (PKCS#8, SEC1, PKCS#1; PEM or DER;

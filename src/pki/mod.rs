@@ -60,7 +60,7 @@ impl SecretKey {
 
     /// PEM text (`PRIVATE KEY`).
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("PRIVATE KEY", self.0.clone()))
+        crate::pem::encode_block("PRIVATE KEY", &self.0)
     }
 
     /// As an rcgen key pair (to sign with, or to compare public keys).

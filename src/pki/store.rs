@@ -572,7 +572,7 @@ fn entity_files(e: &Entity, tails: &mut TailCache) -> Vec<(String, Vec<u8>, u32)
         ),
     );
     if let Some(crl) = &e.crl {
-        let text = ::pem::encode(&::pem::Pem::new("X509 CRL", crl.to_vec()));
+        let text = crate::pem::encode_block("X509 CRL", crl);
         out.push((e.path(crl_file(&e.name)), text.into_bytes(), 0o644));
     }
     out

@@ -528,7 +528,7 @@ impl Context {
         if kind == Kind::K8sSecret {
             let ca = crate::pem::pem_certs(pki.trusted_roots().map(|e| &e.cert)).into_bytes();
             ca_b64 = b64(&ca);
-            ca_pem = String::from_utf8_lossy(&ca).replace("\r\n", "\n");
+            ca_pem = String::from_utf8_lossy(&ca).into_owned();
             for e in std::iter::once(server).chain(client.filter(|c| c.name != server.name)) {
                 secrets.push(Secret {
                     name: e.name.clone(),

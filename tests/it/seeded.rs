@@ -1,6 +1,8 @@
 //! Seeded PKIs (`generate --seed`, `seed = "…"` in a spec): byte-identical files across
 //! processes, working directories and time zones; different seeds and unseeded runs differ;
-//! `generate --check` names what drifted; `trust install` refuses a seeded PKI.
+//! `generate --check` names what drifted, also for a copy at another path; `trust install`
+//! refuses a seeded PKI; no file holds a CR, so a PKI committed to Git with `* text=auto`
+//! checks clean in a clone.
 
 use crate::common;
 
@@ -672,4 +674,191 @@ fn seeded_fixtures_serve_every_key_algorithm_and_rebuild_byte_identical() {
         let endpoint = pki.serve(leaf).unwrap();
         pki.assert_outcome(&endpoint, Outcome::Ok);
     }
+}
+
+// ----- committed fixtures elsewhere --------------------------------------------------------
+
+/// Every file under `from` copied into `to` (a checkout of committed fixtures at another path).
+fn copy_tree(from: &Path, to: &Path) {
+    for (rel, bytes) in files(from) {
+        let path = to.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+}
+
+/// Committed fixtures checked in another directory (a clone, a CI runner): the configs name
+/// the directory they were rendered in, so `--check` compares them as made there, says so, and
+/// still names a file changed in the copy; a config's first line is only a candidate, never
+/// trusted without the files matching.
+#[test]
+fn check_passes_for_a_copy_at_another_path_and_names_where_its_configs_were_rendered() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("repo/fixtures");
+    common::generate(&dir, &["--seed", "ci", "--now", NOW]);
+    assert!(dir.join("configs/localhost/otel.env").is_file());
+    let copy = tmp.path().join("runner/work/fixtures");
+    copy_tree(&dir, &copy);
+    let (code, out) = check(&copy, &["--seed", "ci"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("up to date"), "{out}");
+    assert!(
+        out.contains(&format!("configs/ name {} (where", dir.display())),
+        "{out}"
+    );
+    let (code, out) = check(&copy, &["--seed", "ci", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["configs_rendered_for"], p(&dir), "{json}");
+    let (code, out) = check(&dir, &["--seed", "ci", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        json["configs_rendered_for"].is_null(),
+        "rendered in place: {json}"
+    );
+
+    // A config changed in the copy: that file alone drifts.
+    let env = copy.join("configs/localhost/otel.env");
+    let original = fs::read(&env).unwrap();
+    fs::write(
+        &env,
+        [original.as_slice(), b"OTEL_EXPORTER_OTLP_INSECURE=true\n"].concat(),
+    )
+    .unwrap();
+    let (code, out) = check(&copy, &["--seed", "ci"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("changed  configs/localhost/otel.env"), "{out}");
+    assert_eq!(out.matches("changed").count(), 1, "only that file: {out}");
+    fs::write(&env, &original).unwrap();
+
+    // A certificate changed in the copy: drift, whatever the configs say.
+    let cert = copy.join("client.pem");
+    let mut bytes = fs::read(&cert).unwrap();
+    bytes[100] ^= 1;
+    fs::write(&cert, &bytes).unwrap();
+    let (code, out) = check(&copy, &["--seed", "ci"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("changed  client.pem"), "{out}");
+    copy_tree(&dir, &copy);
+
+    // Configs whose first lines name a directory they were not made for: not up to date.
+    let from = format!("rendered by certlab from {}", dir.display());
+    for (rel, bytes) in files(&copy.join("configs")) {
+        let text = String::from_utf8(bytes).unwrap();
+        if text.contains(&from) {
+            let moved = text.replace(&from, "rendered by certlab from /nowhere/fixtures");
+            fs::write(copy.join("configs").join(rel), moved).unwrap();
+        }
+    }
+    let (code, out) = check(&copy, &["--seed", "ci"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("configs/ name /nowhere/fixtures"), "{out}");
+}
+
+/// Every file certlab writes ends its lines in LF alone, as OpenSSL, mkcert and trustme write
+/// PEM: with CRs, Git's line-ending normalisation (`* text=auto`) would change the files of a
+/// committed PKI and every one would differ from its manifest after a clone.
+#[test]
+fn no_file_certlab_writes_holds_a_carriage_return() {
+    let tmp = tempdir();
+    for template in ["dev", "otel", "lab"] {
+        common::generate(&tmp.path().join(template), &["--template", template]);
+    }
+    let spec = tmp.path().join("fleet.toml");
+    let combined = crate::bulk::fleet_spec(8, Some("s")).replace(
+        "dir = \"clients\"\n",
+        "dir = \"clients\"\nfiles = \"combined\"\n",
+    );
+    assert!(combined.contains("files = \"combined\""));
+    fs::write(&spec, combined).unwrap();
+    common::generate(&tmp.path().join("fleet"), &["--spec", p(&spec)]);
+    certlab()
+        .args(["revoke", "--pki"])
+        .arg(tmp.path().join("dev"))
+        .arg("client")
+        .assert()
+        .success();
+    let formats: [&[&str]; 3] = [
+        &["--format", "combined"],
+        &["--key-format", "sec1"],
+        &["--key-password", "pw"],
+    ];
+    for format in formats {
+        certlab()
+            .args(["export", "--pki"])
+            .arg(tmp.path().join("dev"))
+            .args(["--entity", "localhost"])
+            .args(format)
+            .arg("-o")
+            .arg(tmp.path().join("exported"))
+            .assert()
+            .success();
+    }
+    certlab()
+        .args(["export", "--pki"])
+        .arg(tmp.path().join("fleet"))
+        .args(["--dir", "clients", "--bundle", "clients", "-o"])
+        .arg(tmp.path().join("exported"))
+        .assert()
+        .success();
+    let all = files(tmp.path());
+    assert!(
+        all.keys()
+            .any(|f| f.ends_with("client.crl.pem") || f.ends_with("intermediate.crl.pem")),
+        "a CRL was written"
+    );
+    assert!(all.len() > 150, "{} files", all.len());
+    let with_cr: Vec<_> = all
+        .iter()
+        .filter(|(_, bytes)| bytes.contains(&b'\r'))
+        .map(|(f, _)| f.as_str())
+        .collect();
+    assert!(with_cr.is_empty(), "files with CR: {with_cr:?}");
+}
+
+/// The whole story of committed fixtures: a seeded PKI committed to a Git repository that
+/// normalises line endings (`* text=auto`, common in `.gitattributes`), cloned elsewhere, is
+/// clean for `certlab check --pki` and `certlab generate --check`.
+#[test]
+#[ignore = "needs git (installed by .ci/run)"]
+fn seeded_fixtures_committed_with_text_auto_check_clean_in_a_clone() {
+    if !common::have_tool("git") {
+        return;
+    }
+    let tmp = tempdir();
+    let repo = tmp.path().join("repo");
+    let git = |dir: &Path, args: &[&str]| {
+        let out = common::run(
+            Command::new("git")
+                .current_dir(dir)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .args([
+                    "-c",
+                    "user.name=certlab",
+                    "-c",
+                    "user.email=certlab@test.invalid",
+                ])
+                .args(args),
+        );
+        assert!(out.status.success(), "git {args:?}: {}", text(&out));
+    };
+    fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    fs::write(repo.join(".gitattributes"), "* text=auto\n").unwrap();
+    common::generate(&repo.join("fixtures"), &["--seed", "ci", "--now", NOW]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "fixtures"]);
+    git(tmp.path(), &["clone", "-q", "repo", "clone"]);
+    let fixtures = tmp.path().join("clone/fixtures");
+    let out = common::run(
+        Command::new(certlab_bin())
+            .args(["check", "--now", "2030-01-02T00:00:00Z", "--pki"])
+            .arg(&fixtures),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(" 0 problems"), "{}", text(&out));
+    let (code, out) = check(&fixtures, &["--seed", "ci"]);
+    assert_eq!(code, 0, "{out}");
 }

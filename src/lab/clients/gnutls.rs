@@ -91,8 +91,14 @@ fn split_ca_file(job: &ClientJob, workdir: &Path) -> std::io::Result<(PathBuf, P
     let (crls, certs): (Vec<_>, Vec<_>) = blocks.into_iter().partition(|b| b.tag() == "X509 CRL");
     let ca = workdir.join(format!("{}.gnutls-ca.pem", job.id));
     let crl = workdir.join(format!("{}.gnutls-crl.pem", job.id));
-    std::fs::write(&ca, ::pem::encode_many(&certs))?;
-    std::fs::write(&crl, ::pem::encode_many(&crls))?;
+    let text = |blocks: Vec<::pem::Pem>| -> String {
+        blocks
+            .iter()
+            .map(|b| crate::pem::encode_block(b.tag(), b.contents()))
+            .collect()
+    };
+    std::fs::write(&ca, text(certs))?;
+    std::fs::write(&crl, text(crls))?;
     Ok((ca, crl))
 }
 

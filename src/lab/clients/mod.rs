@@ -251,7 +251,7 @@ pub fn job_for(
         let mut text = std::fs::read_to_string(&ca)?;
         for issuer in &client.crl {
             if let Some(crl) = pki.entity(issuer).and_then(|e| e.crl.as_ref()) {
-                text.push_str(&::pem::encode(&::pem::Pem::new("X509 CRL", crl.to_vec())));
+                text.push_str(&crate::pem::encode_block("X509 CRL", crl));
             }
         }
         ca = workdir.join(format!("{}.ca+crl.pem", scenario.name));
