@@ -790,3 +790,48 @@ fn a_killed_fleets_staging_is_removed_by_the_next_fleet() {
     assert!(!staged.exists(), "the killed run's staging is gone");
     assert!(stagings(&home).is_empty(), "{:?}", stagings(&home));
 }
+
+/// The README's claim about one combined file, measured with the clients it names beside
+/// curl and OpenSSL (above): Python's `load_cert_chain(f)` and Go's `tls.LoadX509KeyPair(f, f)`
+/// read a combined client identity (key, certificate and intermediate; Go's pair holds both
+/// certificates) and get through `certlab serve`'s mTLS endpoint, which accepts the client
+/// certificate only with its intermediate.
+#[test]
+#[ignore = "needs python3 and go (installed by .ci/run)"]
+fn python_and_go_read_a_combined_identity_for_mtls() {
+    assert!(common::have_tool("python3") && common::have_tool("go"));
+    let tmp = tempdir();
+    let (_, out) = combined_fleet(tmp.path(), 8);
+    let python = tmp.path().join("client.py");
+    let go = tmp.path().join("client.go");
+    fs::write(&python, include_str!("../data/combined/client.py")).unwrap();
+    fs::write(&go, include_str!("../data/combined/client.go")).unwrap();
+    let server = common::Running::start(&["serve", "--pki", p(&out), "--scenario", "mtls"]);
+    let (ca, identity) = (out.join("ca.pem"), out.join("clients/client-7.pem"));
+    let port = server.addr().port().to_string();
+    let ran = common::run(Command::new("python3").args([p(&python), p(&ca), p(&identity), &port]));
+    assert!(
+        ran.status.success() && common::text(&ran).contains("TLS handshake ok"),
+        "python: {}",
+        common::text(&ran)
+    );
+    let ran = common::run(Command::new("go").args([
+        "run",
+        p(&go),
+        p(&ca),
+        p(&identity),
+        &format!("127.0.0.1:{port}"),
+    ]));
+    let said = common::text(&ran);
+    assert!(
+        ran.status.success() && said.contains("TLS handshake ok"),
+        "go: {said}"
+    );
+    assert!(said.contains("certificates in the pair: 2"), "go: {said}");
+    let (_, log, _) = server.terminate();
+    assert_eq!(
+        log.matches("client-cert=accepted").count(),
+        2,
+        "the server accepted both clients' certificates: {log}"
+    );
+}
