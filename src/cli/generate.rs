@@ -210,6 +210,11 @@ fn check(args: &Args, spec: &Spec) -> CmdResult {
         for d in &drift {
             println!("  {:<8} {}", d.change.name(), d.file);
         }
+        if drift.iter().any(|d| d.change == drift::Change::LineEndings) {
+            println!(
+                "  line-endings: the same text with CRLF line ends (an older certlab wrote CRLF; Git with core.autocrlf makes CRLF): regenerate, or check out with core.autocrlf=false"
+            );
+        }
         if let Some(note) = &configs_note {
             println!("{note}");
         }

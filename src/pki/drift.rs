@@ -17,6 +17,11 @@ use crate::pem::FileError;
 pub enum Change {
     /// On disk with other bytes than the spec makes.
     Changed,
+    /// On disk with the bytes the spec makes but lines ending in CRLF: written by an older
+    /// certlab (which wrote CRLF), or checked out by Git with `core.autocrlf` (still drift:
+    /// its SHA-256 is not what the spec makes).
+    #[serde(rename = "line-endings")]
+    LineEndings,
     /// The spec makes it; it is not on disk.
     Missing,
     /// On disk; the spec does not make it.
@@ -24,10 +29,11 @@ pub enum Change {
 }
 
 impl Change {
-    /// `changed`, `missing` or `extra`.
+    /// `changed`, `line-endings`, `missing` or `extra`.
     pub fn name(self) -> &'static str {
         match self {
             Change::Changed => "changed",
+            Change::LineEndings => "line-endings",
             Change::Missing => "missing",
             Change::Extra => "extra",
         }
@@ -88,6 +94,17 @@ fn files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, FileError> {
     Ok(out)
 }
 
+/// `bytes` with every CRLF turned into LF.
+fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        if !(b == b'\r' && bytes.get(i + 1) == Some(&b'\n')) {
+            out.push(b);
+        }
+    }
+    out
+}
+
 /// Compares the files of `actual` with those of `expected` (a fresh generation), byte for
 /// byte; returns what differs, sorted by file name. Empty when identical.
 pub fn compare_dirs(expected: &Path, actual: &Path) -> Result<Vec<FileDrift>, FileError> {
@@ -97,8 +114,9 @@ pub fn compare_dirs(expected: &Path, actual: &Path) -> Result<Vec<FileDrift>, Fi
     for (file, bytes) in &want {
         let change = match have.get(file) {
             None => Some(Change::Missing),
-            Some(b) if b != bytes => Some(Change::Changed),
-            Some(_) => None,
+            Some(b) if b == bytes => None,
+            Some(b) if crlf_to_lf(b) == *bytes => Some(Change::LineEndings),
+            Some(_) => Some(Change::Changed),
         };
         if let Some(change) = change {
             drift.push(FileDrift {
@@ -185,6 +203,18 @@ mod tests {
         }
         fs::write(a.path().join("sub/c.pem"), "1").unwrap();
         fs::write(b.path().join("sub/c.pem"), "2").unwrap();
+        fs::write(
+            a.path().join("lf.pem"),
+            "-----BEGIN X-----\nAA==\n-----END X-----\n",
+        )
+        .unwrap();
+        fs::write(
+            b.path().join("lf.pem"),
+            "-----BEGIN X-----\r\nAA==\r\n-----END X-----\r\n",
+        )
+        .unwrap();
+        fs::write(a.path().join("cr.pem"), "a\nb\n").unwrap();
+        fs::write(b.path().join("cr.pem"), "a\rb\n").unwrap();
         fs::write(a.path().join("gone.key"), "k").unwrap();
         fs::write(b.path().join("old.pem"), "o").unwrap();
         fs::write(b.path().join(".lock"), "").unwrap();
@@ -193,7 +223,9 @@ mod tests {
         assert_eq!(
             got,
             [
+                ("cr.pem", Change::Changed),
                 ("gone.key", Change::Missing),
+                ("lf.pem", Change::LineEndings),
                 ("old.pem", Change::Extra),
                 ("sub/c.pem", Change::Changed)
             ]

@@ -861,4 +861,16 @@ fn seeded_fixtures_committed_with_text_auto_check_clean_in_a_clone() {
     assert!(text(&out).contains(" 0 problems"), "{}", text(&out));
     let (code, out) = check(&fixtures, &["--seed", "ci"]);
     assert_eq!(code, 0, "{out}");
+
+    // A checkout that turns LF into CRLF (core.autocrlf=true, as on Windows): drift, named as
+    // line endings, with the way out.
+    git(
+        tmp.path(),
+        &["-c", "core.autocrlf=true", "clone", "-q", "repo", "crlf"],
+    );
+    let (code, out) = check(&tmp.path().join("crlf/fixtures"), &["--seed", "ci"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("line-endings ca.pem"), "{out}");
+    assert!(out.contains("core.autocrlf=false"), "{out}");
+    assert!(!out.contains("changed  ca.pem"), "{out}");
 }
