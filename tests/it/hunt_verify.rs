@@ -1,0 +1,267 @@
+//! Bug hunt "a wrong ok is the worst bug we can ship": hostile or unusual servers that
+//! `certlab probe` once called `ok` while curl and OpenSSL refuse them. Each case is served on
+//! loopback (port 0) by certlab's own `serve`, which presents any chain as given, and probed
+//! through the library; the ignored tests put curl / openssl beside certlab on the same
+//! endpoint.
+
+use std::time::Duration;
+
+use certlab::Outcome;
+use certlab::pki::revoke::{Reason, revoke_pki};
+use certlab::pki::{Pki, spec, store};
+use certlab::serve::{Endpoint, ServeSettings, serve};
+use certlab::verify::classify::{TrustStore, Usage, classify_chain};
+use certlab::verify::probe::{ProbeOptions, ProbeReport, probe};
+use pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+
+use crate::common;
+
+/// A root `root`, an intermediate `intermediate` under it and a `localhost` leaf `web`
+/// under the intermediate, issued now (curl and openssl judge by the real clock).
+fn three_level_pki() -> Pki {
+    let text = r#"
+        [[ca]]
+        name = "root"
+        [[ca]]
+        name = "intermediate"
+        issuer = "root"
+        [[leaf]]
+        name = "web"
+        issuer = "intermediate"
+        dns = ["localhost"]
+        ip = ["127.0.0.1"]
+    "#;
+    let spec = spec::parse("<hunt>", text).expect("spec parses");
+    store::build(&spec, time::OffsetDateTime::now_utc()).expect("the PKI builds")
+}
+
+/// Serves `chain` with `key` on 127.0.0.1:0.
+fn serve_chain(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Endpoint {
+    serve(
+        ServeSettings::new("hunt", chain, key),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .expect("serves")
+}
+
+/// Probes `localhost:PORT` of `ep` trusting `trust`.
+fn probe_localhost(ep: &Endpoint, trust: TrustStore) -> ProbeReport {
+    let options = ProbeOptions {
+        trust: Some(trust),
+        timeout: Duration::from_secs(10),
+        ..ProbeOptions::default()
+    };
+    probe(&format!("localhost:{}", ep.addr().port()), &options).expect("probes")
+}
+
+/// The PKI with its intermediate revoked by the root (`certlab revoke --pki DIR
+/// intermediate`): the root's CRL lists the intermediate, the leaf itself is listed nowhere.
+fn pki_with_revoked_intermediate() -> Pki {
+    let mut pki = three_level_pki();
+    revoke_pki(
+        &mut pki,
+        "intermediate",
+        Reason::KeyCompromise,
+        time::OffsetDateTime::now_utc(),
+    )
+    .expect("revokes the intermediate");
+    pki
+}
+
+/// Found: a leaf below a revoked intermediate was `ok` even with the root's CRL that lists
+/// the intermediate given (`check --pki`, `probe --pki`, `probe --crl`): only the end entity
+/// was looked up in the CRLs. curl `--crlfile` (OpenSSL's CRL_CHECK_ALL) says `certificate
+/// revoked`, exit 60 (the ignored test below).
+#[test]
+fn a_leaf_under_a_revoked_intermediate_is_revoked_when_the_crl_is_given() {
+    let pki = pki_with_revoked_intermediate();
+    let web = pki.entity("web").expect("web");
+    let trust = TrustStore::from_pki(&pki);
+    assert!(!trust.crls.is_empty(), "the root's CRL is in the trust");
+    let name = ServerName::try_from("localhost").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let verdict = classify_chain(&web.chain, &trust, Some(&name), Usage::Server, now);
+    assert_eq!(verdict.outcome, Outcome::Revoked, "{:?}", verdict.detail);
+    let detail = verdict.detail.unwrap_or_default();
+    assert!(detail.contains("intermediate"), "names the revoked CA: {detail}");
+
+    let ep = serve_chain(web.chain.clone(), web.key.to_private_key_der());
+    let report = probe_localhost(&ep, trust);
+    ep.stop();
+    assert_eq!(report.outcome, Outcome::Revoked, "{:?}", report.detail);
+
+    // Without the CRL, nobody can know: still ok.
+    let roots = TrustStore::from_roots(pki.trusted_roots().map(|e| e.cert.clone()).collect());
+    let verdict = classify_chain(&web.chain, &roots, Some(&name), Usage::Server, now);
+    assert_eq!(verdict.outcome, Outcome::Ok, "{:?}", verdict.detail);
+}
+
+/// The same endpoint through the binary and curl: both refuse it.
+#[test]
+#[ignore = "needs curl (installed by .ci/run)"]
+fn curl_and_certlab_agree_on_a_revoked_intermediate() {
+    if !common::have_tool("curl") {
+        return;
+    }
+    let pki = pki_with_revoked_intermediate();
+    let dir = common::tempdir();
+    store::write(&pki, dir.path()).expect("writes the PKI");
+    let web = pki.entity("web").expect("web");
+    let ep = serve_chain(web.chain.clone(), web.key.to_private_key_der());
+    let port = ep.addr().port();
+    let crls = dir.path().join("crls.pem");
+    let mut text = String::new();
+    for crl in ["root.crl.pem", "intermediate.crl.pem"] {
+        if let Ok(t) = std::fs::read_to_string(dir.path().join(crl)) {
+            text.push_str(&t);
+        }
+    }
+    std::fs::write(&crls, text).unwrap();
+    let ca = dir.path().join("ca.pem");
+    let out = common::run_timeout(
+        std::process::Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "--max-time", "10", "--cacert"])
+            .arg(&ca)
+            .arg("--crlfile")
+            .arg(&crls)
+            .arg(format!("https://localhost:{port}/")),
+        b"",
+        Duration::from_secs(15),
+    );
+    assert_eq!(out.code, Some(60), "curl: {}", out.all());
+    assert!(out.all().contains("certificate revoked"), "{}", out.all());
+    let (code, report) = common::probe_json(
+        &format!("localhost:{port}"),
+        &["--ca", common::p(&ca), "--crl", common::p(&crls)],
+    );
+    ep.stop();
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["outcome"], "revoked", "{report}");
+}
+
+/// A root (CA, keyCertSign) and a `localhost` / 127.0.0.1 server leaf under it whose keyUsage
+/// is `usages` (EKU serverAuth): (root DER, leaf chain, leaf key).
+fn leaf_with_key_usage(
+    usages: Vec<KeyUsagePurpose>,
+) -> (
+    CertificateDer<'static>,
+    Vec<CertificateDer<'static>>,
+    PrivateKeyDer<'static>,
+) {
+    let root_key = KeyPair::generate().unwrap();
+    let mut root = CertificateParams::default();
+    root.distinguished_name
+        .push(DnType::CommonName, "hunt key-usage root");
+    root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let root_cert = root.self_signed(&root_key).unwrap();
+    let issuer = Issuer::new(root, root_key);
+
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.subject_alt_names
+        .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.key_usages = usages;
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_cert = leaf.signed_by(&key, &issuer).unwrap();
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    (
+        root_cert.der().clone(),
+        vec![leaf_cert.der().clone()],
+        key_der,
+    )
+}
+
+/// Found: a server leaf whose keyUsage has none of digitalSignature, keyEncipherment and
+/// keyAgreement (here cRLSign alone) was `ok`, with no client said to disagree; OpenSSL's
+/// sslserver purpose refuses it (`verify error:num=26:unsuitable certificate purpose`, curl
+/// exit 60). rustls-webpki does not look at a leaf's keyUsage. The leaves OpenSSL accepts
+/// (digitalSignature, or keyAgreement / keyEncipherment alone, or no keyUsage) stay `ok`.
+#[test]
+fn a_server_leaf_whose_key_usage_forbids_tls_is_wrong_usage() {
+    let name = ServerName::try_from("localhost").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let (root, chain, key) = leaf_with_key_usage(vec![KeyUsagePurpose::CrlSign]);
+    let trust = TrustStore::from_roots(vec![root.clone()]);
+    let verdict = classify_chain(&chain, &trust, Some(&name), Usage::Server, now);
+    assert_eq!(verdict.outcome, Outcome::WrongUsage, "{:?}", verdict.detail);
+    let detail = verdict.detail.unwrap_or_default();
+    assert!(detail.contains("cRLSign"), "{detail}");
+
+    let ep = serve_chain(chain, key);
+    let report = probe_localhost(&ep, trust);
+    ep.stop();
+    assert_eq!(report.outcome, Outcome::WrongUsage, "{:?}", report.detail);
+
+    for usages in [
+        vec![KeyUsagePurpose::DigitalSignature],
+        vec![KeyUsagePurpose::KeyAgreement],
+        vec![KeyUsagePurpose::KeyEncipherment],
+        vec![],
+    ] {
+        let (root, chain, _) = leaf_with_key_usage(usages.clone());
+        let trust = TrustStore::from_roots(vec![root]);
+        let verdict = classify_chain(&chain, &trust, Some(&name), Usage::Server, now);
+        assert_eq!(verdict.outcome, Outcome::Ok, "{usages:?}: {:?}", verdict.detail);
+    }
+}
+
+/// The same leaf through openssl s_client and curl, beside the binary.
+#[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
+fn openssl_curl_and_certlab_agree_on_a_leaf_key_usage_without_tls() {
+    if !common::have_tool("openssl") || !common::have_tool("curl") {
+        return;
+    }
+    let (root, chain, key) = leaf_with_key_usage(vec![KeyUsagePurpose::CrlSign]);
+    let dir = common::tempdir();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pem_of(&root)).unwrap();
+    let ep = serve_chain(chain, key);
+    let port = ep.addr().port();
+    let out = common::run_timeout(
+        std::process::Command::new("openssl")
+            .args(["s_client", "-connect"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-verify_return_error", "-verify_hostname", "localhost", "-CAfile"])
+            .arg(&ca),
+        b"",
+        Duration::from_secs(15),
+    );
+    assert!(
+        out.all().contains("unsuitable certificate purpose"),
+        "openssl: {}",
+        out.all()
+    );
+    let out = common::run_timeout(
+        std::process::Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "--max-time", "10", "--cacert"])
+            .arg(&ca)
+            .arg(format!("https://localhost:{port}/")),
+        b"",
+        Duration::from_secs(15),
+    );
+    assert_eq!(out.code, Some(60), "curl: {}", out.all());
+    let (code, report) =
+        common::probe_json(&format!("localhost:{port}"), &["--ca", common::p(&ca)]);
+    ep.stop();
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["outcome"], "wrong-usage", "{report}");
+}
+
+fn pem_of(der: &CertificateDer<'_>) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap());
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
