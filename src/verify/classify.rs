@@ -76,7 +76,8 @@ pub struct TrustStore {
     /// With `--pki`: intermediates the PKI issued (to tell `incomplete-chain` from `unknown-ca`).
     /// They are never used to build a path: a client only has what the server sent.
     pub known_intermediates: Vec<CertificateDer<'static>>,
-    /// CRLs: the end entity is checked against them (unknown status allowed).
+    /// CRLs: every certificate of the path is checked against them, as curl `--crlfile` does
+    /// (a certificate no CRL covers passes).
     pub crls: Vec<CertificateRevocationListDer<'static>>,
 }
 
@@ -925,6 +926,33 @@ impl Ctx<'_> {
         }
     }
 
+    /// The verdict on a revoked path: which certificate of the chain a CRL lists (the leaf,
+    /// or an intermediate, which revokes every certificate below it).
+    fn revoked(&self, crls: &[CertRevocationList<'_>]) -> Verdict {
+        let listed = |f: &Facts<'_>| {
+            f.cert.is_some_and(|c| {
+                crls.iter().any(|crl| {
+                    // webpki gives the CRL's issuer without the SEQUENCE header.
+                    c.issuer_raw().ends_with(crl.issuer())
+                        && matches!(crl.find_serial(c.raw_serial()), Ok(Some(_)))
+                })
+            })
+        };
+        match self.chain.iter().position(listed) {
+            Some(i) if i > 0 => Verdict::new(
+                Outcome::Revoked,
+                format!(
+                    "intermediate {} is listed in its issuer's CRL: a revoked CA revokes every certificate below it",
+                    self.chain[i].name()
+                ),
+            ),
+            _ => Verdict::new(
+                Outcome::Revoked,
+                format!("{} is listed in its issuer's CRL", self.chain[0].name()),
+            ),
+        }
+    }
+
     fn name_mismatch(&self, name: Option<&ServerName<'_>>) -> Verdict {
         let leaf = &self.chain[0];
         let wanted = name.map(server_name_text).unwrap_or_default();
@@ -976,6 +1004,36 @@ fn leaf_key_problem(cert: &Cert<'_>) -> Option<String> {
             "its key algorithm ({alg}) is one TLS clients do not support"
         )),
     }
+}
+
+/// Why the leaf's keyUsage forbids its use by a TLS server or client, if it does: it has a
+/// keyUsage extension that asserts none of the bits OpenSSL's `sslserver` purpose accepts
+/// (digitalSignature, keyEncipherment, keyAgreement), or for a client none of those of
+/// `sslclient` (digitalSignature, keyAgreement): OpenSSL's verify error 26, "unsuitable
+/// certificate purpose" (measured with `openssl verify -purpose` and curl, OpenSSL 3.0).
+fn leaf_key_usage_problem(cert: &Cert<'_>, usage: Usage) -> Option<String> {
+    if !cert.has_key_usage() {
+        return None;
+    }
+    let allowed: &[&str] = match usage {
+        Usage::Server => &["digitalSignature", "keyEncipherment", "keyAgreement"],
+        Usage::Client => &["digitalSignature", "keyAgreement"],
+    };
+    let asserted = cert.key_usage();
+    if asserted.iter().any(|u| allowed.contains(&u.as_str())) {
+        return None;
+    }
+    let asserted = if asserted.is_empty() {
+        "empty".to_string()
+    } else {
+        asserted.join(", ")
+    };
+    Some(format!(
+        "{}'s key usage is {asserted}; a certificate a TLS {} presents needs {}",
+        cert.display_name(),
+        usage.name(),
+        allowed.join(", ").replacen(", keyA", " or keyA", 1)
+    ))
 }
 
 fn server_name_text(name: &ServerName<'_>) -> String {
@@ -1075,8 +1133,11 @@ pub(crate) fn classify_parsed<'a>(
         .map(CertRevocationList::from)
         .collect();
     let crl_refs: Vec<&CertRevocationList<'_>> = crls.iter().collect();
+    // Every certificate of the path is looked up in the CRLs given, as curl `--crlfile` does
+    // (OpenSSL's CRL_CHECK_ALL): a leaf below a revoked intermediate is revoked too. A
+    // certificate no CRL covers passes (unknown status allowed).
     let revocation = RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
-        b.with_depth(RevocationCheckDepth::EndEntity)
+        b.with_depth(RevocationCheckDepth::Chain)
             .with_status_policy(UnknownStatusPolicy::Allow)
             .build()
     });
@@ -1101,6 +1162,7 @@ pub(crate) fn classify_parsed<'a>(
             }
             anchors.iter().position(|a| a == path.anchor())
         }
+        Err(webpki::Error::CertRevoked) => return ctx.revoked(&crls),
         Err(e) => return ctx.classify_error(e, name),
     };
 
@@ -1153,6 +1215,15 @@ pub(crate) fn classify_parsed<'a>(
             Outcome::BadCertificate,
             format!("{}: {problem}", ctx.chain[0].name()),
         );
+    }
+
+    // webpki does not look at the leaf's keyUsage either; OpenSSL (curl, Python, Node) refuses a
+    // leaf whose keyUsage allows no TLS use.
+    if let Some(problem) = ctx.chain[0]
+        .cert
+        .and_then(|c| leaf_key_usage_problem(c, usage))
+    {
+        return Verdict::new(Outcome::WrongUsage, problem);
     }
 
     if let Some(name) = name

@@ -20,8 +20,8 @@ use rcgen::{
 
 use crate::common;
 
-/// A root `root`, an intermediate `intermediate` under it and a `localhost` leaf `web`
-/// under the intermediate, issued now (curl and openssl judge by the real clock).
+/// A root `root`, an intermediate `intermediate` under it and two leaves under the
+/// intermediate, `web` (`localhost`) and `retired`, issued now (curl and openssl judge by the real clock).
 fn three_level_pki() -> Pki {
     let text = r#"
         [[ca]]
@@ -34,6 +34,10 @@ fn three_level_pki() -> Pki {
         issuer = "intermediate"
         dns = ["localhost"]
         ip = ["127.0.0.1"]
+        [[leaf]]
+        name = "retired"
+        issuer = "intermediate"
+        dns = ["retired.test"]
     "#;
     let spec = spec::parse("<hunt>", text).expect("spec parses");
     store::build(&spec, time::OffsetDateTime::now_utc()).expect("the PKI builds")
@@ -59,16 +63,15 @@ fn probe_localhost(ep: &Endpoint, trust: TrustStore) -> ProbeReport {
 }
 
 /// The PKI with its intermediate revoked by the root (`certlab revoke --pki DIR
-/// intermediate`): the root's CRL lists the intermediate, the leaf itself is listed nowhere.
+/// intermediate`): the root's CRL lists the intermediate; `web` itself is listed nowhere (the
+/// intermediate's CRL lists `retired`, so that every CA of the chain has a CRL, as curl's
+/// check of the whole chain needs).
 fn pki_with_revoked_intermediate() -> Pki {
     let mut pki = three_level_pki();
-    revoke_pki(
-        &mut pki,
-        "intermediate",
-        Reason::KeyCompromise,
-        time::OffsetDateTime::now_utc(),
-    )
-    .expect("revokes the intermediate");
+    let now = time::OffsetDateTime::now_utc();
+    for name in ["intermediate", "retired"] {
+        revoke_pki(&mut pki, name, Reason::KeyCompromise, now).expect("revokes");
+    }
     pki
 }
 
