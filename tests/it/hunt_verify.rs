@@ -83,6 +83,8 @@ fn pki_with_revoked_intermediate() -> Pki {
 fn a_leaf_under_a_revoked_intermediate_is_revoked_when_the_crl_is_given() {
     let pki = pki_with_revoked_intermediate();
     let web = pki.entity("web").expect("web");
+    // The manifest's contract follows: what a client given the CRLs sees.
+    assert_eq!(web.expected, Some(Outcome::Revoked));
     let trust = TrustStore::from_pki(&pki);
     assert!(!trust.crls.is_empty(), "the root's CRL is in the trust");
     let name = ServerName::try_from("localhost").unwrap();
