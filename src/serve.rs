@@ -96,8 +96,8 @@ pub struct ServeSettings {
     pub client_auth: ClientAuth,
     /// The CAs client certificates must chain to (used when `client_auth` is not `None`).
     pub client_roots: Vec<CertificateDer<'static>>,
-    /// CRLs a client certificate is checked against (the end entity only; a certificate no
-    /// CRL covers passes). A PKI's scenario has its issuers' CRLs (`certlab revoke`).
+    /// CRLs a client certificate is checked against (every certificate of its path, as nginx's
+    /// `ssl_crl` does; a certificate no CRL covers passes). A PKI's scenario has its issuers' CRLs (`certlab revoke`).
     pub client_crls: Vec<CertificateRevocationListDer<'static>>,
     /// No TLS at all: answer anything with HTTP/1.1 400.
     pub plaintext: bool,
@@ -715,7 +715,6 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
             if !settings.client_crls.is_empty() {
                 vb = vb
                     .with_crls(settings.client_crls.iter().cloned())
-                    .only_check_end_entity_revocation()
                     .allow_unknown_revocation_status();
             }
             builder.with_client_cert_verifier(vb.build().map_err(|e| config_err(&e))?)

@@ -38,6 +38,11 @@ fn three_level_pki() -> Pki {
         name = "retired"
         issuer = "intermediate"
         dns = ["retired.test"]
+        [[leaf]]
+        name = "agent"
+        issuer = "intermediate"
+        role = "client"
+        dns = ["agent.test"]
     "#;
     let spec = spec::parse("<hunt>", text).expect("spec parses");
     store::build(&spec, time::OffsetDateTime::now_utc()).expect("the PKI builds")
@@ -103,6 +108,36 @@ fn a_leaf_under_a_revoked_intermediate_is_revoked_when_the_crl_is_given() {
     let roots = TrustStore::from_roots(pki.trusted_roots().map(|e| e.cert.clone()).collect());
     let verdict = classify_chain(&web.chain, &roots, Some(&name), Usage::Server, now);
     assert_eq!(verdict.outcome, Outcome::Ok, "{:?}", verdict.detail);
+}
+
+/// Found on the server side too: `serve` with a PKI's CRLs (`serve --pki`) accepted a client
+/// certificate issued by a revoked intermediate (only the end entity was looked up; nginx's
+/// `ssl_crl` and curl check the whole chain). Now refused: `client-cert-rejected`.
+#[test]
+fn serve_refuses_a_client_certificate_below_a_revoked_intermediate() {
+    let pki = pki_with_revoked_intermediate();
+    let web = pki.entity("web").expect("web");
+    let agent = pki.entity("agent").expect("agent");
+    let trust = TrustStore::from_pki(&pki);
+    let mut settings = ServeSettings::new("hunt", web.chain.clone(), web.key.to_private_key_der());
+    settings.client_auth = certlab::tls::ClientAuth::Required;
+    settings.client_roots = trust.roots.clone();
+    settings.client_crls = trust.crls.clone();
+    let ep = serve(settings, "127.0.0.1:0".parse().unwrap()).expect("serves");
+    let options = ProbeOptions {
+        trust: Some(TrustStore::from_roots(trust.roots.clone())),
+        client_cert: Some((agent.chain.clone(), agent.key.to_private_key_der())),
+        timeout: Duration::from_secs(10),
+        ..ProbeOptions::default()
+    };
+    let report = probe(&format!("localhost:{}", ep.addr().port()), &options).expect("probes");
+    ep.stop();
+    assert_eq!(
+        report.outcome,
+        Outcome::ClientCertRejected,
+        "{:?}",
+        report.detail
+    );
 }
 
 /// The same endpoint through the binary and curl: both refuse it.
