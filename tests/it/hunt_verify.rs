@@ -97,7 +97,10 @@ fn a_leaf_under_a_revoked_intermediate_is_revoked_when_the_crl_is_given() {
     let verdict = classify_chain(&web.chain, &trust, Some(&name), Usage::Server, now);
     assert_eq!(verdict.outcome, Outcome::Revoked, "{:?}", verdict.detail);
     let detail = verdict.detail.unwrap_or_default();
-    assert!(detail.contains("intermediate"), "names the revoked CA: {detail}");
+    assert!(
+        detail.contains("intermediate"),
+        "names the revoked CA: {detail}"
+    );
 
     let ep = serve_chain(web.chain.clone(), web.key.to_private_key_der());
     let report = probe_localhost(&ep, trust);
@@ -205,7 +208,8 @@ fn leaf_with_key_usage(
     let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     leaf.subject_alt_names
         .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
     leaf.key_usages = usages;
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let leaf_cert = leaf.signed_by(&key, &issuer).unwrap();
@@ -247,7 +251,12 @@ fn a_server_leaf_whose_key_usage_forbids_tls_is_wrong_usage() {
         let (root, chain, _) = leaf_with_key_usage(usages.clone());
         let trust = TrustStore::from_roots(vec![root]);
         let verdict = classify_chain(&chain, &trust, Some(&name), Usage::Server, now);
-        assert_eq!(verdict.outcome, Outcome::Ok, "{usages:?}: {:?}", verdict.detail);
+        assert_eq!(
+            verdict.outcome,
+            Outcome::Ok,
+            "{usages:?}: {:?}",
+            verdict.detail
+        );
     }
 }
 
@@ -268,7 +277,12 @@ fn openssl_curl_and_certlab_agree_on_a_leaf_key_usage_without_tls() {
         std::process::Command::new("openssl")
             .args(["s_client", "-connect"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["-verify_return_error", "-verify_hostname", "localhost", "-CAfile"])
+            .args([
+                "-verify_return_error",
+                "-verify_hostname",
+                "localhost",
+                "-CAfile",
+            ])
             .arg(&ca),
         b"",
         Duration::from_secs(15),
@@ -304,4 +318,50 @@ fn pem_of(der: &CertificateDer<'_>) -> String {
     }
     out.push_str("-----END CERTIFICATE-----\n");
     out
+}
+
+/// A port nothing listens on (bound, then closed).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Found: `certlab probe HOST:PORT --timeout 9223372036854775807s` (and `lab --timeout` with
+/// it) panicked, exit 101: "overflow when adding duration to instant". A timeout too long for
+/// the clock is as good as forever: the probe runs and says what it saw.
+#[test]
+fn an_enormous_timeout_is_no_panic() {
+    let target = format!("127.0.0.1:{}", closed_port());
+    let out = common::run(common::certlab_command().args([
+        "probe",
+        &target,
+        "--timeout",
+        "9223372036854775807s",
+    ]));
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("refused"), "{text}");
+
+    // The library with the longest durations there are: a refused port, and an endpoint
+    // whose answer after the handshake is waited for at most until the deadline.
+    let options = ProbeOptions {
+        timeout: Duration::MAX,
+        ..ProbeOptions::default()
+    };
+    let report = probe(&target, &options).expect("probes");
+    assert_eq!(report.outcome, Outcome::Refused);
+    let pki = three_level_pki();
+    let web = pki.entity("web").expect("web");
+    let ep = serve_chain(web.chain.clone(), web.key.to_private_key_der());
+    let options = ProbeOptions {
+        trust: Some(TrustStore::from_pki(&pki)),
+        post_handshake_wait: Duration::MAX,
+        timeout: Duration::from_secs(10),
+        ..ProbeOptions::default()
+    };
+    let report = probe(&format!("localhost:{}", ep.addr().port()), &options).expect("probes");
+    ep.stop();
+    assert_eq!(report.outcome, Outcome::Ok, "{:?}", report.detail);
 }
