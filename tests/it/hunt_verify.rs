@@ -365,3 +365,168 @@ fn an_enormous_timeout_is_no_panic() {
     ep.stop();
     assert_eq!(report.outcome, Outcome::Ok, "{:?}", report.detail);
 }
+
+/// A chain below a root made by `root`: (root DER, chain leaf first, leaf key). With
+/// `intermediate`, one CA sits between the root and the `localhost` / 127.0.0.1 server leaf.
+fn chain_below(
+    root: CertificateParams,
+    intermediate: bool,
+) -> (
+    CertificateDer<'static>,
+    Vec<CertificateDer<'static>>,
+    PrivateKeyDer<'static>,
+) {
+    let root_key = KeyPair::generate().unwrap();
+    let root_cert = root.self_signed(&root_key).unwrap();
+    let mut issuer = Issuer::new(root, root_key);
+    let mut chain = Vec::new();
+    if intermediate {
+        let key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::default();
+        ca.distinguished_name
+            .push(DnType::CommonName, "hunt intermediate");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let cert = ca.signed_by(&key, &issuer).unwrap();
+        chain.push(cert.der().clone());
+        issuer = Issuer::new(ca, key);
+    }
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.subject_alt_names
+        .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    chain.insert(0, cert.der().clone());
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    (root_cert.der().clone(), chain, key_der)
+}
+
+/// Root parameters: CN `name`, CA:true unconstrained, keyCertSign and cRLSign.
+fn root_params(name: &str) -> CertificateParams {
+    let mut root = CertificateParams::default();
+    root.distinguished_name.push(DnType::CommonName, name);
+    root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    root
+}
+
+/// The roots whose own constraints rustls-webpki ignores (a trust anchor is only a name, a
+/// key and name constraints to it) and OpenSSL enforces: (case, root, with an intermediate,
+/// certlab's outcome, OpenSSL's verify error).
+fn constrained_roots() -> Vec<(&'static str, CertificateParams, bool, Outcome, &'static str)> {
+    let mut path_len_0 = root_params("hunt root pathLen 0");
+    path_len_0.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let mut client_only = root_params("hunt root clientAuth only");
+    client_only.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let mut not_ca = root_params("hunt root CA false");
+    not_ca.is_ca = IsCa::ExplicitNoCa;
+    vec![
+        (
+            "root pathLen 0 above an intermediate",
+            path_len_0,
+            true,
+            Outcome::PathLenExceeded,
+            "error 25",
+        ),
+        (
+            "root EKU clientAuth only",
+            client_only,
+            false,
+            Outcome::WrongUsage,
+            "error 26",
+        ),
+        (
+            "root CA:false",
+            not_ca,
+            false,
+            Outcome::InvalidCa,
+            "error 79",
+        ),
+    ]
+}
+
+/// Found: a root's own pathLen, EKU and CA:false were ignored (webpki keeps only a trust
+/// anchor's name, key and name constraints): `ok`, with no client said to disagree, where
+/// OpenSSL says 25 `path length constraint exceeded`, 26 `unsuitable certificate purpose`,
+/// 79 `invalid CA certificate` (curl exit 60 each). certlab checks the anchor's dates
+/// already; now these too. Controls stay `ok`: pathLen 0 directly above the leaf, a
+/// serverAuth root, a self-signed server certificate trusted as itself (pinned).
+#[test]
+fn a_roots_own_path_len_eku_and_ca_flag_are_enforced() {
+    let name = ServerName::try_from("localhost").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    for (case, root, intermediate, want, _) in constrained_roots() {
+        let (root, chain, _) = chain_below(root, intermediate);
+        let trust = TrustStore::from_roots(vec![root]);
+        let verdict = classify_chain(&chain, &trust, Some(&name), Usage::Server, now);
+        assert_eq!(verdict.outcome, want, "{case}: {:?}", verdict.detail);
+        let detail = verdict.detail.unwrap_or_default();
+        assert!(detail.contains("trusted root"), "{case}: {detail}");
+    }
+    // Live, the first one.
+    let (case, root, intermediate, want, _) = constrained_roots().remove(0);
+    let (root, chain, key) = chain_below(root, intermediate);
+    let ep = serve_chain(chain, key);
+    let report = probe_localhost(&ep, TrustStore::from_roots(vec![root]));
+    ep.stop();
+    assert_eq!(report.outcome, want, "{case}: {:?}", report.detail);
+
+    let mut path_len_0 = root_params("hunt root pathLen 0");
+    path_len_0.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let mut server_eku = root_params("hunt root serverAuth");
+    server_eku.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    for (case, root, intermediate) in [
+        ("pathLen 0 root above the leaf", path_len_0, false),
+        ("serverAuth root", server_eku, true),
+    ] {
+        let (root, chain, _) = chain_below(root, intermediate);
+        let trust = TrustStore::from_roots(vec![root]);
+        let verdict = classify_chain(&chain, &trust, Some(&name), Usage::Server, now);
+        assert_eq!(verdict.outcome, Outcome::Ok, "{case}: {:?}", verdict.detail);
+    }
+    // A pinned self-signed server certificate (CA:false, its own trust anchor).
+    let key = KeyPair::generate().unwrap();
+    let mut pinned = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    pinned.is_ca = IsCa::ExplicitNoCa;
+    pinned.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    pinned.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = pinned.self_signed(&key).unwrap().der().clone();
+    let trust = TrustStore::from_roots(vec![cert.clone()]);
+    let verdict = classify_chain(&[cert], &trust, Some(&name), Usage::Server, now);
+    assert_eq!(verdict.outcome, Outcome::Ok, "pinned: {:?}", verdict.detail);
+}
+
+/// `openssl verify` refuses each of those chains with the error named.
+#[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
+fn openssl_refuses_the_constrained_roots() {
+    if !common::have_tool("openssl") {
+        return;
+    }
+    let dir = common::tempdir();
+    for (case, root, intermediate, _, error) in constrained_roots() {
+        let (root, chain, _) = chain_below(root, intermediate);
+        let ca = dir.path().join("root.pem");
+        std::fs::write(&ca, pem_of(&root)).unwrap();
+        let leaf = dir.path().join("leaf.pem");
+        std::fs::write(&leaf, pem_of(&chain[0])).unwrap();
+        let untrusted = dir.path().join("untrusted.pem");
+        let rest: String = chain[1..].iter().map(|c| pem_of(c)).collect();
+        std::fs::write(&untrusted, if rest.is_empty() { pem_of(&root) } else { rest }).unwrap();
+        let out = common::run_timeout(
+            std::process::Command::new("openssl")
+                .args(["verify", "-purpose", "sslserver", "-CAfile"])
+                .arg(&ca)
+                .arg("-untrusted")
+                .arg(&untrusted)
+                .arg(&leaf),
+            b"",
+            Duration::from_secs(15),
+        );
+        assert_ne!(out.code, Some(0), "{case}: {}", out.all());
+        assert!(out.all().contains(error), "{case}: {}", out.all());
+    }
+}
