@@ -926,6 +926,53 @@ impl Ctx<'_> {
         }
     }
 
+    /// The constraint of the trusted root `root` that the path breaks, if any: CA:false,
+    /// a pathLen below the `below` CAs under it, an extended key usage without `usage`'s.
+    fn anchor_constraint(&self, root: &Facts<'_>, below: usize, usage: Usage) -> Option<Verdict> {
+        let cert = root.cert?;
+        match cert.basic_constraints() {
+            Some((false, _)) => {
+                return Some(Verdict::new(
+                    Outcome::InvalidCa,
+                    format!(
+                        "the trusted root {} issues certificates but is not a CA (basicConstraints CA:false)",
+                        root.name()
+                    ),
+                ));
+            }
+            Some((true, Some(len))) if below > len as usize => {
+                return Some(Verdict::new(
+                    Outcome::PathLenExceeded,
+                    format!(
+                        "the trusted root {} has pathLen {len}, and {below} intermediate{} below it",
+                        root.name(),
+                        if below == 1 { " is" } else { "s are" }
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        let needed = match usage {
+            Usage::Server => "serverAuth",
+            Usage::Client => "clientAuth",
+        };
+        match cert.extended_key_usage() {
+            Some(ekus) if !ekus.iter().any(|e| e == needed) => Some(Verdict::new(
+                Outcome::WrongUsage,
+                format!(
+                    "the trusted root {}'s extended key usage is {}; every certificate of the path that has one needs {needed}",
+                    root.name(),
+                    if ekus.is_empty() {
+                        "empty".to_string()
+                    } else {
+                        ekus.join(", ")
+                    }
+                ),
+            )),
+            _ => None,
+        }
+    }
+
     /// The verdict on a revoked path: which certificate of the chain a CRL lists (the leaf,
     /// or an intermediate, which revokes every certificate below it).
     fn revoked(&self, crls: &[CertRevocationList<'_>]) -> Verdict {
@@ -1143,7 +1190,9 @@ pub(crate) fn classify_parsed<'a>(
     });
 
     let intermediates = &chain[1..];
-    let anchor = match ee.verify_for_usage(
+    // How many CAs of the path sit below the anchor, self-issued ones not counted (RFC 5280
+    // 4.2.1.9): what the anchor's own pathLen limits.
+    let (anchor, below_anchor) = match ee.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
         &anchors,
         intermediates,
@@ -1160,7 +1209,15 @@ pub(crate) fn classify_parsed<'a>(
                     .collect();
                 v.record(leaf_der, &path, &anchors, &anchor_roots);
             }
-            anchors.iter().position(|a| a == path.anchor())
+            let below = path
+                .intermediate_certificates()
+                .filter(|c| {
+                    !ctx.chain
+                        .iter()
+                        .any(|f| f.der == c.der().as_ref() && f.self_issued())
+                })
+                .count();
+            (anchors.iter().position(|a| a == path.anchor()), below)
         }
         Err(webpki::Error::CertRevoked) => return ctx.revoked(&crls),
         Err(e) => return ctx.classify_error(e, name),
@@ -1195,6 +1252,17 @@ pub(crate) fn classify_parsed<'a>(
                 return ctx.not_yet_valid(t);
             }
         }
+    }
+
+    // webpki keeps of a trust anchor only its name, key and name constraints: its own
+    // basicConstraints (CA:false, pathLen) and extended key usage are checked here, as OpenSSL
+    // and curl check them (verify errors 79, 25, 26). A self-signed server certificate trusted
+    // as itself (pinned) issued nothing: only its dates count.
+    if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]])
+        && !(root.subject() == ctx.chain[0].subject() && root.spki() == ctx.chain[0].spki())
+        && let Some(v) = ctx.anchor_constraint(root, below_anchor, usage)
+    {
+        return v;
     }
 
     if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]])

@@ -395,7 +395,8 @@ fn chain_below(
     let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     leaf.subject_alt_names
         .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let cert = leaf.signed_by(&key, &issuer).unwrap();
@@ -515,7 +516,11 @@ fn openssl_refuses_the_constrained_roots() {
         std::fs::write(&leaf, pem_of(&chain[0])).unwrap();
         let untrusted = dir.path().join("untrusted.pem");
         let rest: String = chain[1..].iter().map(|c| pem_of(c)).collect();
-        std::fs::write(&untrusted, if rest.is_empty() { pem_of(&root) } else { rest }).unwrap();
+        std::fs::write(
+            &untrusted,
+            if rest.is_empty() { pem_of(&root) } else { rest },
+        )
+        .unwrap();
         let out = common::run_timeout(
             std::process::Command::new("openssl")
                 .args(["verify", "-purpose", "sslserver", "-CAfile"])
