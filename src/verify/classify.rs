@@ -819,6 +819,40 @@ impl Ctx<'_> {
             E::InvalidSignatureForPublicKey => self.bad_signature(),
             E::CertNotValidForName(_) => self.name_mismatch(name),
             E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
+                let needed = if self.usage_is_client {
+                    "clientAuth"
+                } else {
+                    "serverAuth"
+                };
+                let lacks = |f: &Facts<'_>| {
+                    f.cert
+                        .and_then(Cert::extended_key_usage)
+                        .is_some_and(|ekus| !ekus.iter().any(|e| e == needed))
+                };
+                // webpki checks the EKU of every certificate of the path: the leaf's, or an
+                // intermediate's that lacks it.
+                if !lacks(leaf)
+                    && let Some(ca) = self.chain.iter().skip(1).find(|f| lacks(f))
+                {
+                    let ekus = ca
+                        .cert
+                        .and_then(Cert::extended_key_usage)
+                        .unwrap_or_default();
+                    let which = self
+                        .describe(|f| f.der == ca.der)
+                        .unwrap_or_else(|| ca.name());
+                    return Verdict::new(
+                        Outcome::WrongUsage,
+                        format!(
+                            "{which}'s extended key usage is {}; every certificate of the path that has one needs {needed}",
+                            if ekus.is_empty() {
+                                "empty".to_string()
+                            } else {
+                                ekus.join(", ")
+                            }
+                        ),
+                    );
+                }
                 let ekus = match leaf.cert.and_then(Cert::extended_key_usage) {
                     Some(ekus) if ekus.is_empty() => "empty".to_string(),
                     Some(ekus) => ekus.join(", "),
@@ -827,18 +861,13 @@ impl Ctx<'_> {
                 Verdict::new(
                     Outcome::WrongUsage,
                     format!(
-                        "{}'s extended key usage is {ekus}; a certificate a TLS {} presents needs {}",
+                        "{}'s extended key usage is {ekus}; a certificate a TLS {} presents needs {needed}",
                         leaf.name(),
                         if self.usage_is_client {
                             "client"
                         } else {
                             "server"
                         },
-                        if self.usage_is_client {
-                            "clientAuth"
-                        } else {
-                            "serverAuth"
-                        }
                     ),
                 )
             }

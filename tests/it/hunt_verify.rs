@@ -376,17 +376,30 @@ fn chain_below(
     Vec<CertificateDer<'static>>,
     PrivateKeyDer<'static>,
 ) {
+    chain_below_with(root, intermediate.then(Vec::new))
+}
+
+/// [`chain_below`], the intermediate (when `Some`) with these extended key usages.
+fn chain_below_with(
+    root: CertificateParams,
+    intermediate: Option<Vec<ExtendedKeyUsagePurpose>>,
+) -> (
+    CertificateDer<'static>,
+    Vec<CertificateDer<'static>>,
+    PrivateKeyDer<'static>,
+) {
     let root_key = KeyPair::generate().unwrap();
     let root_cert = root.self_signed(&root_key).unwrap();
     let mut issuer = Issuer::new(root, root_key);
     let mut chain = Vec::new();
-    if intermediate {
+    if let Some(ekus) = intermediate {
         let key = KeyPair::generate().unwrap();
         let mut ca = CertificateParams::default();
         ca.distinguished_name
             .push(DnType::CommonName, "hunt intermediate");
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        ca.extended_key_usages = ekus;
         let cert = ca.signed_by(&key, &issuer).unwrap();
         chain.push(cert.der().clone());
         issuer = Issuer::new(ca, key);
@@ -534,4 +547,25 @@ fn openssl_refuses_the_constrained_roots() {
         assert_ne!(out.code, Some(0), "{case}: {}", out.all());
         assert!(out.all().contains(error), "{case}: {}", out.all());
     }
+}
+
+/// Found (a detail, not a verdict): an intermediate whose EKU lacks serverAuth was reported as
+/// "CN=localhost's extended key usage is serverAuth; a certificate a TLS server presents
+/// needs serverAuth", blaming the leaf, which is fine. The detail names the intermediate.
+#[test]
+fn an_intermediates_eku_is_named_as_the_culprit() {
+    let name = ServerName::try_from("localhost").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let (root, chain, _) = chain_below_with(
+        root_params("hunt root"),
+        Some(vec![ExtendedKeyUsagePurpose::ClientAuth]),
+    );
+    let trust = TrustStore::from_roots(vec![root]);
+    let verdict = classify_chain(&chain, &trust, Some(&name), Usage::Server, now);
+    assert_eq!(verdict.outcome, Outcome::WrongUsage, "{:?}", verdict.detail);
+    let detail = verdict.detail.unwrap_or_default();
+    assert!(
+        detail.starts_with("intermediate CN=hunt intermediate") && detail.contains("clientAuth"),
+        "{detail}"
+    );
 }
