@@ -569,3 +569,48 @@ fn an_intermediates_eku_is_named_as_the_culprit() {
         "{detail}"
     );
 }
+
+/// Found: a CRL past its nextUpdate was used as if current: a leaf it does not list was `ok`,
+/// where OpenSSL says 12 `CRL has expired` (curl `--crlfile`: exit 60). certlab's CRLs have a
+/// nextUpdate of `revoke` time plus the default leaf validity, so a leaf issued for longer
+/// (here 5 years) outlives its issuer's CRL. Now `expired`, the detail naming the CRL.
+#[test]
+fn a_crl_past_its_next_update_is_not_a_clean_bill() {
+    let t0 = time::macros::datetime!(2030-01-01 00:00 UTC);
+    let text = r#"
+        [[ca]]
+        name = "root"
+        [[ca]]
+        name = "intermediate"
+        issuer = "root"
+        [[leaf]]
+        name = "web"
+        issuer = "intermediate"
+        dns = ["localhost"]
+        validity = "5y"
+        [[leaf]]
+        name = "retired"
+        issuer = "intermediate"
+        dns = ["retired.test"]
+    "#;
+    let spec = spec::parse("<hunt>", text).expect("spec parses");
+    let mut pki = store::build(&spec, t0).expect("the PKI builds");
+    revoke_pki(&mut pki, "retired", Reason::Superseded, t0).expect("revokes");
+    let web = pki.entity("web").expect("web").chain.clone();
+    let trust = TrustStore::from_pki(&pki);
+    let name = ServerName::try_from("localhost").unwrap();
+    // Within the CRL's life: ok.
+    let at = t0 + time::Duration::days(30);
+    let verdict = classify_chain(&web, &trust, Some(&name), Usage::Server, at);
+    assert_eq!(verdict.outcome, Outcome::Ok, "{:?}", verdict.detail);
+    // Two years on: the leaf is valid, the CRL is stale.
+    let at = t0 + time::Duration::days(730);
+    let verdict = classify_chain(&web, &trust, Some(&name), Usage::Server, at);
+    assert_eq!(verdict.outcome, Outcome::Expired, "{:?}", verdict.detail);
+    let detail = verdict.detail.unwrap_or_default();
+    assert!(detail.contains("CRL") && detail.contains("nextUpdate"), "{detail}");
+    // Without CRLs, nothing is stale.
+    let roots = TrustStore::from_roots(trust.roots.clone());
+    let verdict = classify_chain(&web, &roots, Some(&name), Usage::Server, at);
+    assert_eq!(verdict.outcome, Outcome::Ok, "{:?}", verdict.detail);
+}
