@@ -37,8 +37,8 @@ use crate::x509::{Cert, parse_chain};
 use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, TrustAnchor};
 use time::OffsetDateTime;
 use webpki::{
-    BorrowedCertRevocationList, CertRevocationList, EndEntityCert, KeyUsage, RevocationCheckDepth,
-    RevocationOptionsBuilder, UnknownStatusPolicy,
+    BorrowedCertRevocationList, CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage,
+    RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
 /// What the certificate is validated for.
@@ -200,6 +200,7 @@ pub fn outcome_of_webpki_error(error: &webpki::Error) -> Outcome {
         E::MaximumPathDepthExceeded => Outcome::BadCertificate,
         E::NameConstraintViolation => Outcome::NameConstraintViolation,
         E::CertRevoked => Outcome::Revoked,
+        E::CrlExpired { .. } => Outcome::Expired,
         E::InvalidSignatureForPublicKey | E::SignatureAlgorithmMismatch => Outcome::BadSignature,
         _ => Outcome::BadCertificate,
     }
@@ -1002,6 +1003,18 @@ impl Ctx<'_> {
         }
     }
 
+    /// A CRL given for a certificate of the path is past its nextUpdate (`at`).
+    fn crl_expired(&self, at: OffsetDateTime) -> Verdict {
+        Verdict::new(
+            Outcome::Expired,
+            format!(
+                "a CRL given for the chain is past its nextUpdate, {} ({} ago): a client checking revocation (curl --crlfile, openssl -crl_check) refuses it as `CRL has expired`; give a current CRL (certlab revoke re-signs its issuer's)",
+                date(at),
+                distance(self.now, at)
+            ),
+        )
+    }
+
     /// The verdict on a revoked path: which certificate of the chain a CRL lists (the leaf,
     /// or an intermediate, which revokes every certificate below it).
     fn revoked(&self, crls: &[CertRevocationList<'_>]) -> Verdict {
@@ -1214,6 +1227,8 @@ pub(crate) fn classify_parsed<'a>(
     // certificate no CRL covers passes (unknown status allowed).
     let revocation = RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
         b.with_depth(RevocationCheckDepth::Chain)
+            // A CRL past its nextUpdate is no answer: OpenSSL's `CRL has expired` (error 12).
+            .with_expiration_policy(ExpirationPolicy::Enforce)
             .with_status_policy(UnknownStatusPolicy::Allow)
             .build()
     });
@@ -1249,6 +1264,9 @@ pub(crate) fn classify_parsed<'a>(
             (anchors.iter().position(|a| a == path.anchor()), below)
         }
         Err(webpki::Error::CertRevoked) => return ctx.revoked(&crls),
+        Err(webpki::Error::CrlExpired { next_update, .. }) => {
+            return ctx.crl_expired(offset_date_time(next_update));
+        }
         Err(e) => return ctx.classify_error(e, name),
     };
 

@@ -608,9 +608,23 @@ fn a_crl_past_its_next_update_is_not_a_clean_bill() {
     let verdict = classify_chain(&web, &trust, Some(&name), Usage::Server, at);
     assert_eq!(verdict.outcome, Outcome::Expired, "{:?}", verdict.detail);
     let detail = verdict.detail.unwrap_or_default();
-    assert!(detail.contains("CRL") && detail.contains("nextUpdate"), "{detail}");
+    assert!(
+        detail.contains("CRL") && detail.contains("nextUpdate"),
+        "{detail}"
+    );
     // Without CRLs, nothing is stale.
     let roots = TrustStore::from_roots(trust.roots.clone());
     let verdict = classify_chain(&web, &roots, Some(&name), Usage::Server, at);
     assert_eq!(verdict.outcome, Outcome::Ok, "{:?}", verdict.detail);
+}
+
+/// `explain` knows OpenSSL's words for it (it had no pattern: "unknown message").
+#[test]
+fn explain_knows_crl_has_expired() {
+    let out = common::run(common::certlab_command().args([
+        "explain",
+        "curl: (60) SSL certificate problem: CRL has expired",
+    ]));
+    let text = common::text(&out);
+    assert!(text.starts_with("outcome      expired"), "{text}");
 }
