@@ -1065,6 +1065,23 @@ impl Ctx<'_> {
     }
 }
 
+/// Whether one of `crls` issued by `cert`'s issuer (by name) lists `cert`'s serial number. The
+/// CRL's signature is not checked here: this names a certificate a CRL of the trust store
+/// lists (a CA row of `check --pki DIR`), it does not validate a path.
+pub(crate) fn listed_in_crls(cert: &[u8], crls: &[CertificateRevocationListDer<'_>]) -> bool {
+    let Ok(parsed) = Cert::parse(cert) else {
+        return false;
+    };
+    crls.iter()
+        .filter_map(|c| BorrowedCertRevocationList::from_der(c.as_ref()).ok())
+        .map(CertRevocationList::from)
+        .any(|crl| {
+            // webpki gives the CRL's issuer without the SEQUENCE header.
+            parsed.issuer_raw().ends_with(crl.issuer())
+                && matches!(crl.find_serial(parsed.raw_serial()), Ok(Some(_)))
+        })
+}
+
 /// Why a TLS peer cannot sign with this leaf's key in a rustls handshake (aws-lc-rs
 /// provider: ECDSA P-256/P-384/P-521, Ed25519, RSA 2048 to 8192 bits), if it cannot.
 fn leaf_key_problem(cert: &Cert<'_>) -> Option<String> {

@@ -628,3 +628,24 @@ fn explain_knows_crl_has_expired() {
     let text = common::text(&out);
     assert!(text.starts_with("outcome      expired"), "{text}");
 }
+
+/// `check --pki DIR` said `ok` for an intermediate its root's CRL lists (CAs were judged by
+/// their dates alone) while it said `revoked` for every leaf below it.
+#[test]
+fn check_pki_names_a_revoked_intermediate_itself() {
+    let pki = pki_with_revoked_intermediate();
+    let trust = TrustStore::from_pki(&pki);
+    let report =
+        certlab::verify::check::check_pki(&pki, &trust, time::OffsetDateTime::now_utc(), 30);
+    let row = |name: &str| {
+        report
+            .entities
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("{name} checked"))
+            .outcome
+    };
+    assert_eq!(row("intermediate"), Outcome::Revoked);
+    assert_eq!(row("web"), Outcome::Revoked);
+    assert_eq!(row("root"), Outcome::Ok);
+}
