@@ -649,3 +649,68 @@ fn check_pki_names_a_revoked_intermediate_itself() {
     assert_eq!(row("web"), Outcome::Revoked);
     assert_eq!(row("root"), Outcome::Ok);
 }
+
+/// The server side of a stale CRL: `serve` with its PKI's CRLs accepted a client certificate
+/// when the issuer's CRL was past its nextUpdate (nginx's `ssl_crl`, on OpenSSL, refuses:
+/// `CRL has expired`). Judged at an injected time on both sides.
+#[test]
+fn serve_refuses_a_client_when_the_crl_is_stale() {
+    let t0 = time::macros::datetime!(2030-01-01 00:00 UTC);
+    let text = r#"
+        [[ca]]
+        name = "root"
+        [[ca]]
+        name = "intermediate"
+        issuer = "root"
+        [[leaf]]
+        name = "web"
+        issuer = "intermediate"
+        dns = ["localhost"]
+        validity = "5y"
+        [[leaf]]
+        name = "agent"
+        issuer = "intermediate"
+        role = "client"
+        dns = ["agent.test"]
+        validity = "5y"
+        [[leaf]]
+        name = "retired"
+        issuer = "intermediate"
+        role = "client"
+        dns = ["retired.test"]
+    "#;
+    let spec = spec::parse("<hunt>", text).expect("spec parses");
+    let mut pki = store::build(&spec, t0).expect("the PKI builds");
+    revoke_pki(&mut pki, "retired", Reason::Superseded, t0).expect("revokes");
+    let trust = TrustStore::from_pki(&pki);
+    let web = pki.entity("web").expect("web");
+    let agent = pki.entity("agent").expect("agent");
+    let served_at = |at: time::OffsetDateTime| {
+        let mut settings =
+            ServeSettings::new("hunt", web.chain.clone(), web.key.to_private_key_der());
+        settings.client_auth = certlab::tls::ClientAuth::Required;
+        settings.client_roots = trust.roots.clone();
+        settings.client_crls = trust.crls.clone();
+        settings.now = Some(at);
+        let ep = serve(settings, "127.0.0.1:0".parse().unwrap()).expect("serves");
+        let options = ProbeOptions {
+            trust: Some(TrustStore::from_roots(trust.roots.clone())),
+            client_cert: Some((agent.chain.clone(), agent.key.to_private_key_der())),
+            now: Some(at),
+            timeout: Duration::from_secs(10),
+            ..ProbeOptions::default()
+        };
+        let report = probe(&format!("localhost:{}", ep.addr().port()), &options).expect("probes");
+        ep.stop();
+        report
+    };
+    let fresh = served_at(t0 + time::Duration::days(30));
+    assert_eq!(fresh.outcome, Outcome::Ok, "{:?}", fresh.detail);
+    let stale = served_at(t0 + time::Duration::days(730));
+    assert_eq!(
+        stale.outcome,
+        Outcome::ClientCertRejected,
+        "{:?}",
+        stale.detail
+    );
+}
