@@ -96,8 +96,9 @@ pub struct ServeSettings {
     pub client_auth: ClientAuth,
     /// The CAs client certificates must chain to (used when `client_auth` is not `None`).
     pub client_roots: Vec<CertificateDer<'static>>,
-    /// CRLs a client certificate is checked against (every certificate of its path, as nginx's
-    /// `ssl_crl` does; a certificate no CRL covers passes; a CRL past its nextUpdate refuses). A PKI's scenario has its issuers' CRLs (`certlab revoke`).
+    /// CRLs a client certificate is checked against: every certificate of its path, as nginx's
+    /// `ssl_crl` does; a certificate no CRL covers passes; a CRL past its nextUpdate refuses.
+    /// A PKI's scenario has its issuers' CRLs (`certlab revoke`).
     pub client_crls: Vec<CertificateRevocationListDer<'static>>,
     /// No TLS at all: answer anything with HTTP/1.1 400.
     pub plaintext: bool,

@@ -617,7 +617,8 @@ fn first_host(sans: &[San]) -> Option<String> {
 
 /// Checks every certificate of a PKI at `now` (skipping entities with a fault on purpose):
 /// leaves through their served chain for their first SAN and their usage, CAs by their own
-/// dates and by the CRLs of `trust` (a revoked intermediate). Anything not `ok`, or expiring within `warn_days`, counts as failed.
+/// dates and by the CRLs of `trust` (a revoked intermediate). Anything not `ok`, or expiring
+/// within `warn_days`, counts as failed.
 pub fn check_pki(
     pki: &Pki,
     trust: &TrustStore,

@@ -1121,9 +1121,15 @@ fn leaf_key_usage_problem(cert: &Cert<'_>, usage: Usage) -> Option<String> {
     if !cert.has_key_usage() {
         return None;
     }
-    let allowed: &[&str] = match usage {
-        Usage::Server => &["digitalSignature", "keyEncipherment", "keyAgreement"],
-        Usage::Client => &["digitalSignature", "keyAgreement"],
+    let (allowed, words): (&[&str], &str) = match usage {
+        Usage::Server => (
+            &["digitalSignature", "keyEncipherment", "keyAgreement"],
+            "digitalSignature, keyEncipherment or keyAgreement",
+        ),
+        Usage::Client => (
+            &["digitalSignature", "keyAgreement"],
+            "digitalSignature or keyAgreement",
+        ),
     };
     let asserted = cert.key_usage();
     if asserted.iter().any(|u| allowed.contains(&u.as_str())) {
@@ -1135,10 +1141,9 @@ fn leaf_key_usage_problem(cert: &Cert<'_>, usage: Usage) -> Option<String> {
         asserted.join(", ")
     };
     Some(format!(
-        "{}'s key usage is {asserted}; a certificate a TLS {} presents needs {}",
+        "{}'s key usage is {asserted}; a certificate a TLS {} presents needs {words}",
         cert.display_name(),
         usage.name(),
-        allowed.join(", ").replacen(", keyA", " or keyA", 1)
     ))
 }
 

@@ -227,7 +227,8 @@ fn dropped_log_lines_are_counted_once_stderr_is_read_again() {
     let mut sock = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
     let client = format!("[fixture] {} ", sock.local_addr().unwrap());
     sock.set_read_timeout(Some(TIMEOUT)).unwrap();
-    sock.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    sock.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut answer = String::new();
     let _ = sock.read_to_string(&mut answer);
     drop(sock);
