@@ -195,6 +195,18 @@ fn leaf_with_key_usage(
     Vec<CertificateDer<'static>>,
     PrivateKeyDer<'static>,
 ) {
+    leaf_with_key_usage_for(usages, ExtendedKeyUsagePurpose::ServerAuth)
+}
+
+/// [`leaf_with_key_usage`] with this EKU instead of serverAuth.
+fn leaf_with_key_usage_for(
+    usages: Vec<KeyUsagePurpose>,
+    eku: ExtendedKeyUsagePurpose,
+) -> (
+    CertificateDer<'static>,
+    Vec<CertificateDer<'static>>,
+    PrivateKeyDer<'static>,
+) {
     let root_key = KeyPair::generate().unwrap();
     let mut root = CertificateParams::default();
     root.distinguished_name
@@ -211,7 +223,7 @@ fn leaf_with_key_usage(
     leaf.distinguished_name
         .push(DnType::CommonName, "localhost");
     leaf.key_usages = usages;
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.extended_key_usages = vec![eku];
     let leaf_cert = leaf.signed_by(&key, &issuer).unwrap();
     let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     (
@@ -257,6 +269,26 @@ fn a_server_leaf_whose_key_usage_forbids_tls_is_wrong_usage() {
             "{usages:?}: {:?}",
             verdict.detail
         );
+    }
+}
+
+/// A client certificate: OpenSSL's `sslclient` purpose wants digitalSignature or keyAgreement
+/// (measured with `openssl verify -purpose sslclient`: keyEncipherment alone refused,
+/// keyAgreement alone accepted).
+#[test]
+fn a_client_leaf_whose_key_usage_forbids_tls_is_wrong_usage() {
+    let now = time::OffsetDateTime::now_utc();
+    for (usages, want) in [
+        (vec![KeyUsagePurpose::KeyEncipherment], Outcome::WrongUsage),
+        (vec![KeyUsagePurpose::CrlSign], Outcome::WrongUsage),
+        (vec![KeyUsagePurpose::KeyAgreement], Outcome::Ok),
+        (vec![KeyUsagePurpose::DigitalSignature], Outcome::Ok),
+    ] {
+        let (root, chain, _) =
+            leaf_with_key_usage_for(usages.clone(), ExtendedKeyUsagePurpose::ClientAuth);
+        let trust = TrustStore::from_roots(vec![root]);
+        let verdict = classify_chain(&chain, &trust, None, Usage::Client, now);
+        assert_eq!(verdict.outcome, want, "{usages:?}: {:?}", verdict.detail);
     }
 }
 
