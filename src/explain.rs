@@ -281,6 +281,13 @@ pub static PATTERNS: &[Pattern] = &[
         "verify error 23",
     ),
     p(
+        "CRL has expired",
+        "openssl",
+        O::Expired,
+        &[],
+        "verify error 12: a CRL the client was given is past its nextUpdate (the certificates may be fine): give a current CRL",
+    ),
+    p(
         "certificate signature failure",
         "openssl",
         O::BadSignature,

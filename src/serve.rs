@@ -96,8 +96,9 @@ pub struct ServeSettings {
     pub client_auth: ClientAuth,
     /// The CAs client certificates must chain to (used when `client_auth` is not `None`).
     pub client_roots: Vec<CertificateDer<'static>>,
-    /// CRLs a client certificate is checked against (the end entity only; a certificate no
-    /// CRL covers passes). A PKI's scenario has its issuers' CRLs (`certlab revoke`).
+    /// CRLs a client certificate is checked against: every certificate of its path, as nginx's
+    /// `ssl_crl` does; a certificate no CRL covers passes; a CRL past its nextUpdate refuses.
+    /// A PKI's scenario has its issuers' CRLs (`certlab revoke`).
     pub client_crls: Vec<CertificateRevocationListDer<'static>>,
     /// No TLS at all: answer anything with HTTP/1.1 400.
     pub plaintext: bool,
@@ -715,8 +716,10 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
             if !settings.client_crls.is_empty() {
                 vb = vb
                     .with_crls(settings.client_crls.iter().cloned())
-                    .only_check_end_entity_revocation()
-                    .allow_unknown_revocation_status();
+                    .allow_unknown_revocation_status()
+                    // A CRL past its nextUpdate is no answer (nginx on OpenSSL: `CRL has
+                    // expired`).
+                    .enforce_revocation_expiration();
             }
             builder.with_client_cert_verifier(vb.build().map_err(|e| config_err(&e))?)
         }

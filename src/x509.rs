@@ -129,6 +129,11 @@ impl<'a> Cert<'a> {
         self.subject_raw() == self.issuer_raw()
     }
 
+    /// The serial number's bytes as encoded (the INTEGER's content), as CRLs list it.
+    pub(crate) fn raw_serial(&self) -> &'a [u8] {
+        self.cert.raw_serial()
+    }
+
     /// The serial number, colon-separated hex.
     pub(crate) fn serial_hex(&self) -> String {
         hex_colon(self.cert.raw_serial())
@@ -230,6 +235,11 @@ impl<'a> Cert<'a> {
             other => format!("unknown ({other})"),
         };
         (name, bits)
+    }
+
+    /// Whether the certificate has a keyUsage extension (whatever bits it asserts).
+    pub(crate) fn has_key_usage(&self) -> bool {
+        matches!(self.cert.key_usage(), Ok(Some(_)))
     }
 
     /// Key usage bits by their RFC 5280 names (`digitalSignature`, `keyCertSign`, ...).

@@ -6,7 +6,8 @@
 //!
 //! Revoking a certificate the CRL already lists changes nothing and is not an error
 //! ([`Revoked::already`]): a script may revoke twice. A root (self-signed) cannot be revoked:
-//! no CA above it signs a CRL. A revoked leaf's expected outcome becomes `revoked`; clients
+//! no CA above it signs a CRL. A revoked leaf's expected outcome becomes `revoked` (so does
+//! that of every leaf below a revoked intermediate); clients
 //! given the CRL (`check --pki`, `check --crl`, `probe --crl`, `serve --pki` for client
 //! certificates, curl `--crlfile`, openssl `-crl_check`) refuse it; renewing it
 //! ([`super::renew`]) gives it a new serial the CRL does not list.
@@ -262,6 +263,22 @@ pub fn revoke_pki(
             }
             if x.name == entity_name && x.fault == super::Fault::None {
                 x.expected = Some(Outcome::Revoked);
+            }
+        }
+        // A revoked CA revokes what it issued: a client checking the whole path against the
+        // CRLs (curl `--crlfile`, `check --pki`, `probe --crl`) refuses every leaf below it.
+        let mut below = vec![entity_name.clone()];
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for x in &mut pki.entities {
+                if x.issuer != x.name && below.contains(&x.issuer) && !below.contains(&x.name) {
+                    below.push(x.name.clone());
+                    grew = true;
+                    if !x.is_ca() && x.fault == super::Fault::None {
+                        x.expected = Some(Outcome::Revoked);
+                    }
+                }
             }
         }
         done = result;

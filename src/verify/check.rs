@@ -617,7 +617,8 @@ fn first_host(sans: &[San]) -> Option<String> {
 
 /// Checks every certificate of a PKI at `now` (skipping entities with a fault on purpose):
 /// leaves through their served chain for their first SAN and their usage, CAs by their own
-/// dates. Anything not `ok`, or expiring within `warn_days`, counts as failed.
+/// dates and by the CRLs of `trust` (a revoked intermediate). Anything not `ok`, or expiring
+/// within `warn_days`, counts as failed.
 pub fn check_pki(
     pki: &Pki,
     trust: &TrustStore,
@@ -644,7 +645,17 @@ pub fn check_pki_within(
         }
         let (outcome, detail, warnings) = if e.is_ca() {
             let summary = summarize(&e.cert, now).ok();
-            let (outcome, detail) = if e.not_after < now {
+            let (outcome, detail) = if e.issuer != e.name
+                && crate::verify::classify::listed_in_crls(&e.cert, &trust.crls)
+            {
+                (
+                    Outcome::Revoked,
+                    Some(format!(
+                        "{} is listed in its issuer's CRL: every certificate below it is revoked",
+                        e.name
+                    )),
+                )
+            } else if e.not_after < now {
                 (Outcome::Expired, Some(format!("{} expired", e.name)))
             } else if e.not_before > now {
                 (

@@ -37,8 +37,8 @@ use crate::x509::{Cert, parse_chain};
 use pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, TrustAnchor};
 use time::OffsetDateTime;
 use webpki::{
-    BorrowedCertRevocationList, CertRevocationList, EndEntityCert, KeyUsage, RevocationCheckDepth,
-    RevocationOptionsBuilder, UnknownStatusPolicy,
+    BorrowedCertRevocationList, CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage,
+    RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
 /// What the certificate is validated for.
@@ -76,7 +76,8 @@ pub struct TrustStore {
     /// With `--pki`: intermediates the PKI issued (to tell `incomplete-chain` from `unknown-ca`).
     /// They are never used to build a path: a client only has what the server sent.
     pub known_intermediates: Vec<CertificateDer<'static>>,
-    /// CRLs: the end entity is checked against them (unknown status allowed).
+    /// CRLs: every certificate of the path is checked against them, as curl `--crlfile` does
+    /// (a certificate no CRL covers passes).
     pub crls: Vec<CertificateRevocationListDer<'static>>,
 }
 
@@ -199,6 +200,7 @@ pub fn outcome_of_webpki_error(error: &webpki::Error) -> Outcome {
         E::MaximumPathDepthExceeded => Outcome::BadCertificate,
         E::NameConstraintViolation => Outcome::NameConstraintViolation,
         E::CertRevoked => Outcome::Revoked,
+        E::CrlExpired { .. } => Outcome::Expired,
         E::InvalidSignatureForPublicKey | E::SignatureAlgorithmMismatch => Outcome::BadSignature,
         _ => Outcome::BadCertificate,
     }
@@ -818,6 +820,40 @@ impl Ctx<'_> {
             E::InvalidSignatureForPublicKey => self.bad_signature(),
             E::CertNotValidForName(_) => self.name_mismatch(name),
             E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
+                let needed = if self.usage_is_client {
+                    "clientAuth"
+                } else {
+                    "serverAuth"
+                };
+                let lacks = |f: &Facts<'_>| {
+                    f.cert
+                        .and_then(Cert::extended_key_usage)
+                        .is_some_and(|ekus| !ekus.iter().any(|e| e == needed))
+                };
+                // webpki checks the EKU of every certificate of the path: the leaf's, or an
+                // intermediate's that lacks it.
+                if !lacks(leaf)
+                    && let Some(ca) = self.chain.iter().skip(1).find(|f| lacks(f))
+                {
+                    let ekus = ca
+                        .cert
+                        .and_then(Cert::extended_key_usage)
+                        .unwrap_or_default();
+                    let which = self
+                        .describe(|f| f.der == ca.der)
+                        .unwrap_or_else(|| ca.name());
+                    return Verdict::new(
+                        Outcome::WrongUsage,
+                        format!(
+                            "{which}'s extended key usage is {}; every certificate of the path that has one needs {needed}",
+                            if ekus.is_empty() {
+                                "empty".to_string()
+                            } else {
+                                ekus.join(", ")
+                            }
+                        ),
+                    );
+                }
                 let ekus = match leaf.cert.and_then(Cert::extended_key_usage) {
                     Some(ekus) if ekus.is_empty() => "empty".to_string(),
                     Some(ekus) => ekus.join(", "),
@@ -826,18 +862,13 @@ impl Ctx<'_> {
                 Verdict::new(
                     Outcome::WrongUsage,
                     format!(
-                        "{}'s extended key usage is {ekus}; a certificate a TLS {} presents needs {}",
+                        "{}'s extended key usage is {ekus}; a certificate a TLS {} presents needs {needed}",
                         leaf.name(),
                         if self.usage_is_client {
                             "client"
                         } else {
                             "server"
                         },
-                        if self.usage_is_client {
-                            "clientAuth"
-                        } else {
-                            "serverAuth"
-                        }
                     ),
                 )
             }
@@ -925,6 +956,92 @@ impl Ctx<'_> {
         }
     }
 
+    /// The constraint of the trusted root `root` that the path breaks, if any: CA:false,
+    /// a pathLen below the `below` CAs under it, an extended key usage without `usage`'s.
+    fn anchor_constraint(&self, root: &Facts<'_>, below: usize, usage: Usage) -> Option<Verdict> {
+        let cert = root.cert?;
+        match cert.basic_constraints() {
+            Some((false, _)) => {
+                return Some(Verdict::new(
+                    Outcome::InvalidCa,
+                    format!(
+                        "the trusted root {} issues certificates but is not a CA (basicConstraints CA:false)",
+                        root.name()
+                    ),
+                ));
+            }
+            Some((true, Some(len))) if below > len as usize => {
+                return Some(Verdict::new(
+                    Outcome::PathLenExceeded,
+                    format!(
+                        "the trusted root {} has pathLen {len}, and {below} intermediate{} below it",
+                        root.name(),
+                        if below == 1 { " is" } else { "s are" }
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        let needed = match usage {
+            Usage::Server => "serverAuth",
+            Usage::Client => "clientAuth",
+        };
+        match cert.extended_key_usage() {
+            Some(ekus) if !ekus.iter().any(|e| e == needed) => Some(Verdict::new(
+                Outcome::WrongUsage,
+                format!(
+                    "the trusted root {}'s extended key usage is {}; every certificate of the path that has one needs {needed}",
+                    root.name(),
+                    if ekus.is_empty() {
+                        "empty".to_string()
+                    } else {
+                        ekus.join(", ")
+                    }
+                ),
+            )),
+            _ => None,
+        }
+    }
+
+    /// A CRL given for a certificate of the path is past its nextUpdate (`at`).
+    fn crl_expired(&self, at: OffsetDateTime) -> Verdict {
+        Verdict::new(
+            Outcome::Expired,
+            format!(
+                "a CRL given for the chain is past its nextUpdate, {} ({} ago): a client checking revocation (curl --crlfile, openssl -crl_check) refuses it as `CRL has expired`; give a current CRL (certlab revoke re-signs its issuer's)",
+                date(at),
+                distance(self.now, at)
+            ),
+        )
+    }
+
+    /// The verdict on a revoked path: which certificate of the chain a CRL lists (the leaf,
+    /// or an intermediate, which revokes every certificate below it).
+    fn revoked(&self, crls: &[CertRevocationList<'_>]) -> Verdict {
+        let listed = |f: &Facts<'_>| {
+            f.cert.is_some_and(|c| {
+                crls.iter().any(|crl| {
+                    // webpki gives the CRL's issuer without the SEQUENCE header.
+                    c.issuer_raw().ends_with(crl.issuer())
+                        && matches!(crl.find_serial(c.raw_serial()), Ok(Some(_)))
+                })
+            })
+        };
+        match self.chain.iter().position(listed) {
+            Some(i) if i > 0 => Verdict::new(
+                Outcome::Revoked,
+                format!(
+                    "intermediate {} is listed in its issuer's CRL: a revoked CA revokes every certificate below it",
+                    self.chain[i].name()
+                ),
+            ),
+            _ => Verdict::new(
+                Outcome::Revoked,
+                format!("{} is listed in its issuer's CRL", self.chain[0].name()),
+            ),
+        }
+    }
+
     fn name_mismatch(&self, name: Option<&ServerName<'_>>) -> Verdict {
         let leaf = &self.chain[0];
         let wanted = name.map(server_name_text).unwrap_or_default();
@@ -946,6 +1063,23 @@ impl Ctx<'_> {
             ),
         )
     }
+}
+
+/// Whether one of `crls` issued by `cert`'s issuer (by name) lists `cert`'s serial number. The
+/// CRL's signature is not checked here: this names a certificate a CRL of the trust store
+/// lists (a CA row of `check --pki DIR`), it does not validate a path.
+pub(crate) fn listed_in_crls(cert: &[u8], crls: &[CertificateRevocationListDer<'_>]) -> bool {
+    let Ok(parsed) = Cert::parse(cert) else {
+        return false;
+    };
+    crls.iter()
+        .filter_map(|c| BorrowedCertRevocationList::from_der(c.as_ref()).ok())
+        .map(CertRevocationList::from)
+        .any(|crl| {
+            // webpki gives the CRL's issuer without the SEQUENCE header.
+            parsed.issuer_raw().ends_with(crl.issuer())
+                && matches!(crl.find_serial(parsed.raw_serial()), Ok(Some(_)))
+        })
 }
 
 /// Why a TLS peer cannot sign with this leaf's key in a rustls handshake (aws-lc-rs
@@ -976,6 +1110,41 @@ fn leaf_key_problem(cert: &Cert<'_>) -> Option<String> {
             "its key algorithm ({alg}) is one TLS clients do not support"
         )),
     }
+}
+
+/// Why the leaf's keyUsage forbids its use by a TLS server or client, if it does: it has a
+/// keyUsage extension that asserts none of the bits OpenSSL's `sslserver` purpose accepts
+/// (digitalSignature, keyEncipherment, keyAgreement), or for a client none of those of
+/// `sslclient` (digitalSignature, keyAgreement): OpenSSL's verify error 26, "unsuitable
+/// certificate purpose" (measured with `openssl verify -purpose` and curl, OpenSSL 3.0).
+fn leaf_key_usage_problem(cert: &Cert<'_>, usage: Usage) -> Option<String> {
+    if !cert.has_key_usage() {
+        return None;
+    }
+    let (allowed, words): (&[&str], &str) = match usage {
+        Usage::Server => (
+            &["digitalSignature", "keyEncipherment", "keyAgreement"],
+            "digitalSignature, keyEncipherment or keyAgreement",
+        ),
+        Usage::Client => (
+            &["digitalSignature", "keyAgreement"],
+            "digitalSignature or keyAgreement",
+        ),
+    };
+    let asserted = cert.key_usage();
+    if asserted.iter().any(|u| allowed.contains(&u.as_str())) {
+        return None;
+    }
+    let asserted = if asserted.is_empty() {
+        "empty".to_string()
+    } else {
+        asserted.join(", ")
+    };
+    Some(format!(
+        "{}'s key usage is {asserted}; a certificate a TLS {} presents needs {words}",
+        cert.display_name(),
+        usage.name(),
+    ))
 }
 
 fn server_name_text(name: &ServerName<'_>) -> String {
@@ -1075,14 +1244,21 @@ pub(crate) fn classify_parsed<'a>(
         .map(CertRevocationList::from)
         .collect();
     let crl_refs: Vec<&CertRevocationList<'_>> = crls.iter().collect();
+    // Every certificate of the path is looked up in the CRLs given, as curl `--crlfile` does
+    // (OpenSSL's CRL_CHECK_ALL): a leaf below a revoked intermediate is revoked too. A
+    // certificate no CRL covers passes (unknown status allowed).
     let revocation = RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
-        b.with_depth(RevocationCheckDepth::EndEntity)
+        b.with_depth(RevocationCheckDepth::Chain)
+            // A CRL past its nextUpdate is no answer: OpenSSL's `CRL has expired` (error 12).
+            .with_expiration_policy(ExpirationPolicy::Enforce)
             .with_status_policy(UnknownStatusPolicy::Allow)
             .build()
     });
 
     let intermediates = &chain[1..];
-    let anchor = match ee.verify_for_usage(
+    // How many CAs of the path sit below the anchor, self-issued ones not counted (RFC 5280
+    // 4.2.1.9): what the anchor's own pathLen limits.
+    let (anchor, below_anchor) = match ee.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
         &anchors,
         intermediates,
@@ -1099,7 +1275,19 @@ pub(crate) fn classify_parsed<'a>(
                     .collect();
                 v.record(leaf_der, &path, &anchors, &anchor_roots);
             }
-            anchors.iter().position(|a| a == path.anchor())
+            let below = path
+                .intermediate_certificates()
+                .filter(|c| {
+                    !ctx.chain
+                        .iter()
+                        .any(|f| f.der == c.der().as_ref() && f.self_issued())
+                })
+                .count();
+            (anchors.iter().position(|a| a == path.anchor()), below)
+        }
+        Err(webpki::Error::CertRevoked) => return ctx.revoked(&crls),
+        Err(webpki::Error::CrlExpired { next_update, .. }) => {
+            return ctx.crl_expired(offset_date_time(next_update));
         }
         Err(e) => return ctx.classify_error(e, name),
     };
@@ -1135,6 +1323,17 @@ pub(crate) fn classify_parsed<'a>(
         }
     }
 
+    // webpki keeps of a trust anchor only its name, key and name constraints: its own
+    // basicConstraints (CA:false, pathLen) and extended key usage are checked here, as OpenSSL
+    // and curl check them (verify errors 79, 25, 26). A self-signed server certificate trusted
+    // as itself (pinned) issued nothing: only its dates count.
+    if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]])
+        && !(root.subject() == ctx.chain[0].subject() && root.spki() == ctx.chain[0].spki())
+        && let Some(v) = ctx.anchor_constraint(root, below_anchor, usage)
+    {
+        return v;
+    }
+
     if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]])
         && let Some(oid) = root.unknown_critical_extension()
     {
@@ -1153,6 +1352,15 @@ pub(crate) fn classify_parsed<'a>(
             Outcome::BadCertificate,
             format!("{}: {problem}", ctx.chain[0].name()),
         );
+    }
+
+    // webpki does not look at the leaf's keyUsage either; OpenSSL (curl, Python, Node) refuses a
+    // leaf whose keyUsage allows no TLS use.
+    if let Some(problem) = ctx.chain[0]
+        .cert
+        .and_then(|c| leaf_key_usage_problem(c, usage))
+    {
+        return Verdict::new(Outcome::WrongUsage, problem);
     }
 
     if let Some(name) = name

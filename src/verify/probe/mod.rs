@@ -255,7 +255,7 @@ fn probe_with(
     let captured = Arc::new(Mutex::new(Captured::default()));
     let config = client_config(options, trust.clone(), name.to_owned(), &captured)?;
     let start = Instant::now();
-    let deadline = start + options.timeout;
+    let deadline = deadline_after(start, options.timeout);
     let addrs: Option<Vec<SocketAddr>> = match options.address {
         Some(a) => Some(vec![a]),
         None => resolve(&host, port, deadline)?,
@@ -323,6 +323,17 @@ fn probe_with(
         clients,
         presented: cap.chain.clone(),
     })
+}
+
+/// `start + wait`, or a time about a century later when the clock cannot go that far (a
+/// timeout of `Duration::MAX`, or `--timeout 9223372036854775807s`): as good as never, and no
+/// overflow panic.
+pub(crate) fn deadline_after(start: Instant, wait: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    start
+        .checked_add(wait.min(CENTURY))
+        .or_else(|| start.checked_add(Duration::from_secs(24 * 3600)))
+        .unwrap_or(start)
 }
 
 /// Resolves `host` on a thread and waits for it until `deadline` at most: `Ok(None)` when the

@@ -187,10 +187,9 @@ impl Session {
                 ),
             ));
         }
-        let wait_until = (Instant::now() + options.post_handshake_wait).min(
-            self.deadline
-                .max(Instant::now() + Duration::from_millis(100)),
-        );
+        let now = Instant::now();
+        let wait_until = super::deadline_after(now, options.post_handshake_wait)
+            .min(self.deadline.max(now + Duration::from_millis(100)));
         if version == Some(ProtocolVersion::TLSv1_3) && self.auth().requested {
             self.await_client_auth_verdict(conn, sock, wait_until)?;
         }
