@@ -55,3 +55,4 @@ mod sign;
 mod store;
 mod store_api;
 mod trust;
+mod hunt_pki;
