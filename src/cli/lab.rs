@@ -273,7 +273,9 @@ fn print_table(report: &LabReport) {
     };
     outln!(
         "{} of {} scenarios as expected in {:.0} ms{dir}",
-        report.matched, report.total, report.elapsed_ms
+        report.matched,
+        report.total,
+        report.elapsed_ms
     );
 }
 
@@ -352,7 +354,8 @@ fn print_clients(report: &LabReport) {
     }
     outln!(
         "{} of {} client cells as measured",
-        report.client_cells_matched, report.client_cells
+        report.client_cells_matched,
+        report.client_cells
     );
 }
 

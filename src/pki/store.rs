@@ -1382,7 +1382,67 @@ fn parse_manifest(view: &View) -> Result<Manifest, StoreError> {
         )
         .into());
     }
+    check_entities(&manifest).map_err(|message| FileError::malformed(&path, message))?;
     Ok(manifest)
+}
+
+/// Whether a manifest's entities are as certlab writes them: distinct names, no file of two
+/// entities (nor of an entity and a derived file), each issuer a CA of the PKI (or the entity
+/// itself: a self-signed one). A manifest edited otherwise is refused, as a path outside the
+/// directory is: readers would call it clean and writers would act on it (`renew` renewed one
+/// `client` twice and left a manifest that no longer matched `client.pem`).
+fn check_entities(manifest: &Manifest) -> Result<(), String> {
+    let mut names = BTreeSet::new();
+    let mut owners: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for e in &manifest.entities {
+        if !names.insert(e.name.as_str()) {
+            return Err(format!("names the entity `{}` twice", e.name));
+        }
+        let files: BTreeSet<&String> = [
+            Some(&e.cert),
+            Some(&e.key),
+            e.chain.as_ref(),
+            e.crl.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for f in files {
+            if let Some(other) = owners.insert(f, &e.name) {
+                return Err(format!(
+                    "gives `{f}` to two entities, `{other}` and `{}`",
+                    e.name
+                ));
+            }
+        }
+    }
+    if let Some((d, owner)) = manifest
+        .derived
+        .iter()
+        .find_map(|d| owners.get(d.path.as_str()).map(|o| (d, o)))
+    {
+        return Err(format!(
+            "names `{}` as a derived file, but it is a file of `{owner}`",
+            d.path
+        ));
+    }
+    let cas: BTreeSet<&str> = manifest
+        .entities
+        .iter()
+        .filter(|e| e.role.is_ca())
+        .map(|e| e.name.as_str())
+        .collect();
+    if let Some(e) = manifest
+        .entities
+        .iter()
+        .find(|e| e.issuer != e.name && !cas.contains(e.issuer.as_str()))
+    {
+        return Err(format!(
+            "gives `{}` the issuer `{}`, which is not a CA of this PKI",
+            e.name, e.issuer
+        ));
+    }
+    Ok(())
 }
 
 /// Reads one file of a view, checked against the manifest's SHA-256 when it records one.

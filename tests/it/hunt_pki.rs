@@ -185,3 +185,107 @@ fn lab_with_clients_and_stdout_closed_does_not_panic() {
         );
     }
 }
+
+/// A dev PKI in a fresh directory whose manifest `edit` changes by hand; returns the
+/// directory guard and the PKI's path.
+fn pki_with_edited_manifest(
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = common::tempdir();
+    let pki = common::dev_pki(tmp.path(), "2030-01-01T00:00:00Z");
+    let path = pki.join("certlab.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut manifest);
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    (tmp, pki)
+}
+
+/// Every file of a directory (recursively) with its bytes, to compare before and after.
+fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                todo.push(path);
+            } else if entry.file_name() != ".certlab.lock" {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// A manifest edited by hand to list one entity twice (or to give a leaf an issuer that is no
+/// CA of the PKI) was accepted: `renew` renewed `client` twice and wrote a manifest whose
+/// first `client` no longer matched `client.pem` (a PKI that `check --pki` then failed: the
+/// renewal broke it), `export` and `revoke` went on, and `check --pki` called a leaf whose
+/// issuer is unknown clean while `renew` refused it; a derived file naming `root.key` made
+/// `renew` report the key removed as stale. Every reader must refuse such a manifest
+/// (exit 2, one line naming it) and no writer may touch the directory.
+#[test]
+fn a_manifest_with_a_duplicate_entity_or_an_unknown_issuer_is_refused() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit, &str); 4] = [
+        (
+            "duplicate entity",
+            |m| {
+                let client = m["entities"][3].clone();
+                m["entities"].as_array_mut().unwrap().push(client);
+            },
+            "`client` twice",
+        ),
+        (
+            "a file of two entities",
+            |m| m["entities"][2]["key"] = m["entities"][3]["key"].clone(),
+            "`client.key`",
+        ),
+        (
+            // `renew` said `root.key: removed (stale; …)` and kept it: the report lied.
+            "a derived file that is a key",
+            |m| m["derived"][0]["path"] = "root.key".into(),
+            "`root.key`",
+        ),
+        (
+            "unknown issuer",
+            |m| m["entities"][3]["issuer"] = "nope".into(),
+            "`nope`",
+        ),
+    ];
+    for (what, edit, message) in cases {
+        let (_tmp, pki) = pki_with_edited_manifest(edit);
+        let before = snapshot(&pki);
+        let dir = common::p(&pki);
+        for args in [
+            &["check", "--pki", dir][..],
+            &["renew", "--pki", dir],
+            &["revoke", "--pki", dir, "localhost"],
+            &["export", "--pki", dir, "--format", "der"],
+        ] {
+            let out = common::certlab()
+                .args(args)
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{what}: certlab {args:?} accepted it: {}{stderr}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            assert!(
+                stderr.starts_with("error: ")
+                    && stderr.contains(message)
+                    && stderr.trim_end().lines().count() == 1,
+                "{what}: certlab {args:?}: {stderr}"
+            );
+            assert!(
+                snapshot(&pki) == before,
+                "{what}: certlab {args:?} changed the directory"
+            );
+        }
+    }
+}
