@@ -817,6 +817,7 @@ pub fn write_leaf_files(
 ) -> Result<LeafFiles, StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
     let lock = lock_output_dir(dir)?;
+    pem::sweep_temps(dir);
     let files = check_leaf_files(dir, name, leaf.files, force)?;
     let named = Entity {
         name: name.to_string(),
@@ -881,6 +882,7 @@ pub fn write_signed_files(
 ) -> Result<(PathBuf, PathBuf), StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
     let lock = lock_output_dir(dir)?;
+    pem::sweep_temps(dir);
     let (pki, named) = pki_named_files(dir);
     let files = [
         (cert_file(name), pem_certs([&leaf.cert])),
