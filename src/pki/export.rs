@@ -523,8 +523,15 @@ pub fn export(
     let files = outputs(pki, only, opts)?;
     std::fs::create_dir_all(dir).map_err(|e| FileError::unwritable(dir, e))?;
     let mut written = Vec::new();
+    let mut swept = std::collections::BTreeSet::new();
     for o in files {
         let path = dir.join(&o.path);
+        // What an export killed there left (its temporaries, keys among them) goes first.
+        if let Some(parent) = path.parent()
+            && swept.insert(parent.to_path_buf())
+        {
+            crate::pem::sweep_temps(parent);
+        }
         crate::pem::write_atomic(&path, &o.bytes, o.mode & 0o077 == 0)?;
         written.push(path);
     }
