@@ -807,7 +807,7 @@ fn leaf_texts(leaf: &Entity, tails: &mut TailCache) -> Vec<(String, Vec<u8>, u32
 /// the `NAME.chain.pem` and `NAME.key` of an earlier run, which would not match it. With
 /// `force`, a failure part-way puts the replaced files back; a process killed during the
 /// renames can still leave a mix, with the old files beside them under hidden names
-/// (`.NAME.pem.certlab-old-…`). `name` must be a [file name](super::names::file_name), so no
+/// (`.NAME.pem.certlab-old-…`, removed by the next write there). `name` must be a [file name](super::names::file_name), so no
 /// file lands outside `dir`.
 pub fn write_leaf_files(
     dir: &Path,
@@ -818,6 +818,7 @@ pub fn write_leaf_files(
     super::names::file_name(name).map_err(IssueError::from)?;
     let lock = lock_output_dir(dir)?;
     pem::sweep_temps(dir);
+    sweep_old_copies(dir);
     let files = check_leaf_files(dir, name, leaf.files, force)?;
     let named = Entity {
         name: name.to_string(),
@@ -883,6 +884,7 @@ pub fn write_signed_files(
     super::names::file_name(name).map_err(IssueError::from)?;
     let lock = lock_output_dir(dir)?;
     pem::sweep_temps(dir);
+    sweep_old_copies(dir);
     let (pki, named) = pki_named_files(dir);
     let files = [
         (cert_file(name), pem_certs([&leaf.cert])),
@@ -984,6 +986,46 @@ impl<'a> Placing<'a> {
     }
 }
 
+/// What the hidden name of a file kept by [`keep_old`] holds after the file's name:
+/// `.NAME.pem.certlab-old-TAG-PID-NANOS-N`, with the [owner tag and PID](crate::owner) of its
+/// process.
+const OLD_INFIX: &str = ".certlab-old-";
+
+/// Removes the files that [`keep_old`] kept in `dir` for processes that have ended: a `cert
+/// --force` (or `cert --count --force`) killed while placing its files leaves the files it
+/// replaced under hidden names (private keys among them; a killed fleet of 2,000 left
+/// thousands), which nothing else removes. Only files named by this host and PID namespace,
+/// never one of a running process ([`crate::owner::ended`]). The caller holds `dir`'s lock.
+fn sweep_old_copies(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name
+            .strip_prefix('.')
+            .and_then(|n| n.rfind(OLD_INFIX).map(|i| &n[i + OLD_INFIX.len()..]))
+        else {
+            continue;
+        };
+        let mut parts = rest.splitn(3, '-');
+        let (Some(tag), Some(Ok(pid)), Some(_)) = (
+            parts.next(),
+            parts.next().map(str::parse::<u32>),
+            parts.next(),
+        ) else {
+            continue;
+        };
+        let removable = entry
+            .file_type()
+            .is_ok_and(|t| t.is_file() || t.is_symlink());
+        if removable && crate::owner::ended(tag, pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Keeps the file at `path`, if there is one, under a hidden name beside it (a hard link) and
 /// returns that name.
 fn keep_old(path: &Path) -> std::io::Result<Option<PathBuf>> {
@@ -999,7 +1041,8 @@ fn keep_old(path: &Path) -> std::io::Result<Option<PathBuf>> {
         .map_or(0, |d| d.subsec_nanos());
     for attempt in 0..16u32 {
         let old = path.with_file_name(format!(
-            ".{file}.certlab-old-{}-{nanos}-{attempt}",
+            ".{file}{OLD_INFIX}{}-{}-{nanos}-{attempt}",
+            crate::owner::owner_tag(),
             std::process::id()
         ));
         match fs::hard_link(path, &old) {
@@ -1072,6 +1115,7 @@ pub fn write_fleet_files(
         return place_fleet(dir, leaves, force, &staging, &lock);
     }
     let lock = lock_output_dir(dir)?;
+    sweep_old_copies(dir);
     // Declared after the lock: removed before the lock is released.
     let staging = Staging::new(dir)?;
     stage_fleet(&staging, leaves)?;

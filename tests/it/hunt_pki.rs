@@ -385,3 +385,64 @@ fn temporaries_of_a_killed_cert_are_removed_by_the_next_cert() {
         .success();
     assert_eq!(temporaries(&out), vec![live], "what the next export left");
 }
+
+/// `cert --count N --force` into an existing directory keeps each file it replaces under a
+/// hidden name (`.NAME.pem.certlab-old-…`) until all are placed. Killed while placing (SIGKILL
+/// at random instants over 16 runs of 2,000 identities), it left 5,079 such files, 1,626
+/// private keys among them, and no later run removed any. Now they carry their process's
+/// owner tag and PID, and the next write into the directory removes those of ended processes
+/// (never one of a running process: here one of this test).
+#[test]
+fn copies_kept_by_a_killed_cert_force_are_removed_by_the_next_write() {
+    let tmp = common::tempdir();
+    let caroot = tmp.path().join("ca");
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut ended = std::process::Command::new("true").spawn().unwrap();
+    ended.wait().unwrap();
+    let tag = owner_tag();
+    let dead: Vec<String> = ["c-1.pem", "c-1.key", "c-2.chain.pem"]
+        .iter()
+        .map(|f| format!(".{f}.certlab-old-{tag}-{}-123456-0", ended.id()))
+        .collect();
+    for name in &dead {
+        std::fs::write(out.join(name), "-----BEGIN PRIVATE KEY-----\n").unwrap();
+    }
+    let live = format!(".c-1.pem.certlab-old-{tag}-{}-123456-0", std::process::id());
+    std::fs::write(out.join(&live), "x").unwrap();
+    let hidden = |dir: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".certlab-old-"))
+            .collect();
+        v.sort();
+        v
+    };
+    for args in [
+        &[
+            "cert",
+            "--client",
+            "--count",
+            "2",
+            "--force",
+            "--name",
+            "c-{n}",
+            "c{n}.example",
+        ][..],
+        &["cert", "--force", "--name", "c-1", "c1.example"][..],
+    ] {
+        for name in &dead {
+            std::fs::write(out.join(name), "-----BEGIN PRIVATE KEY-----\n").unwrap();
+        }
+        common::certlab()
+            .args(args)
+            .arg("-o")
+            .arg(&out)
+            .env("CERTLAB_CAROOT", &caroot)
+            .assert()
+            .success();
+        assert_eq!(hidden(&out), vec![live.clone()], "after certlab {args:?}");
+    }
+}
