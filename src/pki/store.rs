@@ -1462,6 +1462,8 @@ fn check_entities(manifest: &Manifest) -> Result<(), String> {
             }
         }
     }
+    owners.insert(MANIFEST_FILE, "the PKI");
+    owners.insert(super::manifest::CA_BUNDLE_FILE, "the PKI");
     if let Some((d, owner)) = manifest
         .derived
         .iter()
@@ -1471,6 +1473,17 @@ fn check_entities(manifest: &Manifest) -> Result<(), String> {
             "names `{}` as a derived file, but it is a file of `{owner}`",
             d.path
         ));
+    }
+    // A path named as a file and, as a directory, holding another one (`configs` and
+    // `configs/reproduce.sh`).
+    let named = manifest.named_files();
+    if let Some(dir) = named.iter().find(|f| {
+        named
+            .range(format!("{f}/")..)
+            .next()
+            .is_some_and(|g| g.starts_with(&format!("{f}/")))
+    }) {
+        return Err(format!("names `{dir}` as a file and as a directory"));
     }
     let cas: BTreeSet<&str> = manifest
         .entities

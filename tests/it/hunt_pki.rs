@@ -228,7 +228,7 @@ fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::Path
 #[test]
 fn a_manifest_with_a_duplicate_entity_or_an_unknown_issuer_is_refused() {
     type Edit = fn(&mut serde_json::Value);
-    let cases: [(&str, Edit, &str); 4] = [
+    let cases: [(&str, Edit, &str); 6] = [
         (
             "duplicate entity",
             |m| {
@@ -247,6 +247,18 @@ fn a_manifest_with_a_duplicate_entity_or_an_unknown_issuer_is_refused() {
             "a derived file that is a key",
             |m| m["derived"][0]["path"] = "root.key".into(),
             "`root.key`",
+        ),
+        (
+            // `renew` said `ca.pem: removed (stale; …)`, and kept it.
+            "a derived file that is ca.pem",
+            |m| m["derived"][0]["path"] = "ca.pem".into(),
+            "`ca.pem`",
+        ),
+        (
+            // `renew` failed with exit 3: `configs: Is a directory`.
+            "a derived file that is a directory",
+            |m| m["derived"][0]["path"] = "configs".into(),
+            "`configs` as a file and as a directory",
         ),
         (
             "unknown issuer",
