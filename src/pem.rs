@@ -226,36 +226,43 @@ pub(crate) const TEMP_PREFIX: &str = ".certlab-";
 /// files get mode 0600 (from creation on, never readable by others) and are synced to disk
 /// before the rename; others get 0644.
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), FileError> {
+    write_atomic_as(path, bytes, secret, TEMP_PREFIX)
+}
+
+/// [`write_atomic`] with a temporary file named `PREFIX` and random characters (see
+/// [`stage_as`]).
+pub(crate) fn write_atomic_as(
+    path: &Path,
+    bytes: &[u8],
+    secret: bool,
+    prefix: &str,
+) -> Result<(), FileError> {
     // A key must survive a crash whole: without it, its certificates are worthless.
     // Certificates and the manifest can be regenerated; the rename alone keeps them atomic.
-    stage(path, bytes, secret, secret)?
+    stage_as(path, bytes, secret, secret, prefix)?
         .persist(path)
         .map_err(|e| FileError::unwritable(path, e.error))?;
     Ok(())
 }
 
 /// A temporary file in `path`'s directory holding `bytes` (mode 0600 when `secret`, else
-/// 0644; synced to disk when `sync`), to be renamed to `path`.
-pub(crate) fn stage(
+/// 0644; synced to disk when `sync`), to be renamed to `path`, named `PREFIX` and random
+/// characters (a prefix that names the writing process lets a later writer remove what a
+/// killed one left).
+pub(crate) fn stage_as(
     path: &Path,
     bytes: &[u8],
     secret: bool,
     sync: bool,
+    prefix: &str,
 ) -> Result<tempfile::NamedTempFile, FileError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let unwritable = |e| FileError::unwritable(path, e);
-    // Named by this process (`.certlab-tmp-TAG-PID-XXXXXX`), so that a later writer can remove
-    // what a killed one left ([`sweep_temps`]).
-    let prefix = format!(
-        "{TEMP_PREFIX}tmp-{}-{}-",
-        crate::owner::owner_tag(),
-        std::process::id()
-    );
     let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
+        .prefix(prefix)
         .tempfile_in(dir)
         .map_err(|e| FileError::unwritable(dir, e))?;
     #[cfg(unix)]
@@ -271,40 +278,6 @@ pub(crate) fn stage(
         tmp.as_file().sync_all().map_err(unwritable)?;
     }
     Ok(tmp)
-}
-
-/// Removes the temporary files of [`stage`] in `dir` whose process has ended (a `certlab
-/// cert` killed between writing its files and renaming them leaves them, a private key
-/// among them): only files named by this host and PID namespace, never one of a running
-/// process ([`crate::owner::ended`]). Returns those removed.
-pub(crate) fn sweep_temps(dir: &Path) -> Vec<PathBuf> {
-    let prefix = format!("{TEMP_PREFIX}tmp-");
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut removed = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
-            continue;
-        };
-        let mut parts = rest.splitn(3, '-');
-        let (Some(tag), Some(Ok(pid)), Some(_)) = (
-            parts.next(),
-            parts.next().map(str::parse::<u32>),
-            parts.next(),
-        ) else {
-            continue;
-        };
-        // Only a file (not a directory or a link someone planted).
-        if crate::owner::ended(tag, pid)
-            && entry.file_type().is_ok_and(|t| t.is_file())
-            && fs::remove_file(entry.path()).is_ok()
-        {
-            removed.push(entry.path());
-        }
-    }
-    removed
 }
 
 #[cfg(test)]

@@ -530,9 +530,14 @@ pub fn export(
         if let Some(parent) = path.parent()
             && swept.insert(parent.to_path_buf())
         {
-            crate::pem::sweep_temps(parent);
+            store::sweep_temps(parent);
         }
-        crate::pem::write_atomic(&path, &o.bytes, o.mode & 0o077 == 0)?;
+        crate::pem::write_atomic_as(
+            &path,
+            &o.bytes,
+            o.mode & 0o077 == 0,
+            &store::owned_temp_prefix(),
+        )?;
         written.push(path);
     }
     Ok(written)

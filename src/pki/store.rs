@@ -817,7 +817,7 @@ pub fn write_leaf_files(
 ) -> Result<LeafFiles, StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
     let lock = lock_output_dir(dir)?;
-    pem::sweep_temps(dir);
+    sweep_temps(dir);
     sweep_old_copies(dir);
     let files = check_leaf_files(dir, name, leaf.files, force)?;
     let named = Entity {
@@ -827,7 +827,13 @@ pub fn write_leaf_files(
     let (mut paths, mut temps) = (Vec::new(), Vec::new());
     for (file, text, mode) in leaf_texts(&named, &mut TailCache::default()) {
         let path = dir.join(file);
-        temps.push(pem::stage(&path, &text, mode == 0o600, true)?);
+        temps.push(pem::stage_as(
+            &path,
+            &text,
+            mode == 0o600,
+            true,
+            &owned_temp_prefix(),
+        )?);
         paths.push(path);
     }
     let stale = stale_files(dir, name, leaf.files, force);
@@ -883,7 +889,7 @@ pub fn write_signed_files(
 ) -> Result<(PathBuf, PathBuf), StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
     let lock = lock_output_dir(dir)?;
-    pem::sweep_temps(dir);
+    sweep_temps(dir);
     sweep_old_copies(dir);
     let (pki, named) = pki_named_files(dir);
     let files = [
@@ -902,7 +908,13 @@ pub fn write_signed_files(
         if !force && fs::symlink_metadata(&path).is_ok() {
             return Err(StoreError::Exists(path));
         }
-        temps.push(pem::stage(&path, text.as_bytes(), false, true)?);
+        temps.push(pem::stage_as(
+            &path,
+            text.as_bytes(),
+            false,
+            true,
+            &owned_temp_prefix(),
+        )?);
         paths.push(path);
     }
     place_staged(&paths, temps, force, &[])?;
@@ -984,6 +996,51 @@ impl<'a> Placing<'a> {
             let _ = fs::remove_file(old);
         }
     }
+}
+
+/// The prefix of this process's temporary files (`.certlab-tmp-TAG-PID-`, with the [owner tag
+/// and PID](crate::owner)), which [`sweep_temps`] removes once the process has ended.
+pub(crate) fn owned_temp_prefix() -> String {
+    format!(
+        "{}tmp-{}-{}-",
+        pem::TEMP_PREFIX,
+        crate::owner::owner_tag(),
+        std::process::id()
+    )
+}
+
+/// Removes the temporary files ([`owned_temp_prefix`]) in `dir` whose process has ended (a
+/// `certlab cert` or `export -o` killed between writing its files and renaming them leaves
+/// them, a private key among them): only files named by this host and PID namespace, never
+/// one of a running process ([`crate::owner::ended`]). Returns those removed.
+pub(crate) fn sweep_temps(dir: &Path) -> Vec<PathBuf> {
+    let prefix = format!("{}tmp-", pem::TEMP_PREFIX);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let mut parts = rest.splitn(3, '-');
+        let (Some(tag), Some(Ok(pid)), Some(_)) = (
+            parts.next(),
+            parts.next().map(str::parse::<u32>),
+            parts.next(),
+        ) else {
+            continue;
+        };
+        // Only a file (not a directory or a link someone planted).
+        if crate::owner::ended(tag, pid)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && fs::remove_file(entry.path()).is_ok()
+        {
+            removed.push(entry.path());
+        }
+    }
+    removed
 }
 
 /// What the hidden name of a file kept by [`keep_old`] holds after the file's name:
