@@ -458,3 +458,22 @@ fn copies_kept_by_a_killed_cert_force_are_removed_by_the_next_write() {
         assert_eq!(hidden(&out), vec![live.clone()], "after certlab {args:?}");
     }
 }
+
+/// `certlab explain` lowercased the message to find `received fatal alert: `, then cut the
+/// original message at that index: a character whose lowercase is longer (`Ⱥ`, 2 bytes, is
+/// `ⱥ`, 3) moved the index into a character of the original, and explain panicked (found by
+/// `fuzz::explain_huge`). Bad input: an answer or exit 2, never a panic.
+#[test]
+fn explain_of_a_message_whose_lowercase_is_longer_does_not_panic() {
+    let out = common::certlab()
+        .args(["explain", "Ⱥ received fatal alert: éééé"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        matches!(out.status.code(), Some(0..=2)),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
