@@ -1797,7 +1797,12 @@ pub fn recognise(message: &str) -> Option<Client> {
     }
     // `received fatal alert: NAME`: rustls writes the alert's name in CamelCase
     // (`CertificateRequired`), Java in snake_case (`certificate_required`).
-    let at = lower.find("received fatal alert: ")?;
+    // Found in the ASCII-lowercased text: `to_lowercase` may change a character's length
+    // (`Ⱥ` is 2 bytes, `ⱥ` 3), so an index into `lower` is none into `message` (a panic on
+    // `Ⱥ received fatal alert: é`).
+    let at = message
+        .to_ascii_lowercase()
+        .find("received fatal alert: ")?;
     let name = &message[at + "received fatal alert: ".len()..];
     let word: String = name
         .chars()

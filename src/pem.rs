@@ -235,21 +235,35 @@ pub(crate) const TEMP_PREFIX: &str = ".certlab-";
 /// files get mode 0600 (from creation on, never readable by others) and are synced to disk
 /// before the rename; others get 0644.
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), FileError> {
+    write_atomic_as(path, bytes, secret, TEMP_PREFIX)
+}
+
+/// [`write_atomic`] with a temporary file named `PREFIX` and random characters (see
+/// [`stage_as`]).
+pub(crate) fn write_atomic_as(
+    path: &Path,
+    bytes: &[u8],
+    secret: bool,
+    prefix: &str,
+) -> Result<(), FileError> {
     // A key must survive a crash whole: without it, its certificates are worthless.
     // Certificates and the manifest can be regenerated; the rename alone keeps them atomic.
-    stage(path, bytes, secret, secret)?
+    stage_as(path, bytes, secret, secret, prefix)?
         .persist(path)
         .map_err(|e| FileError::unwritable(path, e.error))?;
     Ok(())
 }
 
 /// A temporary file in `path`'s directory holding `bytes` (mode 0600 when `secret`, else
-/// 0644; synced to disk when `sync`), to be renamed to `path`.
-pub(crate) fn stage(
+/// 0644; synced to disk when `sync`), to be renamed to `path`, named `PREFIX` and random
+/// characters (a prefix that names the writing process lets a later writer remove what a
+/// killed one left).
+pub(crate) fn stage_as(
     path: &Path,
     bytes: &[u8],
     secret: bool,
     sync: bool,
+    prefix: &str,
 ) -> Result<tempfile::NamedTempFile, FileError> {
     let dir = path
         .parent()
@@ -257,7 +271,7 @@ pub(crate) fn stage(
         .unwrap_or(Path::new("."));
     let unwritable = |e| FileError::unwritable(path, e);
     let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+        .prefix(prefix)
         .tempfile_in(dir)
         .map_err(|e| FileError::unwritable(dir, e))?;
     #[cfg(unix)]

@@ -9,6 +9,42 @@ use certlab::render::reproduce::reproduce_commands;
 
 use super::{CmdResult, EXIT_OK, EXIT_OUTCOME, NowArg};
 
+/// `print!` on stdout, where a reader that went away (`certlab lab --json | head -c 10`) is not
+/// an error: the lab ignores SIGPIPE (see [`run`]), so `print!` would panic on the failed write.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `println!` on stdout, as [`out!`].
+macro_rules! outln {
+    () => {
+        out!("\n")
+    };
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!`, where a reader of stderr that went away is not an error either.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Prints a JSON value (pretty) on stdout, as [`outln!`].
+fn print_json(value: &serde_json::Value) {
+    outln!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("serialisable")
+    );
+}
+
 /// Arguments of `certlab lab`.
 #[derive(Debug, clap::Args)]
 #[command(mut_arg("now", |a| a.help("Issue and check certificates at this time (RFC 3339) instead of now, on the probes' and the servers' side")))]
@@ -98,14 +134,16 @@ pub fn run(args: Args) -> CmdResult {
             "--clients runs real clients, which check at the real time: drop --now",
         ));
     }
-    if !clients.is_empty() {
-        // The clients' stdin is a pipe that a client may close before reading it (s_client
-        // after a failed handshake): a write to it must fail, not kill certlab.
-        #[cfg(unix)]
-        // SAFETY: setting one signal's disposition before the lab starts any thread.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        }
+    // The lab serves its endpoints in this process (and `--serve` keeps them up for real
+    // clients): a client that resets its connection makes the server's next write (writev)
+    // raise SIGPIPE, which killed the whole lab (exit 141). The clients' stdin is a pipe that a
+    // client may close before reading it (s_client after a failed handshake) too. So SIGPIPE
+    // is ignored, as `certlab serve` does: such writes fail instead, and the lab prints with
+    // `out!`/`outln!` (a reader of stdout that went away is not an error).
+    #[cfg(unix)]
+    // SAFETY: setting one signal's disposition before the lab starts any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
     if args.rotation || args.revocation {
         return drill::run(&args, clients, skip_missing_clients);
@@ -124,9 +162,9 @@ pub fn run(args: Args) -> CmdResult {
     if args.print_cells {
         print_cells(&report);
     } else if args.markdown {
-        print!("{}", certlab::lab::matrix_markdown(&report));
+        out!("{}", certlab::lab::matrix_markdown(&report));
     } else if args.json {
-        super::print_json(&serde_json::to_value(&report).expect("serialisable"));
+        print_json(&serde_json::to_value(&report).expect("serialisable"));
     } else {
         print_table(&report);
         if !report.clients.is_empty() || !report.skipped_clients.is_empty() {
@@ -188,7 +226,7 @@ fn print_table(report: &LabReport) {
             .max()
             .unwrap_or(0);
     }
-    println!(
+    outln!(
         "  {:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
         head[0],
         head[1],
@@ -212,7 +250,7 @@ fn print_table(report: &LabReport) {
         } else {
             paint("31", observed)
         };
-        println!(
+        outln!(
             "{mark} {:w0$}  {:w1$}  {observed}  {:w3$}  {}",
             cells[0],
             cells[1],
@@ -225,7 +263,7 @@ fn print_table(report: &LabReport) {
         if !r.matched
             && let Some(d) = &r.detail
         {
-            println!("    {d}");
+            outln!("    {d}");
         }
     }
     let dir = if report.temporary && report.endpoints.is_empty() {
@@ -233,9 +271,11 @@ fn print_table(report: &LabReport) {
     } else {
         format!(" (PKI in {})", report.dir.display())
     };
-    println!(
+    outln!(
         "{} of {} scenarios as expected in {:.0} ms{dir}",
-        report.matched, report.total, report.elapsed_ms
+        report.matched,
+        report.total,
+        report.elapsed_ms
     );
 }
 
@@ -243,9 +283,9 @@ fn print_reproduce(report: &LabReport, json: bool) {
     // With --json, stdout holds only the JSON document; the commands go to stderr.
     let out = |line: String| {
         if json {
-            eprintln!("{line}");
+            errln!("{line}");
         } else {
-            println!("{line}");
+            outln!("{line}");
         }
     };
     out(String::new());
@@ -284,17 +324,17 @@ fn print_clients(report: &LabReport) {
             text
         }
     };
-    println!();
-    println!("real clients: {}", report.clients.join(", "));
+    outln!();
+    outln!("real clients: {}", report.clients.join(", "));
     for s in &report.skipped_clients {
-        println!("skipped {}: {}", s.client, s.reason);
+        outln!("skipped {}: {}", s.client, s.reason);
     }
     let width = report.clients.iter().map(|c| c.len()).max().unwrap_or(0);
     for row in &report.scenarios {
         if row.clients.is_empty() {
             continue;
         }
-        println!("{}", row.name);
+        outln!("{}", row.name);
         for c in &row.clients {
             let mark = if c.matched { "✓" } else { "✗" };
             let name = |o: Option<certlab::Outcome>| o.map_or("-", |o| o.name()).to_string();
@@ -309,12 +349,13 @@ fn print_clients(report: &LabReport) {
                 name(c.expected),
                 name(c.observed),
             );
-            println!("{}", if c.matched { line } else { red(line) });
+            outln!("{}", if c.matched { line } else { red(line) });
         }
     }
-    println!(
+    outln!(
         "{} of {} client cells as measured",
-        report.client_cells_matched, report.client_cells
+        report.client_cells_matched,
+        report.client_cells
     );
 }
 
@@ -325,10 +366,10 @@ fn print_cells(report: &LabReport) {
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
             .collect();
-        println!("// {client}: the rows of src/clients/measured/{file}.rs");
+        outln!("// {client}: the rows of src/clients/measured/{file}.rs");
         for row in &report.scenarios {
             for c in row.clients.iter().filter(|c| &c.client == client) {
-                println!("{}", c.rust_row(&row.name));
+                outln!("{}", c.rust_row(&row.name));
             }
         }
     }
@@ -400,9 +441,9 @@ mod drill {
             )
         };
         if args.json {
-            super::super::print_json(&json);
+            super::print_json(&json);
         } else {
-            print!("{text}");
+            out!("{text}");
         }
         Ok(if matched { EXIT_OK } else { EXIT_OUTCOME })
     }

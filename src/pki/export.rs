@@ -523,9 +523,21 @@ pub fn export(
     let files = outputs(pki, only, opts)?;
     std::fs::create_dir_all(dir).map_err(|e| FileError::unwritable(dir, e))?;
     let mut written = Vec::new();
+    let mut swept = std::collections::BTreeSet::new();
     for o in files {
         let path = dir.join(&o.path);
-        crate::pem::write_atomic(&path, &o.bytes, o.mode & 0o077 == 0)?;
+        // What an export killed there left (its temporaries, keys among them) goes first.
+        if let Some(parent) = path.parent()
+            && swept.insert(parent.to_path_buf())
+        {
+            store::sweep_temps(parent);
+        }
+        crate::pem::write_atomic_as(
+            &path,
+            &o.bytes,
+            o.mode & 0o077 == 0,
+            &store::owned_temp_prefix(),
+        )?;
         written.push(path);
     }
     Ok(written)

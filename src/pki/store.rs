@@ -807,7 +807,7 @@ fn leaf_texts(leaf: &Entity, tails: &mut TailCache) -> Vec<(String, Vec<u8>, u32
 /// the `NAME.chain.pem` and `NAME.key` of an earlier run, which would not match it. With
 /// `force`, a failure part-way puts the replaced files back; a process killed during the
 /// renames can still leave a mix, with the old files beside them under hidden names
-/// (`.NAME.pem.certlab-old-…`). `name` must be a [file name](super::names::file_name), so no
+/// (`.NAME.pem.certlab-old-…`, removed by the next write there). `name` must be a [file name](super::names::file_name), so no
 /// file lands outside `dir`.
 pub fn write_leaf_files(
     dir: &Path,
@@ -817,6 +817,8 @@ pub fn write_leaf_files(
 ) -> Result<LeafFiles, StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
     let lock = lock_output_dir(dir)?;
+    sweep_temps(dir);
+    sweep_old_copies(dir);
     let files = check_leaf_files(dir, name, leaf.files, force)?;
     let named = Entity {
         name: name.to_string(),
@@ -825,7 +827,13 @@ pub fn write_leaf_files(
     let (mut paths, mut temps) = (Vec::new(), Vec::new());
     for (file, text, mode) in leaf_texts(&named, &mut TailCache::default()) {
         let path = dir.join(file);
-        temps.push(pem::stage(&path, &text, mode == 0o600, true)?);
+        temps.push(pem::stage_as(
+            &path,
+            &text,
+            mode == 0o600,
+            true,
+            &owned_temp_prefix(),
+        )?);
         paths.push(path);
     }
     let stale = stale_files(dir, name, leaf.files, force);
@@ -881,6 +889,8 @@ pub fn write_signed_files(
 ) -> Result<(PathBuf, PathBuf), StoreError> {
     super::names::file_name(name).map_err(IssueError::from)?;
     let lock = lock_output_dir(dir)?;
+    sweep_temps(dir);
+    sweep_old_copies(dir);
     let (pki, named) = pki_named_files(dir);
     let files = [
         (cert_file(name), pem_certs([&leaf.cert])),
@@ -898,7 +908,13 @@ pub fn write_signed_files(
         if !force && fs::symlink_metadata(&path).is_ok() {
             return Err(StoreError::Exists(path));
         }
-        temps.push(pem::stage(&path, text.as_bytes(), false, true)?);
+        temps.push(pem::stage_as(
+            &path,
+            text.as_bytes(),
+            false,
+            true,
+            &owned_temp_prefix(),
+        )?);
         paths.push(path);
     }
     place_staged(&paths, temps, force, &[])?;
@@ -982,6 +998,91 @@ impl<'a> Placing<'a> {
     }
 }
 
+/// The prefix of this process's temporary files (`.certlab-tmp-TAG-PID-`, with the [owner tag
+/// and PID](crate::owner)), which [`sweep_temps`] removes once the process has ended.
+pub(crate) fn owned_temp_prefix() -> String {
+    format!(
+        "{}tmp-{}-{}-",
+        pem::TEMP_PREFIX,
+        crate::owner::owner_tag(),
+        std::process::id()
+    )
+}
+
+/// Removes the temporary files ([`owned_temp_prefix`]) in `dir` whose process has ended (a
+/// `certlab cert` or `export -o` killed between writing its files and renaming them leaves
+/// them, a private key among them): only files named by this host and PID namespace, never
+/// one of a running process ([`crate::owner::ended`]). Returns those removed.
+pub(crate) fn sweep_temps(dir: &Path) -> Vec<PathBuf> {
+    let prefix = format!("{}tmp-", pem::TEMP_PREFIX);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let mut parts = rest.splitn(3, '-');
+        let (Some(tag), Some(Ok(pid)), Some(_)) = (
+            parts.next(),
+            parts.next().map(str::parse::<u32>),
+            parts.next(),
+        ) else {
+            continue;
+        };
+        // Only a file (not a directory or a link someone planted).
+        if crate::owner::ended(tag, pid)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && fs::remove_file(entry.path()).is_ok()
+        {
+            removed.push(entry.path());
+        }
+    }
+    removed
+}
+
+/// What the hidden name of a file kept by [`keep_old`] holds after the file's name:
+/// `.NAME.pem.certlab-old-TAG-PID-NANOS-N`, with the [owner tag and PID](crate::owner) of its
+/// process.
+const OLD_INFIX: &str = ".certlab-old-";
+
+/// Removes the files that [`keep_old`] kept in `dir` for processes that have ended: a `cert
+/// --force` (or `cert --count --force`) killed while placing its files leaves the files it
+/// replaced under hidden names (private keys among them; a killed fleet of 2,000 left
+/// thousands), which nothing else removes. Only files named by this host and PID namespace,
+/// never one of a running process ([`crate::owner::ended`]). The caller holds `dir`'s lock.
+fn sweep_old_copies(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name
+            .strip_prefix('.')
+            .and_then(|n| n.rfind(OLD_INFIX).map(|i| &n[i + OLD_INFIX.len()..]))
+        else {
+            continue;
+        };
+        let mut parts = rest.splitn(3, '-');
+        let (Some(tag), Some(Ok(pid)), Some(_)) = (
+            parts.next(),
+            parts.next().map(str::parse::<u32>),
+            parts.next(),
+        ) else {
+            continue;
+        };
+        let removable = entry
+            .file_type()
+            .is_ok_and(|t| t.is_file() || t.is_symlink());
+        if removable && crate::owner::ended(tag, pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Keeps the file at `path`, if there is one, under a hidden name beside it (a hard link) and
 /// returns that name.
 fn keep_old(path: &Path) -> std::io::Result<Option<PathBuf>> {
@@ -997,7 +1098,8 @@ fn keep_old(path: &Path) -> std::io::Result<Option<PathBuf>> {
         .map_or(0, |d| d.subsec_nanos());
     for attempt in 0..16u32 {
         let old = path.with_file_name(format!(
-            ".{file}.certlab-old-{}-{nanos}-{attempt}",
+            ".{file}{OLD_INFIX}{}-{}-{nanos}-{attempt}",
+            crate::owner::owner_tag(),
             std::process::id()
         ));
         match fs::hard_link(path, &old) {
@@ -1070,6 +1172,7 @@ pub fn write_fleet_files(
         return place_fleet(dir, leaves, force, &staging, &lock);
     }
     let lock = lock_output_dir(dir)?;
+    sweep_old_copies(dir);
     // Declared after the lock: removed before the lock is released.
     let staging = Staging::new(dir)?;
     stage_fleet(&staging, leaves)?;
@@ -1382,7 +1485,80 @@ fn parse_manifest(view: &View) -> Result<Manifest, StoreError> {
         )
         .into());
     }
+    check_entities(&manifest).map_err(|message| FileError::malformed(&path, message))?;
     Ok(manifest)
+}
+
+/// Whether a manifest's entities are as certlab writes them: distinct names, no file of two
+/// entities (nor of an entity and a derived file), each issuer a CA of the PKI (or the entity
+/// itself: a self-signed one). A manifest edited otherwise is refused, as a path outside the
+/// directory is: readers would call it clean and writers would act on it (`renew` renewed one
+/// `client` twice and left a manifest that no longer matched `client.pem`).
+fn check_entities(manifest: &Manifest) -> Result<(), String> {
+    let mut names = BTreeSet::new();
+    let mut owners: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for e in &manifest.entities {
+        if !names.insert(e.name.as_str()) {
+            return Err(format!("names the entity `{}` twice", e.name));
+        }
+        let files: BTreeSet<&String> = [
+            Some(&e.cert),
+            Some(&e.key),
+            e.chain.as_ref(),
+            e.crl.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for f in files {
+            if let Some(other) = owners.insert(f, &e.name) {
+                return Err(format!(
+                    "gives `{f}` to two entities, `{other}` and `{}`",
+                    e.name
+                ));
+            }
+        }
+    }
+    owners.insert(MANIFEST_FILE, "the PKI");
+    owners.insert(super::manifest::CA_BUNDLE_FILE, "the PKI");
+    if let Some((d, owner)) = manifest
+        .derived
+        .iter()
+        .find_map(|d| owners.get(d.path.as_str()).map(|o| (d, o)))
+    {
+        return Err(format!(
+            "names `{}` as a derived file, but it is a file of `{owner}`",
+            d.path
+        ));
+    }
+    // A path named as a file and, as a directory, holding another one (`configs` and
+    // `configs/reproduce.sh`).
+    let named = manifest.named_files();
+    if let Some(dir) = named.iter().find(|f| {
+        named
+            .range(format!("{f}/")..)
+            .next()
+            .is_some_and(|g| g.starts_with(&format!("{f}/")))
+    }) {
+        return Err(format!("names `{dir}` as a file and as a directory"));
+    }
+    let cas: BTreeSet<&str> = manifest
+        .entities
+        .iter()
+        .filter(|e| e.role.is_ca())
+        .map(|e| e.name.as_str())
+        .collect();
+    if let Some(e) = manifest
+        .entities
+        .iter()
+        .find(|e| e.issuer != e.name && !cas.contains(e.issuer.as_str()))
+    {
+        return Err(format!(
+            "gives `{}` the issuer `{}`, which is not a CA of this PKI",
+            e.name, e.issuer
+        ));
+    }
+    Ok(())
 }
 
 /// Reads one file of a view, checked against the manifest's SHA-256 when it records one.

@@ -22,6 +22,7 @@ mod fixture_live;
 mod fleet_files;
 mod fuzz;
 mod generate;
+mod hunt_pki;
 mod hunt_verify;
 mod inspect;
 mod key_files;
