@@ -102,9 +102,47 @@ impl fmt::Display for FileErrorKind {
     }
 }
 
-/// Reads a whole file.
+/// Creates `dir` and its missing parents, each `0755` at most (what the umask leaves of it):
+/// never group- or world-writable, even under `umask 000`, as they hold keys whose files anyone
+/// who may write the directory could replace.
+pub fn create_dirs(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+}
+
+/// Creates the one directory `dir` (its parent exists), `0755` at most as [`create_dirs`].
+pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new().mode(0o755).create(dir)
+}
+
+/// The most [`read`] takes of a file: far more than any certificate, key, CRL, CSR or bundle
+/// (a combined PEM of 10,000 identities is ~25 MiB), far less than memory; `/dev/zero` or a
+/// disk image given by mistake is refused instead of read until memory runs out.
+pub const MAX_FILE_SIZE: u64 = 64 << 20;
+
+/// Reads a whole file of at most [`MAX_FILE_SIZE`] bytes (a larger one, or an endless device,
+/// is [`FileErrorKind::Malformed`]).
 pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
-    fs::read(path).map_err(|e| FileError::unreadable(path, e))
+    use std::io::Read;
+    let file = fs::File::open(path).map_err(|e| FileError::unreadable(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| FileError::unreadable(path, e))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(FileError::malformed(
+            path,
+            format!(
+                "larger than {} MiB: certlab reads no file that large (certificates, keys, CRLs, requests, specs)",
+                MAX_FILE_SIZE >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Whether the bytes hold a PEM block (else they are taken as DER).

@@ -59,8 +59,13 @@ pub struct Args {
 pub fn load_spec(template: &str, spec_path: Option<&PathBuf>) -> Result<Spec, Failure> {
     match spec_path {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+            let bytes = certlab::pem::read(path).map_err(|e| Failure::input(e.to_string()))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Failure::input(format!(
+                    "{}: not a TOML spec (not UTF-8 text)",
+                    path.display()
+                ))
+            })?;
             spec::parse(&path.display().to_string(), &text).map_err(Failure::from)
         }
         None => {

@@ -521,7 +521,7 @@ pub fn export(
     opts: &ExportOptions,
 ) -> Result<Vec<PathBuf>, ExportError> {
     let files = outputs(pki, only, opts)?;
-    std::fs::create_dir_all(dir).map_err(|e| FileError::unwritable(dir, e))?;
+    crate::pem::create_dirs(dir).map_err(|e| FileError::unwritable(dir, e))?;
     let mut written = Vec::new();
     let mut swept = std::collections::BTreeSet::new();
     for o in files {

@@ -43,6 +43,16 @@ impl LocalCa {
     /// meanwhile, so concurrent first uses create one CA, not one each. The CA's files are
     /// checked against the manifest and its key against its certificate.
     pub fn open_or_create(dir: &Path, now: OffsetDateTime) -> Result<LocalCa, StoreError> {
+        // A new CA directory is the user's alone (0700, whatever the umask): the CA key is
+        // 0600, but whoever may write the directory could replace the key and certificate.
+        if !dir.exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| crate::pem::FileError::unwritable(dir, e))?;
+        }
         let mut builder = Builder::new(now);
         let mut created = false;
         let mut generation = match store::Generation::of_pki(Default::default(), dir) {

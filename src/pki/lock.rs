@@ -105,7 +105,7 @@ impl DirLock {
                 // The writer before us created the directory, failed and removed it again:
                 // make it anew and take the lock (bounded by the timeout like any wait).
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && start.elapsed() < timeout => {
-                    std::fs::create_dir_all(dir).map_err(io)?;
+                    crate::pem::create_dirs(dir).map_err(io)?;
                     continue;
                 }
                 Err(e) => return Err(io(e)),

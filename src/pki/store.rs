@@ -238,7 +238,7 @@ pub struct Generation {
 /// Creates `dir` if needed and locks it; returns the lock and whether `dir` was created.
 fn lock_dir(dir: &Path) -> Result<(DirLock, bool), StoreError> {
     let created = !dir.exists();
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    crate::pem::create_dirs(dir).map_err(io_err(dir))?;
     match DirLock::acquire(dir, lock_timeout()) {
         Ok(lock) => Ok((lock, created)),
         Err(e) => {
@@ -1155,7 +1155,7 @@ pub fn write_fleet_files(
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        fs::create_dir_all(parent).map_err(io_err(parent))?;
+        crate::pem::create_dirs(parent).map_err(io_err(parent))?;
         let staging = Staging::new(parent)?;
         stage_fleet(&staging, leaves)?;
         if rename_new_dir(&staging.0, dir).is_ok() {
@@ -1288,7 +1288,7 @@ impl Staging {
         let (tag, pid) = (crate::owner::owner_tag(), std::process::id());
         for n in 0u32.. {
             let path = home.join(format!("{}fleet-{tag}-{pid}-{n}", pem::TEMP_PREFIX));
-            match fs::create_dir(&path) {
+            match crate::pem::create_dir(&path) {
                 Ok(()) => return Ok(Staging(path)),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => continue,
                 Err(e) => return Err(FileError::unwritable(&path, e).into()),
@@ -1389,7 +1389,7 @@ fn lock_output_dir(dir: &Path) -> Result<DirLock, StoreError> {
     match parent_pki(&real) {
         Some(pki) => {
             let (lock, _) = lock_dir(&pki)?;
-            fs::create_dir_all(dir).map_err(io_err(dir))?;
+            crate::pem::create_dirs(dir).map_err(io_err(dir))?;
             Ok(lock)
         }
         None => Ok(lock_dir(dir)?.0),

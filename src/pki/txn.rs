@@ -77,7 +77,7 @@ impl<'l> Txn<'l> {
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(io(&staging))?;
         }
-        fs::create_dir(&staging).map_err(io(&staging))?;
+        crate::pem::create_dir(&staging).map_err(io(&staging))?;
         Ok(Txn {
             dir: dir.to_path_buf(),
             staging,
@@ -107,7 +107,7 @@ impl<'l> Txn<'l> {
             && parent != self.staging
             && !self.dirs.contains(parent)
         {
-            fs::create_dir_all(parent).map_err(io(parent))?;
+            crate::pem::create_dirs(parent).map_err(io(parent))?;
             self.dirs.insert(parent.to_path_buf());
         }
         if self.staged.contains_key(rel) {
@@ -167,7 +167,7 @@ impl Prestage {
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(io(&staging))?;
         }
-        fs::create_dir(&staging).map_err(io(&staging))?;
+        crate::pem::create_dir(&staging).map_err(io(&staging))?;
         Ok(Prestage {
             staging,
             staged: Default::default(),
@@ -198,7 +198,7 @@ impl Prestage {
             {
                 let mut staged = self.staged.lock().expect("not poisoned");
                 if !staged.1.contains(parent) {
-                    fs::create_dir_all(parent).map_err(io(parent))?;
+                    crate::pem::create_dirs(parent).map_err(io(parent))?;
                     staged.1.insert(parent.to_path_buf());
                 }
             }
@@ -220,7 +220,7 @@ impl Prestage {
             return Ok(());
         }
         fs::remove_dir_all(&self.staging).map_err(io(&self.staging))?;
-        fs::create_dir(&self.staging).map_err(io(&self.staging))?;
+        crate::pem::create_dir(&self.staging).map_err(io(&self.staging))?;
         *staged = Default::default();
         Ok(())
     }
@@ -387,7 +387,7 @@ fn roll_forward(dir: &Path) -> Result<(), FileError> {
         if let Some(parent) = to.parent()
             && !touched.contains(parent)
         {
-            fs::create_dir_all(parent).map_err(io(parent))?;
+            crate::pem::create_dirs(parent).map_err(io(parent))?;
             touched.insert(parent.to_path_buf());
         }
         fs::rename(staging.join(rel), &to).map_err(io(&to))?;

@@ -120,7 +120,7 @@ impl ReloadSource {
 
 /// Refuses a file caught half-written: a PEM block begun and not ended.
 fn complete_pem(path: &Path) -> Result<(), ReloadError> {
-    let bytes = std::fs::read(path).map_err(|e| FileError::unreadable(path, e))?;
+    let bytes = crate::pem::read(path)?;
     let begins = count(&bytes, b"-----BEGIN ");
     let ends = count(&bytes, b"-----END ");
     if begins != ends {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{Step, Target, TrustError, TrustOptions, TrustedCa};
-use crate::pem::{self, FileError};
+use crate::pem;
 
 /// Returns a PEM bundle's text with every certificate block equal to one of `ders` (and the
 /// certlab comment line just above it) removed, every other line kept; and how many were
@@ -49,14 +49,15 @@ fn read_bundle(path: &Path) -> Result<Option<String>, TrustError> {
             path.display()
         )));
     }
-    match std::fs::read_to_string(path) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(TrustError::Invalid(format!(
-            "--bundle {}: not a PEM bundle (binary data): certlab appends PEM certificates to a text file",
-            path.display()
-        ))),
-        Err(e) => Err(FileError::unreadable(path, e).into()),
+    match pem::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+            TrustError::Invalid(format!(
+                "--bundle {}: not a PEM bundle (binary data): certlab appends PEM certificates to a text file",
+                path.display()
+            ))
+        }),
+        Err(e) if e.io().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -5,6 +5,8 @@
 use crate::common::{self, Lab};
 
 use certlab::pem::{FileError, FileErrorKind};
+use std::path::Path;
+use std::time::Duration;
 use time::macros::datetime;
 
 fn unreadable(e: &FileError, path: &std::path::Path) -> String {
@@ -92,5 +94,72 @@ fn every_command_reports_a_missing_file_with_exit_2_and_the_same_line() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.starts_with(&line), "{args:?}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
+
+/// An endless input (`/dev/zero` given by mistake) is refused after 64 MiB in one line, exit
+/// 2, by every command that reads a certificate, key, CRL, request, spec or bundle (before:
+/// `generate --spec /dev/zero` read 10 GB in 20 s until killed).
+#[test]
+fn every_command_refuses_an_endless_file_in_one_line() {
+    let lab = Lab::new();
+    let zero = "/dev/zero";
+    if !Path::new(zero).exists() {
+        common::skip("no /dev/zero");
+        return;
+    }
+    let key = common::s(&lab.path("good.key"));
+    let chain = common::s(&lab.path("good.chain.pem"));
+    let ca = common::s(&lab.path("ca.pem"));
+    let issuer = &lab
+        .pki
+        .entities
+        .iter()
+        .find(|e| e.is_ca())
+        .expect("a CA")
+        .name;
+    let (ca_cert, ca_key) = (
+        common::s(&lab.path(&format!("{issuer}.pem"))),
+        common::s(&lab.path(&format!("{issuer}.key"))),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let cases: &[&[&str]] = &[
+        &["inspect", zero],
+        &["check", zero, "--ca", &ca],
+        &["check", &chain, "--ca", zero],
+        &["check", &chain, "--ca", &ca, "--crl", zero],
+        &["serve", "--cert", zero, "--key", &key],
+        &["serve", "--cert", &chain, "--key", zero, "--reload"],
+        &["probe", "127.0.0.1:9", "--ca", zero],
+        &["generate", "--spec", zero, "-o", &common::s(out.path())],
+        &["sign", zero, "--ca-cert", &ca_cert, "--ca-key", &ca_key],
+        &[
+            "trust",
+            "install",
+            "--pki",
+            &common::s(&lab.path("")),
+            "--bundle",
+            zero,
+            "--dry-run",
+        ],
+    ];
+    for args in cases {
+        let ran = common::run_timeout(
+            common::certlab_command().args(*args),
+            b"",
+            Duration::from_secs(30),
+        );
+        assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.all());
+        assert!(
+            ran.stderr.contains("larger than 64 MiB"),
+            "{args:?}: {}",
+            ran.stderr
+        );
+        assert_eq!(
+            ran.stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: {}",
+            ran.stderr
+        );
     }
 }

@@ -398,3 +398,75 @@ fn openssl_s_server_serves_an_ed25519_leaf_and_s_client_verifies_it() {
         "{all}"
     );
 }
+
+/// Under `umask 000` (a container entrypoint, a CI step that sets it), every directory certlab
+/// makes is at most 0755 — a PKI, its fleet sub-directory, an export directory — and a new
+/// local CA directory ($CERTLAB_CAROOT) is 0700; keys stay 0600. Before, they were 0777: any
+/// local user could replace a key or the CA's certificate beside it.
+#[test]
+fn no_directory_certlab_makes_is_writable_by_others_even_under_umask_000() {
+    let tmp = tempdir();
+    let umask_000 = |args: &[&str], envs: &[(&str, &Path)]| {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", r#"umask 000; exec "$0" "$@""#])
+            .arg(common::certlab_bin())
+            .args(args);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    };
+    let spec = tmp.path().join("fleet.toml");
+    std::fs::write(&spec, crate::bulk::fleet_spec(8, None)).unwrap();
+    let pki = tmp.path().join("new/pki");
+    umask_000(&["generate", "-q", "--spec", p(&spec), "-o", p(&pki)], &[]);
+    let exported = tmp.path().join("exported/der");
+    umask_000(
+        &[
+            "export",
+            "-q",
+            "--pki",
+            p(&pki),
+            "--format",
+            "der",
+            "-o",
+            p(&exported),
+        ],
+        &[],
+    );
+    let caroot = tmp.path().join("caroot");
+    let leaves = tmp.path().join("leaves/here");
+    umask_000(
+        &["cert", "-q", "x.test", "-o", p(&leaves)],
+        &[("CERTLAB_CAROOT", &caroot)],
+    );
+    for dir in [
+        tmp.path().join("new"),
+        pki.clone(),
+        pki.join("clients"),
+        tmp.path().join("exported"),
+        exported.clone(),
+        tmp.path().join("leaves"),
+        leaves.clone(),
+    ] {
+        assert_eq!(
+            mode(&dir) & 0o022,
+            0,
+            "{} is {:o}",
+            dir.display(),
+            mode(&dir)
+        );
+    }
+    assert_eq!(mode(&caroot), 0o700, "the local CA directory");
+    for key in [
+        pki.join("root.key"),
+        pki.join("clients/client-1.key"),
+        caroot.join("root.key"),
+    ] {
+        if key.exists() {
+            assert_eq!(mode(&key), 0o600, "{}", key.display());
+        }
+    }
+    assert!(pki.join("clients/client-1.key").exists());
+}
