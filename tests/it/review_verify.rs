@@ -1,0 +1,279 @@
+//! Review of the "every certificate of the path against the CRLs" change (hunt_verify): with
+//! several CRLs of one issuer name, webpki uses the first one whose issuer name matches, where
+//! OpenSSL (curl `--crlfile`, nginx `ssl_crl`) picks the best: one its issuer's key verifies,
+//! current, the newest. Each case was measured with `openssl verify -crl_check_all` (OpenSSL
+//! 3.0): a stale CRL listed before the current one, or a CRL of a namesake CA with another key,
+//! made certlab refuse a chain OpenSSL accepts; an older CRL listed before a newer one that
+//! revokes the leaf made certlab say `ok` where OpenSSL says `certificate revoked`.
+
+use std::time::Duration;
+
+use certlab::Outcome;
+use certlab::serve::{ServeSettings, serve};
+use certlab::verify::classify::{TrustStore, Usage, classify_chain};
+use certlab::verify::probe::{ProbeOptions, probe};
+use pki_types::ServerName;
+use pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevokedCertParams, SerialNumber,
+};
+use time::{Duration as Span, OffsetDateTime};
+
+use crate::common;
+
+/// A CA: its certificate and what signs below it.
+struct Ca {
+    cert: CertificateDer<'static>,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// CA parameters: CN `name`, CA:true, keyCertSign and cRLSign.
+fn ca_params(name: &str) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name.push(DnType::CommonName, name);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p.not_before = OffsetDateTime::now_utc() - Span::days(400);
+    p.not_after = OffsetDateTime::now_utc() + Span::days(400);
+    p
+}
+
+fn root(name: &str) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let params = ca_params(name);
+    let cert = params.self_signed(&key).unwrap().der().clone();
+    Ca {
+        cert,
+        issuer: Issuer::new(params, key),
+    }
+}
+
+fn intermediate(name: &str, above: &Ca) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let params = ca_params(name);
+    let cert = params.signed_by(&key, &above.issuer).unwrap().der().clone();
+    Ca {
+        cert,
+        issuer: Issuer::new(params, key),
+    }
+}
+
+/// A leaf `localhost` with serial 0x4242 for `usage` under `ca`: (certificate, key).
+fn leaf(ca: &Ca, client: bool) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    p.distinguished_name.push(DnType::CommonName, "localhost");
+    p.serial_number = Some(SerialNumber::from(vec![0x42, 0x42]));
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.extended_key_usages = vec![if client {
+        ExtendedKeyUsagePurpose::ClientAuth
+    } else {
+        ExtendedKeyUsagePurpose::ServerAuth
+    }];
+    p.not_before = OffsetDateTime::now_utc() - Span::days(300);
+    p.not_after = OffsetDateTime::now_utc() + Span::days(300);
+    let cert = p.signed_by(&key, &ca.issuer).unwrap().der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    (cert, key)
+}
+
+/// A CRL of `ca` issued `this_update` days from now, valid for `days` days, listing `serials`.
+fn crl(
+    ca: &Ca,
+    this_update: i64,
+    days: i64,
+    serials: &[&[u8]],
+) -> CertificateRevocationListDer<'static> {
+    let now = OffsetDateTime::now_utc();
+    let this = now + Span::days(this_update);
+    let params = CertificateRevocationListParams {
+        this_update: this,
+        next_update: this + Span::days(days),
+        crl_number: SerialNumber::from(vec![this_update.unsigned_abs() as u8 + 1]),
+        issuing_distribution_point: None,
+        revoked_certs: serials
+            .iter()
+            .map(|s| RevokedCertParams {
+                serial_number: SerialNumber::from(s.to_vec()),
+                revocation_time: this - Span::hours(1),
+                reason_code: None,
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    params.signed_by(&ca.issuer).unwrap().der().clone()
+}
+
+/// root -> intermediate -> `localhost` (server), the chain as served.
+fn pki() -> (Ca, Ca, Vec<CertificateDer<'static>>) {
+    let r = root("review root");
+    let i = intermediate("review intermediate", &r);
+    let (l, _) = leaf(&i, false);
+    let chain = vec![l, i.cert.clone()];
+    (r, i, chain)
+}
+
+fn verdict(
+    chain: &[CertificateDer<'static>],
+    root: &Ca,
+    crls: Vec<CertificateRevocationListDer<'static>>,
+) -> certlab::verify::classify::Verdict {
+    let mut trust = TrustStore::from_roots(vec![root.cert.clone()]);
+    trust.crls = crls;
+    let name = ServerName::try_from("localhost").unwrap();
+    classify_chain(
+        chain,
+        &trust,
+        Some(&name),
+        Usage::Server,
+        OffsetDateTime::now_utc(),
+    )
+}
+
+/// Found: a stale CRL of the intermediate given before its current one made the chain
+/// `expired`; OpenSSL (`-crl_check_all`, both CRLs) and curl `--crlfile` say OK: they use the
+/// current CRL.
+#[test]
+fn a_stale_crl_beside_the_current_one_of_its_issuer_is_no_alarm() {
+    let (r, i, chain) = pki();
+    let stale = crl(&i, -60, 30, &[]);
+    let current = crl(&i, -1, 30, &[]);
+    let root_crl = crl(&r, -1, 30, &[]);
+    let v = verdict(&chain, &r, vec![stale, current, root_crl]);
+    assert_eq!(v.outcome, Outcome::Ok, "{:?}", v.detail);
+}
+
+/// Found: two current CRLs of the intermediate, the older first: the newer one lists the leaf,
+/// certlab said `ok` (webpki read the first), OpenSSL says 23 `certificate revoked` (it uses
+/// the newest).
+#[test]
+fn the_newest_crl_of_an_issuer_decides() {
+    let (r, i, chain) = pki();
+    let older = crl(&i, -2, 30, &[]);
+    let newer = crl(&i, -1, 30, &[&[0x42, 0x42]]);
+    let v = verdict(&chain, &r, vec![older, newer]);
+    assert_eq!(v.outcome, Outcome::Revoked, "{:?}", v.detail);
+}
+
+/// Found: a CRL of another CA of the same name (another key: a re-keyed or unrelated root),
+/// given before the trusted root's own, made the chain `bad-certificate` now that the
+/// intermediate is looked up too (webpki checked the first CRL of that name against the
+/// root's key); OpenSSL and curl say OK: they use the CRL the root's key verifies.
+#[test]
+fn a_crl_of_a_namesake_ca_with_another_key_is_no_alarm() {
+    let (r, i, chain) = pki();
+    let namesake = root("review root");
+    let v = verdict(
+        &chain,
+        &r,
+        vec![
+            crl(&namesake, -1, 30, &[]),
+            crl(&r, -2, 30, &[]),
+            crl(&i, -1, 30, &[]),
+        ],
+    );
+    assert_eq!(v.outcome, Outcome::Ok, "{:?}", v.detail);
+}
+
+/// The same choice on the server side: `serve` with a stale and a current CRL of the client
+/// certificate's issuer refused the client (`client-cert-rejected`); nginx's `ssl_crl` on
+/// OpenSSL accepts it.
+#[test]
+fn serve_uses_the_current_crl_of_a_clients_issuer() {
+    let (r, i, chain) = pki();
+    let (client, client_key) = leaf(&i, true);
+    let (server, server_key) = leaf(&i, false);
+    let mut settings = ServeSettings::new("review", vec![server, i.cert.clone()], server_key);
+    settings.client_auth = certlab::tls::ClientAuth::Required;
+    settings.client_roots = vec![r.cert.clone()];
+    settings.client_crls = vec![crl(&i, -60, 30, &[]), crl(&i, -1, 30, &[])];
+    let ep = serve(settings, "127.0.0.1:0".parse().unwrap()).expect("serves");
+    let options = ProbeOptions {
+        trust: Some(TrustStore::from_roots(vec![r.cert.clone()])),
+        client_cert: Some((vec![client, i.cert.clone()], client_key)),
+        timeout: Duration::from_secs(10),
+        ..ProbeOptions::default()
+    };
+    let report = probe(&format!("localhost:{}", ep.addr().port()), &options).expect("probes");
+    ep.stop();
+    drop(chain);
+    assert_eq!(report.outcome, Outcome::Ok, "{:?}", report.detail);
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    ::pem::encode(&::pem::Pem::new(label, der.to_vec()))
+}
+
+/// OpenSSL's side of the three cases above (`openssl verify -crl_check_all`), so that the
+/// expectations are measured, not guessed.
+#[test]
+#[ignore = "needs openssl (installed by .ci/run)"]
+fn openssl_picks_the_current_newest_crl_of_the_right_key() {
+    if !common::have_tool("openssl") {
+        return;
+    }
+    let dir = common::tempdir();
+    let (r, i, chain) = pki();
+    let write = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let ca = write("ca.pem", pem("CERTIFICATE", &r.cert));
+    let untrusted = write("i.pem", pem("CERTIFICATE", &i.cert));
+    let leaf = write("leaf.pem", pem("CERTIFICATE", &chain[0]));
+    let namesake = root("review root");
+    let cases: Vec<(&str, Vec<CertificateRevocationListDer<'static>>, &str)> = vec![
+        (
+            "stale first",
+            vec![
+                crl(&i, -60, 30, &[]),
+                crl(&i, -1, 30, &[]),
+                crl(&r, -1, 30, &[]),
+            ],
+            ": OK",
+        ),
+        (
+            "older first",
+            vec![
+                crl(&i, -2, 30, &[]),
+                crl(&i, -1, 30, &[&[0x42, 0x42]]),
+                crl(&r, -1, 30, &[]),
+            ],
+            "certificate revoked",
+        ),
+        (
+            "namesake first",
+            vec![
+                crl(&namesake, -1, 30, &[]),
+                crl(&r, -2, 30, &[]),
+                crl(&i, -1, 30, &[]),
+            ],
+            ": OK",
+        ),
+    ];
+    for (what, crls, want) in cases {
+        let text: String = crls.iter().map(|c| pem("X509 CRL", c)).collect();
+        let file = write("crls.pem", text);
+        let out = std::process::Command::new("openssl")
+            .args([
+                "verify",
+                "-crl_check_all",
+                "-purpose",
+                "sslserver",
+                "-CAfile",
+            ])
+            .args([&ca, "-untrusted", &untrusted, "-CRLfile", &file, &leaf])
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(said.contains(want), "{what}: {said}");
+    }
+}
