@@ -715,7 +715,13 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
             }
             if !settings.client_crls.is_empty() {
                 vb = vb
-                    .with_crls(settings.client_crls.iter().cloned())
+                    // Several CRLs of one issuer: the one OpenSSL would pick first (webpki
+                    // reads the first of the issuer's name).
+                    .with_crls(crate::verify::classify::crls_in_client_order(
+                        &settings.client_crls,
+                        &settings.client_roots,
+                        settings.now.unwrap_or_else(time::OffsetDateTime::now_utc),
+                    ))
                     .allow_unknown_revocation_status()
                     // A CRL past its nextUpdate is no answer (nginx on OpenSSL: `CRL has
                     // expired`).

@@ -1065,6 +1065,51 @@ impl Ctx<'_> {
     }
 }
 
+/// `crls` in the order OpenSSL chooses among several CRLs of one issuer (`get_crl_sk`): webpki
+/// (and the rustls client verifier of `serve`) uses the first CRL whose issuer name matches a
+/// certificate's issuer, refusing when that one is stale or signed by another key of the same
+/// name, and missing a revocation a newer CRL lists. First the CRLs one of `issuers` (the
+/// chain and the trusted roots) of their issuer's name signs, then those current at `now`,
+/// then the newest (thisUpdate); the order among equals is kept.
+pub(crate) fn crls_in_client_order(
+    crls: &[CertificateRevocationListDer<'static>],
+    issuers: &[CertificateDer<'_>],
+    now: OffsetDateTime,
+) -> Vec<CertificateRevocationListDer<'static>> {
+    use x509_parser::prelude::FromDer;
+    use x509_parser::revocation_list::CertificateRevocationList as ParsedCrl;
+    let key = |der: &CertificateRevocationListDer<'_>| {
+        let Ok((_, crl)) = ParsedCrl::from_der(der.as_ref()) else {
+            return (true, true, i64::MAX);
+        };
+        let signed = issuers.iter().any(|c| {
+            let Ok(parsed) = Cert::parse(c.as_ref()) else {
+                return false;
+            };
+            let Ok(issuer) = EndEntityCert::try_from(c) else {
+                return false;
+            };
+            parsed.subject_raw() == crl.issuer().as_raw()
+                && webpki::ALL_VERIFICATION_ALGS.iter().any(|alg| {
+                    issuer
+                        .verify_signature(
+                            *alg,
+                            crl.tbs_cert_list.as_ref(),
+                            &crl.signature_value.data,
+                        )
+                        .is_ok()
+                })
+        });
+        let this_update = crl.last_update().to_datetime();
+        let current = this_update <= now && crl.next_update().is_none_or(|n| now < n.to_datetime());
+        // Sorted ascending: `false` first, so the negations put the preferred CRLs first.
+        (!signed, !current, -this_update.unix_timestamp())
+    };
+    let mut ordered: Vec<_> = crls.iter().map(|c| (key(c), c.clone())).collect();
+    ordered.sort_by_key(|(k, _)| *k);
+    ordered.into_iter().map(|(_, c)| c).collect()
+}
+
 /// Whether one of `crls` issued by `cert`'s issuer (by name) lists `cert`'s serial number. The
 /// CRL's signature is not checked here: this names a certificate a CRL of the trust store
 /// lists (a CA row of `check --pki DIR`), it does not validate a path.
@@ -1237,8 +1282,9 @@ pub(crate) fn classify_parsed<'a>(
             anchor_index.push(i);
         }
     }
-    let crls: Vec<CertRevocationList<'_>> = trust
-        .crls
+    let issuers: Vec<CertificateDer<'_>> = chain.iter().chain(&trust.roots).cloned().collect();
+    let ordered = crls_in_client_order(&trust.crls, &issuers, now);
+    let crls: Vec<CertRevocationList<'_>> = ordered
         .iter()
         .filter_map(|c| BorrowedCertRevocationList::from_der(c.as_ref()).ok())
         .map(CertRevocationList::from)
