@@ -277,3 +277,93 @@ fn openssl_picks_the_current_newest_crl_of_the_right_key() {
         assert!(said.contains(want), "{what}: {said}");
     }
 }
+
+/// A client certificate `agent.test` under `ca` with these key usages and extended key usages.
+fn client_leaf_with(
+    ca: &Ca,
+    key_usages: Vec<KeyUsagePurpose>,
+) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(vec!["agent.test".to_string()]).unwrap();
+    p.distinguished_name.push(DnType::CommonName, "agent");
+    p.key_usages = key_usages;
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    p.not_before = OffsetDateTime::now_utc() - Span::days(1);
+    p.not_after = OffsetDateTime::now_utc() + Span::days(30);
+    let cert = p.signed_by(&key, &ca.issuer).unwrap().der().clone();
+    (
+        cert,
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
+}
+
+/// What `serve` (requiring client certificates from `root`) says to a client presenting
+/// `chain`, as the client sees it.
+fn served_client(
+    root: &Ca,
+    server_ca: &Ca,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Outcome {
+    let (server, server_key) = leaf(server_ca, false);
+    let mut settings =
+        ServeSettings::new("review", vec![server, server_ca.cert.clone()], server_key);
+    settings.client_auth = certlab::tls::ClientAuth::Required;
+    settings.client_roots = vec![root.cert.clone()];
+    let ep = serve(settings, "127.0.0.1:0".parse().unwrap()).expect("serves");
+    let options = ProbeOptions {
+        trust: Some(TrustStore::from_roots(vec![root.cert.clone()])),
+        client_cert: Some((chain, key)),
+        timeout: Duration::from_secs(10),
+        ..ProbeOptions::default()
+    };
+    let report = probe(&format!("localhost:{}", ep.addr().port()), &options).expect("probes");
+    ep.stop();
+    report.outcome
+}
+
+/// Found (a check done in `check`/`probe` but not in `serve`): `serve` accepted a client
+/// certificate whose keyUsage allows no TLS client use (keyEncipherment only), and one below a
+/// root whose own extended key usage lacks clientAuth, which `check --usage client` calls
+/// `wrong-usage` and nginx on OpenSSL refuses (verify error 26; measured with `openssl verify
+/// -purpose sslclient` and curl against `certlab serve`, which answered 200).
+#[test]
+fn serve_refuses_the_client_certificates_check_calls_wrong_usage() {
+    let (r, i, _) = pki();
+    let usages = |ca: &Ca, chain: &[CertificateDer<'static>]| {
+        classify_chain(
+            chain,
+            &TrustStore::from_roots(vec![ca.cert.clone()]),
+            None,
+            Usage::Client,
+            OffsetDateTime::now_utc(),
+        )
+        .outcome
+    };
+    // The leaf's keyUsage: keyEncipherment only.
+    let (c, k) = client_leaf_with(&i, vec![KeyUsagePurpose::KeyEncipherment]);
+    let chain = vec![c, i.cert.clone()];
+    assert_eq!(usages(&r, &chain), Outcome::WrongUsage);
+    assert_eq!(served_client(&r, &i, chain, k), Outcome::ClientCertRejected);
+    // The root's own extended key usage: serverAuth only.
+    let key = KeyPair::generate().unwrap();
+    let mut params = ca_params("review server-only root");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = params.self_signed(&key).unwrap().der().clone();
+    let server_only = Ca {
+        cert,
+        issuer: Issuer::new(params, key),
+    };
+    let (c, k) = client_leaf_with(&server_only, vec![KeyUsagePurpose::DigitalSignature]);
+    assert_eq!(usages(&server_only, &[c.clone()]), Outcome::WrongUsage);
+    assert_eq!(
+        served_client(&server_only, &server_only, vec![c], k),
+        Outcome::ClientCertRejected
+    );
+    // A client certificate with digitalSignature below `r` is still accepted.
+    let (c, k) = client_leaf_with(&i, vec![KeyUsagePurpose::DigitalSignature]);
+    assert_eq!(
+        served_client(&r, &i, vec![c, i.cert.clone()], k),
+        Outcome::Ok
+    );
+}
