@@ -47,10 +47,15 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{AlertDescription, RootCertStore, ServerConfig};
+use rustls::{
+    AlertDescription, CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore,
+    ServerConfig, SignatureScheme,
+};
 
 use crate::pki::Pki;
 use crate::pki::scenario::Scenario;
@@ -727,7 +732,13 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
                     // expired`).
                     .enforce_revocation_expiration();
             }
-            builder.with_client_cert_verifier(vb.build().map_err(|e| config_err(&e))?)
+            let mut trust =
+                crate::verify::classify::TrustStore::from_roots(settings.client_roots.clone());
+            trust.crls = settings.client_crls.clone();
+            builder.with_client_cert_verifier(Arc::new(ClientVerifier {
+                inner: vb.build().map_err(|e| config_err(&e))?,
+                trust,
+            }))
         }
     };
     let mut config = builder.with_cert_resolver(Arc::new(AlwaysResolves(Arc::new(certified))));
@@ -736,6 +747,85 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
         Some(list) => list.iter().map(|p| p.as_bytes().to_vec()).collect(),
     };
     Ok(Arc::new(config))
+}
+
+/// The client-certificate verifier of `serve`: rustls-webpki's, then what OpenSSL (nginx) also
+/// refuses and webpki does not look at, judged as `check --usage client` judges it: a leaf
+/// whose keyUsage allows no TLS client use and the trusted root's own extended key usage
+/// (`wrong-usage`: alert 43), basicConstraints and pathLen (alert 48).
+#[derive(Debug)]
+struct ClientVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
+    trust: crate::verify::classify::TrustStore,
+}
+
+impl ClientCertVerifier for ClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        let chain: Vec<CertificateDer<'static>> = std::iter::once(end_entity)
+            .chain(intermediates)
+            .map(|c| c.clone().into_owned())
+            .collect();
+        let at = i64::try_from(now.as_secs())
+            .ok()
+            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+            .unwrap_or_else(OffsetDateTime::now_utc);
+        let verdict = crate::verify::classify::classify_chain(
+            &chain,
+            &self.trust,
+            None,
+            crate::verify::classify::Usage::Client,
+            at,
+        );
+        match verdict.outcome {
+            crate::Outcome::WrongUsage => Err(CertificateError::InvalidPurpose.into()),
+            crate::Outcome::PathLenExceeded | crate::Outcome::InvalidCa => {
+                Err(CertificateError::UnknownIssuer.into())
+            }
+            _ => Ok(verified),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// A clock stopped at one time: what the server checks client certificates against when the
