@@ -367,3 +367,65 @@ fn serve_refuses_the_client_certificates_check_calls_wrong_usage() {
         Outcome::Ok
     );
 }
+
+/// root -> intermediate -> `web`, issued now.
+fn spec_pki() -> certlab::Pki {
+    let text = r#"
+        [[ca]]
+        name = "root"
+        [[ca]]
+        name = "intermediate"
+        issuer = "root"
+        [[leaf]]
+        name = "web"
+        issuer = "intermediate"
+        dns = ["localhost"]
+    "#;
+    let spec = certlab::pki::spec::parse("<review>", text).expect("spec parses");
+    certlab::pki::store::build(&spec, OffsetDateTime::now_utc()).expect("the PKI builds")
+}
+
+/// What `check --pki` (every certificate against the PKI's CRLs) says of `name`.
+fn checked(pki: &certlab::Pki, name: &str) -> Outcome {
+    let trust = TrustStore::from_pki(pki);
+    let report = certlab::verify::check::check_pki(pki, &trust, OffsetDateTime::now_utc(), 0);
+    report
+        .entities
+        .iter()
+        .find(|e| e.name == name)
+        .expect("checked")
+        .outcome
+}
+
+/// Found: `revoke` of an intermediate marks the leaves below it expected `revoked`, but
+/// `renew` did not follow: renewing the intermediate (a new serial its CRL does not list) left
+/// `web` expected `revoked` where every client says ok, and renewing `web` under the still
+/// revoked intermediate made it expected `ok` where `check --pki` says revoked.
+#[test]
+fn renew_keeps_the_expected_outcome_of_leaves_below_a_revoked_intermediate() {
+    use certlab::pki::renew::{RenewOptions, renew_pki};
+    use certlab::pki::revoke::{Reason, revoke_pki};
+    let now = OffsetDateTime::now_utc();
+    let renew = |pki: &mut certlab::Pki, name: &str| {
+        let options = RenewOptions {
+            names: vec![name.to_string()],
+            rekey: false,
+            validity: None,
+            force: true,
+        };
+        renew_pki(pki, &options, now).expect("renews");
+    };
+    let expected = |pki: &certlab::Pki| pki.entity("web").expect("web").expected;
+
+    let mut pki = spec_pki();
+    revoke_pki(&mut pki, "intermediate", Reason::KeyCompromise, now).expect("revokes");
+    renew(&mut pki, "web");
+    assert_eq!(checked(&pki, "web"), Outcome::Revoked);
+    assert_eq!(expected(&pki), Some(Outcome::Revoked));
+
+    let mut pki = spec_pki();
+    revoke_pki(&mut pki, "intermediate", Reason::KeyCompromise, now).expect("revokes");
+    renew(&mut pki, "intermediate");
+    assert_eq!(checked(&pki, "web"), Outcome::Ok);
+    assert_eq!(expected(&pki), Some(Outcome::Ok));
+}
