@@ -373,6 +373,25 @@ pub fn renew_pki(
                 }
             }
         }
+        // A leaf below a CA its issuer's CRL lists stays revoked under a new serial (`revoke`
+        // marked it so); below a renewed CA (a serial no CRL lists) it is good again.
+        let revoked: Vec<bool> = pki
+            .entities
+            .iter()
+            .map(|e| super::revoke::revoked_on_path(pki, &e.name))
+            .collect();
+        for (e, revoked) in pki.entities.iter_mut().zip(revoked) {
+            if !e.is_ca()
+                && e.fault == Fault::None
+                && matches!(e.expected, Some(Outcome::Ok | Outcome::Revoked))
+            {
+                e.expected = Some(if revoked {
+                    Outcome::Revoked
+                } else {
+                    Outcome::Ok
+                });
+            }
+        }
     }
     Ok(report)
 }
