@@ -60,7 +60,8 @@ fn intermediate(name: &str, above: &Ca) -> Ca {
     }
 }
 
-/// A leaf `localhost` with serial 0x4242 for `usage` under `ca`: (certificate, key).
+/// A leaf `localhost` with serial 0x4242 under `ca`, a client's (clientAuth) when `client`,
+/// else a server's: (certificate, key).
 fn leaf(ca: &Ca, client: bool) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
     let key = KeyPair::generate().unwrap();
     let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
@@ -183,7 +184,7 @@ fn a_crl_of_a_namesake_ca_with_another_key_is_no_alarm() {
 /// OpenSSL accepts it.
 #[test]
 fn serve_uses_the_current_crl_of_a_clients_issuer() {
-    let (r, i, chain) = pki();
+    let (r, i, _) = pki();
     let (client, client_key) = leaf(&i, true);
     let (server, server_key) = leaf(&i, false);
     let mut settings = ServeSettings::new("review", vec![server, i.cert.clone()], server_key);
@@ -199,7 +200,6 @@ fn serve_uses_the_current_crl_of_a_clients_issuer() {
     };
     let report = probe(&format!("localhost:{}", ep.addr().port()), &options).expect("probes");
     ep.stop();
-    drop(chain);
     assert_eq!(report.outcome, Outcome::Ok, "{:?}", report.detail);
 }
 
@@ -355,7 +355,10 @@ fn serve_refuses_the_client_certificates_check_calls_wrong_usage() {
         issuer: Issuer::new(params, key),
     };
     let (c, k) = client_leaf_with(&server_only, vec![KeyUsagePurpose::DigitalSignature]);
-    assert_eq!(usages(&server_only, &[c.clone()]), Outcome::WrongUsage);
+    assert_eq!(
+        usages(&server_only, std::slice::from_ref(&c)),
+        Outcome::WrongUsage
+    );
     assert_eq!(
         served_client(&server_only, &server_only, vec![c], k),
         Outcome::ClientCertRejected
