@@ -722,7 +722,7 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
                 vb = vb
                     // Several CRLs of one issuer: the one OpenSSL would pick first (webpki
                     // reads the first of the issuer's name).
-                    .with_crls(crate::verify::classify::crls_in_client_order(
+                    .with_crls(crate::x509::crls_in_client_order(
                         &settings.client_crls,
                         &settings.client_roots,
                         settings.now.unwrap_or_else(time::OffsetDateTime::now_utc),
@@ -732,12 +732,9 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
                     // expired`).
                     .enforce_revocation_expiration();
             }
-            let mut trust =
-                crate::verify::classify::TrustStore::from_roots(settings.client_roots.clone());
-            trust.crls = settings.client_crls.clone();
             builder.with_client_cert_verifier(Arc::new(ClientVerifier {
                 inner: vb.build().map_err(|e| config_err(&e))?,
-                trust,
+                roots: settings.client_roots.clone(),
             }))
         }
     };
@@ -750,13 +747,57 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
 }
 
 /// The client-certificate verifier of `serve`: rustls-webpki's, then what OpenSSL (nginx) also
-/// refuses and webpki does not look at, judged as `check --usage client` judges it: a leaf
+/// refuses and webpki does not look at, by the rules `check --usage client` applies: a leaf
 /// whose keyUsage allows no TLS client use and the trusted root's own extended key usage
 /// (`wrong-usage`: alert 43), basicConstraints and pathLen (alert 48).
 #[derive(Debug)]
 struct ClientVerifier {
     inner: Arc<dyn ClientCertVerifier>,
-    trust: crate::verify::classify::TrustStore,
+    roots: Vec<CertificateDer<'static>>,
+}
+
+impl ClientVerifier {
+    /// What OpenSSL refuses beyond webpki in the path webpki accepted, if anything.
+    fn openssl_rules(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Option<crate::Outcome> {
+        let leaf = crate::x509::Cert::parse(end_entity).ok()?;
+        if leaf.tls_key_usage_problem(true).is_some() {
+            return Some(crate::Outcome::WrongUsage);
+        }
+        let ee = webpki::EndEntityCert::try_from(end_entity).ok()?;
+        let anchors: Vec<_> = self
+            .roots
+            .iter()
+            .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok().map(|a| (a, r)))
+            .collect();
+        let only: Vec<_> = anchors.iter().map(|(a, _)| a.clone()).collect();
+        let path = ee
+            .verify_for_usage(
+                webpki::ALL_VERIFICATION_ALGS,
+                &only,
+                intermediates,
+                now,
+                webpki::KeyUsage::client_auth(),
+                None,
+                None,
+            )
+            .ok()?;
+        let (_, root) = anchors.iter().find(|(a, _)| a == path.anchor())?;
+        let root = crate::x509::Cert::parse(root).ok()?;
+        // A self-signed certificate trusted as itself issued nothing.
+        if root.subject_raw() == leaf.subject_raw() && root.spki() == leaf.spki() {
+            return None;
+        }
+        let below = path
+            .intermediate_certificates()
+            .filter(|c| !crate::x509::Cert::parse(c.der().as_ref()).is_ok_and(|c| c.self_issued()))
+            .count();
+        root.anchor_problem(below, true).map(|(outcome, _)| outcome)
+    }
 }
 
 impl ClientCertVerifier for ClientVerifier {
@@ -781,27 +822,10 @@ impl ClientCertVerifier for ClientVerifier {
         let verified = self
             .inner
             .verify_client_cert(end_entity, intermediates, now)?;
-        let chain: Vec<CertificateDer<'static>> = std::iter::once(end_entity)
-            .chain(intermediates)
-            .map(|c| c.clone().into_owned())
-            .collect();
-        let at = i64::try_from(now.as_secs())
-            .ok()
-            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-            .unwrap_or_else(OffsetDateTime::now_utc);
-        let verdict = crate::verify::classify::classify_chain(
-            &chain,
-            &self.trust,
-            None,
-            crate::verify::classify::Usage::Client,
-            at,
-        );
-        match verdict.outcome {
-            crate::Outcome::WrongUsage => Err(CertificateError::InvalidPurpose.into()),
-            crate::Outcome::PathLenExceeded | crate::Outcome::InvalidCa => {
-                Err(CertificateError::UnknownIssuer.into())
-            }
-            _ => Ok(verified),
+        match self.openssl_rules(end_entity, intermediates, now) {
+            Some(crate::Outcome::WrongUsage) => Err(CertificateError::InvalidPurpose.into()),
+            Some(_) => Err(CertificateError::UnknownIssuer.into()),
+            None => Ok(verified),
         }
     }
 

@@ -286,31 +286,6 @@ pub fn revoke_pki(
     Ok(done)
 }
 
-/// Whether a client given the PKI's CRLs finds the certificate of entity `name`, or of a CA
-/// above it, listed in its issuer's CRL (a revoked CA revokes every certificate below it).
-pub(crate) fn revoked_on_path(pki: &super::Pki, name: &str) -> bool {
-    let mut current = pki.entity(name);
-    // At most one step per entity: a loop of issuers ends.
-    for _ in 0..pki.entities.len() {
-        let Some(e) = current else {
-            return false;
-        };
-        if e.issuer == e.name {
-            return false;
-        }
-        let Some(issuer) = pki.entity(&e.issuer) else {
-            return false;
-        };
-        if let Some(crl) = &issuer.crl
-            && crate::verify::classify::listed_in_crls(&e.cert, std::slice::from_ref(crl))
-        {
-            return true;
-        }
-        current = Some(issuer);
-    }
-    false
-}
-
 /// The serial number's content octets as the certificate encodes them.
 fn raw_serial(der: &[u8]) -> Vec<u8> {
     x509_parser::parse_x509_certificate(der)

@@ -956,51 +956,11 @@ impl Ctx<'_> {
         }
     }
 
-    /// The constraint of the trusted root `root` that the path breaks, if any: CA:false,
-    /// a pathLen below the `below` CAs under it, an extended key usage without `usage`'s.
+    /// The constraint of the trusted root `root` that the path breaks, if any
+    /// ([`Cert::anchor_problem`]).
     fn anchor_constraint(&self, root: &Facts<'_>, below: usize, usage: Usage) -> Option<Verdict> {
-        let cert = root.cert?;
-        match cert.basic_constraints() {
-            Some((false, _)) => {
-                return Some(Verdict::new(
-                    Outcome::InvalidCa,
-                    format!(
-                        "the trusted root {} issues certificates but is not a CA (basicConstraints CA:false)",
-                        root.name()
-                    ),
-                ));
-            }
-            Some((true, Some(len))) if below > len as usize => {
-                return Some(Verdict::new(
-                    Outcome::PathLenExceeded,
-                    format!(
-                        "the trusted root {} has pathLen {len}, and {below} intermediate{} below it",
-                        root.name(),
-                        if below == 1 { " is" } else { "s are" }
-                    ),
-                ));
-            }
-            _ => {}
-        }
-        let needed = match usage {
-            Usage::Server => "serverAuth",
-            Usage::Client => "clientAuth",
-        };
-        match cert.extended_key_usage() {
-            Some(ekus) if !ekus.iter().any(|e| e == needed) => Some(Verdict::new(
-                Outcome::WrongUsage,
-                format!(
-                    "the trusted root {}'s extended key usage is {}; every certificate of the path that has one needs {needed}",
-                    root.name(),
-                    if ekus.is_empty() {
-                        "empty".to_string()
-                    } else {
-                        ekus.join(", ")
-                    }
-                ),
-            )),
-            _ => None,
-        }
+        let (outcome, detail) = root.cert?.anchor_problem(below, usage == Usage::Client)?;
+        Some(Verdict::new(outcome, detail))
     }
 
     /// A CRL given for a certificate of the path is past its nextUpdate (`at`).
@@ -1065,68 +1025,6 @@ impl Ctx<'_> {
     }
 }
 
-/// `crls` in the order OpenSSL chooses among several CRLs of one issuer (`get_crl_sk`): webpki
-/// (and the rustls client verifier of `serve`) uses the first CRL whose issuer name matches a
-/// certificate's issuer, refusing when that one is stale or signed by another key of the same
-/// name, and missing a revocation a newer CRL lists. First the CRLs one of `issuers` (the
-/// chain and the trusted roots) of their issuer's name signs, then those current at `now`,
-/// then the newest (thisUpdate); the order among equals is kept.
-pub(crate) fn crls_in_client_order(
-    crls: &[CertificateRevocationListDer<'static>],
-    issuers: &[CertificateDer<'_>],
-    now: OffsetDateTime,
-) -> Vec<CertificateRevocationListDer<'static>> {
-    use x509_parser::prelude::FromDer;
-    use x509_parser::revocation_list::CertificateRevocationList as ParsedCrl;
-    let key = |der: &CertificateRevocationListDer<'_>| {
-        let Ok((_, crl)) = ParsedCrl::from_der(der.as_ref()) else {
-            return (true, true, i64::MAX);
-        };
-        let signed = issuers.iter().any(|c| {
-            let Ok(parsed) = Cert::parse(c.as_ref()) else {
-                return false;
-            };
-            let Ok(issuer) = EndEntityCert::try_from(c) else {
-                return false;
-            };
-            parsed.subject_raw() == crl.issuer().as_raw()
-                && webpki::ALL_VERIFICATION_ALGS.iter().any(|alg| {
-                    issuer
-                        .verify_signature(
-                            *alg,
-                            crl.tbs_cert_list.as_ref(),
-                            &crl.signature_value.data,
-                        )
-                        .is_ok()
-                })
-        });
-        let this_update = crl.last_update().to_datetime();
-        let current = this_update <= now && crl.next_update().is_none_or(|n| now < n.to_datetime());
-        // Sorted ascending: `false` first, so the negations put the preferred CRLs first.
-        (!signed, !current, -this_update.unix_timestamp())
-    };
-    let mut ordered: Vec<_> = crls.iter().map(|c| (key(c), c.clone())).collect();
-    ordered.sort_by_key(|(k, _)| *k);
-    ordered.into_iter().map(|(_, c)| c).collect()
-}
-
-/// Whether one of `crls` issued by `cert`'s issuer (by name) lists `cert`'s serial number. The
-/// CRL's signature is not checked here: this names a certificate a CRL of the trust store
-/// lists (a CA row of `check --pki DIR`), it does not validate a path.
-pub(crate) fn listed_in_crls(cert: &[u8], crls: &[CertificateRevocationListDer<'_>]) -> bool {
-    let Ok(parsed) = Cert::parse(cert) else {
-        return false;
-    };
-    crls.iter()
-        .filter_map(|c| BorrowedCertRevocationList::from_der(c.as_ref()).ok())
-        .map(CertRevocationList::from)
-        .any(|crl| {
-            // webpki gives the CRL's issuer without the SEQUENCE header.
-            parsed.issuer_raw().ends_with(crl.issuer())
-                && matches!(crl.find_serial(parsed.raw_serial()), Ok(Some(_)))
-        })
-}
-
 /// Why a TLS peer cannot sign with this leaf's key in a rustls handshake (aws-lc-rs
 /// provider: ECDSA P-256/P-384/P-521, Ed25519, RSA 2048 to 8192 bits), if it cannot.
 fn leaf_key_problem(cert: &Cert<'_>) -> Option<String> {
@@ -1155,41 +1053,6 @@ fn leaf_key_problem(cert: &Cert<'_>) -> Option<String> {
             "its key algorithm ({alg}) is one TLS clients do not support"
         )),
     }
-}
-
-/// Why the leaf's keyUsage forbids its use by a TLS server or client, if it does: it has a
-/// keyUsage extension that asserts none of the bits OpenSSL's `sslserver` purpose accepts
-/// (digitalSignature, keyEncipherment, keyAgreement), or for a client none of those of
-/// `sslclient` (digitalSignature, keyAgreement): OpenSSL's verify error 26, "unsuitable
-/// certificate purpose" (measured with `openssl verify -purpose` and curl, OpenSSL 3.0).
-fn leaf_key_usage_problem(cert: &Cert<'_>, usage: Usage) -> Option<String> {
-    if !cert.has_key_usage() {
-        return None;
-    }
-    let (allowed, words): (&[&str], &str) = match usage {
-        Usage::Server => (
-            &["digitalSignature", "keyEncipherment", "keyAgreement"],
-            "digitalSignature, keyEncipherment or keyAgreement",
-        ),
-        Usage::Client => (
-            &["digitalSignature", "keyAgreement"],
-            "digitalSignature or keyAgreement",
-        ),
-    };
-    let asserted = cert.key_usage();
-    if asserted.iter().any(|u| allowed.contains(&u.as_str())) {
-        return None;
-    }
-    let asserted = if asserted.is_empty() {
-        "empty".to_string()
-    } else {
-        asserted.join(", ")
-    };
-    Some(format!(
-        "{}'s key usage is {asserted}; a certificate a TLS {} presents needs {words}",
-        cert.display_name(),
-        usage.name(),
-    ))
 }
 
 fn server_name_text(name: &ServerName<'_>) -> String {
@@ -1283,7 +1146,7 @@ pub(crate) fn classify_parsed<'a>(
         }
     }
     let issuers: Vec<CertificateDer<'_>> = chain.iter().chain(&trust.roots).cloned().collect();
-    let ordered = crls_in_client_order(&trust.crls, &issuers, now);
+    let ordered = crate::x509::crls_in_client_order(&trust.crls, &issuers, now);
     let crls: Vec<CertRevocationList<'_>> = ordered
         .iter()
         .filter_map(|c| BorrowedCertRevocationList::from_der(c.as_ref()).ok())
@@ -1404,7 +1267,7 @@ pub(crate) fn classify_parsed<'a>(
     // leaf whose keyUsage allows no TLS use.
     if let Some(problem) = ctx.chain[0]
         .cert
-        .and_then(|c| leaf_key_usage_problem(c, usage))
+        .and_then(|c| c.tls_key_usage_problem(usage == Usage::Client))
     {
         return Verdict::new(Outcome::WrongUsage, problem);
     }
