@@ -102,7 +102,8 @@ pub struct ServeSettings {
     /// The CAs client certificates must chain to (used when `client_auth` is not `None`).
     pub client_roots: Vec<CertificateDer<'static>>,
     /// CRLs a client certificate is checked against: every certificate of its path, as nginx's
-    /// `ssl_crl` does; a certificate no CRL covers passes; a CRL past its nextUpdate refuses.
+    /// `ssl_crl` does; a certificate no CRL covers passes (nginx refuses it: `unable to get
+    /// certificate CRL`); a CRL past its nextUpdate refuses.
     /// A PKI's scenario has its issuers' CRLs (`certlab revoke`).
     pub client_crls: Vec<CertificateRevocationListDer<'static>>,
     /// No TLS at all: answer anything with HTTP/1.1 400.

@@ -76,8 +76,10 @@ pub struct TrustStore {
     /// With `--pki`: intermediates the PKI issued (to tell `incomplete-chain` from `unknown-ca`).
     /// They are never used to build a path: a client only has what the server sent.
     pub known_intermediates: Vec<CertificateDer<'static>>,
-    /// CRLs: every certificate of the path is checked against them, as curl `--crlfile` does
-    /// (a certificate no CRL covers passes).
+    /// CRLs: every certificate of the path is checked against them, as curl `--crlfile` does,
+    /// except that a certificate no CRL covers passes (status unknown), where curl refuses
+    /// it (`unable to get certificate CRL`). Among several CRLs of one issuer, the one OpenSSL
+    /// picks: one a known key of that name signs, current, the newest.
     pub crls: Vec<CertificateRevocationListDer<'static>>,
 }
 
