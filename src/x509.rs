@@ -649,27 +649,26 @@ pub(crate) fn crls_in_client_order(
 ) -> Vec<CertificateRevocationListDer<'static>> {
     use x509_parser::prelude::FromDer;
     use x509_parser::revocation_list::CertificateRevocationList as ParsedCrl;
+    // One CRL (or none): nothing to choose.
+    if crls.len() < 2 {
+        return crls.to_vec();
+    }
     let key = |der: &CertificateRevocationListDer<'_>| {
         let Ok((_, crl)) = ParsedCrl::from_der(der.as_ref()) else {
             return (true, true, i64::MAX);
         };
         let signed = issuers.iter().any(|c| {
-            let Ok(parsed) = Cert::parse(c.as_ref()) else {
+            if !Cert::parse(c.as_ref()).is_ok_and(|p| p.subject_raw() == crl.issuer().as_raw()) {
                 return false;
-            };
+            }
             let Ok(issuer) = EndEntityCert::try_from(c) else {
                 return false;
             };
-            parsed.subject_raw() == crl.issuer().as_raw()
-                && webpki::ALL_VERIFICATION_ALGS.iter().any(|alg| {
-                    issuer
-                        .verify_signature(
-                            *alg,
-                            crl.tbs_cert_list.as_ref(),
-                            &crl.signature_value.data,
-                        )
-                        .is_ok()
-                })
+            webpki::ALL_VERIFICATION_ALGS.iter().any(|alg| {
+                issuer
+                    .verify_signature(*alg, crl.tbs_cert_list.as_ref(), &crl.signature_value.data)
+                    .is_ok()
+            })
         });
         let this_update = crl.last_update().to_datetime();
         let current = this_update <= now && crl.next_update().is_none_or(|n| now < n.to_datetime());
