@@ -47,10 +47,15 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{AlertDescription, RootCertStore, ServerConfig};
+use rustls::{
+    AlertDescription, CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore,
+    ServerConfig, SignatureScheme,
+};
 
 use crate::pki::Pki;
 use crate::pki::scenario::Scenario;
@@ -97,7 +102,8 @@ pub struct ServeSettings {
     /// The CAs client certificates must chain to (used when `client_auth` is not `None`).
     pub client_roots: Vec<CertificateDer<'static>>,
     /// CRLs a client certificate is checked against: every certificate of its path, as nginx's
-    /// `ssl_crl` does; a certificate no CRL covers passes; a CRL past its nextUpdate refuses.
+    /// `ssl_crl` does; a certificate no CRL covers passes (nginx refuses it: `unable to get
+    /// certificate CRL`); a CRL past its nextUpdate refuses.
     /// A PKI's scenario has its issuers' CRLs (`certlab revoke`).
     pub client_crls: Vec<CertificateRevocationListDer<'static>>,
     /// No TLS at all: answer anything with HTTP/1.1 400.
@@ -715,13 +721,22 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
             }
             if !settings.client_crls.is_empty() {
                 vb = vb
-                    .with_crls(settings.client_crls.iter().cloned())
+                    // Several CRLs of one issuer: the one OpenSSL would pick first (webpki
+                    // reads the first of the issuer's name).
+                    .with_crls(crate::x509::crls_in_client_order(
+                        &settings.client_crls,
+                        &settings.client_roots,
+                        settings.now.unwrap_or_else(time::OffsetDateTime::now_utc),
+                    ))
                     .allow_unknown_revocation_status()
                     // A CRL past its nextUpdate is no answer (nginx on OpenSSL: `CRL has
                     // expired`).
                     .enforce_revocation_expiration();
             }
-            builder.with_client_cert_verifier(vb.build().map_err(|e| config_err(&e))?)
+            builder.with_client_cert_verifier(Arc::new(ClientVerifier {
+                inner: vb.build().map_err(|e| config_err(&e))?,
+                roots: settings.client_roots.clone(),
+            }))
         }
     };
     let mut config = builder.with_cert_resolver(Arc::new(AlwaysResolves(Arc::new(certified))));
@@ -730,6 +745,112 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
         Some(list) => list.iter().map(|p| p.as_bytes().to_vec()).collect(),
     };
     Ok(Arc::new(config))
+}
+
+/// The client-certificate verifier of `serve`: rustls-webpki's, then what OpenSSL (nginx) also
+/// refuses and webpki does not look at, by the rules `check --usage client` applies: a leaf
+/// whose keyUsage allows no TLS client use and the trusted root's own extended key usage
+/// (`wrong-usage`: alert 43), basicConstraints and pathLen (alert 48).
+#[derive(Debug)]
+struct ClientVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
+    roots: Vec<CertificateDer<'static>>,
+}
+
+impl ClientVerifier {
+    /// What OpenSSL refuses beyond webpki in the path webpki accepted, if anything.
+    fn openssl_rules(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Option<crate::Outcome> {
+        let leaf = crate::x509::Cert::parse(end_entity).ok()?;
+        if leaf.tls_key_usage_problem(true).is_some() {
+            return Some(crate::Outcome::WrongUsage);
+        }
+        let ee = webpki::EndEntityCert::try_from(end_entity).ok()?;
+        let anchors: Vec<_> = self
+            .roots
+            .iter()
+            .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok().map(|a| (a, r)))
+            .collect();
+        let only: Vec<_> = anchors.iter().map(|(a, _)| a.clone()).collect();
+        let path = ee
+            .verify_for_usage(
+                webpki::ALL_VERIFICATION_ALGS,
+                &only,
+                intermediates,
+                now,
+                webpki::KeyUsage::client_auth(),
+                None,
+                None,
+            )
+            .ok()?;
+        let (_, root) = anchors.iter().find(|(a, _)| a == path.anchor())?;
+        let root = crate::x509::Cert::parse(root).ok()?;
+        // A self-signed certificate trusted as itself issued nothing.
+        if root.subject_raw() == leaf.subject_raw() && root.spki() == leaf.spki() {
+            return None;
+        }
+        let below = path
+            .intermediate_certificates()
+            .filter(|c| !crate::x509::Cert::parse(c.der().as_ref()).is_ok_and(|c| c.self_issued()))
+            .count();
+        root.anchor_problem(below, true).map(|(outcome, _)| outcome)
+    }
+}
+
+impl ClientCertVerifier for ClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        match self.openssl_rules(end_entity, intermediates, now) {
+            Some(crate::Outcome::WrongUsage) => Err(CertificateError::InvalidPurpose.into()),
+            Some(_) => Err(CertificateError::UnknownIssuer.into()),
+            None => Ok(verified),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// A clock stopped at one time: what the server checks client certificates against when the

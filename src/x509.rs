@@ -8,7 +8,11 @@
 
 use std::net::IpAddr;
 
+use pki_types::{CertificateDer, CertificateRevocationListDer};
 use time::OffsetDateTime;
+use webpki::{BorrowedCertRevocationList, CertRevocationList, EndEntityCert};
+
+use crate::outcome::Outcome;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::error::X509Error;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -235,6 +239,90 @@ impl<'a> Cert<'a> {
             other => format!("unknown ({other})"),
         };
         (name, bits)
+    }
+
+    /// Why this leaf's keyUsage forbids its use by a TLS server (or a client, `client`), if it
+    /// does: it has a keyUsage extension that asserts none of the bits OpenSSL's `sslserver`
+    /// purpose accepts (digitalSignature, keyEncipherment, keyAgreement), or for a client none
+    /// of those of `sslclient` (digitalSignature, keyAgreement): OpenSSL's verify error 26,
+    /// "unsuitable certificate purpose" (measured with `openssl verify -purpose` and curl,
+    /// OpenSSL 3.0). `check`, `probe` and `serve` (client certificates) apply it.
+    pub(crate) fn tls_key_usage_problem(&self, client: bool) -> Option<String> {
+        if !self.has_key_usage() {
+            return None;
+        }
+        let (allowed, words): (&[&str], &str) = if client {
+            (
+                &["digitalSignature", "keyAgreement"],
+                "digitalSignature or keyAgreement",
+            )
+        } else {
+            (
+                &["digitalSignature", "keyEncipherment", "keyAgreement"],
+                "digitalSignature, keyEncipherment or keyAgreement",
+            )
+        };
+        let asserted = self.key_usage();
+        if asserted.iter().any(|u| allowed.contains(&u.as_str())) {
+            return None;
+        }
+        let asserted = if asserted.is_empty() {
+            "empty".to_string()
+        } else {
+            asserted.join(", ")
+        };
+        Some(format!(
+            "{}'s key usage is {asserted}; a certificate a TLS {} presents needs {words}",
+            self.display_name(),
+            if client { "client" } else { "server" },
+        ))
+    }
+
+    /// The constraint of this trusted root (a trust anchor) that a path with `below` CAs
+    /// under it (self-issued ones not counted) breaks, if any, for a TLS server (or a client,
+    /// `client`): CA:false (`invalid-ca`), a pathLen below `below` (`path-len-exceeded`), an
+    /// extended key usage without serverAuth / clientAuth (`wrong-usage`), as OpenSSL and curl
+    /// check them (verify errors 79, 25, 26); webpki keeps of an anchor only its name, key and
+    /// name constraints. `check`, `probe` and `serve` (client certificates) apply it.
+    pub(crate) fn anchor_problem(&self, below: usize, client: bool) -> Option<(Outcome, String)> {
+        match self.basic_constraints() {
+            Some((false, _)) => {
+                return Some((
+                    Outcome::InvalidCa,
+                    format!(
+                        "the trusted root {} issues certificates but is not a CA (basicConstraints CA:false)",
+                        self.display_name()
+                    ),
+                ));
+            }
+            Some((true, Some(len))) if below > len as usize => {
+                return Some((
+                    Outcome::PathLenExceeded,
+                    format!(
+                        "the trusted root {} has pathLen {len}, and {below} intermediate{} below it",
+                        self.display_name(),
+                        if below == 1 { " is" } else { "s are" }
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        let needed = if client { "clientAuth" } else { "serverAuth" };
+        match self.extended_key_usage() {
+            Some(ekus) if !ekus.iter().any(|e| e == needed) => Some((
+                Outcome::WrongUsage,
+                format!(
+                    "the trusted root {}'s extended key usage is {}; every certificate of the path that has one needs {needed}",
+                    self.display_name(),
+                    if ekus.is_empty() {
+                        "empty".to_string()
+                    } else {
+                        ekus.join(", ")
+                    }
+                ),
+            )),
+            _ => None,
+        }
     }
 
     /// Whether the certificate has a keyUsage extension (whatever bits it asserts).
@@ -546,6 +634,67 @@ fn ecdsa_beyond_x509_parser(
         ("1.2.840.10045.4.3.4", "1.3.132.0.34") => &s::ECDSA_P384_SHA512_ASN1,
         _ => return None,
     })
+}
+
+/// `crls` in the order OpenSSL chooses among several CRLs of one issuer (`get_crl_sk`): webpki
+/// (and the rustls client verifier of `serve`) uses the first CRL whose issuer name matches a
+/// certificate's issuer, refusing when that one is stale or signed by another key of the same
+/// name, and missing a revocation a newer CRL lists. First the CRLs one of `issuers` (the
+/// chain and the trusted roots) of their issuer's name signs, then those current at `now`,
+/// then the newest (thisUpdate); the order among equals is kept.
+pub(crate) fn crls_in_client_order(
+    crls: &[CertificateRevocationListDer<'static>],
+    issuers: &[CertificateDer<'_>],
+    now: OffsetDateTime,
+) -> Vec<CertificateRevocationListDer<'static>> {
+    use x509_parser::prelude::FromDer;
+    use x509_parser::revocation_list::CertificateRevocationList as ParsedCrl;
+    // One CRL (or none): nothing to choose.
+    if crls.len() < 2 {
+        return crls.to_vec();
+    }
+    let key = |der: &CertificateRevocationListDer<'_>| {
+        let Ok((_, crl)) = ParsedCrl::from_der(der.as_ref()) else {
+            return (true, true, i64::MAX);
+        };
+        let signed = issuers.iter().any(|c| {
+            if !Cert::parse(c.as_ref()).is_ok_and(|p| p.subject_raw() == crl.issuer().as_raw()) {
+                return false;
+            }
+            let Ok(issuer) = EndEntityCert::try_from(c) else {
+                return false;
+            };
+            webpki::ALL_VERIFICATION_ALGS.iter().any(|alg| {
+                issuer
+                    .verify_signature(*alg, crl.tbs_cert_list.as_ref(), &crl.signature_value.data)
+                    .is_ok()
+            })
+        });
+        let this_update = crl.last_update().to_datetime();
+        let current = this_update <= now && crl.next_update().is_none_or(|n| now < n.to_datetime());
+        // Sorted ascending: `false` first, so the negations put the preferred CRLs first.
+        (!signed, !current, -this_update.unix_timestamp())
+    };
+    let mut ordered: Vec<_> = crls.iter().map(|c| (key(c), c.clone())).collect();
+    ordered.sort_by_key(|(k, _)| *k);
+    ordered.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Whether one of `crls` issued by `cert`'s issuer (by name) lists `cert`'s serial number. The
+/// CRL's signature is not checked here: this names a certificate a CRL of the trust store
+/// lists (a CA row of `check --pki DIR`), it does not validate a path.
+pub(crate) fn listed_in_crls(cert: &[u8], crls: &[CertificateRevocationListDer<'_>]) -> bool {
+    let Ok(parsed) = Cert::parse(cert) else {
+        return false;
+    };
+    crls.iter()
+        .filter_map(|c| BorrowedCertRevocationList::from_der(c.as_ref()).ok())
+        .map(CertRevocationList::from)
+        .any(|crl| {
+            // webpki gives the CRL's issuer without the SEQUENCE header.
+            parsed.issuer_raw().ends_with(crl.issuer())
+                && matches!(crl.find_serial(parsed.raw_serial()), Ok(Some(_)))
+        })
 }
 
 #[cfg(test)]

@@ -373,8 +373,52 @@ pub fn renew_pki(
                 }
             }
         }
+        // A leaf below a CA its issuer's CRL lists stays revoked under a new serial (`revoke`
+        // marked it so); below a renewed CA (a serial no CRL lists) it is good again.
+        let revoked: Vec<bool> = pki
+            .entities
+            .iter()
+            .map(|e| revoked_on_path(pki, &e.name))
+            .collect();
+        for (e, revoked) in pki.entities.iter_mut().zip(revoked) {
+            if !e.is_ca()
+                && e.fault == Fault::None
+                && matches!(e.expected, Some(Outcome::Ok | Outcome::Revoked))
+            {
+                e.expected = Some(if revoked {
+                    Outcome::Revoked
+                } else {
+                    Outcome::Ok
+                });
+            }
+        }
     }
     Ok(report)
+}
+
+/// Whether a client given the PKI's CRLs finds the certificate of entity `name`, or of a CA
+/// above it, listed in its issuer's CRL (a revoked CA revokes every certificate below it).
+fn revoked_on_path(pki: &super::Pki, name: &str) -> bool {
+    let mut current = pki.entity(name);
+    // At most one step per entity: a loop of issuers ends.
+    for _ in 0..pki.entities.len() {
+        let Some(e) = current else {
+            return false;
+        };
+        if e.issuer == e.name {
+            return false;
+        }
+        let Some(issuer) = pki.entity(&e.issuer) else {
+            return false;
+        };
+        if let Some(crl) = &issuer.crl
+            && crate::x509::listed_in_crls(&e.cert, std::slice::from_ref(crl))
+        {
+            return true;
+        }
+        current = Some(issuer);
+    }
+    false
 }
 
 fn unusable(e: &Entity, message: String) -> RenewError {

@@ -646,7 +646,7 @@ pub fn check_pki_within(
         let (outcome, detail, warnings) = if e.is_ca() {
             let summary = summarize(&e.cert, now).ok();
             let (outcome, detail) = if e.issuer != e.name
-                && crate::verify::classify::listed_in_crls(&e.cert, &trust.crls)
+                && crate::x509::listed_in_crls(&e.cert, &trust.crls)
             {
                 (
                     Outcome::Revoked,

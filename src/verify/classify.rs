@@ -76,8 +76,10 @@ pub struct TrustStore {
     /// With `--pki`: intermediates the PKI issued (to tell `incomplete-chain` from `unknown-ca`).
     /// They are never used to build a path: a client only has what the server sent.
     pub known_intermediates: Vec<CertificateDer<'static>>,
-    /// CRLs: every certificate of the path is checked against them, as curl `--crlfile` does
-    /// (a certificate no CRL covers passes).
+    /// CRLs: every certificate of the path is checked against them, as curl `--crlfile` does,
+    /// except that a certificate no CRL covers passes (status unknown), where curl refuses
+    /// it (`unable to get certificate CRL`). Among several CRLs of one issuer, the one OpenSSL
+    /// picks: one a known key of that name signs, current, the newest.
     pub crls: Vec<CertificateRevocationListDer<'static>>,
 }
 
@@ -956,51 +958,11 @@ impl Ctx<'_> {
         }
     }
 
-    /// The constraint of the trusted root `root` that the path breaks, if any: CA:false,
-    /// a pathLen below the `below` CAs under it, an extended key usage without `usage`'s.
+    /// The constraint of the trusted root `root` that the path breaks, if any
+    /// ([`Cert::anchor_problem`]).
     fn anchor_constraint(&self, root: &Facts<'_>, below: usize, usage: Usage) -> Option<Verdict> {
-        let cert = root.cert?;
-        match cert.basic_constraints() {
-            Some((false, _)) => {
-                return Some(Verdict::new(
-                    Outcome::InvalidCa,
-                    format!(
-                        "the trusted root {} issues certificates but is not a CA (basicConstraints CA:false)",
-                        root.name()
-                    ),
-                ));
-            }
-            Some((true, Some(len))) if below > len as usize => {
-                return Some(Verdict::new(
-                    Outcome::PathLenExceeded,
-                    format!(
-                        "the trusted root {} has pathLen {len}, and {below} intermediate{} below it",
-                        root.name(),
-                        if below == 1 { " is" } else { "s are" }
-                    ),
-                ));
-            }
-            _ => {}
-        }
-        let needed = match usage {
-            Usage::Server => "serverAuth",
-            Usage::Client => "clientAuth",
-        };
-        match cert.extended_key_usage() {
-            Some(ekus) if !ekus.iter().any(|e| e == needed) => Some(Verdict::new(
-                Outcome::WrongUsage,
-                format!(
-                    "the trusted root {}'s extended key usage is {}; every certificate of the path that has one needs {needed}",
-                    root.name(),
-                    if ekus.is_empty() {
-                        "empty".to_string()
-                    } else {
-                        ekus.join(", ")
-                    }
-                ),
-            )),
-            _ => None,
-        }
+        let (outcome, detail) = root.cert?.anchor_problem(below, usage == Usage::Client)?;
+        Some(Verdict::new(outcome, detail))
     }
 
     /// A CRL given for a certificate of the path is past its nextUpdate (`at`).
@@ -1065,23 +1027,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Whether one of `crls` issued by `cert`'s issuer (by name) lists `cert`'s serial number. The
-/// CRL's signature is not checked here: this names a certificate a CRL of the trust store
-/// lists (a CA row of `check --pki DIR`), it does not validate a path.
-pub(crate) fn listed_in_crls(cert: &[u8], crls: &[CertificateRevocationListDer<'_>]) -> bool {
-    let Ok(parsed) = Cert::parse(cert) else {
-        return false;
-    };
-    crls.iter()
-        .filter_map(|c| BorrowedCertRevocationList::from_der(c.as_ref()).ok())
-        .map(CertRevocationList::from)
-        .any(|crl| {
-            // webpki gives the CRL's issuer without the SEQUENCE header.
-            parsed.issuer_raw().ends_with(crl.issuer())
-                && matches!(crl.find_serial(parsed.raw_serial()), Ok(Some(_)))
-        })
-}
-
 /// Why a TLS peer cannot sign with this leaf's key in a rustls handshake (aws-lc-rs
 /// provider: ECDSA P-256/P-384/P-521, Ed25519, RSA 2048 to 8192 bits), if it cannot.
 fn leaf_key_problem(cert: &Cert<'_>) -> Option<String> {
@@ -1110,41 +1055,6 @@ fn leaf_key_problem(cert: &Cert<'_>) -> Option<String> {
             "its key algorithm ({alg}) is one TLS clients do not support"
         )),
     }
-}
-
-/// Why the leaf's keyUsage forbids its use by a TLS server or client, if it does: it has a
-/// keyUsage extension that asserts none of the bits OpenSSL's `sslserver` purpose accepts
-/// (digitalSignature, keyEncipherment, keyAgreement), or for a client none of those of
-/// `sslclient` (digitalSignature, keyAgreement): OpenSSL's verify error 26, "unsuitable
-/// certificate purpose" (measured with `openssl verify -purpose` and curl, OpenSSL 3.0).
-fn leaf_key_usage_problem(cert: &Cert<'_>, usage: Usage) -> Option<String> {
-    if !cert.has_key_usage() {
-        return None;
-    }
-    let (allowed, words): (&[&str], &str) = match usage {
-        Usage::Server => (
-            &["digitalSignature", "keyEncipherment", "keyAgreement"],
-            "digitalSignature, keyEncipherment or keyAgreement",
-        ),
-        Usage::Client => (
-            &["digitalSignature", "keyAgreement"],
-            "digitalSignature or keyAgreement",
-        ),
-    };
-    let asserted = cert.key_usage();
-    if asserted.iter().any(|u| allowed.contains(&u.as_str())) {
-        return None;
-    }
-    let asserted = if asserted.is_empty() {
-        "empty".to_string()
-    } else {
-        asserted.join(", ")
-    };
-    Some(format!(
-        "{}'s key usage is {asserted}; a certificate a TLS {} presents needs {words}",
-        cert.display_name(),
-        usage.name(),
-    ))
 }
 
 fn server_name_text(name: &ServerName<'_>) -> String {
@@ -1237,8 +1147,9 @@ pub(crate) fn classify_parsed<'a>(
             anchor_index.push(i);
         }
     }
-    let crls: Vec<CertRevocationList<'_>> = trust
-        .crls
+    let issuers: Vec<CertificateDer<'_>> = chain.iter().chain(&trust.roots).cloned().collect();
+    let ordered = crate::x509::crls_in_client_order(&trust.crls, &issuers, now);
+    let crls: Vec<CertRevocationList<'_>> = ordered
         .iter()
         .filter_map(|c| BorrowedCertRevocationList::from_der(c.as_ref()).ok())
         .map(CertRevocationList::from)
@@ -1358,7 +1269,7 @@ pub(crate) fn classify_parsed<'a>(
     // leaf whose keyUsage allows no TLS use.
     if let Some(problem) = ctx.chain[0]
         .cert
-        .and_then(|c| leaf_key_usage_problem(c, usage))
+        .and_then(|c| c.tls_key_usage_problem(usage == Usage::Client))
     {
         return Verdict::new(Outcome::WrongUsage, problem);
     }
