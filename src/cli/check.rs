@@ -280,7 +280,13 @@ fn print_report(r: &CheckReport) {
             "cn-fallback" => {
                 "measured (lab scenario cn-only): it accepts a name found only in the subject CN"
             }
-            "not-measured" => "not measured for a rule this chain breaks; shown as rustls",
+            "as-openssl" => {
+                "measured with openssl and curl: a check certlab adds beyond rustls-webpki"
+            }
+            "not-measured" => "not measured for a rule this chain breaks; shown as certlab says",
+            "rustls" if r.judgement.outcome != v.outcome => {
+                "plain rustls-webpki (certlab checks more, as OpenSSL does)"
+            }
             _ => "certlab's own verifier",
         };
         row("  basis", basis);

@@ -204,6 +204,7 @@ impl CheckReport {
     pub fn disagreements(&self) -> Vec<String> {
         let mut lines = disagreement_lines(self.outcome, &self.rules);
         lines.extend(cn_fallback_line(&self.clients));
+        lines.extend(webpki_line(&self.clients));
         lines
     }
 }
@@ -226,10 +227,12 @@ pub struct ClientVerdict {
     /// The rule it rejects the chain for, if any.
     pub rule: Option<Rule>,
     /// Where the verdict comes from: `rule` (a measured rejection), `rustls` (certlab's own
-    /// verifier), `as-rustls` (it was seen to accept every rule the chain breaks, so it says
-    /// what rustls says), `not-measured` (the chain breaks a rule nobody ran this client on;
-    /// rustls's verdict is shown), `cn-fallback` (the name is only in the subject CN, and the
-    /// family's measured `cn-only` cell accepts that).
+    /// verifier; for the `rustls` family, plain rustls-webpki's verdict when certlab's stricter
+    /// one comes from a check beyond webpki), `as-rustls` (it was seen to accept every rule the
+    /// chain breaks, so it says what rustls says), `as-openssl` (curl and openssl on a check
+    /// certlab adds beyond webpki: measured with them), `not-measured` (the chain breaks a rule
+    /// nobody ran this client on; certlab's verdict is shown), `cn-fallback` (the name is only
+    /// in the subject CN, and the family's measured `cn-only` cell accepts that).
     pub basis: &'static str,
 }
 
@@ -237,16 +240,26 @@ fn client_name<S: serde::Serializer>(c: &Client, s: S) -> Result<S::Ok, S::Error
     s.serialize_str(c.name())
 }
 
-/// The verdict of every client family, given the main outcome (certlab's rustls verifier)
+/// The verdict of every client family, given the main outcome (certlab's verifier), what plain
+/// rustls-webpki says when it differs ([`Verdict::webpki`](crate::verify::classify::Verdict))
 /// and the rules the chain breaks.
-pub fn client_verdicts(main: Outcome, hits: &[RuleHit]) -> Vec<ClientVerdict> {
+pub fn client_verdicts(
+    main: Outcome,
+    webpki: Option<Outcome>,
+    hits: &[RuleHit],
+) -> Vec<ClientVerdict> {
     ALL_CLIENTS
         .iter()
-        .map(|&client| client_verdict(client, main, hits))
+        .map(|&client| client_verdict(client, main, webpki, hits))
         .collect()
 }
 
-fn client_verdict(client: Client, main: Outcome, hits: &[RuleHit]) -> ClientVerdict {
+fn client_verdict(
+    client: Client,
+    main: Outcome,
+    webpki: Option<Outcome>,
+    hits: &[RuleHit],
+) -> ClientVerdict {
     let mut unmeasured = false;
     for hit in hits {
         match rules::verdict(hit.rule, client) {
@@ -265,12 +278,15 @@ fn client_verdict(client: Client, main: Outcome, hits: &[RuleHit]) -> ClientVerd
             RuleVerdict::Accepts => {}
         }
     }
-    let basis = if client == Client::Rustls {
-        "rustls"
-    } else if unmeasured {
-        "not-measured"
-    } else {
-        "as-rustls"
+    let (main, basis) = match (client, webpki) {
+        (Client::Rustls, Some(plain)) => (plain, "rustls"),
+        (Client::Rustls, None) => (main, "rustls"),
+        // A check certlab adds beyond webpki, as OpenSSL makes it: measured with openssl and
+        // curl (tests/it/hunt_verify.rs), not with the other families.
+        (Client::Openssl | Client::Curl, Some(_)) => (main, "as-openssl"),
+        (_, Some(_)) => (main, "not-measured"),
+        (_, None) if unmeasured => (main, "not-measured"),
+        (_, None) => (main, "as-rustls"),
     };
     ClientVerdict {
         client,
@@ -346,6 +362,19 @@ pub fn cn_fallback_line(clients: &[ClientVerdict]) -> Option<String> {
         names(&accept),
         names(&refuse)
     ))
+}
+
+/// The line saying that plain rustls differs when the main outcome comes from a check certlab
+/// adds beyond rustls-webpki (see [`client_verdict`]).
+pub fn webpki_line(clients: &[ClientVerdict]) -> Option<String> {
+    let rustls = clients.iter().find(|v| v.client == Client::Rustls)?;
+    let main = clients.iter().find(|v| v.basis == "as-openssl")?;
+    (rustls.outcome != main.outcome).then(|| {
+        format!(
+            "plain rustls says {}: rustls-webpki does not check this; openssl and curl do (measured), the other families are not measured",
+            rustls.outcome.name()
+        )
+    })
 }
 
 /// The words `client` printed when a real run showed it `outcome` (the first such cell of its
@@ -486,7 +515,7 @@ pub fn check(
     );
     let rules =
         client_rule_hits_verified(chain, &options.trust.roots, &options.trust.crls, &verified);
-    let mut clients = client_verdicts(verdict.outcome, &rules);
+    let mut clients = client_verdicts(verdict.outcome, verdict.webpki, &rules);
     if let Some(host) = options.host.as_deref() {
         apply_cn_fallback(&mut clients, &summaries, host);
     }
@@ -730,7 +759,7 @@ mod tests {
 
     #[test]
     fn a_clients_words_come_from_its_measured_matrix() {
-        let verdicts = client_verdicts(Outcome::Expired, &[]);
+        let verdicts = client_verdicts(Outcome::Expired, None, &[]);
         let go = verdicts.iter().find(|v| v.client == Client::Go).unwrap();
         assert_eq!(go.outcome, Outcome::Expired);
         assert!(
@@ -745,7 +774,7 @@ mod tests {
             java.words
         );
         // An outcome no run showed for the family keeps the generic words.
-        let ok = client_verdicts(Outcome::Ok, &[]);
+        let ok = client_verdicts(Outcome::Ok, None, &[]);
         assert!(ok.iter().all(|v| v.words.is_empty()));
     }
 
@@ -819,7 +848,11 @@ mod tests {
 
     #[test]
     fn client_verdicts_follow_the_rules_table() {
-        let v = client_verdicts(Outcome::Ok, &[hit(Rule::CaBasicConstraintsNotCritical)]);
+        let v = client_verdicts(
+            Outcome::Ok,
+            None,
+            &[hit(Rule::CaBasicConstraintsNotCritical)],
+        );
         let of = |c: Client| v.iter().find(|x| x.client == c).unwrap().clone();
         let strict = of(Client::Python313);
         assert_eq!(strict.outcome, Outcome::InvalidCa);
@@ -845,7 +878,7 @@ mod tests {
         // No rule broken, or every family that rejects says what rustls says: no line.
         assert!(disagreement_lines(Outcome::Ok, &[]).is_empty());
         assert!(
-            client_verdicts(Outcome::Expired, &[])
+            client_verdicts(Outcome::Expired, None, &[])
                 .iter()
                 .all(|v| v.outcome == Outcome::Expired)
         );

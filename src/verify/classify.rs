@@ -155,6 +155,12 @@ pub struct Verdict {
     pub outcome: Outcome,
     /// What explains it, in one line, when there is more to say than the outcome's explanation.
     pub detail: Option<String>,
+    /// What plain rustls-webpki says of the chain when that differs from `outcome`: the
+    /// outcome comes from a check certlab adds beyond webpki, as OpenSSL makes it (the trust
+    /// anchor's own dates, basicConstraints, extended key usage or critical extensions, the
+    /// leaf's keyUsage), and webpki goes on to the name (`ok` or `hostname-mismatch`).
+    /// `None` when webpki agrees.
+    pub webpki: Option<Outcome>,
 }
 
 impl Verdict {
@@ -163,6 +169,7 @@ impl Verdict {
         Verdict {
             outcome,
             detail: Some(detail.into()),
+            webpki: None,
         }
     }
 
@@ -171,7 +178,16 @@ impl Verdict {
         Verdict {
             outcome: Outcome::Ok,
             detail: None,
+            webpki: None,
         }
+    }
+
+    /// This verdict, from a check beyond webpki, where plain webpki says `plain`.
+    fn beyond_webpki(mut self, plain: Outcome) -> Self {
+        if plain != self.outcome {
+            self.webpki = Some(plain);
+        }
+        self
     }
 }
 
@@ -1203,6 +1219,13 @@ pub(crate) fn classify_parsed<'a>(
         Err(e) => return ctx.classify_error(e, name),
     };
 
+    // What plain webpki says from here on: only the name is left to check.
+    let plain = || match name.map(|n| ee.verify_is_valid_for_subject_name(n)) {
+        None | Some(Ok(())) => Outcome::Ok,
+        Some(Err(webpki::Error::CertNotValidForName(_))) => Outcome::HostnameMismatch,
+        Some(Err(e)) => outcome_of_webpki_error(&e),
+    };
+
     // webpki ignores the trust anchor's own dates. Several root certificates can make the same
     // anchor (a renewed root beside its old copy): it is out of date only if all of them are.
     if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]]) {
@@ -1221,7 +1244,7 @@ pub(crate) fn classify_parsed<'a>(
                 .filter(|t| *t < now)
                 .max()
             {
-                return ctx.expired(t);
+                return ctx.expired(t).beyond_webpki(plain());
             }
             if let Some(t) = copies
                 .iter()
@@ -1229,7 +1252,7 @@ pub(crate) fn classify_parsed<'a>(
                 .filter(|t| *t > now)
                 .min()
             {
-                return ctx.not_yet_valid(t);
+                return ctx.not_yet_valid(t).beyond_webpki(plain());
             }
         }
     }
@@ -1242,7 +1265,7 @@ pub(crate) fn classify_parsed<'a>(
         && !(root.subject() == ctx.chain[0].subject() && root.spki() == ctx.chain[0].spki())
         && let Some(v) = ctx.anchor_constraint(root, below_anchor, usage)
     {
-        return v;
+        return v.beyond_webpki(plain());
     }
 
     if let Some(root) = anchor.map(|i| &ctx.roots[anchor_index[i]])
@@ -1254,7 +1277,8 @@ pub(crate) fn classify_parsed<'a>(
                 "the trusted root {} has a critical extension ({oid}) the verifier does not know",
                 root.name()
             ),
-        );
+        )
+        .beyond_webpki(plain());
     }
 
     // webpki does not look at the leaf's own key; a TLS peer must sign with it.
@@ -1271,7 +1295,7 @@ pub(crate) fn classify_parsed<'a>(
         .cert
         .and_then(|c| c.tls_key_usage_problem(usage == Usage::Client))
     {
-        return Verdict::new(Outcome::WrongUsage, problem);
+        return Verdict::new(Outcome::WrongUsage, problem).beyond_webpki(plain());
     }
 
     if let Some(name) = name

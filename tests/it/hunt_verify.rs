@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use certlab::Outcome;
+use certlab::clients::Client;
 use certlab::pki::revoke::{Reason, revoke_pki};
 use certlab::pki::{Pki, spec, store};
 use certlab::serve::{Endpoint, ServeSettings, serve};
@@ -745,4 +746,97 @@ fn serve_refuses_a_client_when_the_crl_is_stale() {
         "{:?}",
         stale.detail
     );
+}
+
+/// Where certlab refuses a chain for a check it adds beyond rustls-webpki (the trusted root's
+/// own pathLen, EKU, CA flag), its per-client verdicts say what each family does: the `rustls`
+/// family is what plain rustls says — proved here with rustls itself (`WebPkiServerVerifier`
+/// with the same root accepts each chain) — curl and openssl are certlab's verdict (measured,
+/// above), and the families nobody ran on these rules are marked not measured.
+#[test]
+fn the_rustls_family_says_what_plain_rustls_says_of_a_rule_beyond_webpki() {
+    use certlab::verify::check::client_verdicts;
+    let name = ServerName::try_from("localhost").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    for (case, root, intermediate, want, _) in constrained_roots() {
+        let (root, chain, _) = chain_below(root, intermediate);
+        let verdict = classify_chain(
+            &chain,
+            &TrustStore::from_roots(vec![root.clone()]),
+            Some(&name),
+            Usage::Server,
+            now,
+        );
+        assert_eq!(verdict.outcome, want, "{case}");
+        assert_eq!(verdict.webpki, Some(Outcome::Ok), "{case}");
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(root).unwrap();
+        let plain = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            std::sync::Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        use rustls::client::danger::ServerCertVerifier;
+        let said = plain.verify_server_cert(
+            &chain[0],
+            &chain[1..],
+            &name,
+            &[],
+            rustls::pki_types::UnixTime::now(),
+        );
+        assert!(said.is_ok(), "{case}: plain rustls says {said:?}");
+
+        let clients = client_verdicts(verdict.outcome, verdict.webpki, &[]);
+        let of = |c: Client| clients.iter().find(|v| v.client == c).unwrap();
+        assert_eq!(of(Client::Rustls).outcome, Outcome::Ok, "{case}");
+        assert_eq!(of(Client::Rustls).exit, Some(0), "{case}");
+        for c in [Client::Curl, Client::Openssl] {
+            assert_eq!(of(c).outcome, want, "{case}: {c:?}");
+            assert_eq!(of(c).basis, "as-openssl", "{case}: {c:?}");
+        }
+        assert_eq!(of(Client::Go).basis, "not-measured", "{case}");
+    }
+}
+
+/// `check --client rustls` of the lab's `expired-root` chain says what the measured client
+/// matrix says rustls does (`ok`, exit 0), not certlab's `expired`; `--client curl` says
+/// `expired` (exit 1), as measured too.
+#[test]
+fn check_client_rustls_of_an_expired_root_is_the_measured_cell() {
+    let dir = common::tempdir();
+    let lab = dir.path().join("lab");
+    common::generate(&lab, &["--template", "lab"]);
+    assert_eq!(
+        certlab::clients::cell(Client::Rustls, "expired-root").map(|c| c.outcome),
+        Some(Outcome::Ok),
+        "the measured cell"
+    );
+    let check = |client: &str| {
+        common::run(
+            common::certlab_command()
+                .args([
+                    "check",
+                    "--json",
+                    "--host",
+                    "localhost",
+                    "--client",
+                    client,
+                    "--pki",
+                ])
+                .arg(&lab)
+                .arg(lab.join("expired-root.chain.pem")),
+        )
+    };
+    let rustls = check("rustls");
+    let json: serde_json::Value = serde_json::from_slice(&rustls.stdout).unwrap();
+    assert_eq!(json["outcome"], "expired", "{json}");
+    assert_eq!(json["client"]["outcome"], "ok", "{json}");
+    assert_eq!(rustls.status.code(), Some(0), "{}", common::text(&rustls));
+    let curl = check("curl");
+    let json: serde_json::Value = serde_json::from_slice(&curl.stdout).unwrap();
+    assert_eq!(json["client"]["outcome"], "expired", "{json}");
+    assert_eq!(curl.status.code(), Some(1));
 }

@@ -304,7 +304,8 @@ fn probe_with(
     };
     let client_rules =
         crate::verify::inspect::client_rule_hits_verified(&cap.chain, roots, crls, &cap.verified);
-    let mut clients = crate::verify::check::client_verdicts(verdict.outcome, &client_rules);
+    let mut clients =
+        crate::verify::check::client_verdicts(verdict.outcome, verdict.webpki, &client_rules);
     crate::verify::check::apply_cn_fallback(&mut clients, &chain, &name_text);
     Ok(ProbeReport {
         version: REPORT_VERSION,
