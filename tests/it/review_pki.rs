@@ -70,3 +70,34 @@ fn export_pem_into_a_pki_an_older_certlab_wrote_with_crlf() {
         .assert()
         .success();
 }
+
+/// A new local CA directory is 0700, but the directories made on the way to it are not the
+/// CA's: `cert --ca-dir proj/certs/ca -o proj/certs` made `proj` and `proj/certs` 0700 too,
+/// so the certificate it wrote there (0644) could be read by no other user (a server running
+/// as its own user); they were 0755 under umask 022 before the 0700 CA directory came in.
+#[test]
+fn only_the_new_ca_directory_is_0700_not_the_directories_above_it() {
+    let tmp = tempdir();
+    let proj = tmp.path().join("proj");
+    let certs = proj.join("certs");
+    let ca = certs.join("ca");
+    let out = run(std::process::Command::new("sh")
+        .args(["-c", r#"umask 022; exec "$0" "$@""#])
+        .arg(certlab_bin())
+        .args([
+            "cert",
+            "-q",
+            "localhost",
+            "--ca-dir",
+            p(&ca),
+            "-o",
+            p(&certs),
+        ])
+        .env_remove("CERTLAB_CAROOT"));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(mode(&ca), 0o700, "the CA directory");
+    for dir in [&proj, &certs] {
+        assert_eq!(mode(dir), 0o755, "{}", dir.display());
+    }
+    assert_eq!(mode(&certs.join("localhost.pem")), 0o644);
+}
