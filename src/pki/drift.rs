@@ -95,7 +95,7 @@ fn files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, FileError> {
 }
 
 /// `bytes` with every CRLF turned into LF.
-fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn crlf_to_lf(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     for (i, &b) in bytes.iter().enumerate() {
         if !(b == b'\r' && bytes.get(i + 1) == Some(&b'\n')) {

@@ -45,13 +45,20 @@ impl LocalCa {
     pub fn open_or_create(dir: &Path, now: OffsetDateTime) -> Result<LocalCa, StoreError> {
         // A new CA directory is the user's alone (0700, whatever the umask): the CA key is
         // 0600, but whoever may write the directory could replace the key and certificate.
+        // The directories above it are made as any other (0755 at most): they may hold what
+        // others read (`cert --ca-dir certs/ca -o certs`).
         if !dir.exists() {
             use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| crate::pem::FileError::unwritable(dir, e))?;
+            let unwritable = |e| crate::pem::FileError::unwritable(dir, e);
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                crate::pem::create_dirs(parent).map_err(unwritable)?;
+            }
+            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                    return Err(unwritable(e).into());
+                }
+                _ => {}
+            }
         }
         let mut builder = Builder::new(now);
         let mut created = false;

@@ -470,7 +470,7 @@ fn stage_outputs(
 ) -> Result<(), StoreError> {
     for o in outputs {
         if let Some(sha) = manifest.files.get(&o.path) {
-            if *sha == sha256_hex(&o.bytes) {
+            if *sha == sha256_hex(&o.bytes) || same_but_crlf(&dir.join(&o.path), sha, &o.bytes) {
                 continue;
             }
             return Err(StoreError::PkiFile {
@@ -490,6 +490,17 @@ fn stage_outputs(
         });
     }
     Ok(())
+}
+
+/// Whether the PKI's file at `path` (whose SHA-256 is `sha`, as its manifest records) holds
+/// `bytes` with CRLF line ends: a certlab before LF endings wrote its PEM files so, and an
+/// export of the same certificate into that PKI is the PKI's own file, not another one.
+fn same_but_crlf(path: &Path, sha: &str, bytes: &[u8]) -> bool {
+    fs::read(path).is_ok_and(|disk| {
+        disk.len() > bytes.len()
+            && sha256_hex(&disk) == sha
+            && super::drift::crlf_to_lf(&disk) == bytes
+    })
 }
 
 /// Adds derived files to the PKI in `dir` (e.g. `certlab export` into the PKI directory) as

@@ -43,6 +43,7 @@ mod render;
 mod render_cert_manager;
 mod render_reproduce;
 mod renew;
+mod review_pki;
 mod review_verify;
 mod revoke;
 mod scenario_names;
