@@ -119,26 +119,38 @@ pub fn create_dir(dir: &Path) -> std::io::Result<()> {
     fs::DirBuilder::new().mode(0o755).create(dir)
 }
 
-/// The most [`read`] takes of a file: far more than any certificate, key, CRL, CSR or bundle
-/// (a combined PEM of 10,000 identities is ~25 MiB), far less than memory; `/dev/zero` or a
-/// disk image given by mistake is refused instead of read until memory runs out.
-pub const MAX_FILE_SIZE: u64 = 64 << 20;
+/// The most [`read`] takes of a regular file: more than anything certlab writes (a fleet of
+/// the largest `count`, 1,000,000 identities, exported as one bundle is ~1.4 GiB), less than a
+/// disk image given by mistake.
+pub const MAX_FILE_SIZE: u64 = 2 << 30;
 
-/// Reads a whole file of at most [`MAX_FILE_SIZE`] bytes (a larger one, or an endless device,
-/// is [`FileErrorKind::Malformed`]).
+/// The most [`read`] takes of anything else — a device, a pipe, a FIFO — whose size is not
+/// known beforehand: `/dev/zero` given by mistake is refused after this much instead of read
+/// until memory runs out.
+pub const MAX_STREAM_SIZE: u64 = 64 << 20;
+
+/// Reads a whole file: a regular file of at most [`MAX_FILE_SIZE`] bytes, anything else (an
+/// endless device, a pipe) up to [`MAX_STREAM_SIZE`]; more is [`FileErrorKind::Malformed`].
 pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
     use std::io::Read;
     let file = fs::File::open(path).map_err(|e| FileError::unreadable(path, e))?;
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    let limit = if regular {
+        MAX_FILE_SIZE
+    } else {
+        MAX_STREAM_SIZE
+    };
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_SIZE + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| FileError::unreadable(path, e))?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
+    if bytes.len() as u64 > limit {
         return Err(FileError::malformed(
             path,
             format!(
-                "larger than {} MiB: certlab reads no file that large (certificates, keys, CRLs, requests, specs)",
-                MAX_FILE_SIZE >> 20
+                "larger than {} MiB: certlab reads no {} that large (certificates, keys, CRLs, requests, specs)",
+                limit >> 20,
+                if regular { "file" } else { "stream" }
             ),
         ));
     }

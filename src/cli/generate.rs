@@ -180,7 +180,10 @@ fn check(args: &Args, spec: &Spec) -> CmdResult {
         drift = compare(&again)?;
         rendered_for = Some(there);
     }
-    let configs_note = rendered_for.as_ref().map(|there| {
+    // The same directory by another path (a symlink, `..`): nothing to say.
+    let same_dir =
+        |there: &Path| std::fs::canonicalize(there).ok() == std::fs::canonicalize(dir).ok();
+    let configs_note = rendered_for.as_ref().filter(|t| !same_dir(t)).map(|there| {
         format!(
             "  configs/ name {} (where they were rendered), not this directory: compared as made there; regenerating here (the same seed, --force) renders them for it",
             there.display()

@@ -163,3 +163,22 @@ fn every_command_refuses_an_endless_file_in_one_line() {
         );
     }
 }
+
+/// A regular file larger than the cap on streams is still read: certlab writes bundles that
+/// large itself (a 50,000-identity fleet exported as one bundle is ~72 MB).
+#[test]
+fn a_regular_file_over_64_mib_is_read() {
+    let lab = Lab::new();
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pem");
+    let mut text = std::fs::read(lab.path("good.pem")).unwrap();
+    text.resize(text.len() + 70_000_000, b'\n');
+    std::fs::write(&big, text).unwrap();
+    let out = common::certlab().arg("inspect").arg(&big).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("certificate"));
+}

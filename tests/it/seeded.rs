@@ -710,6 +710,12 @@ fn check_passes_for_a_copy_at_another_path_and_names_where_its_configs_were_rend
     assert_eq!(code, 0, "{out}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["configs_rendered_for"], p(&dir), "{json}");
+    // The same directory by another path (a symlink): up to date, and no note about it.
+    let alias = tmp.path().join("alias");
+    std::os::unix::fs::symlink(tmp.path().join("repo"), &alias).unwrap();
+    let (code, out) = check(&alias.join("fixtures"), &["--seed", "ci"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("configs/ name"), "{out}");
     let (code, out) = check(&dir, &["--seed", "ci", "--json"]);
     assert_eq!(code, 0, "{out}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
