@@ -365,7 +365,7 @@ pub fn cn_fallback_line(clients: &[ClientVerdict]) -> Option<String> {
 }
 
 /// The line saying that plain rustls differs when the main outcome comes from a check certlab
-/// adds beyond rustls-webpki (see [`client_verdict`]).
+/// adds beyond rustls-webpki (see [`client_verdicts`]).
 pub fn webpki_line(clients: &[ClientVerdict]) -> Option<String> {
     let rustls = clients.iter().find(|v| v.client == Client::Rustls)?;
     let main = clients.iter().find(|v| v.basis == "as-openssl")?;
