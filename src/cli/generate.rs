@@ -99,7 +99,7 @@ fn produce(
     })?;
     let configs = args.spec.is_none() && CONFIG_TEMPLATES.contains(&args.template.as_str());
     if configs {
-        // Rendered from the PKI in memory; the paths in them name the files as in `args.out`.
+        // Rendered from the PKI in memory; the paths in them name the files as in `configs_for`.
         generation.derive(certlab::render::config_outputs(
             generation.pki(),
             configs_for,
