@@ -134,13 +134,19 @@ pub const MAX_STREAM_SIZE: u64 = 64 << 20;
 pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
     use std::io::Read;
     let file = fs::File::open(path).map_err(|e| FileError::unreadable(path, e))?;
-    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    let size = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let regular = size.is_some();
     let limit = if regular {
         MAX_FILE_SIZE
     } else {
         MAX_STREAM_SIZE
     };
-    let mut bytes = Vec::new();
+    // One allocation for a regular file, as `fs::read` makes (the `take` hides its size).
+    let mut bytes = Vec::with_capacity(size.map_or(0, |s| s.min(limit) as usize + 1));
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| FileError::unreadable(path, e))?;

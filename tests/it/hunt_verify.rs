@@ -839,4 +839,36 @@ fn check_client_rustls_of_an_expired_root_is_the_measured_cell() {
     let json: serde_json::Value = serde_json::from_slice(&curl.stdout).unwrap();
     assert_eq!(json["client"]["outcome"], "expired", "{json}");
     assert_eq!(curl.status.code(), Some(1));
+
+    // `probe` of the served scenario says the same of each family, and the text says why.
+    let server = common::Running::start(&[
+        "serve",
+        "--pki",
+        common::p(&lab),
+        "--scenario",
+        "expired-root",
+    ]);
+    let target = format!("localhost:{}", server.addr().port());
+    let (_, json) = common::probe_json(&target, &["--pki", common::p(&lab)]);
+    assert_eq!(json["outcome"], "expired", "{json}");
+    let family = |name: &str| {
+        json["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["client"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(family("rustls")["outcome"], "ok", "{json}");
+    assert_eq!(family("curl")["outcome"], "expired", "{json}");
+    assert_eq!(family("curl")["basis"], "as-openssl", "{json}");
+    let text =
+        common::run(common::certlab_command().args(["probe", &target, "--pki", common::p(&lab)]));
+    assert!(
+        common::text(&text).contains("plain rustls says ok"),
+        "{}",
+        common::text(&text)
+    );
+    drop(server);
 }

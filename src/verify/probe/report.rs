@@ -159,9 +159,11 @@ impl ProbeReport {
             line(format!("  {} [{}] {l}", paint("33", "warning"), l.index));
         }
         let fallback = crate::verify::check::cn_fallback_line(&self.clients);
+        let webpki = crate::verify::check::webpki_line(&self.clients);
         for l in disagreement_lines(self.outcome, &self.client_rules)
             .into_iter()
             .chain(fallback)
+            .chain(webpki)
         {
             line(format!("  clients    {l}"));
         }
