@@ -506,8 +506,8 @@ impl Issued {
     }
 
     /// The private key then the chain (leaf, then intermediates), PEM, in one text: what curl
-    /// `--cert`, Go's `tls.LoadX509KeyPair(f, f)`, Python's `load_cert_chain(f)` and HAProxy's
-    /// `crt` read from one file (trustme's `private_key_and_cert_chain_pem`), and byte for
+    /// `--cert`, Go's `tls.LoadX509KeyPair(f, f)` and Python's `load_cert_chain(f)` read from
+    /// one file (trustme's `private_key_and_cert_chain_pem`), and byte for
     /// byte what a [combined file](LeafRequest::combined_file) holds.
     pub fn key_and_chain_pem(&self) -> String {
         let mut text = self.key_pem();

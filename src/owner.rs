@@ -56,3 +56,18 @@ pub(crate) fn alive(pid: u32) -> bool {
 pub(crate) fn ended(tag: &str, pid: u32) -> bool {
     pid != std::process::id() && tag == owner_tag() && !alive(pid)
 }
+
+/// The owner tag and PID that start `rest` (`TAG-PID-…`, as certlab names what a process
+/// leaves behind), when it is such a name.
+pub(crate) fn parse_owner(rest: &str) -> Option<(&str, u32)> {
+    let mut parts = rest.splitn(3, '-');
+    let tag = parts.next().filter(|t| t.contains('.'))?;
+    let pid = parts.next()?.parse().ok()?;
+    parts.next()?;
+    Some((tag, pid))
+}
+
+/// Whether `rest` (`TAG-PID-…`) names what an ended process of this host left ([`ended`]).
+pub(crate) fn left_by_ended(rest: &str) -> bool {
+    parse_owner(rest).is_some_and(|(tag, pid)| ended(tag, pid))
+}

@@ -101,9 +101,9 @@ pub struct ServeSettings {
     pub client_auth: ClientAuth,
     /// The CAs client certificates must chain to (used when `client_auth` is not `None`).
     pub client_roots: Vec<CertificateDer<'static>>,
-    /// CRLs a client certificate is checked against: every certificate of its path, as nginx's
-    /// `ssl_crl` does; a certificate no CRL covers passes (nginx refuses it: `unable to get
-    /// certificate CRL`); a CRL past its nextUpdate refuses.
+    /// CRLs a client certificate is checked against: every certificate of its path, as
+    /// `openssl verify -crl_check_all` checks it; a certificate no CRL covers passes (OpenSSL
+    /// refuses it: `unable to get certificate CRL`); a CRL past its nextUpdate refuses.
     /// A PKI's scenario has its issuers' CRLs (`certlab revoke`).
     pub client_crls: Vec<CertificateRevocationListDer<'static>>,
     /// No TLS at all: answer anything with HTTP/1.1 400.
@@ -729,8 +729,7 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
                         settings.now.unwrap_or_else(time::OffsetDateTime::now_utc),
                     ))
                     .allow_unknown_revocation_status()
-                    // A CRL past its nextUpdate is no answer (nginx on OpenSSL: `CRL has
-                    // expired`).
+                    // A CRL past its nextUpdate is no answer (OpenSSL: `CRL has expired`).
                     .enforce_revocation_expiration();
             }
             builder.with_client_cert_verifier(Arc::new(ClientVerifier {
@@ -747,7 +746,7 @@ pub fn server_config(settings: &ServeSettings) -> Result<Arc<ServerConfig>, Serv
     Ok(Arc::new(config))
 }
 
-/// The client-certificate verifier of `serve`: rustls-webpki's, then what OpenSSL (nginx) also
+/// The client-certificate verifier of `serve`: rustls-webpki's, then what OpenSSL also
 /// refuses and webpki does not look at, by the rules `check --usage client` applies: a leaf
 /// whose keyUsage allows no TLS client use and the trusted root's own extended key usage
 /// (`wrong-usage`: alert 43), basicConstraints and pathLen (alert 48).

@@ -63,7 +63,7 @@ pub struct Args {
     pub count: Option<u64>,
     /// File layout: `separate` (NAME.pem, NAME.chain.pem, NAME.key) or `combined` (one
     /// NAME.pem, mode 0600: the key, the certificate, then the intermediates; what curl
-    /// --cert, openssl -cert, Go's LoadX509KeyPair(f, f) and HAProxy's crt read).
+    /// --cert, openssl -cert, Go's LoadX509KeyPair(f, f) and Python's load_cert_chain read).
     #[arg(long, value_name = "LAYOUT", default_value = "separate")]
     pub files: FileLayout,
     /// How long the certificate is valid (e.g. 90s, 5m, 12h, 30d; default 397d). Short ones

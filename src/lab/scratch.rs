@@ -108,11 +108,7 @@ fn owner(name: &str) -> Option<(&str, u32)> {
     let rest = Kind::ALL
         .iter()
         .find_map(|k| rest.strip_prefix(k.name())?.strip_prefix('-'))?;
-    let mut parts = rest.splitn(3, '-');
-    let tag = parts.next().filter(|t| t.contains('.'))?;
-    let pid = parts.next()?.parse().ok()?;
-    parts.next()?;
-    Some((tag, pid))
+    crate::owner::parse_owner(rest)
 }
 
 #[cfg(test)]

@@ -417,9 +417,9 @@ pub fn read_pkcs12(bytes: &[u8], password: &str) -> Result<Pkcs12Contents, Expor
     Ok(out)
 }
 
-/// One PEM file for servers that want everything in one place (HAProxy `crt`, MongoDB
-/// `certificateKeyFile`, `openssl s_server -cert`): the certificates a server sends (leaf
-/// first), then the key.
+/// One PEM file for servers that want everything in one place (`openssl s_server -cert`, as
+/// `tests/it/export.rs` serves it): the certificates a server sends (leaf first), then the
+/// key.
 pub fn combined_pem(
     entity: &Entity,
     format: KeyFormat,

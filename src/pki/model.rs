@@ -220,7 +220,7 @@ pub enum FileLayout {
     Separate,
     /// One file `NAME.pem` (mode 0600): the private key, then the certificate, then its
     /// intermediates (what curl `--cert`, `openssl s_client -cert`, Go's
-    /// `tls.LoadX509KeyPair(f, f)`, Python's `load_cert_chain(f)` and HAProxy's `crt` read).
+    /// `tls.LoadX509KeyPair(f, f)` and Python's `load_cert_chain(f)` read).
     /// A third of the inodes of [`FileLayout::Separate`]; the manifest's `cert`, `key` and
     /// `chain` of such a leaf all name that file.
     Combined,

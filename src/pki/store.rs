@@ -1026,27 +1026,42 @@ pub(crate) fn owned_temp_prefix() -> String {
 /// one of a running process ([`crate::owner::ended`]). Returns those removed.
 pub(crate) fn sweep_temps(dir: &Path) -> Vec<PathBuf> {
     let prefix = format!("{}tmp-", pem::TEMP_PREFIX);
+    // Only a file (not a directory or a link someone planted).
+    sweep_ended(
+        dir,
+        owned_part(|name| name.strip_prefix(prefix.as_str())),
+        |t| t.is_file(),
+        |p| fs::remove_file(p),
+    )
+}
+
+/// `f` as the picker of [`sweep_ended`] (a closure borrowing its result from its argument).
+fn owned_part<F: for<'n> Fn(&'n str) -> Option<&'n str>>(f: F) -> F {
+    f
+}
+
+/// Removes the entries of `dir` that an ended process of this host left
+/// ([`crate::owner::left_by_ended`]): `owned` picks the `TAG-PID-…` part of a name (`None`: not
+/// such an entry), `kind` the file types that may go, `remove` removes one. Returns those
+/// removed.
+fn sweep_ended(
+    dir: &Path,
+    owned: impl for<'n> Fn(&'n str) -> Option<&'n str>,
+    kind: impl Fn(fs::FileType) -> bool,
+    remove: impl Fn(&Path) -> std::io::Result<()>,
+) -> Vec<PathBuf> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut removed = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+        let Some(rest) = name.to_str().and_then(&owned) else {
             continue;
         };
-        let mut parts = rest.splitn(3, '-');
-        let (Some(tag), Some(Ok(pid)), Some(_)) = (
-            parts.next(),
-            parts.next().map(str::parse::<u32>),
-            parts.next(),
-        ) else {
-            continue;
-        };
-        // Only a file (not a directory or a link someone planted).
-        if crate::owner::ended(tag, pid)
-            && entry.file_type().is_ok_and(|t| t.is_file())
-            && fs::remove_file(entry.path()).is_ok()
+        if crate::owner::left_by_ended(rest)
+            && entry.file_type().is_ok_and(&kind)
+            && remove(&entry.path()).is_ok()
         {
             removed.push(entry.path());
         }
@@ -1065,33 +1080,16 @@ const OLD_INFIX: &str = ".certlab-old-";
 /// thousands), which nothing else removes. Only files named by this host and PID namespace,
 /// never one of a running process ([`crate::owner::ended`]). The caller holds `dir`'s lock.
 fn sweep_old_copies(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(rest) = name
-            .strip_prefix('.')
-            .and_then(|n| n.rfind(OLD_INFIX).map(|i| &n[i + OLD_INFIX.len()..]))
-        else {
-            continue;
-        };
-        let mut parts = rest.splitn(3, '-');
-        let (Some(tag), Some(Ok(pid)), Some(_)) = (
-            parts.next(),
-            parts.next().map(str::parse::<u32>),
-            parts.next(),
-        ) else {
-            continue;
-        };
-        let removable = entry
-            .file_type()
-            .is_ok_and(|t| t.is_file() || t.is_symlink());
-        if removable && crate::owner::ended(tag, pid) {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
+    let owned = owned_part(|name| {
+        let n = name.strip_prefix('.')?;
+        n.rfind(OLD_INFIX).map(|i| &n[i + OLD_INFIX.len()..])
+    });
+    sweep_ended(
+        dir,
+        owned,
+        |t| t.is_file() || t.is_symlink(),
+        |p| fs::remove_file(p),
+    );
 }
 
 /// Keeps the file at `path`, if there is one, under a hidden name beside it (a hard link) and
@@ -1321,32 +1319,13 @@ impl Drop for Staging {
 /// those removed.
 fn sweep_stagings(home: &Path) -> Vec<PathBuf> {
     let prefix = format!("{}fleet-", pem::TEMP_PREFIX);
-    let Ok(entries) = fs::read_dir(home) else {
-        return Vec::new();
-    };
-    let mut removed = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
-            continue;
-        };
-        let mut parts = rest.splitn(3, '-');
-        let (Some(tag), Some(Ok(pid)), Some(_)) = (
-            parts.next(),
-            parts.next().map(str::parse::<u32>),
-            parts.next(),
-        ) else {
-            continue;
-        };
-        // Not a symbolic link someone planted: only a directory is removed.
-        if crate::owner::ended(tag, pid)
-            && entry.file_type().is_ok_and(|t| t.is_dir())
-            && fs::remove_dir_all(entry.path()).is_ok()
-        {
-            removed.push(entry.path());
-        }
-    }
-    removed
+    // Not a symbolic link someone planted: only a directory is removed.
+    sweep_ended(
+        home,
+        owned_part(|name| name.strip_prefix(prefix.as_str())),
+        |t| t.is_dir(),
+        |p| fs::remove_dir_all(p),
+    )
 }
 
 /// The files the manifest of a PKI names in `dir`, relative to `dir`, and that PKI's
